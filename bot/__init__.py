@@ -1,0 +1,1 @@
+"""The WeChat-facing service: app factory, callback, API client, router, staff API, CLI."""

@@ -1,0 +1,56 @@
+"""The app factory: wires configuration, resources, routes and middlewares.
+
+Nothing happens at import time. Resources live in `cleanup_ctx` generators (create, yield,
+dispose), so a test builds a fresh app and tears it down completely.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot.deps import DEPS, Deps
+from bot.kv import Redis, open_store
+from bot.metrics import Metrics
+from club.clock import Clock, SystemClock
+from club.db.connect import database
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Redis | None = None,
+    create_schema: bool | None = None,
+) -> web.Application:
+    """Build the service. `store` may be injected (tests share one fake between apps)."""
+    app = web.Application(client_max_size=64 * 1024)
+    clock = clock or SystemClock(settings.tz)
+    if create_schema is None:
+        create_schema = settings.embedded
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        kv = store if store is not None else open_store(settings)
+        async with (
+            database(settings.database_url, timezone=settings.club_tz, create_schema=create_schema),
+            aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
+        ):
+            app[DEPS] = Deps(
+                settings=settings, clock=clock, store=kv, http=http, metrics=Metrics()
+            )
+            try:
+                yield
+            finally:
+                if store is None:
+                    await kv.aclose()
+
+    app.cleanup_ctx.append(resources)
+    return app

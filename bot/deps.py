@@ -1,0 +1,31 @@
+"""What the running service hands to its parts: one typed container, built by `bot.app`.
+
+Kept small and explicit (STYLE.md: no injection by parameter name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.kv import Redis
+    from bot.metrics import Metrics
+    from club.clock import Clock
+    from config import Settings
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    clock: Clock
+    store: Redis
+    http: aiohttp.ClientSession
+    metrics: Metrics
+
+
+DEPS = web.AppKey("deps", Deps)

@@ -1,0 +1,58 @@
+"""Every Redis key and expiry, in one place.
+
+All keys start with `clubbot:` so a shared Redis can be inspected and flushed per application.
+Every key that is not a lock or a counter window carries an expiry.
+"""
+
+from __future__ import annotations
+
+PREFIX = "clubbot"
+
+# Callback de-duplication: WeChat retries a message three times over ~15 s.
+DEDUP_TTL_S = 60
+"""How long a finished reply is kept for a late retry."""
+DEDUP_RUNNING_TTL_S = 30
+"""How long a `running` marker lives if its process dies before finishing."""
+
+# Conversation state (multi-step dialogs).
+STATE_TTL_S = 30 * 60
+
+# Per-member serialisation of handlers.
+MEMBER_LOCK_TTL_S = 30
+MEMBER_LOCK_WAIT_S = 4.5
+
+# Access token.
+TOKEN_LOCK_TTL_S = 15
+FORCE_REFRESH_INTERVAL_S = 30
+
+
+def dedup(message_key: str) -> str:
+    return f"{PREFIX}:dedup:{message_key}"
+
+
+def state(openid: str) -> str:
+    return f"{PREFIX}:state:{openid}"
+
+
+def member_lock(openid: str) -> str:
+    return f"{PREFIX}:lock:member:{openid}"
+
+
+def access_token(appid: str) -> str:
+    return f"{PREFIX}:token:{appid}"
+
+
+def access_token_lock(appid: str) -> str:
+    return f"{PREFIX}:token-lock:{appid}"
+
+
+def force_refresh_guard(appid: str) -> str:
+    return f"{PREFIX}:token-force:{appid}"
+
+
+def job_run(job: str, day: str) -> str:
+    return f"{PREFIX}:job:{job}:{day}"
+
+
+def rate_window(name: str, subject: str, window: str) -> str:
+    return f"{PREFIX}:rate:{name}:{subject}:{window}"

@@ -1,0 +1,1 @@
+"""Storage adapter: tortoise-orm models, repositories and native migrations."""

@@ -1,0 +1,32 @@
+"""Tortoise configuration, built from a database URL (never from the environment here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+APP_LABEL = "models"
+MODEL_MODULES = [
+    "club.db.models.members",
+    "club.db.models.outbox",
+    # Each feature appends its module here once it has models.
+]
+MIGRATIONS_MODULE = "club.db.migrations"
+
+
+def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+    """The dict `Tortoise.init(config=...)` and the migration CLI take.
+
+    Times are stored aware (use_tz) in UTC; `timezone` is what naive reads would be read as.
+    """
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": timezone,
+    }

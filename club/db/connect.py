@@ -1,0 +1,34 @@
+"""Open and close the database for one process (the app, a CLI command, a test)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise import Tortoise
+
+from club.db.config import tortoise_config
+
+
+@asynccontextmanager
+async def database(
+    url: str, *, timezone: str = "Asia/Shanghai", create_schema: bool = False
+) -> AsyncIterator[None]:
+    """Initialise tortoise for this process and close it on exit.
+
+    The context is also the global fallback, so request handlers and background tasks (which
+    tortoise 1.x would otherwise see as other tasks without ORM state) use the same connections.
+    `create_schema` builds missing tables directly (tests, and the embedded demo before it has
+    migrations to apply); production applies migrations with `python -m bot migrate`.
+    """
+    ctx = await Tortoise.init(
+        config=tortoise_config(url, timezone=timezone),
+        _create_db=url.startswith("sqlite") and ":memory:" not in url,
+        _enable_global_fallback=True,
+    )
+    try:
+        if create_schema:
+            await Tortoise.generate_schemas(safe=True)
+        yield
+    finally:
+        await ctx.close_connections()

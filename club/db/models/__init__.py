@@ -1,0 +1,1 @@
+"""Tortoise models, one module per concept (listed in `club.db.config.MODEL_MODULES`)."""

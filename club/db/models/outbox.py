@@ -1,0 +1,54 @@
+"""The outbox: one row per outbound message, whatever the channel.
+
+The idempotency key makes every send exactly once in effect: a retried job, a re-delivered queue
+task or a repeated handler finds the row and does not send again. In dry-run mode the outbox is
+the destination (status `sent`, `dry_run` true) and `python -m bot chat` shows these rows.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutboxChannel(StrEnum):
+    CUSTOM = "custom"
+    """Customer-service message, inside the 48-hour window."""
+    TEMPLATE = "template"
+    MASS = "mass"
+
+
+class OutboxMessage(Model):
+    id = fields.BigIntField(primary_key=True)
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    openid = fields.CharField(max_length=64, db_index=True)
+    member_id = fields.BigIntField(null=True, db_index=True)
+    kind = fields.CharField(max_length=32)
+    """What it is for: reply, greeting, birthday, festival, expiry, tier, campaign, notice."""
+    channel = fields.CharEnumField(OutboxChannel, max_length=16, default=OutboxChannel.CUSTOM)
+    payload = fields.JSONField()
+    """What to send: {"msgtype": "text", "text": "..."} or a template's id and data."""
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.QUEUED)
+    dry_run = fields.BooleanField(default=False)
+    attempts = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=255, null=True)
+    wechat_msgid = fields.CharField(max_length=64, null=True)
+    not_before = fields.DatetimeField(null=True)
+    """Quiet hours: nothing goes out before this time."""
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_message"
+        indexes = (("status", "not_before"),)

@@ -1,0 +1,107 @@
+"""Shared fixtures.
+
+The suite runs twice in CI: on SQLite with the in-process store (the default), and on the real
+PostgreSQL and Redis when CLUBBOT_TEST_DATABASE_URL / CLUBBOT_TEST_REDIS_URL are set. Tests that
+only make sense on the real servers (concurrency, multi-process) use the `pg_only` /
+`redis_only` markers' fixtures below and are skipped on the embedded pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.kv import Redis, in_process_store
+from club.clock import FixedClock
+from club.db.connect import database
+from club.db.testing import clear_all_tables
+from config import Settings
+
+TZ = ZoneInfo("Asia/Shanghai")
+TEST_DB_URL = os.environ.get("CLUBBOT_TEST_DATABASE_URL", "sqlite://:memory:")
+TEST_REDIS_URL = os.environ.get("CLUBBOT_TEST_REDIS_URL") or None
+ON_POSTGRES = TEST_DB_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+APPID = "wx5823bf96d3bd56c7"
+TOKEN = "QDG6eK"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings for a test: explicit secrets, test database and store, dry-run on."""
+    values: dict[str, object] = {
+        "wechat_appid": APPID,
+        "wechat_secret": "test-secret",
+        "wechat_token": TOKEN,
+        "wechat_aes_key": None,
+        "database_url": TEST_DB_URL,
+        "redis_url": TEST_REDIS_URL,
+        "wechat_dry_run": True,
+        "club_config": None,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings.from_env(**values)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Redis]:
+    """The shared store: the real Redis (flushed) in CI's second pass, else the stand-in."""
+    if TEST_REDIS_URL:
+        import redis.asyncio as aioredis
+
+        client: Redis = aioredis.from_url(TEST_REDIS_URL)
+        await client.flushdb()
+    else:
+        client = in_process_store()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[None]:
+    """An initialised, empty database for service-level tests (no app)."""
+    async with database(TEST_DB_URL, create_schema=True):
+        await clear_all_tables()
+        yield
+
+
+@pytest.fixture
+def pg_only() -> None:
+    if not ON_POSTGRES:
+        pytest.skip("needs the real PostgreSQL (CLUBBOT_TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_only() -> None:
+    if not TEST_REDIS_URL:
+        pytest.skip("needs the real Redis (CLUBBOT_TEST_REDIS_URL)")
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, clock: FixedClock, store: Redis
+) -> AsyncIterator[TestClient[object, object]]:
+    """A fresh app per test, on an empty database."""
+    app = create_app(settings, clock=clock, store=store, create_schema=True)
+    async with TestClient(TestServer(app)) as test_client:
+        await clear_all_tables()
+        yield test_client

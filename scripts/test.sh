@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up and run the whole check: lint, types, layering, then the test suite twice:
+#   1. the embedded default (SQLite in memory, in-process store);
+#   2. the real PostgreSQL and Redis (concurrency, multi-process and storage tests run here).
+# Override the servers with CLUBBOT_TEST_DATABASE_URL / CLUBBOT_TEST_REDIS_URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${CLUBBOT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+REDIS_URL_FOR_TESTS="${CLUBBOT_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== import-linter"
+.venv/bin/lint-imports
+
+echo "== tests: embedded default (SQLite, in-process store)"
+env -u CLUBBOT_TEST_DATABASE_URL -u CLUBBOT_TEST_REDIS_URL .venv/bin/python -m pytest "$@"
+
+echo "== tests: PostgreSQL and Redis ($PG_URL, $REDIS_URL_FOR_TESTS)"
+CLUBBOT_TEST_DATABASE_URL="$PG_URL" CLUBBOT_TEST_REDIS_URL="$REDIS_URL_FOR_TESTS" \
+  .venv/bin/python -m pytest "$@"

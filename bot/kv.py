@@ -19,7 +19,7 @@ Redis = aioredis.Redis
 
 def open_store(settings: Settings) -> Redis:
     if settings.redis_url:
-        return cast(Redis, aioredis.from_url(settings.redis_url, decode_responses=False))
+        return aioredis.from_url(settings.redis_url, decode_responses=False)
     return in_process_store()
 
 

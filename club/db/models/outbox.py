@@ -8,6 +8,7 @@ the destination (status `sent`, `dry_run` true) and `python -m bot chat` shows t
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -36,7 +37,7 @@ class OutboxMessage(Model):
     kind = fields.CharField(max_length=32)
     """What it is for: reply, greeting, birthday, festival, expiry, tier, campaign, notice."""
     channel = fields.CharEnumField(OutboxChannel, max_length=16, default=OutboxChannel.CUSTOM)
-    payload = fields.JSONField()
+    payload: Any = fields.JSONField()
     """What to send: {"msgtype": "text", "text": "..."} or a template's id and data."""
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.QUEUED)
     dry_run = fields.BooleanField(default=False)

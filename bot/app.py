@@ -7,11 +7,12 @@ dispose), so a test builds a fresh app and tears it down completely.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
 from aiohttp import web
 
+from bot import health
 from bot.deps import DEPS, Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
 
+BackgroundService = Callable[[web.Application], AsyncIterator[None]]
+"""A `cleanup_ctx` generator started after the resources (app[DEPS] is set) and stopped first."""
+
 
 def create_app(
     settings: Settings,
@@ -30,6 +34,7 @@ def create_app(
     clock: Clock | None = None,
     store: Redis | None = None,
     create_schema: bool | None = None,
+    background: Sequence[BackgroundService] = (),
 ) -> web.Application:
     """Build the service. `store` may be injected (tests share one fake between apps)."""
     app = web.Application(client_max_size=64 * 1024)
@@ -43,9 +48,7 @@ def create_app(
             database(settings.database_url, timezone=settings.club_tz, create_schema=create_schema),
             aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
         ):
-            app[DEPS] = Deps(
-                settings=settings, clock=clock, store=kv, http=http, metrics=Metrics()
-            )
+            app[DEPS] = Deps(settings=settings, clock=clock, store=kv, http=http, metrics=Metrics())
             try:
                 yield
             finally:
@@ -53,4 +56,7 @@ def create_app(
                     await kv.aclose()
 
     app.cleanup_ctx.append(resources)
+    # In-process services, e.g. the scheduler in embedded mode (see bot.serve).
+    app.cleanup_ctx.extend(background)
+    health.setup(app)
     return app

@@ -1,0 +1,154 @@
+"""Logging for every clubbot process: one key=value line per record, nothing private in it.
+
+Lines look like `ts=2026-11-23T10:00:00.123+08:00 level=INFO logger=bot.serve pid=41
+msg="listening" port=8080`: fields passed with `extra=` are appended as key=value pairs, so log
+search can filter on them without parsing free text.
+
+Two things never reach the output (STYLE.md): a mainland mobile number appears as `138****5678`,
+and the values of our secrets (and any `access_token=` in a URL) appear as `***`. The masking
+runs on the finished line, so messages, extras and tracebacks are all covered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+
+from config.settings import ConfigError
+
+if TYPE_CHECKING:
+    from config import Settings
+
+# 11 digits starting 13-19, not part of a longer run of digits (order ids, timestamps).
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+ACCESS_TOKEN = re.compile(r"(access_token=)[^&\s\"']+")
+# Secrets shorter than this are not searched for: masking every "ab" would shred the log.
+MIN_SECRET_LENGTH = 6
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+_BARE_VALUE = re.compile(r"[^\s=\"\\]+")
+
+
+def mask_phones(text: str) -> str:
+    return PHONE.sub(r"\1****\3", text)
+
+
+class Redactor:
+    """Replaces phone numbers, secret values and access tokens in a piece of text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        values = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        self._secrets = re.compile("|".join(re.escape(s) for s in values)) if values else None
+
+    def __call__(self, text: str) -> str:
+        if self._secrets is not None:
+            text = self._secrets.sub("***", text)
+        text = ACCESS_TOKEN.sub(r"\1***", text)
+        return mask_phones(text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks a record's message in place, for any handler it is attached to.
+
+    Our formatter masks the finished line as well (extras and tracebacks); the filter is what a
+    handler with another formatter (a file handler, a log shipper) needs.
+    """
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self._redact(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        return True
+
+
+class KeyValueFormatter(logging.Formatter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+        fields = [
+            ("ts", ts),
+            ("level", record.levelname),
+            ("logger", record.name),
+            ("pid", str(record.process)),
+            ("msg", record.getMessage()),
+        ]
+        fields += [
+            (key, str(value)) for key, value in vars(record).items() if key not in _STANDARD_ATTRS
+        ]
+        line = " ".join(f"{key}={_quote(value)}" for key, value in fields)
+        if record.exc_info:
+            # One line per record keeps the output greppable; the traceback follows escaped.
+            line += " exc=" + _quote(self.formatException(record.exc_info))
+        if record.stack_info:
+            line += " stack=" + _quote(record.stack_info)
+        return self._redact(line)
+
+
+def _quote(value: str) -> str:
+    if value and _BARE_VALUE.fullmatch(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The strings that must never be printed: the WeChat secrets and DSN passwords."""
+    values = [settings.secret, settings.token, settings.aes_key or ""]
+    for url in (settings.database_url, settings.redis_url or ""):
+        password = _dsn_password(url)
+        if password:
+            values.append(password)
+    return values
+
+
+def _dsn_password(url: str) -> str | None:
+    _, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    creds = rest.rpartition("@")[0]
+    _, colon, password = creds.partition(":")
+    return password if colon else None
+
+
+def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:
+    """Route every logger to one redacting key=value handler on stderr at settings.log_level.
+
+    Called once per process (the server, each worker, a CLI command). Returns the handler so a
+    caller (a test) can remove it again.
+    """
+    redact = Redactor(secret_values(settings))
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(KeyValueFormatter(redact))
+    handler.addFilter(RedactingFilter(redact))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "clubbot", False)]:
+        root.removeHandler(old)
+    handler.clubbot = True  # type: ignore[attr-defined]  # marks ours for a repeated setup
+    root.addHandler(handler)
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise ConfigError(f"LOG_LEVEL: unknown level {settings.log_level!r}")
+    root.setLevel(level)
+    # Libraries that are chatty at INFO about things an operator does not act on.
+    for name in ("tortoise", "asyncio"):
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
+    logging.captureWarnings(True)
+    return handler

@@ -1,0 +1,123 @@
+"""Delivery rules: quiet hours, the 48-hour window, the template fallback, who is never messaged."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from club.delivery import (
+    Channel,
+    Contact,
+    DeliveryRules,
+    QuietHours,
+    greeting_key,
+    plan_delivery,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+RULES = DeliveryRules(template_ids={"birthday": "TPL-BIRTHDAY"})
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (at(23, 10), at(23, 10)),  # daytime: now
+        (at(23, 20, 59), at(23, 20, 59)),
+        (at(23, 21), at(24, 9)),  # evening: tomorrow 09:00
+        (at(23, 23, 30), at(24, 9)),
+        (at(24, 3), at(24, 9)),  # small hours: this morning 09:00
+        (at(24, 8, 59), at(24, 9)),
+        (at(24, 9), at(24, 9)),
+    ],
+)
+def test_quiet_hours_wait_until_nine(now: datetime, expected: datetime) -> None:
+    assert QuietHours().next_allowed(now) == expected
+
+
+def test_quiet_hours_not_wrapping_midnight_and_none() -> None:
+    lunch = QuietHours(time(12), time(14))
+    assert lunch.next_allowed(at(23, 13)) == at(23, 14)
+    assert lunch.next_allowed(at(23, 15)) == at(23, 15)
+    assert QuietHours(time(0), time(0)).next_allowed(at(23, 3)) == at(23, 3)
+
+
+def test_quiet_hours_need_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        QuietHours().next_allowed(datetime(2026, 11, 23, 22))
+
+
+def test_inside_the_48_hour_window_a_customer_service_message() -> None:
+    contact = Contact("active", last_interaction_at=at(22, 10))
+    plan = plan_delivery(contact, "birthday", RULES, at(23, 10))
+    assert plan.channel is Channel.CUSTOM
+    assert plan.not_before is None and plan.skipped is None
+
+
+def test_outside_the_window_the_configured_template() -> None:
+    contact = Contact("active", last_interaction_at=at(21, 9))
+    plan = plan_delivery(contact, "birthday", RULES, at(23, 10))
+    assert plan.channel is Channel.TEMPLATE
+    assert plan.template_id == "TPL-BIRTHDAY"
+
+
+def test_never_interacted_goes_by_template() -> None:
+    plan = plan_delivery(Contact("active", None), "birthday", RULES, at(23, 10))
+    assert plan.channel is Channel.TEMPLATE
+
+
+def test_no_window_and_no_template_is_skipped_with_the_reason() -> None:
+    plan = plan_delivery(Contact("active", None), "festival", RULES, at(23, 10))
+    assert not plan.sendable
+    assert plan.skipped is not None
+    assert plan.skipped.startswith("skipped: no channel")
+    assert "festival" in plan.skipped
+
+
+def test_the_window_is_judged_when_quiet_hours_end() -> None:
+    # Queued at 22:00, sent at 09:00 tomorrow: a window opened yesterday at 23:00 is still open
+    # then; one opened yesterday at 08:00 has closed by then.
+    still_open = Contact("active", last_interaction_at=at(22, 23))
+    plan = plan_delivery(still_open, "birthday", RULES, at(23, 22))
+    assert plan.channel is Channel.CUSTOM and plan.not_before == at(24, 9)
+    closing = Contact("active", last_interaction_at=at(22, 8))
+    plan = plan_delivery(closing, "birthday", RULES, at(23, 22))
+    assert plan.channel is Channel.TEMPLATE and plan.not_before == at(24, 9)
+
+
+def test_window_closing_within_the_margin_counts_as_closed() -> None:
+    contact = Contact("active", last_interaction_at=at(23, 10) - timedelta(hours=47, minutes=50))
+    assert plan_delivery(contact, "birthday", RULES, at(23, 10)).channel is Channel.TEMPLATE
+
+
+def test_window_message_allowance_used_up_falls_back_to_template() -> None:
+    rules = DeliveryRules(window_max_messages=3, template_ids={"birthday": "T"})
+    fresh = Contact("active", at(23, 9), window_messages_sent=2)
+    used = Contact("active", at(23, 9), window_messages_sent=3)
+    assert plan_delivery(fresh, "birthday", rules, at(23, 10)).channel is Channel.CUSTOM
+    assert plan_delivery(used, "birthday", rules, at(23, 10)).channel is Channel.TEMPLATE
+
+
+@pytest.mark.parametrize("status", ["unfollowed", "blocked", "deleted"])
+def test_unfollowed_blocked_deleted_never_messaged(status: str) -> None:
+    plan = plan_delivery(Contact(status, at(23, 9)), "birthday", RULES, at(23, 10))
+    assert not plan.sendable
+    assert plan.skipped == f"skipped: member {status}"
+
+
+def test_unreachable_member_not_messaged() -> None:
+    plan = plan_delivery(
+        Contact("active", at(23, 9), unreachable=True), "birthday", RULES, at(23, 10)
+    )
+    assert plan.skipped == "skipped: member unreachable"
+
+
+def test_one_greeting_key_per_member_and_day() -> None:
+    day = date(2026, 11, 23)
+    assert greeting_key(7, day) == "greeting:7:2026-11-23"
+    assert greeting_key(7, day) != greeting_key(7, day + timedelta(days=1))

@@ -1,0 +1,98 @@
+"""Bottle codes and the reward catalogue.
+
+Uniqueness in the database is what makes these effects happen once: a code row is claimed by one
+conditional update (`used_by IS NULL`), a redemption is unique on the caller's request reference,
+a voucher code is unique. Stock changes only by conditional updates (`stock >= 1`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from club.db.models.members import Member
+
+
+class CodeBatch(Model):
+    """One print run of bottle codes; the name makes a repeated staff request harmless."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    points = fields.IntField()
+    count = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "code_batch"
+
+
+class BottleCode(Model):
+    id = fields.BigIntField(primary_key=True)
+    code = fields.CharField(max_length=16, unique=True)
+    """Normalised (upper case, no separators), check character included."""
+    batch: fields.ForeignKeyRelation[CodeBatch] = fields.ForeignKeyField(
+        "models.CodeBatch", related_name="codes", on_delete=fields.CASCADE
+    )
+    points = fields.IntField()
+    used_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="bottle_codes", null=True, on_delete=fields.CASCADE
+    )
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "bottle_code"
+        # The hourly/daily limit counts a member's codes by time.
+        indexes = (("used_by_id", "used_at"),)
+
+
+class Reward(Model):
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    description = fields.CharField(max_length=255, default="")
+    points_cost = fields.IntField()
+    stock = fields.IntField(null=True)
+    """Items left; NULL means not limited. Changed only by conditional updates."""
+    min_tier = fields.CharField(max_length=32, null=True)
+    """Lowest tier code allowed to redeem; NULL: every member."""
+    per_member_limit = fields.IntField(null=True)
+    """Redemptions a member may hold (cancelled ones do not count); NULL: no limit."""
+    active_from = fields.DatetimeField(null=True)
+    active_until = fields.DatetimeField(null=True)
+    cancel_window_hours = fields.IntField(default=24)
+    enabled = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "reward"
+
+
+class RedemptionStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class Redemption(Model):
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="redemptions", on_delete=fields.CASCADE
+    )
+    reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
+        "models.Reward", related_name="redemptions", on_delete=fields.CASCADE
+    )
+    points = fields.IntField()
+    """The cost at the time of redemption: a later price change does not alter the refund."""
+    voucher_code = fields.CharField(max_length=16, unique=True)
+    request_ref = fields.CharField(max_length=128, unique=True)
+    """The caller's idempotency key: a repeated request returns this row."""
+    status = fields.CharEnumField(RedemptionStatus, max_length=16, default=RedemptionStatus.ACTIVE)
+    created_at = fields.DatetimeField()
+    cancel_until = fields.DatetimeField()
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "redemption"
+        indexes = (("member_id", "reward_id", "status"),)

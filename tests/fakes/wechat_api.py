@@ -1,0 +1,320 @@
+"""A local fake of WeChat's API server (aiohttp), for tests of anything that calls WeChat.
+
+    fake = FakeWeChat()
+    base = await fake.start()                   # -> "http://127.0.0.1:PORT" (+ prefix)
+    settings = make_settings(wechat_api_base=base)
+    fake.script("message/custom/send", [45015])             # next answer: errcode 45015
+    fake.script("message/custom/send", [Reply(status=502)])  # or any status/body/delay
+    ...
+    fake.calls("message/custom/send")[0].body  # what was sent
+    await fake.close()
+
+Paths may be given with or without the leading `cgi-bin/`. Scripted answers are used in order,
+one per request (before any token check); when a path has none left, it behaves like WeChat:
+`stable_token` checks appid/secret and hands out tokens (the same one until `force_refresh`),
+every other endpoint refuses an unknown token with 40001 and otherwise answers plausibly (template
+msgids, QR tickets, tags with batch limits, mass sends de-duplicated by `clientmsgid`, a menu).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+ERRMSG = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
+    40013: "invalid appid",
+    40014: "invalid access_token",
+    40032: "invalid openid list size",
+    40125: "invalid appsecret",
+    40164: "invalid ip, not in whitelist",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    43101: "user refuse to accept the msg",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
+    45065: "clientmsgid exist",
+    46003: "menu no exist",
+    48001: "api unauthorized",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted answer: HTTP status, body (JSON-able, or str/bytes sent as is), delay."""
+
+    status: int = 200
+    body: Any = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: Any
+    """The parsed JSON body (None for GET or a body that is not JSON)."""
+
+    @property
+    def access_token(self) -> str | None:
+        return self.query.get("access_token")
+
+
+def errcode(code: int) -> dict[str, Any]:
+    return {"errcode": code, "errmsg": ERRMSG.get(code, "error")}
+
+
+def _norm(path: str) -> str:
+    path = path.strip("/")
+    return path if path.startswith("cgi-bin/") else f"cgi-bin/{path}"
+
+
+@dataclass
+class _State:
+    tokens: list[str] = field(default_factory=list)
+    valid: set[str] = field(default_factory=set)
+    menu: list[Any] | None = None
+    tags: dict[int, str] = field(default_factory=dict)
+    tagged: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    clientmsgids: set[str] = field(default_factory=set)
+
+
+class FakeWeChat:
+    def __init__(
+        self,
+        *,
+        appid: str = "wx5823bf96d3bd56c7",
+        secret: str = "test-secret",  # noqa: S107 - the test settings' value
+        prefix: str = "",
+        token_ttl: int = 7200,
+    ) -> None:
+        self.appid = appid
+        self.secret = secret
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.token_ttl = token_ttl
+        self.stray: list[str] = []
+        """Requests that missed the prefix (a client not honouring the base URL)."""
+        self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        self._delays: dict[str, float] = {}
+        self._calls: list[Call] = []
+        self._state = _State()
+        self._ids = itertools.count(1000)
+        self._server: TestServer | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("call start() first")
+        return str(self._server.make_url(self.prefix or "/")).rstrip("/")
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+            self._server = None
+
+    async def __aenter__(self) -> FakeWeChat:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- scripting and inspection ------------------------------------------------------
+
+    def script(self, path: str, responses: Iterable[Reply | Mapping[str, Any] | int]) -> None:
+        """Queue answers for `path`: a Reply, a JSON object, or an errcode (int)."""
+        queue = self._scripts[_norm(path)]
+        for item in responses:
+            if isinstance(item, Reply):
+                queue.append(item)
+            elif isinstance(item, int):
+                queue.append(Reply(body=errcode(item)))
+            else:
+                queue.append(Reply(body=dict(item)))
+
+    def slow(self, path: str, seconds: float) -> None:
+        """Delay every default (unscripted) answer of `path`: makes races and timeouts real."""
+        self._delays[_norm(path)] = seconds
+
+    def calls(self, path: str | None = None) -> list[Call]:
+        if path is None:
+            return list(self._calls)
+        wanted = _norm(path)
+        return [c for c in self._calls if c.path == wanted]
+
+    def count(self, path: str) -> int:
+        return len(self.calls(path))
+
+    @property
+    def tokens_issued(self) -> list[str]:
+        return list(self._state.tokens)
+
+    def expire_tokens(self) -> None:
+        """Make every token handed out so far invalid (WeChat-side expiry or revocation)."""
+        self._state.valid.clear()
+
+    def tagged(self, tag_id: int) -> set[str]:
+        return set(self._state.tagged[tag_id])
+
+    # --- the server --------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw_path = request.path
+        if self.prefix and not raw_path.startswith(self.prefix + "/"):
+            self.stray.append(raw_path)
+            return web.Response(status=404, text="not under the API base")
+        path = _norm(raw_path[len(self.prefix) :])
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self._calls.append(Call(request.method, path, dict(request.query), body))
+        queue = self._scripts.get(path)
+        if queue:
+            reply = queue.popleft()
+        else:
+            await asyncio.sleep(self._delays.get(path, 0.0))
+            reply = Reply(body=self._default(path, request.query, body))
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if isinstance(reply.body, (str, bytes)):
+            return web.Response(status=reply.status, body=reply.body, content_type="text/plain")
+        return web.json_response(reply.body if reply.body is not None else {}, status=reply.status)
+
+    def _default(self, path: str, query: Mapping[str, str], body: Any) -> dict[str, Any]:
+        body = body if isinstance(body, dict) else {}
+        if path == "cgi-bin/stable_token":
+            return self._stable_token(body)
+        if query.get("access_token") not in self._state.valid:
+            return errcode(40001)
+        name = path.removeprefix("cgi-bin/")
+        handler = getattr(self, "_ep_" + name.replace("/", "_"), None)
+        if handler is None:
+            return errcode(0) | {"errmsg": "ok"}
+        result: dict[str, Any] = handler(query, body)
+        return result
+
+    def _stable_token(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        if body.get("grant_type") != "client_credential" or body.get("appid") != self.appid:
+            return errcode(40013)
+        if body.get("secret") != self.secret:
+            return errcode(40125)
+        state = self._state
+        if body.get("force_refresh") or not state.valid:
+            token = f"ACCESS_TOKEN_{len(state.tokens) + 1}"
+            state.tokens.append(token)
+            state.valid = {token}  # force_refresh invalidates the previous token
+        return {"access_token": state.tokens[-1], "expires_in": self.token_ttl}
+
+    # Default endpoint behaviour (used when nothing is scripted).
+
+    def _ok(self, **extra: Any) -> dict[str, Any]:
+        return {"errcode": 0, "errmsg": "ok", **extra}
+
+    def _ep_message_custom_send(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        return self._ok() if b.get("touser") else errcode(40003)
+
+    def _ep_message_template_send(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        return self._ok(msgid=next(self._ids)) if b.get("touser") else errcode(40003)
+
+    def _ep_message_mass_sendall(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        cid = b.get("clientmsgid")
+        if cid and cid in self._state.clientmsgids:
+            return errcode(45065)
+        if cid:
+            self._state.clientmsgids.add(cid)
+        return self._ok(msg_id=next(self._ids), msg_data_id=next(self._ids))
+
+    def _ep_user_info(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        openid = q.get("openid", "")
+        tags = sorted(t for t, members in self._state.tagged.items() if openid in members)
+        return {
+            "subscribe": 1,
+            "openid": openid,
+            "language": q.get("lang", "zh_CN"),
+            "subscribe_time": 1763863200,
+            "unionid": f"union-{openid}",
+            "remark": "",
+            "groupid": 0,
+            "tagid_list": tags,
+            "subscribe_scene": "ADD_SCENE_QR_CODE",
+            "qr_scene": 0,
+            "qr_scene_str": "",
+        }
+
+    def _ep_qrcode_create(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        scene = b.get("action_info", {}).get("scene", {})
+        value = scene.get("scene_str", scene.get("scene_id", ""))
+        answer: dict[str, Any] = {
+            "ticket": f"TICKET_{next(self._ids)}",
+            "url": f"http://weixin.qq.com/q/{value}",
+        }
+        if b.get("action_name") in ("QR_SCENE", "QR_STR_SCENE"):
+            answer["expire_seconds"] = int(b.get("expire_seconds", 60))
+        return answer
+
+    def _ep_menu_create(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        self._state.menu = list(b.get("button", []))
+        return self._ok()
+
+    def _ep_menu_get(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        if self._state.menu is None:
+            return errcode(46003)
+        return {"menu": {"button": self._state.menu}}
+
+    def _ep_tags_create(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        tag_id = 100 + len(self._state.tags)
+        self._state.tags[tag_id] = str(b.get("tag", {}).get("name", ""))
+        return {"tag": {"id": tag_id, "name": self._state.tags[tag_id]}}
+
+    def _ep_tags_get(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "tags": [
+                {"id": i, "name": n, "count": len(self._state.tagged[i])}
+                for i, n in self._state.tags.items()
+            ]
+        }
+
+    def _batch(self, b: dict[str, Any], add: bool) -> dict[str, Any]:
+        openids = b.get("openid_list") or []
+        if not 0 < len(openids) <= 50:
+            return errcode(40032)
+        members = self._state.tagged[int(b.get("tagid", 0))]
+        if add:
+            members.update(openids)
+        else:
+            members.difference_update(openids)
+        return self._ok()
+
+    def _ep_tags_members_batchtagging(
+        self, q: Mapping[str, str], b: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._batch(b, add=True)
+
+    def _ep_tags_members_batchuntagging(
+        self, q: Mapping[str, str], b: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._batch(b, add=False)

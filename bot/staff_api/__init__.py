@@ -1,0 +1,44 @@
+"""The staff API: `/api/v1/...` behind bearer tokens, and its OpenAPI document.
+
+`setup_staff_api(app)` adds the middlewares, the routes of every feature module and
+`GET /api/openapi.json`; the document is built from the same endpoint table as the routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.staff_api import members
+from bot.staff_api.auth import api_auth
+from bot.staff_api.endpoint import Endpoint, register
+from bot.staff_api.errors import api_errors
+from bot.staff_api.openapi import build_document
+from bot.staff_api.programme import load_at_startup
+
+API_VERSION = "1.0.0"
+OPENAPI_PATH = "/api/openapi.json"
+DOCUMENT = web.AppKey("staff_api_openapi", dict[str, Any])
+
+
+def endpoints() -> list[Endpoint]:
+    return [*members.ENDPOINTS]
+
+
+def setup_staff_api(app: web.Application) -> None:
+    table = endpoints()
+    # Errors outermost, so a refused token also answers in the API's error shape.
+    app.middlewares.append(api_errors)
+    app.middlewares.append(api_auth)
+    app.cleanup_ctx.append(load_at_startup)
+    register(app, table)
+    app[DOCUMENT] = build_document(table, version=API_VERSION)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(request.app[DOCUMENT])
+
+    app.router.add_get(OPENAPI_PATH, openapi)
+
+
+__all__ = ["OPENAPI_PATH", "setup_staff_api"]

@@ -1,0 +1,194 @@
+"""The route table of the staff API and the one wrapper every view runs in.
+
+An `Endpoint` declares everything about a route once: method, path, the role permission it
+needs, its request and response models, its audit action. The wrapper checks the role, parses
+path, query and body with pydantic, calls the view, writes the audit row and serialises the
+answer; the OpenAPI document is generated from the same table, so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.deps import DEPS, Deps
+from bot.staff_api.auth import STAFF, require
+from bot.staff_api.errors import ApiError, invalid_input
+from club.db.models.staff import StaffUser
+from club.staff import Permission, record_audit
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+PATH_PARAM = re.compile(r"{(\w+)}")
+MAX_AUDIT_TEXT = 200
+SECRET_FIELDS = frozenset({"phone", "token", "password", "secret"})
+
+
+@dataclass
+class Call:
+    """What a view gets: the caller, the parsed input, and the audit entry it may enrich."""
+
+    request: web.Request
+    deps: Deps
+    staff: StaffUser
+    now: datetime
+    path: Mapping[str, int]
+    body: BaseModel | None
+    query: BaseModel | None
+    target: str | None = None
+    summary: dict[str, object] = field(default_factory=dict)
+
+    def body_as(self, model: type[M]) -> M:
+        if not isinstance(self.body, model):
+            raise TypeError(f"endpoint declared no {model.__name__} body")
+        return self.body
+
+    def query_as(self, model: type[M]) -> M:
+        if not isinstance(self.query, model):
+            raise TypeError(f"endpoint declared no {model.__name__} query")
+        return self.query
+
+
+View = Callable[[Call], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    view: View
+    operation_id: str
+    summary: str
+    permission: Permission
+    response: type[BaseModel]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    errors: Mapping[int, str] = field(default_factory=dict)
+    """Statuses beyond the ones every endpoint can answer (401, 403, 422), with their meaning."""
+    audit: str | None = None
+    """The audit action; None for reads that touch no personal data."""
+    description: str = ""
+
+    @property
+    def path_params(self) -> list[str]:
+        return PATH_PARAM.findall(self.path)
+
+    @property
+    def action_text(self) -> str:
+        """How a refusal names what was attempted: 'may not <summary, lower-cased>'."""
+        return self.summary[0].lower() + self.summary[1:]
+
+
+def _parse_path(endpoint: Endpoint, request: web.Request) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for name in endpoint.path_params:
+        raw = request.match_info[name]
+        if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+            raise ApiError(422, "invalid", f"{name}: must be a positive integer", fields=[name])
+        values[name] = int(raw)
+    return values
+
+
+def _parse_query(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
+    if endpoint.query is None:
+        return None
+    try:
+        return endpoint.query.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise invalid_input(exc) from None
+
+
+async def _parse_body(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
+    if endpoint.body is None:
+        return None
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError(400, "missing_body", "a JSON object body is required")
+    try:
+        return endpoint.body.model_validate_json(raw)
+    except ValidationError as exc:
+        raise invalid_input(exc) from None
+
+
+def _clip(value: object) -> object:
+    if isinstance(value, str) and len(value) > MAX_AUDIT_TEXT:
+        return value[:MAX_AUDIT_TEXT] + "…"
+    if isinstance(value, list):
+        return {"count": len(value)}
+    return value
+
+
+def audit_summary(call: Call) -> dict[str, object]:
+    """The request as the audit log keeps it: no secrets, no phone, long things shortened."""
+    summary: dict[str, object] = {}
+    for source in (call.query, call.body):
+        if source is None:
+            continue
+        for key, value in source.model_dump(mode="json").items():
+            if key not in SECRET_FIELDS and value is not None:
+                summary[key] = _clip(value)
+    summary.update(call.summary)
+    return summary
+
+
+async def _audit(endpoint: Endpoint, call: Call, status: int) -> None:
+    if endpoint.audit is None:
+        return
+    try:
+        await record_audit(
+            call.staff,
+            action=endpoint.audit,
+            target=call.target,
+            status=status,
+            summary=audit_summary(call),
+            now=call.now,
+        )
+    except Exception:
+        # The answer stands (the change is already committed); the failure must be seen.
+        log.exception("audit row not written: %s by staff %s", endpoint.audit, call.staff.id)
+
+
+def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        deps = request.app[DEPS]
+        call = Call(
+            request=request,
+            deps=deps,
+            staff=request[STAFF],
+            now=deps.clock.now(),
+            path={},
+            body=None,
+            query=None,
+        )
+        try:
+            require(call.staff, endpoint.permission, endpoint.action_text)
+            call.path = _parse_path(endpoint, request)
+            if "id" in call.path:
+                call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
+            call.query = _parse_query(endpoint, request)
+            call.body = await _parse_body(endpoint, request)
+            result = await endpoint.view(call)
+        except ApiError as exc:
+            call.summary.setdefault("refused", exc.code)
+            await _audit(endpoint, call, exc.status)
+            raise
+        await _audit(endpoint, call, endpoint.status)
+        payload: Any = result.model_dump(mode="json")
+        return web.json_response(payload, status=endpoint.status)
+
+    handler.__name__ = endpoint.operation_id
+    return handler
+
+
+def register(app: web.Application, endpoints: list[Endpoint]) -> None:
+    for endpoint in endpoints:
+        app.router.add_route(endpoint.method, endpoint.path, wrap(endpoint))

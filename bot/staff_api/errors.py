@@ -1,0 +1,107 @@
+"""Every answer under /api that is not a success has one shape: `{"error": {code, message}}`.
+
+Views raise `ApiError`; the middleware turns it (and aiohttp's own 404/405/413, and anything
+unexpected) into that shape, so a client never has to parse an HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: list[str] | None = None
+    """For invalid input: the names of the offending fields (dotted paths)."""
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, *, fields: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = list(fields) if fields is not None else None
+        self.headers: Mapping[str, str] = {}
+
+    def response(self) -> web.Response:
+        body = ErrorResponse(
+            error=ErrorDetail(code=self.code, message=self.message, fields=self.fields)
+        )
+        return web.json_response(
+            body.model_dump(mode="json", exclude_none=True),
+            status=self.status,
+            headers=dict(self.headers),
+        )
+
+
+def _loc(error: ErrorDetails, prefix: str) -> str:
+    parts = [str(p) for p in error["loc"]]
+    if prefix:
+        parts.insert(0, prefix)
+    return ".".join(parts) or "body"
+
+
+def invalid_input(exc: ValidationError, *, where: str = "") -> ApiError:
+    """422 naming each bad field; a body that is not JSON at all is a 400."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return ApiError(400, "malformed_json", "the request body is not valid JSON")
+    fields = [_loc(e, where) for e in errors]
+    message = "; ".join(f"{_loc(e, where)}: {e['msg']}" for e in errors)
+    return ApiError(422, "invalid", message, fields=fields)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorised",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith(API_PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = exc.reason if exc.status != 404 else f"no such route: {request.path}"
+        error = ApiError(exc.status, code, message)
+        response = error.response()
+        # 405 must keep its Allow header.
+        allow: Any = exc.headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+    except Exception:
+        log.exception("staff API failed: %s %s", request.method, request.path)
+        return ApiError(500, "internal", "internal error").response()

@@ -1,0 +1,103 @@
+"""Member routes: look a member up, read their ledger, adjust their points."""
+
+from __future__ import annotations
+
+from bot.staff_api.endpoint import Call, Endpoint
+from bot.staff_api.errors import ApiError
+from bot.staff_api.programme import PROGRAMME
+from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
+from club.db.models.members import Member, MemberStatus
+from club.phone import mask_phone
+from club.staff import Permission, can
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"no {what}")
+
+
+async def member_or_404(member_id: int) -> Member:
+    member = await Member.get_or_none(id=member_id)
+    if member is None or member.status == MemberStatus.DELETED:
+        raise not_found(f"member with id {member_id}")
+    return member
+
+
+async def member_out(call: Call, member: Member) -> MemberOut:
+    programme = call.request.app[PROGRAMME]
+    ladder = programme.tiers
+    tier = ladder.get(member.tier)
+    upper = ladder.above(tier.code)
+    whole = can(call.staff.role, Permission.SEE_FULL_PHONE)
+    lunar = (
+        LunarBirthday(
+            month=member.birthday_lunar_month,
+            day=member.birthday_lunar_day,
+            leap=member.birthday_lunar_leap,
+        )
+        if member.birthday_lunar_month is not None and member.birthday_lunar_day is not None
+        else None
+    )
+    source = f"{member.source_kind}_{member.source_ref}" if member.source_kind else None
+    return MemberOut(
+        id=member.id,
+        openid=member.openid,
+        status=str(member.status),
+        name=member.name,
+        phone=member.phone if whole or member.phone is None else mask_phone(member.phone),
+        phone_masked=not whole and member.phone is not None,
+        birthday=member.birthday_solar,
+        birthday_lunar=lunar,
+        joined_at=member.joined_at,
+        source=source,
+        tier=tier.code,
+        tier_name=tier.name_zh,
+        tier_floor=member.tier_floor,
+        balance=member.points_balance,
+        debt=member.points_debt,
+        next_tier=upper.code if upper else None,
+        spend_to_next_tier_fen=None,
+        points_to_next_tier=None,
+        expiring_points=0,
+        expiring_on=None,
+        flagged_for_review=member.flagged_for_review,
+    )
+
+
+async def get_member(call: Call) -> MemberOut:
+    member = await member_or_404(call.path["id"])
+    return await member_out(call, member)
+
+
+async def find_member(call: Call) -> MemberOut:
+    openid = call.query_as(MemberQuery).openid
+    member = await Member.get_or_none(openid=openid)
+    if member is None or member.status == MemberStatus.DELETED:
+        raise not_found("member with this openid")
+    call.target = f"member:{member.id}"
+    return await member_out(call, member)
+
+
+ENDPOINTS = [
+    Endpoint(
+        method="GET",
+        path="/api/v1/members",
+        view=find_member,
+        operation_id="findMember",
+        summary="Look a member up by openid",
+        permission=Permission.READ_MEMBER,
+        query=MemberQuery,
+        response=MemberOut,
+        errors={404: "No member with this openid"},
+        audit="member.read",
+    ),
+    Endpoint(
+        method="GET",
+        path="/api/v1/members/{id}",
+        view=get_member,
+        operation_id="getMember",
+        summary="Read a member: tier, balance, what it takes to reach the next tier",
+        permission=Permission.READ_MEMBER,
+        response=MemberOut,
+        audit="member.read",
+    ),
+]

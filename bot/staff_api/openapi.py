@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 document, generated from the endpoint table and the pydantic models.
+
+Pydantic's JSON Schema (draft 2020-12) is what OpenAPI 3.1 uses, so the models' schemas go into
+`components.schemas` unchanged; only the `$ref`s are pointed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from bot.staff_api.endpoint import Endpoint
+from bot.staff_api.errors import ErrorResponse
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+COMMON_ERRORS = {
+    401: "No token, or a token that is not valid",
+    403: "The caller's role may not do this",
+}
+INVALID = "Invalid input: the message and `fields` name what is wrong"
+BAD_REQUEST = "The body is missing or not JSON"
+NOT_FOUND_PATH = "No such record"
+
+
+def _operation(
+    endpoint: Endpoint,
+    refs: Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]],
+    query_schemas: dict[type[BaseModel], dict[str, Any]],
+) -> dict[str, Any]:
+    error_ref = {"$ref": REF_TEMPLATE.format(model=ErrorResponse.__name__)}
+
+    def error(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": error_ref}}}
+
+    op: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": [endpoint.path.split("/")[3]],
+        "x-required-permission": endpoint.permission.value,
+    }
+    if endpoint.description:
+        op["description"] = endpoint.description
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+        for name in endpoint.path_params
+    ]
+    if endpoint.query is not None:
+        schema = query_schemas[endpoint.query]
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            param: dict[str, Any] = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": prop,
+            }
+            if "description" in prop:
+                param["description"] = prop["description"]
+            parameters.append(param)
+    if parameters:
+        op["parameters"] = parameters
+    if endpoint.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
+        }
+    responses: dict[str, Any] = {
+        str(endpoint.status): {
+            "description": "Success",
+            "content": {"application/json": {"schema": refs[(endpoint.response, "serialization")]}},
+        }
+    }
+    if endpoint.body is not None:
+        responses["400"] = error(BAD_REQUEST)
+    for status, description in COMMON_ERRORS.items():
+        responses[str(status)] = error(description)
+    if endpoint.path_params:
+        responses["404"] = error(NOT_FOUND_PATH)
+    if endpoint.body is not None or endpoint.query is not None or endpoint.path_params:
+        responses["422"] = error(INVALID)
+    for status, description in endpoint.errors.items():
+        responses[str(status)] = error(description)
+    op["responses"] = dict(sorted(responses.items()))
+    return op
+
+
+def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
+    query_schemas: dict[type[BaseModel], dict[str, Any]] = {}
+    for ep in endpoints:
+        wanted.append((ep.response, "serialization"))
+        if ep.body is not None:
+            wanted.append((ep.body, "validation"))
+        if ep.query is not None:
+            query_schemas[ep.query] = ep.query.model_json_schema(ref_template=REF_TEMPLATE)
+    unique = list(dict.fromkeys(wanted))
+    refs, defs = models_json_schema(unique, ref_template=REF_TEMPLATE)
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, refs, query_schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "clubbot staff API",
+            "version": version,
+            "description": (
+                "Purchases, returns, members, points, bottle codes and rewards for club staff. "
+                "Money is integer fen; every error answers "
+                '`{"error": {"code": ..., "message": ...}}`.'
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A staff token from `python -m bot staff add`",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }

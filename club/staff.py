@@ -1,0 +1,137 @@
+"""Staff accounts, what each role may do, and the audit log.
+
+Tokens: 32 random bytes (URL-safe text), shown once, stored as their SHA-256. A high-entropy
+token needs no slow password hash; the stored hash is compared in constant time after the
+indexed lookup so the comparison itself leaks nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+
+from tortoise.exceptions import IntegrityError
+
+from club.db.models.staff import AuditLog, StaffRole, StaffUser
+
+log = logging.getLogger(__name__)
+
+TOKEN_BYTES = 32
+TOKEN_PREFIX = "cb_"  # noqa: S105 - a public prefix, not a secret
+"""Makes a leaked token recognisable to secret scanners and people alike."""
+NAME_RE = re.compile(r"^[\w.@-]{1,64}$")
+
+
+class Permission(StrEnum):
+    RECORD_PURCHASE = "record_purchase"
+    RECORD_RETURN = "record_return"
+    READ_MEMBER = "read_member"
+    READ_LEDGER = "read_ledger"
+    SEE_FULL_PHONE = "see_full_phone"
+    ADJUST_POINTS = "adjust_points"
+    ISSUE_CODES = "issue_codes"
+    READ_REWARDS = "read_rewards"
+    MANAGE_REWARDS = "manage_rewards"
+
+
+_CLERK = frozenset(
+    {
+        Permission.RECORD_PURCHASE,
+        Permission.RECORD_RETURN,
+        Permission.READ_MEMBER,
+        Permission.READ_LEDGER,
+        Permission.READ_REWARDS,
+    }
+)
+_MARKETER = _CLERK | {
+    Permission.ADJUST_POINTS,
+    Permission.ISSUE_CODES,
+    Permission.MANAGE_REWARDS,
+}
+ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
+    StaffRole.CLERK: _CLERK,
+    StaffRole.MARKETER: _MARKETER,
+    StaffRole.ADMIN: frozenset(Permission),
+}
+
+
+class StaffError(Exception):
+    """A staff account cannot be created as asked; the message says why."""
+
+
+def can(role: StaffRole | str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(StaffRole(role), frozenset())
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+async def create_staff(name: str, role: StaffRole | str, *, now: datetime) -> tuple[StaffUser, str]:
+    """Create an account and return it with its token (the only time the token exists)."""
+    if not NAME_RE.match(name):
+        raise StaffError("a staff name is 1-64 letters, digits, '.', '@', '_' or '-'")
+    try:
+        staff_role = StaffRole(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in StaffRole)
+        raise StaffError(f"role must be one of {choices}") from None
+    token = new_token()
+    try:
+        user = await StaffUser.create(
+            name=name, role=staff_role, token_hash=hash_token(token), created_at=now
+        )
+    except IntegrityError:
+        raise StaffError(f"a staff account named {name!r} already exists") from None
+    log.info("staff account created: name=%s role=%s", name, staff_role.value)
+    return user, token
+
+
+async def authenticate(token: str, *, now: datetime | None = None) -> StaffUser | None:
+    """The active account this bearer token belongs to, or None."""
+    if not token or len(token) > 256:
+        return None
+    digest = hash_token(token)
+    user = await StaffUser.get_or_none(token_hash=digest, active=True)
+    if user is None or not hmac.compare_digest(user.token_hash, digest):
+        return None
+    if now is not None:
+        await StaffUser.filter(id=user.id).update(last_seen_at=now)
+    return user
+
+
+async def deactivate(name: str) -> bool:
+    """Revoke an account's token; its audit rows stay."""
+    return await StaffUser.filter(name=name).update(active=False) > 0
+
+
+async def record_audit(
+    user: StaffUser,
+    *,
+    action: str,
+    target: str | None,
+    status: int,
+    summary: Mapping[str, object],
+    now: datetime,
+) -> AuditLog:
+    """Write one audit row. Callers pass a summary already free of secrets and whole phones."""
+    return await AuditLog.create(
+        staff_id=user.id,
+        staff_name=user.name,
+        staff_role=str(user.role),
+        action=action,
+        target=target,
+        status=status,
+        summary=dict(summary),
+        at=now,
+    )

@@ -1,0 +1,93 @@
+"""The OpenAPI document describes every staff route, with schemas and bearer security."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from tests.bot.test_staff_api_support import Client
+
+ROUTE_PARAM = re.compile(r"{(\w+)(:[^}]*)?}")
+
+
+def _registered(app: web.Application) -> set[tuple[str, str]]:
+    routes: set[tuple[str, str]] = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter") or ""
+        if path.startswith("/api/v1") and route.method != "HEAD":
+            routes.add((route.method.lower(), ROUTE_PARAM.sub(r"{\1}", path)))
+    return routes
+
+
+def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
+    assert ref.startswith("#/components/schemas/"), ref
+    schema: dict[str, Any] = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+async def test_every_v1_route_is_in_the_document(client: Client) -> None:
+    resp = await client.get("/api/openapi.json")
+    assert resp.status == 200
+    doc = await resp.json()
+    assert doc["openapi"].startswith("3.1")
+    documented = {(method, path) for path, ops in doc["paths"].items() for method in ops}
+    registered = _registered(client.app)
+    assert registered, "no /api/v1 routes registered"
+    assert registered == documented
+
+
+async def test_operations_carry_schemas_security_and_errors(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    assert doc["security"] == [{"bearer": []}]
+    error = doc["components"]["schemas"]["ErrorResponse"]
+    assert error["required"] == ["error"]
+    operation_ids = set()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            operation_ids.add(op["operationId"])
+            for name in re.findall(r"{(\w+)}", path):
+                assert any(p["in"] == "path" and p["name"] == name for p in op["parameters"])
+            ok = [s for s in op["responses"] if s.startswith("2")]
+            assert len(ok) == 1, (method, path)
+            schema = op["responses"][ok[0]]["content"]["application/json"]["schema"]
+            assert _resolve(doc, schema["$ref"])["type"] == "object"
+            assert {"401", "403"} <= set(op["responses"])
+            for status, response in op["responses"].items():
+                if not status.startswith("2"):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorResponse")
+            if method == "post":
+                body = op["requestBody"]["content"]["application/json"]["schema"]
+                assert _resolve(doc, body["$ref"])["type"] == "object"
+                assert {"400", "422"} <= set(op["responses"])
+    assert len(operation_ids) == sum(len(ops) for ops in doc["paths"].values())
+
+
+async def test_member_lookup_documents_its_query_and_masked_phone(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    op = doc["paths"]["/api/v1/members"]["get"]
+    assert op["parameters"] == [
+        {
+            "name": "openid",
+            "in": "query",
+            "required": True,
+            "schema": op["parameters"][0]["schema"],
+        }
+    ]
+    assert op["parameters"][0]["schema"]["type"] == "string"
+    member = _resolve(doc, op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"])
+    assert "masked" in member["properties"]["phone"]["description"]
+
+
+async def test_document_needs_no_token(client: Client) -> None:
+    resp = await client.get("/api/openapi.json")
+    assert resp.status == 200
+    assert resp.content_type == "application/json"

@@ -16,6 +16,8 @@ from bot import health
 from bot.deps import DEPS, Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
 from club.db.connect import database
 from config import Settings
@@ -48,7 +50,18 @@ def create_app(
             database(settings.database_url, timezone=settings.club_tz, create_schema=create_schema),
             aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
         ):
-            app[DEPS] = Deps(settings=settings, clock=clock, store=kv, http=http, metrics=Metrics())
+            metrics = Metrics()
+            wechat = WeChatAPI(http=http, store=kv, settings=settings, metrics=metrics)
+            outbox = Outbox(api=wechat, settings=settings, clock=clock)
+            app[DEPS] = Deps(
+                settings=settings,
+                clock=clock,
+                store=kv,
+                http=http,
+                metrics=metrics,
+                wechat=wechat,
+                outbox=outbox,
+            )
             try:
                 yield
             finally:

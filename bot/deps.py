@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from bot.kv import Redis
     from bot.metrics import Metrics
+    from bot.outbox import Outbox
+    from bot.wechat.api import WeChatAPI
     from club.clock import Clock
     from config import Settings
 
@@ -26,6 +28,8 @@ class Deps:
     store: Redis
     http: aiohttp.ClientSession
     metrics: Metrics
+    wechat: WeChatAPI
+    outbox: Outbox
 
 
 DEPS = web.AppKey("deps", Deps)

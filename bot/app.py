@@ -17,6 +17,7 @@ from bot.deps import DEPS, Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.staff_api import setup_staff_api
 from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
 from club.db.connect import database
@@ -72,4 +73,5 @@ def create_app(
     # In-process services, e.g. the scheduler in embedded mode (see bot.serve).
     app.cleanup_ctx.extend(background)
     health.setup(app)
+    setup_staff_api(app)
     return app

@@ -8,6 +8,7 @@ APP_LABEL = "models"
 MODEL_MODULES = [
     "club.db.models.members",
     "club.db.models.outbox",
+    "club.db.models.staff",
     "club.db.models.catalog",
     # Each feature appends its module here once it has models.
 ]

@@ -1,0 +1,117 @@
+"""`python -m bot`: the command line (names fixed by CONTRACT.md).
+
+    python -m bot [serve] [--workers N] [--host HOST] [--port PORT]
+    python -m bot migrate
+
+With no command it serves. Configuration comes from the environment and `.env`; `--host` and
+`--port` override HOST and PORT. A configuration error prints its message and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from config import ConfigError, Settings
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="clubbot: the WeChat member club service"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the WeChat callback (the default)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (N > 1 needs REDIS_URL and PostgreSQL)",
+    )
+    serve.add_argument("--host", help="listen address (default: HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default: PORT, else 8080)")
+    serve.set_defaults(run=run_serve)
+
+    migrate = commands.add_parser("migrate", help="apply the database migrations")
+    migrate.set_defaults(run=run_migrate)
+    return parser
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    args = list(argv)
+    # No command, or only serve's options: serve.
+    if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help")):
+        args.insert(0, "serve")
+    return build_parser().parse_args(args)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.serve import serve
+
+    settings = load_settings(host=args.host, port=args.port)
+    setup_logging(settings)
+    return serve(settings, workers=args.workers)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.serve import prepare_sqlite_file
+
+    settings = load_settings()
+    setup_logging(settings)
+    prepare_sqlite_file(settings.database_url)
+    return asyncio.run(migrate(settings))
+
+
+async def migrate(settings: Settings) -> int:
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate as apply_migrations
+
+    from club.db.config import MIGRATIONS_MODULE, tortoise_config
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        log.info("migration %s", event, extra={"migration": f"{app_label}.{name}"})
+
+    config = tortoise_config(settings.database_url, timezone=settings.club_tz)
+    try:
+        await apply_migrations(config=config, progress=progress)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not MIGRATIONS_MODULE.startswith(exc.name):
+            raise
+        log.error("no migrations to apply: the package %s does not exist", MIGRATIONS_MODULE)
+        return 1
+    finally:
+        await Tortoise.close_connections()
+    log.info("database is up to date")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        build_parser().print_help()
+        return EXIT_CONFIG
+    try:
+        return run(args)
+    except ConfigError as exc:
+        print(f"clubbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

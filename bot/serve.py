@@ -1,0 +1,218 @@
+"""Run the HTTP service: one process, or N worker processes sharing the port.
+
+- Each process runs its own event loop (uvloop where available) and its own app; with
+  `workers > 1` every worker binds the same port with SO_REUSEPORT and the kernel spreads
+  connections over them. Measured on this kind of machine: two processes this way serve about
+  twice what one does, clearly more than gunicorn's worker model (STACK-NOTES.md).
+- Several workers need the shared servers: the in-process store is one process's memory (two
+  workers would de-duplicate and lock separately) and SQLite locks under several writers. So
+  `workers > 1` is refused without REDIS_URL or on SQLite.
+- SIGTERM or SIGINT stops gracefully: stop accepting, finish requests in flight (WeChat gives up
+  on an answer after 5 s, so `SHUTDOWN_TIMEOUT_S` is short), then close resources. The
+  supervisor forwards the signal to its workers and exits once they all have.
+- A worker that dies on its own stops the whole group with a non-zero exit, so the process
+  manager (systemd, the container runtime) restarts a clean set rather than running short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Coroutine, Sequence
+from multiprocessing.connection import wait
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import BackgroundService, create_app
+from bot.logs import setup_logging
+from config import ConfigError, Settings
+from config.settings import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_S = 10.0
+BACKLOG = 2048
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse a worker count this configuration cannot serve correctly."""
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {workers}")
+    if workers == 1:
+        return
+    if settings.redis_url is None:
+        raise ConfigError(
+            f"--workers {workers} is refused without REDIS_URL (the embedded default): the "
+            "store is then in-process and serves one process only (de-duplication, locks and "
+            "dialog state would split between workers). Set REDIS_URL and a PostgreSQL "
+            "DATABASE_URL, or run one worker."
+        )
+    if is_sqlite(settings.database_url):
+        raise ConfigError(
+            f"--workers {workers} needs PostgreSQL: SQLite locks under several writing "
+            "processes. Set DATABASE_URL=postgres://..., or run one worker."
+        )
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def prepare_sqlite_file(url: str) -> Path | None:
+    """Create the folder of a SQLite database file (`sqlite://data/clubbot.sqlite3`)."""
+    if not is_sqlite(url):
+        return None
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return file
+
+
+def describe_start(
+    settings: Settings, workers: int, background: Sequence[BackgroundService] = ()
+) -> None:
+    """The start-up lines: the mode, and in embedded mode that it is a demo."""
+    services = ",".join(f"{s.__module__}.{s.__qualname__}" for s in background) or "none"
+    log.info(
+        "starting clubbot %s workers=%d in_process_services=%s",
+        settings.describe(),
+        workers,
+        services,
+    )
+    if not settings.embedded:
+        return
+    demo = [
+        name
+        for name, value, default in (
+            ("WECHAT_APPID", settings.wechat_appid, DEMO_APPID),
+            ("WECHAT_SECRET", settings.secret, DEMO_SECRET),
+            ("WECHAT_TOKEN", settings.token, DEMO_TOKEN),
+        )
+        if value == default
+    ]
+    log.warning(
+        "embedded demo: SQLite file %s, in-process store (one process only), outbox %s; %s",
+        settings.database_url.removeprefix("sqlite://"),
+        "dry-run (nothing is sent to WeChat)" if settings.dry_run else "LIVE",
+        f"{', '.join(demo)} are public demo values, not for production"
+        if demo
+        else "secrets are your own",
+    )
+
+
+def serve(
+    settings: Settings, *, workers: int = 1, background: Sequence[BackgroundService] = ()
+) -> int:
+    """Serve until SIGTERM/SIGINT; return the process exit code.
+
+    `background`: services started inside the single process (the scheduler in embedded mode);
+    refused with several workers, where the scheduler runs as its own process.
+    """
+    check_workers(settings, workers)
+    if background and workers > 1:
+        raise ConfigError("in-process background services run with one worker only")
+    prepare_sqlite_file(settings.database_url)
+    describe_start(settings, workers, background)
+    if workers == 1:
+        return run_loop(serve_app(settings, reuse_port=False, background=background))
+    return supervise(settings, workers)
+
+
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run `main` on uvloop (the asyncio loop where uvloop is not available)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - not on the platforms we deploy to
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+async def serve_app(
+    settings: Settings, *, reuse_port: bool, background: Sequence[BackgroundService] = ()
+) -> int:
+    app = create_app(settings, background=background)
+    # The access log costs ~10% of throughput; it is there when debugging.
+    access_log = logging.getLogger("aiohttp.access") if log.isEnabledFor(logging.DEBUG) else None
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=access_log, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()
+        site = web.TCPSite(
+            runner, settings.host, settings.port, reuse_port=reuse_port, backlog=BACKLOG
+        )
+        await site.start()
+    except Exception:
+        log.exception("start-up failed", extra={"host": settings.host, "port": settings.port})
+        await runner.cleanup()
+        return 1
+    log.info("listening", extra={"host": settings.host, "port": settings.port})
+    await stop.wait()
+    log.info("stopping: finishing requests in flight")
+    await runner.cleanup()
+    log.info("stopped")
+    return 0
+
+
+def _worker(settings: Settings) -> None:
+    """Entry point of a worker process (spawned: a fresh interpreter, nothing inherited)."""
+    setup_logging(settings)
+    raise SystemExit(run_loop(serve_app(settings, reuse_port=True)))
+
+
+def supervise(settings: Settings, workers: int) -> int:
+    """Start `workers` processes on one port; forward SIGTERM/SIGINT; wait for all of them."""
+    context = multiprocessing.get_context("spawn")
+    procs = [
+        context.Process(target=_worker, args=(settings,), name=f"clubbot-worker-{n}")
+        for n in range(1, workers + 1)
+    ]
+    stopping = False
+
+    def stop_all(signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.pid is not None and proc.exitcode is None:
+                os.kill(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    for proc in procs:
+        proc.start()
+    log.info("workers started", extra={"pids": ",".join(str(p.pid) for p in procs)})
+
+    failed = False
+    running = list(procs)
+    while running:
+        ready = wait([proc.sentinel for proc in running])
+        for proc in [p for p in running if p.sentinel in ready]:
+            proc.join()
+            running.remove(proc)
+            # 0: stopped on a signal; -SIGTERM/-SIGINT: signalled before its handler was in place.
+            if proc.exitcode not in (0, -signal.SIGTERM, -signal.SIGINT):
+                failed = True
+                log.error(
+                    "worker failed", extra={"worker_pid": proc.pid, "exitcode": proc.exitcode}
+                )
+            if not stopping:
+                # The group stops together: a process manager restarts a complete set.
+                log.warning("a worker stopped; stopping the others", extra={"worker_pid": proc.pid})
+                stop_all()
+    log.info("all workers stopped", extra={"failed": failed})
+    return 1 if failed else 0

@@ -1,0 +1,152 @@
+"""Log lines: key=value, phone numbers masked, secrets never printed."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import Redactor, RedactingFilter, mask_phones, setup_logging
+from config import ConfigError, Settings
+from tests.conftest import make_settings
+
+SECRET = "app-secret-4f9a1c"
+TOKEN = "callback-token-77"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+DB_PASSWORD = "pg-pass-w0rd"
+
+
+@pytest.fixture
+def prod_settings() -> Settings:
+    return make_settings(
+        wechat_secret=SECRET,
+        wechat_token=TOKEN,
+        wechat_aes_key=AES_KEY,
+        database_url=f"postgres://club:{DB_PASSWORD}@db.internal:5432/club",
+        redis_url="redis://:redis-pass-9@cache.internal:6379/0",
+        log_level="DEBUG",
+    )
+
+
+@pytest.fixture
+def output(prod_settings: Settings) -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = setup_logging(prod_settings, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        logging.captureWarnings(False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("13812345678", "138****5678"),
+        ("call 19987654321 now", "call 199****4321 now"),
+        ("phone=15500001111,", "phone=155****1111,"),
+        ("two: 13800000000 and 17712345678", "two: 138****0000 and 177****5678"),
+        # Not mainland mobiles: second digit 0-2, too short, part of a longer number.
+        ("12812345678", "12812345678"),
+        ("1381234567", "1381234567"),
+        ("order 2138123456789", "order 2138123456789"),
+        ("ts 1731234567890", "ts 1731234567890"),
+    ],
+)
+def test_mask_phones(text: str, expected: str) -> None:
+    assert mask_phones(text) == expected
+
+
+def test_a_line_is_key_value_with_extras(output: io.StringIO) -> None:
+    logging.getLogger("bot.test").info("member joined", extra={"member_id": 7, "source": "qr"})
+    line = output.getvalue().strip()
+    assert line.startswith("ts=")
+    assert " level=INFO logger=bot.test " in line
+    assert ' msg="member joined" member_id=7 source=qr' in line
+    assert "\n" not in line
+
+
+def test_values_with_spaces_quotes_and_newlines_are_quoted(output: io.StringIO) -> None:
+    logging.getLogger("bot.test").warning('say "hi"\nthen go', extra={"reason": "a b"})
+    line = output.getvalue().strip()
+    assert 'msg="say \\"hi\\"\\nthen go" reason="a b"' in line
+
+
+def test_phone_numbers_are_masked_in_message_args_and_extras(output: io.StringIO) -> None:
+    log = logging.getLogger("bot.test")
+    log.info("enrolled with phone %s", "13912345678", extra={"phone": "18600001234"})
+    line = output.getvalue()
+    assert "13912345678" not in line and "18600001234" not in line
+    assert "139****5678" in line and "186****1234" in line
+
+
+def test_secrets_never_appear(output: io.StringIO, prod_settings: Settings) -> None:
+    log = logging.getLogger("bot.test")
+    log.info("settings %r", prod_settings)
+    log.info("token is %s and secret %s", TOKEN, SECRET)
+    log.info("aes %s", AES_KEY, extra={"dsn": prod_settings.database_url})
+    log.info("GET https://api.weixin.qq.com/cgi-bin/user/info?access_token=ACC3SS-T0K3N&openid=o1")
+    try:
+        raise RuntimeError(f"connect failed for redis://:redis-pass-9@cache (secret {SECRET})")
+    except RuntimeError:
+        log.exception("store down")
+    text = output.getvalue()
+    for secret in (SECRET, TOKEN, AES_KEY, DB_PASSWORD, "redis-pass-9", "ACC3SS-T0K3N"):
+        assert secret not in text
+    assert "access_token=***&openid=o1" in text
+    assert "exc=" in text and "RuntimeError" in text
+
+
+def test_level_comes_from_settings(prod_settings: Settings) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = setup_logging(
+        prod_settings.model_copy(update={"log_level": "warning"}), stream=stream
+    )
+    try:
+        logging.getLogger("bot.test").info("quiet")
+        logging.getLogger("bot.test").warning("loud")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    assert "quiet" not in stream.getvalue()
+    assert "loud" in stream.getvalue()
+
+
+def test_setting_up_twice_keeps_one_handler(prod_settings: Settings) -> None:
+    root = logging.getLogger()
+    level = root.level
+    first = setup_logging(prod_settings, stream=io.StringIO())
+    second = setup_logging(prod_settings, stream=io.StringIO())
+    try:
+        assert first not in root.handlers
+        assert second in root.handlers
+    finally:
+        root.removeHandler(second)
+        root.setLevel(level)
+        logging.captureWarnings(False)
+
+
+def test_an_unknown_level_is_a_config_error(prod_settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        setup_logging(prod_settings.model_copy(update={"log_level": "chatty"}))
+
+
+def test_the_filter_masks_for_any_handler() -> None:
+    record = logging.LogRecord(
+        "bot.x", logging.INFO, __file__, 1, "phone %s secret %s", ("13712345678", SECRET), None
+    )
+    assert RedactingFilter(Redactor([SECRET])).filter(record)
+    assert record.getMessage() == "phone 137****5678 secret ***"
+
+
+def test_short_secrets_are_not_searched_for() -> None:
+    # A two-letter demo token would otherwise blank out every occurrence of those letters.
+    assert Redactor(["ab"])("abc cab") == "abc cab"

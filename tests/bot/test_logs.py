@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import Redactor, RedactingFilter, mask_phones, setup_logging
+from bot.logs import RedactingFilter, Redactor, mask_phones, setup_logging
 from config import ConfigError, Settings
 from tests.conftest import make_settings
 

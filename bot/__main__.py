@@ -2,6 +2,7 @@
 
     python -m bot [serve] [--workers N] [--host HOST] [--port PORT]
     python -m bot migrate
+    python -m bot staff add NAME --role admin|marketer|clerk
 
 With no command it serves. Configuration comes from the environment and `.env`; `--host` and
 `--port` override HOST and PORT. A configuration error prints its message and exits with 2.
@@ -43,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply the database migrations")
     migrate.set_defaults(run=run_migrate)
+
+    staff = commands.add_parser("staff", help="staff accounts of the staff API")
+    staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    add = staff_commands.add_parser("add", help="create an account and print its token once")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("admin", "marketer", "clerk"))
+    add.set_defaults(run=run_staff_add)
     return parser
 
 
@@ -75,6 +83,25 @@ def run_migrate(args: argparse.Namespace) -> int:
     setup_logging(settings)
     prepare_sqlite_file(settings.database_url)
     return asyncio.run(migrate(settings))
+
+
+def run_staff_add(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.serve import prepare_sqlite_file
+    from bot.staff_api.cli import staff_add
+    from club.staff import StaffError
+
+    settings = load_settings()
+    setup_logging(settings)
+    prepare_sqlite_file(settings.database_url)
+    try:
+        token = staff_add(settings, args.name, args.role)
+    except StaffError as exc:
+        print(f"clubbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"staff account {args.name!r} ({args.role}) created; its API token, shown only once:")
+    print(token)
+    return 0
 
 
 async def migrate(settings: Settings) -> int:

@@ -119,8 +119,9 @@ class FakeWeChat:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        # No access log: it would print the tokens of the query strings (the fake is "WeChat").
         self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
+        await self._server.start_server(access_log=None)
         return self.base_url
 
     @property

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import health
+from bot.callback import setup_callback
 from bot.deps import DEPS, Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
@@ -74,4 +75,5 @@ def create_app(
     app.cleanup_ctx.extend(background)
     health.setup(app)
     setup_staff_api(app)
+    setup_callback(app, settings)
     return app

@@ -1,0 +1,171 @@
+"""`GET/POST /wechat`: WeChat's URL verification and its messages, in plaintext, compatible and
+safe mode.
+
+Everything the request carries is checked before anything is processed: signatures (constant
+time), the timestamp against our clock (replays), the body's size and shape, the ciphertext and
+the appid inside it. Refusals: 403 for anything that fails authentication (signature, appid,
+ciphertext), 400 for anything malformed or stale. Nothing a client sends produces a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.conversation import Conversation
+from bot.deps import DEPS, Deps
+from bot.messages import Incoming
+from bot.router import Dispatcher
+from bot.wechat.crypto import BadCiphertext, MessageCrypto, WrongAppId, signature_matches
+from bot.wechat.inbound import MalformedMessage, parse_fields, parse_incoming, text_field
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+CONVERSATION = web.AppKey("conversation", Conversation)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+"""Set before start-up to replace the handlers' routers (tests)."""
+CRYPTO = web.AppKey("wechat_crypto", MessageCrypto)
+"""Present when WECHAT_AES_KEY is set; replaceable before start-up (tests pin the IV prefix)."""
+
+
+@dataclass
+class Rejected(Exception):
+    status: int
+    reason: str
+    """The metrics label: signature, appid, ciphertext, malformed, stale, too_large, no_key."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    message: Incoming
+    encrypted: bool
+
+
+def _query_times(request: web.Request) -> tuple[str, str]:
+    timestamp = request.query.get("timestamp", "")
+    nonce = request.query.get("nonce", "")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise Rejected(400, "malformed")
+    if not nonce or len(nonce) > 64:
+        raise Rejected(400, "malformed")
+    return timestamp, nonce
+
+
+def _check_clock(deps: Deps, timestamp: str) -> None:
+    skew = abs(int(timestamp) - deps.clock.now().timestamp())
+    if skew > deps.settings.wechat_max_clock_skew:
+        raise Rejected(400, "stale")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Rejected(400, "too_large")
+    try:
+        return await request.read()  # the app's client_max_size is MAX_BODY
+    except web.HTTPRequestEntityTooLarge:
+        raise Rejected(400, "too_large") from None
+
+
+async def _verify(request: web.Request, deps: Deps, crypto: MessageCrypto | None) -> Verified:
+    timestamp, nonce = _query_times(request)
+    body = await _read_body(request)
+    token = deps.settings.token
+    query = request.query
+    if query.get("encrypt_type", "raw").lower() != "aes":
+        if not signature_matches(query.get("signature", ""), token, timestamp, nonce):
+            raise Rejected(403, "signature")
+        _check_clock(deps, timestamp)
+        return Verified(parse_incoming(body), encrypted=False)
+    if crypto is None:
+        raise Rejected(400, "no_key")  # an encrypted message, but we have no EncodingAESKey
+    encrypt = text_field(parse_fields(body), "Encrypt", required=True) or ""
+    if not signature_matches(query.get("msg_signature", ""), token, timestamp, nonce, encrypt):
+        raise Rejected(403, "signature")
+    if "signature" in query and not signature_matches(query["signature"], token, timestamp, nonce):
+        raise Rejected(403, "signature")
+    _check_clock(deps, timestamp)
+    try:
+        inner = crypto.decrypt(encrypt)
+    except BadCiphertext:
+        raise Rejected(403, "ciphertext") from None
+    except WrongAppId:
+        raise Rejected(403, "appid") from None
+    return Verified(parse_incoming(inner), encrypted=True)
+
+
+async def receive(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    crypto = request.app.get(CRYPTO)
+    try:
+        verified = await _verify(request, deps, crypto)
+    except Rejected as exc:
+        return _refuse(deps, exc)
+    except MalformedMessage as exc:
+        log.info("callback refused: %s", exc)
+        return _refuse(deps, Rejected(400, "malformed"))
+    except Exception:  # a parser surprise must still be a 400, never a 500
+        log.exception("callback refused: unexpected error while reading the request")
+        return _refuse(deps, Rejected(400, "malformed"))
+    body = await request.app[CONVERSATION].answer(verified.message)
+    if body is None:
+        return web.Response(text="success")
+    if verified.encrypted and crypto is not None:
+        timestamp = str(int(deps.clock.now().timestamp()))
+        nonce = str(secrets.randbelow(10**10))
+        body = crypto.envelope(body, timestamp=timestamp, nonce=nonce).encode("utf-8")
+    return web.Response(body=body, content_type="application/xml", charset="utf-8")
+
+
+def _refuse(deps: Deps, exc: Rejected) -> web.Response:
+    deps.metrics.rejected.labels(exc.reason).inc()
+    log.info("callback refused", extra={"reason": exc.reason, "status": exc.status})
+    return web.Response(status=exc.status, text=exc.reason)
+
+
+async def verify_url(request: web.Request) -> web.Response:
+    """WeChat's URL check: echo `echostr` if the signature is ours."""
+    deps = request.app[DEPS]
+    query = request.query
+    echostr = query.get("echostr", "")
+    try:
+        timestamp, nonce = _query_times(request)
+    except Rejected as exc:
+        return _refuse(deps, exc)
+    if not echostr or len(echostr) > 512:
+        return _refuse(deps, Rejected(400, "malformed"))
+    if not signature_matches(query.get("signature", ""), deps.settings.token, timestamp, nonce):
+        return _refuse(deps, Rejected(403, "signature"))
+    return web.Response(text=echostr)
+
+
+def setup_callback(app: web.Application, settings: Settings) -> None:
+    """Add `GET/POST /wechat` (and, in dry-run, `GET /dev/outbox`) to the app."""
+    if settings.aes_key:
+        app[CRYPTO] = MessageCrypto(
+            token=settings.token, aes_key=settings.aes_key, appid=settings.wechat_appid
+        )
+
+    async def conversation(app: web.Application) -> AsyncIterator[None]:
+        dispatcher = app.get(DISPATCHER)
+        if dispatcher is None:
+            from handlers import routers
+
+            dispatcher = Dispatcher(routers())
+        conv = Conversation(app[DEPS], dispatcher)
+        app[CONVERSATION] = conv
+        yield
+        await conv.drain()  # before the database closes: deferred replies still go out
+
+    app.cleanup_ctx.append(conversation)
+    app.router.add_get("/wechat", verify_url)
+    app.router.add_post("/wechat", receive)
+    if settings.dry_run:
+        from bot.dev_outbox import setup_dev_outbox
+
+        setup_dev_outbox(app)

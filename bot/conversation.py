@@ -1,0 +1,169 @@
+"""From a verified message to its answer: de-duplicate, serialise per member, dispatch, and keep
+WeChat's 5-second budget.
+
+The handler runs in its own task. If it has not finished after `settings.reply_budget_seconds`
+the callback answers `success` and the task, when done, sends its reply through the outbox
+(customer-service API, or the outbox row itself in dry-run). The decision is taken in one place
+without an await between check and act, so a reply is never both answered and sent, nor lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.dedup import Dedup
+from bot.fsm import Dialog, RedisStateStorage, StateStorage
+from bot.locks import MemberBusy, member_lock
+from bot.outbox import Article as OutArticle
+from bot.outbox import NewsMessage, Payload, TextMessage
+from bot.replies import Reply, TextReply, render
+from bot.router import Context, Dispatcher, Lang
+from club.members_contact import record_contact
+from handlers.texts import t
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.messages import Incoming
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT_S = 30.0
+
+
+def detect_lang(message: Incoming, language: str = "zh") -> Lang:
+    """English when the member writes English; otherwise `language` (the member's, or zh)."""
+    text = message.content if message.msg_type == "text" else None
+    if text:
+        if any("\u3400" <= ch <= "\u9fff" for ch in text):
+            return "zh"
+        if any(ch.isascii() and ch.isalpha() for ch in text):
+            return "en"
+    return "en" if language == "en" else "zh"
+
+
+def to_payload(reply: Reply) -> Payload:
+    if isinstance(reply, TextReply):
+        return TextMessage(text=reply.content)
+    return NewsMessage(
+        articles=tuple(
+            OutArticle(title=a.title, description=a.description, url=a.url, picurl=a.picurl)
+            for a in reply.articles
+        )
+    )
+
+
+@dataclass
+class _Job:
+    future: asyncio.Future[bytes | None]
+    deferred: bool = False
+    member_id: int | None = field(default=None)
+
+
+class Conversation:
+    """One per process (stored on the app); shared by all requests."""
+
+    def __init__(
+        self, deps: Deps, dispatcher: Dispatcher, *, states: StateStorage | None = None
+    ) -> None:
+        self.deps = deps
+        self.dispatcher = dispatcher
+        self.states = states or RedisStateStorage(deps.store)
+        self.dedup = Dedup(deps.store)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def answer(self, message: Incoming) -> bytes | None:
+        """The passive reply (plaintext XML), or None for `success`."""
+        metrics = self.deps.metrics
+        metrics.messages.labels(message.kind).inc()
+        key = message.dedup_key
+        budget = self.deps.settings.reply_budget_seconds
+        counted = False
+        while not await self.dedup.claim(key):
+            if not counted:
+                metrics.duplicates.inc()
+                counted = True
+            outcome = await self.dedup.wait(key, timeout=budget)
+            if outcome is not None:
+                return outcome.body or None
+            # The claim expired or was released: try to become the first arrival.
+        return await self._first(message, key, budget)
+
+    async def _first(self, message: Incoming, key: str, budget: float) -> bytes | None:
+        job = _Job(future=asyncio.get_running_loop().create_future())
+        task = asyncio.create_task(self._work(message, key, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.future), budget)
+        except TimeoutError:
+            if job.future.done():
+                return job.future.result()
+            job.deferred = True
+            self.deps.metrics.deferred.inc()
+            log.info("reply deferred past the budget", extra={"kind": message.kind})
+            await self.dedup.defer(key)
+            return None
+
+    async def _work(self, message: Incoming, key: str, job: _Job) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            reply = await self._handle(message, job)
+        except MemberBusy:
+            reply = TextReply(t("busy", detect_lang(message)))
+        except Exception:
+            log.exception("handler failed", extra={"kind": message.kind})
+            reply = TextReply(t("error", detect_lang(message)))
+        self.deps.metrics.handler_seconds.labels(message.kind).observe(loop.time() - started)
+        try:
+            if not job.deferred:
+                body = None if reply is None else self._render(message, reply)
+                job.future.set_result(body)
+                await self.dedup.finish(key, body or b"")
+            elif reply is not None:
+                await self.deps.outbox.send_now(
+                    openid=message.openid,
+                    kind="reply",
+                    key=f"reply:{key}",
+                    payload=to_payload(reply),
+                    member_id=job.member_id,
+                )
+        except Exception:
+            log.exception("could not record or deliver a reply", extra={"kind": message.kind})
+            if not job.future.done():
+                job.future.set_result(None)
+
+    async def _handle(self, message: Incoming, job: _Job) -> Reply | None:
+        deps = self.deps
+        async with member_lock(deps.store, message.openid):
+            now = deps.clock.now()
+            contact = await record_contact(
+                message.openid, now=now, member_sent=message.member_sent
+            )
+            job.member_id = contact.member_id
+            ctx = Context(
+                message=message,
+                now=now,
+                lang=detect_lang(message, contact.language),
+                state=await Dialog.load(self.states, message.openid),
+                deps=deps,
+                member=contact,
+            )
+            return await self.dispatcher.dispatch(ctx)
+
+    def _render(self, message: Incoming, reply: Reply) -> bytes:
+        xml = render(
+            reply,
+            to_user=message.openid,
+            from_user=message.account,
+            create_time=int(self.deps.clock.now().timestamp()),
+        )
+        return xml.encode("utf-8")
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Let running handlers finish (and deferred replies go out) before shutting down."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

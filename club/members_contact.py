@@ -1,0 +1,158 @@
+"""A member's contact with the account: first contact, every message, follows and unfollows.
+
+Pure database service (no transport). The callback calls `record_contact` for every inbound
+message; it is the callback's one database read. The write that follows it is skipped when the
+stored time is less than `CONTACT_WRITE_INTERVAL` old: a chatty member does not turn every message
+into a row update, and the 48-hour window computed from a time at most a minute early closes at
+most a minute early (the safe side).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
+
+log = logging.getLogger(__name__)
+
+CONTACT_WRITE_INTERVAL = timedelta(seconds=60)
+_SCENE = re.compile(r"^(store|staff)_([A-Za-z0-9_-]{1,58})$")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What the conversation needs to know about the member behind a message."""
+
+    member_id: int
+    openid: str
+    language: str
+    status: str
+    joined: bool
+    is_new: bool
+    """The row was created by this message (first contact)."""
+
+
+@dataclass(frozen=True)
+class FollowOutcome:
+    member_id: int
+    first_follow: bool
+    """No follow had been recorded for this member before."""
+    source_kind: str | None
+    source_ref: str | None
+    duplicate: bool
+    """The same WeChat event was recorded already (a retry): nothing changed."""
+
+
+def parse_scene(scene: str | None) -> tuple[str, str] | None:
+    """`store_12` -> ("store", "12"); anything else -> None."""
+    if not scene:
+        return None
+    found = _SCENE.match(scene)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def _contact(member: Member, *, is_new: bool) -> Contact:
+    return Contact(
+        member_id=member.id,
+        openid=member.openid,
+        language=member.language or "zh",
+        status=str(member.status),
+        joined=member.joined_at is not None,
+        is_new=is_new,
+    )
+
+
+def _stale(stored: datetime | None, now: datetime) -> bool:
+    return stored is None or now - stored >= CONTACT_WRITE_INTERVAL
+
+
+async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tuple[Member, bool]:
+    member = await Member.get_or_none(openid=openid)
+    if member is not None:
+        return member, False
+    try:
+        member = await Member.create(
+            openid=openid,
+            last_interaction_at=now,
+            last_message_at=now if member_sent else None,
+        )
+        return member, True
+    except IntegrityError:  # another worker created it a moment ago
+        return await Member.get(openid=openid), False
+
+
+async def record_contact(openid: str, *, now: datetime, member_sent: bool) -> Contact:
+    """Create the member at first contact; note the interaction (and message) time."""
+    member, created = await _get_or_create(openid, now=now, member_sent=member_sent)
+    if created:
+        return _contact(member, is_new=True)
+    changes: dict[str, datetime] = {}
+    if _stale(member.last_interaction_at, now):
+        changes["last_interaction_at"] = now
+    if member_sent and _stale(member.last_message_at, now):
+        changes["last_message_at"] = now
+    if changes:
+        await Member.filter(id=member.id).update(**changes)
+    return _contact(member, is_new=False)
+
+
+async def record_follow(
+    openid: str, *, now: datetime, scene: str | None, wechat_create_time: int
+) -> FollowOutcome:
+    """A follow: active again, the follow event kept, the QR source kept from the first follow."""
+    member, _ = await _get_or_create(openid, now=now, member_sent=False)
+    first_follow = not await FollowEvent.filter(
+        member_id=member.id, kind=FollowKind.SUBSCRIBE
+    ).exists()
+    source = parse_scene(scene) if first_follow and member.source_kind is None else None
+    try:
+        async with in_transaction():
+            await FollowEvent.create(
+                member_id=member.id,
+                kind=FollowKind.SUBSCRIBE,
+                at=now,
+                scene=scene,
+                tier=member.tier,
+                wechat_create_time=wechat_create_time,
+            )
+            changes: dict[str, object] = {
+                "status": MemberStatus.ACTIVE,
+                "followed_at": now,
+                "last_interaction_at": now,
+            }
+            if source is not None:
+                changes["source_kind"], changes["source_ref"] = source
+            await Member.filter(id=member.id).update(**changes)
+    except IntegrityError:
+        member = await Member.get(id=member.id)
+        return FollowOutcome(
+            member.id, False, member.source_kind, member.source_ref, duplicate=True
+        )
+    kind, ref = source if source is not None else (member.source_kind, member.source_ref)
+    return FollowOutcome(member.id, first_follow, kind, ref, duplicate=False)
+
+
+async def record_unfollow(openid: str, *, now: datetime, wechat_create_time: int) -> bool:
+    """An unfollow: status and time recorded with the tier of the moment. False on a retry."""
+    member, _ = await _get_or_create(openid, now=now, member_sent=False)
+    try:
+        async with in_transaction():
+            await FollowEvent.create(
+                member_id=member.id,
+                kind=FollowKind.UNSUBSCRIBE,
+                at=now,
+                tier=member.tier,
+                wechat_create_time=wechat_create_time,
+            )
+            await Member.filter(id=member.id).update(
+                status=MemberStatus.UNFOLLOWED, unfollowed_at=now, last_interaction_at=now
+            )
+    except IntegrityError:
+        return False
+    return True

@@ -54,5 +54,20 @@ def job_run(job: str, day: str) -> str:
     return f"{PREFIX}:job:{job}:{day}"
 
 
+# Scheduled jobs: the lock is refreshed while the job runs, so a killed run frees it soon.
+JOB_LOCK_TTL_S = 60
+OUTBOX_DISPATCH_LOCK_TTL_S = 50
+OUTBOX_WATERMARK_TTL_S = 7 * 24 * 3600
+
+
+def outbox_dispatch_lock() -> str:
+    return f"{PREFIX}:outbox:dispatch-lock"
+
+
+def outbox_watermark() -> str:
+    """Up to when rows with a `not_before` have been handed to the queue workers."""
+    return f"{PREFIX}:outbox:watermark"
+
+
 def rate_window(name: str, subject: str, window: str) -> str:
     return f"{PREFIX}:rate:{name}:{subject}:{window}"

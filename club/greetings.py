@@ -1,0 +1,321 @@
+"""Birthday and festival greetings: who is greeted today, with what, and queued in the outbox.
+
+- Today's birthdays come from the indexes, never a scan: `birthday_mmdd` for solar birthdays and
+  (`birthday_lunar_month`, `birthday_lunar_day`) for lunar ones, asked for exactly the keys that
+  greet today (`club.lunar`: 29 February, lunar 30th and leap-month rules). A member who gave a
+  lunar birthday is greeted by it alone.
+- Festival recipients are every active, consenting member, read in id order in batches: memory
+  stays flat however many members there are.
+- A member whose birthday is a festival gets one combined message. Both jobs build the same
+  greeting for such a member and use the same outbox key `greeting:<member>:<day>`, so whichever
+  job runs first sends it and the other finds it there: at most one greeting a member a day.
+- Gifts go through the ledger, idempotent on their refs (`birthday:<member>:<year>`,
+  `festival:<key>:<member>:<year>`), before the message; a run killed half-way and run again
+  gives the rest and nothing twice.
+- How each message goes (customer service, template, or skipped with the reason) is decided by
+  `club.delivery`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from tortoise.expressions import Q
+
+from club import points as points_ledger
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.delivery import Channel, Contact, DeliveryRules, QuietHours, greeting_key, plan_delivery
+from club.lunar import (
+    CalendarKind,
+    YearlyDate,
+    falls_on,
+    lunar_keys_on,
+    occurrence_year,
+    solar_keys_on,
+)
+from club.programme import Festival, Programme
+from club.rules.expiry import expires_at
+from club.rules.kinds import EntryKind
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+MEMBER_FIELDS = (
+    "id",
+    "openid",
+    "name",
+    "tier",
+    "language",
+    "status",
+    "last_interaction_at",
+    "unreachable_at",
+    "birthday_mmdd",
+    "birthday_lunar_month",
+    "birthday_lunar_day",
+    "birthday_lunar_leap",
+)
+
+
+class Gifts(Protocol):
+    """Credits bonus points; idempotent on `ref` (the ledger's `credit` with kind BONUS)."""
+
+    async def __call__(
+        self, member_id: int, points: int, *, ref: str, reason: str, now: datetime
+    ) -> None: ...
+
+
+def ledger_gifts(programme: Programme) -> Gifts:
+    """Gifts as BONUS credits in the points ledger, expiring by the programme's rule."""
+
+    async def give(member_id: int, points: int, *, ref: str, reason: str, now: datetime) -> None:
+        await points_ledger.credit(
+            member_id,
+            points,
+            kind=EntryKind.BONUS,
+            ref=ref,
+            reason=reason,
+            now=now,
+            expires_at=expires_at(now, programme.expiry),
+        )
+
+    return give
+
+
+Queued = Callable[[Sequence[int]], Awaitable[None]]
+"""Told the ids of outbox rows that are due now, batch by batch (the queue workers' feed)."""
+
+
+@dataclass(frozen=True)
+class GreetingDay:
+    """Everything about `day` that is the same for every member."""
+
+    day: date
+    solar_keys: tuple[int, ...]
+    lunar_keys: tuple[tuple[int, int, bool], ...]
+    festivals: tuple[Festival, ...]
+
+    @classmethod
+    def of(cls, day: date, programme: Programme) -> GreetingDay:
+        festivals = tuple(f for f in programme.festivals if falls_on(_festival_date(f), day))
+        return cls(day, tuple(solar_keys_on(day)), tuple(lunar_keys_on(day)), festivals)
+
+    def birthday_query(self) -> Q:
+        solar = Q(birthday_mmdd__in=list(self.solar_keys), birthday_lunar_month__isnull=True)
+        lunar = [
+            Q(birthday_lunar_month=m, birthday_lunar_day=d, birthday_lunar_leap=leap)
+            for m, d, leap in self.lunar_keys
+        ]
+        return Q(solar, *lunar, join_type=Q.OR)
+
+    def is_birthday(self, row: dict[str, Any]) -> bool:
+        if row["birthday_lunar_month"] is not None:
+            key = (
+                row["birthday_lunar_month"],
+                row["birthday_lunar_day"],
+                row["birthday_lunar_leap"],
+            )
+            return key in self.lunar_keys
+        return row["birthday_mmdd"] in self.solar_keys
+
+    def birthday_year(self, row: dict[str, Any]) -> int:
+        lunar = row["birthday_lunar_month"] is not None
+        calendar = YearlyDate.lunar(1, 1) if lunar else YearlyDate.solar(1, 1)
+        return occurrence_year(calendar, self.day)
+
+
+def delivery_rules(programme: Programme) -> DeliveryRules:
+    d = programme.delivery
+    return DeliveryRules(
+        quiet=QuietHours(d.quiet_start, d.quiet_end),
+        window=timedelta(hours=d.window_hours),
+        template_ids=dict(d.templates),
+    )
+
+
+async def greet_birthdays(
+    day: date, *, programme: Programme, now: datetime, gifts: Gifts, queued: Queued | None = None
+) -> dict[str, int]:
+    """Greet today's birthday members (with a festival's greeting when today is one)."""
+    today = GreetingDay.of(day, programme)
+    members = _stream(_eligible().filter(today.birthday_query()))
+    return await _greet(members, today, programme, now, gifts, queued)
+
+
+async def greet_festivals(
+    day: date, *, programme: Programme, now: datetime, gifts: Gifts, queued: Queued | None = None
+) -> dict[str, int]:
+    """Greet every active, consenting member on a festival day; nothing on other days."""
+    today = GreetingDay.of(day, programme)
+    if not today.festivals:
+        return {"festivals": 0}
+    counts = await _greet(_stream(_eligible()), today, programme, now, gifts, queued)
+    return {"festivals": len(today.festivals), **counts}
+
+
+def _eligible() -> Any:
+    return Member.filter(
+        status=MemberStatus.ACTIVE, consent_at__isnull=False, joined_at__isnull=False
+    )
+
+
+async def _stream(query: Any, batch: int = BATCH) -> AsyncIterator[list[dict[str, Any]]]:
+    """Rows in id order, `batch` at a time (keyset pagination: each page is an index range)."""
+    last = 0
+    while True:
+        rows = await query.filter(id__gt=last).order_by("id").limit(batch).values(*MEMBER_FIELDS)
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["id"]
+
+
+async def _greet(
+    batches: AsyncIterator[list[dict[str, Any]]],
+    today: GreetingDay,
+    programme: Programme,
+    now: datetime,
+    gifts: Gifts,
+    queued: Queued | None,
+) -> dict[str, int]:
+    rules = delivery_rules(programme)
+    counts: Counter[str] = Counter()
+    async for rows in batches:
+        keys = [greeting_key(row["id"], today.day) for row in rows]
+        found: list[Any] = await OutboxMessage.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+        greeted = {str(k) for k in found}
+        messages = []
+        for row, key in zip(rows, keys, strict=True):
+            birthday = today.is_birthday(row)
+            counts["found"] += 1
+            counts["birthdays"] += birthday
+            if key in greeted:
+                # Greeted already today (an earlier run, or the other greeting job): the gifts
+                # were given before the message was recorded, so there is nothing left to do.
+                counts["already"] += 1
+                continue
+            await _give_gifts(row, today, birthday, programme, now, gifts, counts)
+            message = _message(row, today, birthday, programme, rules, now)
+            counts[message.status.value] += 1
+            messages.append(message)
+        if messages:
+            await OutboxMessage.bulk_create(messages, ignore_conflicts=True)
+            if queued is not None:
+                await queued(await _due_ids([m.idempotency_key for m in messages], now))
+    log.info("greetings for %s: %s", today.day, dict(counts))
+    return dict(counts)
+
+
+async def _give_gifts(
+    row: dict[str, Any],
+    today: GreetingDay,
+    birthday: bool,
+    programme: Programme,
+    now: datetime,
+    gifts: Gifts,
+    counts: Counter[str],
+) -> None:
+    tier = programme.tiers.get(row["tier"])
+    if birthday and tier.birthday_gift_points > 0:
+        year = today.birthday_year(row)
+        await gifts(
+            row["id"],
+            tier.birthday_gift_points,
+            ref=f"birthday:{row['id']}:{year}",
+            reason=f"birthday gift {year}",
+            now=now,
+        )
+        counts["gift_points"] += tier.birthday_gift_points
+    for festival in today.festivals:
+        points = festival.gift_for(tier.code)
+        if points > 0:
+            year = occurrence_year(_festival_date(festival), today.day)
+            await gifts(
+                row["id"],
+                points,
+                ref=f"festival:{festival.key}:{row['id']}:{year}",
+                reason=f"{festival.name_en} gift {year}",
+                now=now,
+            )
+            counts["gift_points"] += points
+
+
+def _message(
+    row: dict[str, Any],
+    today: GreetingDay,
+    birthday: bool,
+    programme: Programme,
+    rules: DeliveryRules,
+    now: datetime,
+) -> OutboxMessage:
+    kind = "birthday" if birthday else "festival"
+    text = greeting_text(row, today, birthday, programme)
+    contact = Contact(
+        status=row["status"],
+        last_interaction_at=row["last_interaction_at"],
+        unreachable=row["unreachable_at"] is not None,
+    )
+    plan = plan_delivery(contact, kind, rules, now)
+    title = "生日祝福" if birthday else " · ".join(f.name_zh for f in today.festivals)
+    data = {"title": title, "content": text, "date": today.day.isoformat()}
+    template_id = rules.template_ids.get(kind)
+    payload: dict[str, Any]
+    if plan.channel is Channel.TEMPLATE:
+        payload = {
+            "msgtype": "template",
+            "template_id": plan.template_id,
+            "data": data,
+            "url": None,
+        }
+    else:
+        payload = {"msgtype": "text", "text": text}
+        if template_id:
+            # The worker's fallback when WeChat says the window has closed (45015/45047).
+            payload["fallback"] = {"template_id": template_id, "data": data}
+    return OutboxMessage(
+        idempotency_key=greeting_key(row["id"], today.day),
+        openid=row["openid"],
+        member_id=row["id"],
+        kind=kind,
+        channel=OutboxChannel.TEMPLATE
+        if plan.channel is Channel.TEMPLATE
+        else OutboxChannel.CUSTOM,
+        payload=payload,
+        status=OutboxStatus.QUEUED if plan.sendable else OutboxStatus.SKIPPED,
+        last_error=plan.skipped,
+        not_before=plan.not_before,
+    )
+
+
+def greeting_text(
+    row: dict[str, Any], today: GreetingDay, birthday: bool, programme: Programme
+) -> str:
+    """The festival greetings of the day, then the birthday wish: one message."""
+    lang = "en" if row["language"] == "en" else "zh"
+    parts = [f.text_en if lang == "en" else f.text_zh for f in today.festivals]
+    if birthday:
+        tier = programme.tiers.get(row["tier"])
+        name = row["name"] or ("dear member" if lang == "en" else "尊敬的会员")
+        wish = programme.birthday.text_for(tier.code, lang)
+        parts.append(wish.format(name=name, gift=tier.birthday_gift_points))
+    return "\n".join(parts)
+
+
+async def _due_ids(keys: list[str], now: datetime) -> list[int]:
+    ids: list[Any] = await OutboxMessage.filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now),
+        idempotency_key__in=keys,
+        status=OutboxStatus.QUEUED,
+    ).values_list("id", flat=True)
+    return [int(i) for i in ids]
+
+
+def _festival_date(festival: Festival) -> YearlyDate:
+    return YearlyDate(CalendarKind(festival.calendar.value), festival.month, festival.day)

@@ -37,6 +37,8 @@ class Member(Model):
     birthday_lunar_leap = fields.BooleanField(default=False)
     consent_at = fields.DatetimeField(null=True)
     consent_version = fields.CharField(max_length=16, null=True)
+    erased_at = fields.DatetimeField(null=True)
+    """When the member had their personal data erased (consent fields stay as the record)."""
     language = fields.CharField(max_length=8, default="zh")
 
     # Where they came from: a parametric QR scene `store_<id>` or `staff_<id>`.

@@ -10,6 +10,7 @@ MODEL_MODULES = [
     "club.db.models.outbox",
     "club.db.models.staff",
     "club.db.models.catalog",
+    "club.db.models.ledger",
     "club.db.models.jobs",
     # Each feature appends its module here once it has models.
 ]

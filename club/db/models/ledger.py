@@ -1,0 +1,163 @@
+"""The points ledger, earned lots, purchases with their items and returns, stores, check-ins.
+
+The ledger is append-only: a row is never updated or deleted (an erased member keeps anonymous
+rows). `(kind, ref)` is unique, which makes every movement idempotent. Times are business times
+(the `now` a service was given), not insert times.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from club.db.models.members import Member
+from club.rules.kinds import EntryKind
+
+
+class LedgerEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="ledger_entries", on_delete=fields.CASCADE
+    )
+    member_id: int
+    kind = fields.CharEnumField(EntryKind, max_length=16)
+    points = fields.BigIntField()
+    """Signed: positive credits, negative debits."""
+    balance_after = fields.BigIntField()
+    debt_after = fields.BigIntField(default=0)
+    reason = fields.CharField(max_length=200)
+    ref = fields.CharField(max_length=128)
+    actor_id = fields.BigIntField(null=True)
+    """The staff account behind a manual movement."""
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ledger_entry"
+        unique_together = (("kind", "ref"),)
+        indexes = (("member", "created_at"),)
+
+
+class PointsLot(Model):
+    """Points earned together, valid until `expires_at`; spending and expiry reduce `remaining`."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="points_lots", on_delete=fields.CASCADE
+    )
+    entry: fields.ForeignKeyRelation[LedgerEntry] = fields.ForeignKeyField(
+        "models.LedgerEntry", related_name="lots", on_delete=fields.CASCADE
+    )
+    member_id: int
+    entry_id: int
+    points = fields.BigIntField()
+    remaining = fields.BigIntField()
+    earned_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "points_lot"
+        indexes = (("member", "remaining"), ("expires_at", "remaining"))
+
+
+class ChannelLevel(StrEnum):
+    DEALER = "dealer"
+    WHOLESALER = "wholesaler"
+    KEY_ACCOUNT = "key_account"
+    SMALL_SHOP = "small_shop"
+    ONLINE = "online"
+    CONSUMER = "consumer"
+
+
+class Store(Model):
+    """Where a purchase was made; customer-value reports compare stores within a channel level."""
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=128)
+    channel_level = fields.CharEnumField(ChannelLevel, max_length=16)
+    region = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "store"
+
+
+class Purchase(Model):
+    id = fields.BigIntField(primary_key=True)
+    order_id = fields.CharField(max_length=64, unique=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="purchases", on_delete=fields.CASCADE
+    )
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "models.Store", related_name="purchases", null=True, on_delete=fields.SET_NULL
+    )
+    member_id: int
+    store_id: str | None
+    amount_fen = fields.BigIntField()
+    cost_fen = fields.BigIntField(null=True)
+    points_earned = fields.BigIntField()
+    returned_fen = fields.BigIntField(default=0)
+    points_reversed = fields.BigIntField(default=0)
+    # The answer given the first time, so a repeated order id gets the same one.
+    balance_after = fields.BigIntField()
+    tier_before = fields.CharField(max_length=32)
+    tier_after = fields.CharField(max_length=32)
+    actor_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "purchase"
+        indexes = (("member", "created_at"), ("store", "created_at"))
+
+
+class PurchaseItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    purchase: fields.ForeignKeyRelation[Purchase] = fields.ForeignKeyField(
+        "models.Purchase", related_name="items", on_delete=fields.CASCADE
+    )
+    sku = fields.CharField(max_length=64)
+    qty = fields.IntField()
+    amount_fen = fields.BigIntField()
+    cost_fen = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "purchase_item"
+
+
+class PurchaseReturn(Model):
+    """One return against a purchase; `ref` makes a retried return a no-op."""
+
+    id = fields.BigIntField(primary_key=True)
+    ref = fields.CharField(max_length=128, unique=True)
+    purchase: fields.ForeignKeyRelation[Purchase] = fields.ForeignKeyField(
+        "models.Purchase", related_name="returns", on_delete=fields.CASCADE
+    )
+    purchase_id: int
+    amount_fen = fields.BigIntField()
+    points_reversed = fields.BigIntField()
+    balance_after = fields.BigIntField()
+    debt_after = fields.BigIntField()
+    actor_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "purchase_return"
+
+
+class CheckIn(Model):
+    """One row per member per local day; `streak` counts consecutive days ending that day."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="checkins", on_delete=fields.CASCADE
+    )
+    member_id: int
+    day = fields.DateField()
+    streak = fields.IntField()
+    points = fields.IntField()
+    bonus = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "checkin"
+        unique_together = (("member", "day"),)

@@ -1,0 +1,175 @@
+"""Steps of a points movement inside one open transaction (used by `club.points`).
+
+Every step takes the transaction's connection. The member row is always changed first, by one
+conditional UPDATE: on PostgreSQL that also locks the row, so the lot reads and writes that follow
+are serialised per member (lock order everywhere: purchase, member, lots). SQLite runs one
+transaction at a time per process anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from club.db.models.ledger import LedgerEntry, PointsLot
+from club.rules.kinds import EntryKind
+from club.rules.lots import Lot, allocate
+
+_PARAM = re.compile(r"\$(\d+)")
+
+
+class LedgerError(Exception):
+    """A points movement cannot be made; nothing was changed."""
+
+
+class UnknownMember(LedgerError):
+    def __init__(self, member_id: int) -> None:
+        super().__init__(f"no member with id {member_id}")
+        self.member_id = member_id
+
+
+class InsufficientPoints(LedgerError):
+    def __init__(self, member_id: int, needed: int, available: int) -> None:
+        super().__init__(f"member {member_id} has {available} points, {needed} needed")
+        self.member_id = member_id
+        self.needed = needed
+        self.available = available
+
+
+@dataclass(frozen=True)
+class Standing:
+    balance: int
+    debt: int
+
+
+async def _rows(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Run SQL written with $1.. placeholders on either backend (SQLite reads them as ?1..)."""
+    if conn.capabilities.dialect != "postgres":
+        sql = _PARAM.sub(r"?\1", sql)
+    return await conn.execute_query_dict(sql, values)
+
+
+def _standing(rows: list[dict[str, Any]]) -> Standing | None:
+    if not rows:
+        return None
+    return Standing(int(rows[0]["points_balance"]), int(rows[0]["points_debt"]))
+
+
+async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> Standing:
+    """The member's balance and debt, with the row locked until the transaction ends."""
+    sql = "SELECT points_balance, points_debt FROM member WHERE id = $1"
+    if conn.capabilities.dialect == "postgres":
+        sql = "SELECT points_balance, points_debt FROM member WHERE id = $1 FOR UPDATE"
+    standing = _standing(await _rows(conn, sql, [member_id]))
+    if standing is None:
+        raise UnknownMember(member_id)
+    return standing
+
+
+async def add_without_debt(conn: BaseDBAsyncClient, member_id: int, points: int) -> Standing | None:
+    """The common credit: one statement when the member owes nothing; None if they do."""
+    sql = (
+        "UPDATE member SET points_balance = points_balance + $1 "
+        "WHERE id = $2 AND points_debt = 0 RETURNING points_balance, points_debt"
+    )
+    return _standing(await _rows(conn, sql, [points, member_id]))
+
+
+async def take_if_covered(conn: BaseDBAsyncClient, member_id: int, points: int) -> Standing | None:
+    """Take points only if the balance covers them; None if it does not (or no member)."""
+    sql = (
+        "UPDATE member SET points_balance = points_balance - $1 "
+        "WHERE id = $2 AND points_balance >= $1 RETURNING points_balance, points_debt"
+    )
+    return _standing(await _rows(conn, sql, [points, member_id]))
+
+
+async def set_standing(
+    conn: BaseDBAsyncClient, member_id: int, old: Standing, new: Standing
+) -> Standing:
+    """Move balance and debt from `old` to `new`, only if nobody changed them in between."""
+    sql = (
+        "UPDATE member SET points_balance = $1, points_debt = $2 "
+        "WHERE id = $3 AND points_balance = $4 AND points_debt = $5 "
+        "RETURNING points_balance, points_debt"
+    )
+    values = [new.balance, new.debt, member_id, old.balance, old.debt]
+    standing = _standing(await _rows(conn, sql, values))
+    if standing is None:
+        raise LedgerError(f"member {member_id} changed during the movement; retry")
+    return standing
+
+
+async def take_from_lots(
+    conn: BaseDBAsyncClient, member_id: int, points: int, prefer_entry: int | None = None
+) -> int:
+    """Reduce the member's lots by `points`, soonest-expiring first; returns points taken."""
+    rows = (
+        await PointsLot.filter(member_id=member_id, remaining__gt=0)
+        .using_db(conn)
+        .values_list("id", "remaining", "expires_at", "entry_id")
+    )
+    lots = [Lot(int(r[0]), int(r[1]), r[2]) for r in rows]
+    prefer = next((int(r[0]) for r in rows if r[3] == prefer_entry), None)
+    taken = 0
+    for lot_id, take in allocate(lots, points, prefer):
+        changed = (
+            await PointsLot.filter(id=lot_id, remaining__gte=take)
+            .using_db(conn)
+            .update(remaining=F("remaining") - take)
+        )
+        if changed != 1:
+            raise LedgerError(f"points lot {lot_id} changed during the movement; retry")
+        taken += take
+    return taken
+
+
+async def write_entry(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    kind: EntryKind,
+    points: int,
+    standing: Standing,
+    reason: str,
+    ref: str,
+    now: datetime,
+    actor_id: int | None,
+) -> LedgerEntry:
+    return await LedgerEntry.create(
+        using_db=conn,
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        balance_after=standing.balance,
+        debt_after=standing.debt,
+        reason=reason,
+        ref=ref,
+        actor_id=actor_id,
+        created_at=now,
+    )
+
+
+async def add_lot(
+    conn: BaseDBAsyncClient,
+    entry: LedgerEntry,
+    member_id: int,
+    points: int,
+    now: datetime,
+    expires_at: datetime | None,
+) -> None:
+    if points > 0:
+        await PointsLot.create(
+            using_db=conn,
+            member_id=member_id,
+            entry_id=entry.id,
+            points=points,
+            remaining=points,
+            earned_at=now,
+            expires_at=expires_at,
+        )

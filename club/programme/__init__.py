@@ -1,0 +1,42 @@
+"""The club programme: what the club offers and how (tiers, earning, expiry, greetings).
+
+`load_programme(path)` reads `CLUB_CONFIG`; `load_programme(None)` is the built-in demo.
+"""
+
+from club.programme.loader import load_programme, parse_programme, parse_programme_text
+from club.programme.model import (
+    Birthday,
+    BottleCodeLimits,
+    Calendar,
+    Consent,
+    Delivery,
+    Earning,
+    ExpiryKind,
+    ExpiryRule,
+    Festival,
+    Programme,
+    ProgrammeError,
+    Tier,
+    TierLadder,
+    TierReview,
+)
+
+__all__ = [
+    "Birthday",
+    "BottleCodeLimits",
+    "Calendar",
+    "Consent",
+    "Delivery",
+    "Earning",
+    "ExpiryKind",
+    "ExpiryRule",
+    "Festival",
+    "Programme",
+    "ProgrammeError",
+    "Tier",
+    "TierLadder",
+    "TierReview",
+    "load_programme",
+    "parse_programme",
+    "parse_programme_text",
+]

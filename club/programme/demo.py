@@ -1,0 +1,199 @@
+"""The built-in demo programme (used when CLUB_CONFIG is unset).
+
+The same text ships as config/programme.example.toml (a test keeps the two equal when loaded).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from club.programme.loader import parse_programme_text
+from club.programme.model import Programme
+
+DEMO_TOML = r'''
+
+name_zh = "醇香会"
+name_en = "Mellow Club"
+
+# Tiers from the lowest upwards. threshold_fen: qualifying spend over the last
+# tier_review.months months that reaches the tier. A purchase crossing a threshold upgrades at
+# once; downgrades happen only at the monthly review, one step at most.
+[[tiers]]
+code = "taste"
+name_zh = "品鉴会员"
+name_en = "Taster"
+threshold_fen = 0
+earn_multiplier = 1
+birthday_gift_points = 50
+
+[[tiers]]
+code = "silver"
+name_zh = "银卡"
+name_en = "Silver"
+threshold_fen = 300000
+earn_multiplier = 1.2
+birthday_gift_points = 100
+
+[[tiers]]
+code = "gold"
+name_zh = "金卡"
+name_en = "Gold"
+threshold_fen = 1000000
+earn_multiplier = 1.5
+birthday_gift_points = 300
+
+[[tiers]]
+code = "black"
+name_zh = "黑金"
+name_en = "Black Gold"
+threshold_fen = 5000000
+earn_multiplier = 2
+birthday_gift_points = 800
+
+[earning]
+points_per_yuan = 1
+welcome_bonus = 100
+checkin_points = 2
+checkin_streak_days = 7
+checkin_streak_bonus = 20
+
+# rule = "end_of_next_year": points expire at the end of the year after the year earned.
+# rule = "rolling_days" with days = N: points stay valid to the end of the N-th day after earning.
+[expiry]
+rule = "end_of_next_year"
+reminder_days = 30
+
+[bottle_codes]
+per_hour = 10
+per_day = 30
+
+[birthday]
+send_time = "10:00"
+
+[birthday.text_zh]
+taste = "{name}，生日快乐！醇香会为您送上{gift}积分生日礼，愿您岁岁安康。"
+silver = "{name}，生日快乐！银卡会员专属{gift}积分生日礼已到账，祝您好运常伴。"
+gold = "{name}，生日快乐！金卡会员专属{gift}积分生日礼已到账，愿您事事如意，举杯同庆。"
+black = "{name}，生日快乐！黑金会员专属{gift}积分生日厚礼已到账，专属顾问随时为您效劳。"
+
+[birthday.text_en]
+taste = "Happy birthday, {name}! Mellow Club sends you {gift} birthday points."
+silver = "Happy birthday, {name}! {gift} Silver birthday points are in your account."
+gold = "Happy birthday, {name}! {gift} Gold birthday points are in your account. Cheers!"
+black = "Happy birthday, {name}! {gift} Black Gold birthday points are yours. Cheers!"
+
+[delivery]
+quiet_start = "21:00"
+quiet_end = "09:00"
+window_hours = 48
+
+[delivery.templates]
+birthday = "demo-tmpl-birthday"
+festival = "demo-tmpl-festival"
+points_expiry = "demo-tmpl-points-expiry"
+tier_change = "demo-tmpl-tier-change"
+points_change = "demo-tmpl-points-change"
+campaign = "demo-tmpl-campaign"
+
+[tier_review]
+day_of_month = 1
+months = 12
+
+[consent]
+version = "2026-11"
+text_zh = """\
+入会即表示您同意我们保存您的手机号和生日，\
+仅用于会员积分、等级与生日祝福；\
+您可随时发送“我的数据”查看或“删除我的数据”删除。"""
+text_en = """\
+By joining you agree that we keep your phone number and birthday, \
+only for points, tiers and birthday greetings; \
+send "my data" to see it or "delete my data" to erase it at any time."""
+
+[[festivals]]
+key = "new_year"
+name_zh = "元旦"
+name_en = "New Year's Day"
+calendar = "solar"
+month = 1
+day = 1
+text_zh = "新年快乐！醇香会祝您新岁安康，万事顺意。"
+text_en = "Happy New Year from Mellow Club!"
+
+[[festivals]]
+key = "spring"
+name_zh = "春节"
+name_en = "Spring Festival"
+calendar = "lunar"
+month = 1
+day = 1
+text_zh = "春节快乐！醇香会给您拜年，祝阖家团圆，福满新春。"
+text_en = "Happy Spring Festival! May your family gather in joy."
+gift_points = { silver = 50, gold = 100, black = 300 }
+
+[[festivals]]
+key = "lantern"
+name_zh = "元宵"
+name_en = "Lantern Festival"
+calendar = "lunar"
+month = 1
+day = 15
+text_zh = "元宵节快乐！月圆人团圆，愿您甜甜蜜蜜。"
+text_en = "Happy Lantern Festival!"
+
+[[festivals]]
+key = "dragon_boat"
+name_zh = "端午"
+name_en = "Dragon Boat Festival"
+calendar = "lunar"
+month = 5
+day = 5
+text_zh = "端午安康！醇香会祝您身体健康，诸事顺遂。"
+text_en = "Wishing you a healthy Dragon Boat Festival!"
+
+[[festivals]]
+key = "qixi"
+name_zh = "七夕"
+name_en = "Qixi Festival"
+calendar = "lunar"
+month = 7
+day = 7
+text_zh = "七夕快乐！愿您与所爱之人共饮佳酿。"
+text_en = "Happy Qixi! A toast to you and your loved one."
+
+[[festivals]]
+key = "mid_autumn"
+name_zh = "中秋"
+name_en = "Mid-Autumn Festival"
+calendar = "lunar"
+month = 8
+day = 15
+text_zh = "中秋快乐！花好月圆，醇香会祝您阖家幸福。"
+text_en = "Happy Mid-Autumn Festival!"
+gift_points = { silver = 50, gold = 100, black = 300 }
+
+[[festivals]]
+key = "double_ninth"
+name_zh = "重阳"
+name_en = "Double Ninth Festival"
+calendar = "lunar"
+month = 9
+day = 9
+text_zh = "重阳安康！登高望远，祝您和家中长辈福寿绵长。"
+text_en = "Wishing you and your elders a healthy Double Ninth Festival."
+
+[[festivals]]
+key = "national_day"
+name_zh = "国庆"
+name_en = "National Day"
+calendar = "solar"
+month = 10
+day = 1
+text_zh = "国庆快乐！醇香会祝您假期愉快。"
+text_en = "Happy National Day holidays!"
+'''
+
+
+@cache
+def demo_programme() -> Programme:
+    return parse_programme_text(DEMO_TOML, source="built-in demo programme")

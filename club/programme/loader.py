@@ -1,0 +1,266 @@
+"""Read a programme from TOML and validate it; every error names the key at fault."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from club.programme.model import (
+    Birthday,
+    BottleCodeLimits,
+    Calendar,
+    Consent,
+    Delivery,
+    Earning,
+    ExpiryKind,
+    ExpiryRule,
+    Festival,
+    Programme,
+    ProgrammeError,
+    Tier,
+    TierLadder,
+    TierReview,
+)
+
+_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30}
+
+
+class _Table:
+    """A TOML table with the dotted path it came from, for error messages."""
+
+    def __init__(self, data: Mapping[str, Any], path: str) -> None:
+        self.data = data
+        self.path = path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, default: Any = ...) -> Any:
+        if name not in self.data:
+            if default is ...:
+                raise ProgrammeError(f"{self.key(name)}: missing")
+            return default
+        return self.data[name]
+
+    def table(self, name: str) -> _Table:
+        value = self.raw(name)
+        if not isinstance(value, Mapping):
+            raise ProgrammeError(f"{self.key(name)}: expected a table")
+        return _Table(value, self.key(name))
+
+    def tables(self, name: str) -> list[_Table]:
+        value = self.raw(name)
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ProgrammeError(f"{self.key(name)}: expected an array of tables ([[{name}]])")
+        return [_Table(v, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
+
+    def string(self, name: str, default: str | None = None) -> str:
+        value = self.raw(name, ... if default is None else default)
+        if not isinstance(value, str) or not value.strip():
+            raise ProgrammeError(f"{self.key(name)}: expected a non-empty string")
+        return value
+
+    def integer(
+        self, name: str, *, low: int = 0, high: int | None = None, default: Any = ...
+    ) -> int:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProgrammeError(f"{self.key(name)}: expected an integer, got {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise ProgrammeError(f"{self.key(name)}: {value} is out of range ({bound})")
+        return value
+
+    def clock_time(self, name: str) -> time:
+        value = self.string(name)
+        try:
+            hours, minutes = value.split(":")
+            return time(int(hours), int(minutes))
+        except ValueError:
+            raise ProgrammeError(f"{self.key(name)}: expected HH:MM, got {value!r}") from None
+
+    def decimal(self, name: str) -> Decimal:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ProgrammeError(f"{self.key(name)}: expected a number, got {value!r}")
+        try:
+            # str() first: a TOML float 1.2 must become exactly Decimal("1.2").
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ProgrammeError(f"{self.key(name)}: expected a number, got {value!r}") from None
+        if not number.is_finite() or number <= 0:
+            raise ProgrammeError(f"{self.key(name)}: must be a positive number")
+        return number
+
+    def per_tier(self, name: str, tiers: TierLadder, *, required: bool) -> dict[str, Any]:
+        table = self.table(name) if required or name in self.data else _Table({}, self.key(name))
+        unknown = sorted(set(table.data) - set(tiers.codes))
+        if unknown:
+            raise ProgrammeError(f"{table.key(unknown[0])}: not a tier code")
+        missing = [code for code in tiers.codes if code not in table.data]
+        if required and missing:
+            raise ProgrammeError(f"{table.key(missing[0])}: missing (one entry per tier)")
+        return dict(table.data)
+
+
+def _tiers(root: _Table) -> TierLadder:
+    tiers: list[Tier] = []
+    for table in root.tables("tiers"):
+        tiers.append(
+            Tier(
+                code=table.string("code"),
+                name_zh=table.string("name_zh"),
+                name_en=table.string("name_en"),
+                threshold_fen=table.integer("threshold_fen"),
+                earn_multiplier=table.decimal("earn_multiplier"),
+                birthday_gift_points=table.integer("birthday_gift_points", default=0),
+            )
+        )
+    if not tiers:
+        raise ProgrammeError("tiers: at least one tier is needed")
+    if tiers[0].threshold_fen != 0:
+        raise ProgrammeError("tiers[0].threshold_fen: the first tier must start at 0")
+    for i in range(1, len(tiers)):
+        if tiers[i].threshold_fen <= tiers[i - 1].threshold_fen:
+            raise ProgrammeError(f"tiers[{i}].threshold_fen: thresholds must rise tier by tier")
+    codes = [t.code for t in tiers]
+    for i, code in enumerate(codes):
+        if codes.index(code) != i:
+            raise ProgrammeError(f"tiers[{i}].code: {code!r} is used twice")
+    return TierLadder(tuple(tiers))
+
+
+def _expiry(table: _Table) -> ExpiryRule:
+    rule = table.string("rule")
+    reminder = table.integer("reminder_days", low=1, high=365, default=30)
+    if rule == ExpiryKind.END_OF_NEXT_YEAR:
+        return ExpiryRule(ExpiryKind.END_OF_NEXT_YEAR, None, reminder)
+    if rule == ExpiryKind.ROLLING_DAYS:
+        return ExpiryRule(ExpiryKind.ROLLING_DAYS, table.integer("days", low=1), reminder)
+    raise ProgrammeError(
+        f"{table.key('rule')}: {rule!r} is not one of end_of_next_year, rolling_days"
+    )
+
+
+def _festival(table: _Table, tiers: TierLadder) -> Festival:
+    calendar_name = table.string("calendar")
+    try:
+        calendar = Calendar(calendar_name)
+    except ValueError:
+        raise ProgrammeError(f"{table.key('calendar')}: expected solar or lunar") from None
+    month = table.integer("month", low=1, high=12)
+    day_max = 30 if calendar is Calendar.LUNAR else _MONTH_DAYS.get(month, 31)
+    day = table.integer("day", low=1, high=day_max)
+    gifts = table.per_tier("gift_points", tiers, required=False)
+    for code, points in gifts.items():
+        if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+            raise ProgrammeError(f"{table.key('gift_points')}.{code}: expected points >= 0")
+    return Festival(
+        key=table.string("key"),
+        name_zh=table.string("name_zh"),
+        name_en=table.string("name_en"),
+        calendar=calendar,
+        month=month,
+        day=day,
+        text_zh=table.string("text_zh"),
+        text_en=table.string("text_en"),
+        gift_points=tuple((code, gifts[code]) for code in tiers.codes if code in gifts),
+    )
+
+
+def _texts(table: _Table, name: str, tiers: TierLadder) -> tuple[tuple[str, str], ...]:
+    texts = table.per_tier(name, tiers, required=True)
+    for code, text in texts.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ProgrammeError(f"{table.key(name)}.{code}: expected a non-empty string")
+    return tuple((code, texts[code]) for code in tiers.codes)
+
+
+def _delivery(table: _Table) -> Delivery:
+    templates = table.table("templates")
+    for kind, template_id in templates.data.items():
+        if not isinstance(template_id, str):
+            raise ProgrammeError(f"{templates.key(kind)}: expected a template id string")
+    return Delivery(
+        quiet_start=table.clock_time("quiet_start"),
+        quiet_end=table.clock_time("quiet_end"),
+        window_hours=table.integer("window_hours", low=1, high=48),
+        templates=tuple(sorted(templates.data.items())),
+    )
+
+
+def parse_programme(data: Mapping[str, Any]) -> Programme:
+    """Build and validate a programme from parsed TOML."""
+    root = _Table(data, "")
+    tiers = _tiers(root)
+    earning = root.table("earning")
+    limits = root.table("bottle_codes")
+    birthday = root.table("birthday")
+    review = root.table("tier_review")
+    consent = root.table("consent")
+    festivals = [_festival(t, tiers) for t in root.tables("festivals")]
+    keys = [f.key for f in festivals]
+    for i, key in enumerate(keys):
+        if keys.index(key) != i:
+            raise ProgrammeError(f"festivals[{i}].key: {key!r} is used twice")
+    return Programme(
+        name_zh=root.string("name_zh"),
+        name_en=root.string("name_en"),
+        tiers=tiers,
+        earning=Earning(
+            points_per_yuan=earning.integer("points_per_yuan", low=0),
+            welcome_bonus=earning.integer("welcome_bonus"),
+            checkin_points=earning.integer("checkin_points"),
+            checkin_streak_days=earning.integer("checkin_streak_days", low=2),
+            checkin_streak_bonus=earning.integer("checkin_streak_bonus"),
+        ),
+        expiry=_expiry(root.table("expiry")),
+        bottle_codes=BottleCodeLimits(
+            per_hour=limits.integer("per_hour", low=1),
+            per_day=limits.integer("per_day", low=1),
+        ),
+        festivals=tuple(festivals),
+        birthday=Birthday(
+            send_time=birthday.clock_time("send_time"),
+            texts_zh=_texts(birthday, "text_zh", tiers),
+            texts_en=_texts(birthday, "text_en", tiers),
+        ),
+        delivery=_delivery(root.table("delivery")),
+        tier_review=TierReview(
+            day_of_month=review.integer("day_of_month", low=1, high=28),
+            months=review.integer("months", low=1, high=36, default=12),
+        ),
+        consent=Consent(
+            version=consent.string("version"),
+            text_zh=consent.string("text_zh"),
+            text_en=consent.string("text_en"),
+        ),
+    )
+
+
+def parse_programme_text(text: str, *, source: str = "<programme>") -> Programme:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgrammeError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return parse_programme(data)
+    except ProgrammeError as exc:
+        raise ProgrammeError(f"{source}: {exc}") from None
+
+
+def load_programme(path: Path | None) -> Programme:
+    """The programme from a TOML file (`CLUB_CONFIG`), or the built-in demo for None."""
+    if path is None:
+        from club.programme.demo import demo_programme
+
+        return demo_programme()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProgrammeError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_programme_text(text, source=str(path))

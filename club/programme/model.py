@@ -1,0 +1,181 @@
+"""The club programme: tiers, earning, expiry, limits, greetings and delivery settings.
+
+Frozen dataclasses, standard library only, so pure rules and every layer can read them. Money is
+integer fen; multipliers are Decimals so that points come out exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+
+
+class ProgrammeError(ValueError):
+    """The programme configuration is unusable; the message names the bad key."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    code: str
+    """Stable identifier stored on the member (`taste`, `silver`, ...)."""
+    name_zh: str
+    name_en: str
+    threshold_fen: int
+    """Qualifying spend over the review period that reaches this tier."""
+    earn_multiplier: Decimal
+    birthday_gift_points: int = 0
+
+
+@dataclass(frozen=True)
+class TierLadder:
+    """Tiers from the lowest (threshold 0) upwards, thresholds strictly rising."""
+
+    tiers: tuple[Tier, ...]
+
+    @property
+    def lowest(self) -> Tier:
+        return self.tiers[0]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.tiers)
+
+    def get(self, code: str | None) -> Tier:
+        """The tier with this code; an unset tier is the lowest."""
+        if code is None:
+            return self.lowest
+        for tier in self.tiers:
+            if tier.code == code:
+                return tier
+        raise ProgrammeError(f"unknown tier code {code!r} (known: {', '.join(self.codes)})")
+
+    def rank(self, code: str | None) -> int:
+        return self.tiers.index(self.get(code))
+
+    def for_spend(self, spend_fen: int) -> Tier:
+        """The highest tier whose threshold the spend reaches."""
+        reached = self.lowest
+        for tier in self.tiers:
+            if spend_fen >= tier.threshold_fen:
+                reached = tier
+        return reached
+
+    def above(self, code: str | None) -> Tier | None:
+        rank = self.rank(code)
+        return self.tiers[rank + 1] if rank + 1 < len(self.tiers) else None
+
+    def below(self, code: str | None) -> Tier | None:
+        rank = self.rank(code)
+        return self.tiers[rank - 1] if rank > 0 else None
+
+
+@dataclass(frozen=True)
+class Earning:
+    points_per_yuan: int
+    """Base points per whole yuan spent, before the tier multiplier."""
+    welcome_bonus: int
+    checkin_points: int
+    checkin_streak_days: int
+    """Every N-th consecutive day of check-in earns the streak bonus on top."""
+    checkin_streak_bonus: int
+
+
+class ExpiryKind(StrEnum):
+    END_OF_NEXT_YEAR = "end_of_next_year"
+    ROLLING_DAYS = "rolling_days"
+
+
+@dataclass(frozen=True)
+class ExpiryRule:
+    kind: ExpiryKind
+    days: int | None = None
+    """Only for `rolling_days`: points stay valid to the end of the N-th day after earning."""
+    reminder_days: int = 30
+
+
+@dataclass(frozen=True)
+class BottleCodeLimits:
+    per_hour: int
+    per_day: int
+
+
+class Calendar(StrEnum):
+    SOLAR = "solar"
+    LUNAR = "lunar"
+
+
+@dataclass(frozen=True)
+class Festival:
+    key: str
+    name_zh: str
+    name_en: str
+    calendar: Calendar
+    month: int
+    day: int
+    text_zh: str
+    text_en: str
+    gift_points: tuple[tuple[str, int], ...] = ()
+    """(tier code, points) pairs; tiers not listed get no gift."""
+
+    def gift_for(self, tier_code: str) -> int:
+        return dict(self.gift_points).get(tier_code, 0)
+
+
+@dataclass(frozen=True)
+class Birthday:
+    send_time: time
+    texts_zh: tuple[tuple[str, str], ...]
+    """(tier code, text) for every tier; `{name}` is replaced by the member's name."""
+    texts_en: tuple[tuple[str, str], ...]
+
+    def text_for(self, tier_code: str, lang: str = "zh") -> str:
+        return dict(self.texts_en if lang == "en" else self.texts_zh)[tier_code]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    quiet_start: time
+    quiet_end: time
+    window_hours: int
+    templates: tuple[tuple[str, str], ...]
+    """(message kind, WeChat template id)."""
+
+    def template_for(self, kind: str) -> str | None:
+        return dict(self.templates).get(kind)
+
+    def is_quiet(self, at: time) -> bool:
+        """Inside quiet hours; the span may wrap past midnight (21:00-09:00)."""
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= at < self.quiet_end
+        return at >= self.quiet_start or at < self.quiet_end
+
+
+@dataclass(frozen=True)
+class TierReview:
+    day_of_month: int
+    months: int = 12
+    """Qualifying spend is counted over this many months back."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    version: str
+    text_zh: str
+    text_en: str
+
+
+@dataclass(frozen=True)
+class Programme:
+    name_zh: str
+    name_en: str
+    tiers: TierLadder
+    earning: Earning
+    expiry: ExpiryRule
+    bottle_codes: BottleCodeLimits
+    festivals: tuple[Festival, ...]
+    birthday: Birthday
+    delivery: Delivery
+    tier_review: TierReview
+    consent: Consent

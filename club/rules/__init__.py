@@ -1,0 +1,1 @@
+"""Pure club rules: earning, expiry, lot allocation, tier decisions (standard library only)."""

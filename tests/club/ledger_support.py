@@ -1,0 +1,37 @@
+"""Helpers for the ledger tests: members and invariant checks straight from the tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from club.db.models.ledger import LedgerEntry, PointsLot
+from club.db.models.members import Member
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+
+
+async def make_member(n: int = 1, *, tier: str | None = "taste", floor: str | None = None) -> int:
+    member = await Member.create(
+        openid=f"o-test-{n:06d}", tier=tier, tier_floor=floor, joined_at=NOW, consent_at=NOW
+    )
+    return int(member.id)
+
+
+async def standing(member_id: int) -> tuple[int, int]:
+    member = await Member.get(id=member_id)
+    return member.points_balance, member.points_debt
+
+
+async def assert_consistent(member_id: int) -> None:
+    """Ledger sum == balance - debt; balance, debt >= 0; lots hold exactly the balance."""
+    balance, debt = await standing(member_id)
+    ledger_sum = sum(e.points for e in await LedgerEntry.filter(member_id=member_id))
+    lot_sum = sum(lot.remaining for lot in await PointsLot.filter(member_id=member_id))
+    assert balance >= 0
+    assert debt >= 0
+    assert ledger_sum == balance - debt, (ledger_sum, balance, debt)
+    assert lot_sum == balance, (lot_sum, balance)
+    negative = await PointsLot.filter(member_id=member_id, remaining__lt=0).count()
+    assert negative == 0

@@ -22,6 +22,7 @@ from club.clock import FixedClock
 from club.db.connect import database
 from club.db.testing import clear_all_tables
 from config import Settings
+from tests.fakes import FakeWeChat
 
 TZ = ZoneInfo("Asia/Shanghai")
 TEST_DB_URL = os.environ.get("CLUBBOT_TEST_DATABASE_URL", "sqlite://:memory:")
@@ -82,6 +83,13 @@ async def db() -> AsyncIterator[None]:
     async with database(TEST_DB_URL, create_schema=True):
         await clear_all_tables()
         yield
+
+
+@pytest.fixture
+async def fake_wechat() -> AsyncIterator[FakeWeChat]:
+    """A local fake WeChat API server; point `make_settings(wechat_api_base=...)` at its URL."""
+    async with FakeWeChat(appid=APPID) as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+"""The app builds one WeChat client and one outbox, on its own session and store."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.deps import DEPS
+from bot.outbox import DeliveryStatus, TextMessage
+from club.db.models.outbox import OutboxMessage
+from config import Settings
+from tests.conftest import make_settings
+from tests.fakes import FakeWeChat
+
+OPENID = "oQwErTyUiOp1234567890abcd"
+
+
+@pytest.fixture
+def settings(fake_wechat: FakeWeChat) -> Settings:
+    return make_settings(wechat_api_base=fake_wechat.base_url, wechat_dry_run=False)
+
+
+async def test_the_app_outbox_sends_through_the_configured_api(
+    client: TestClient[object, object], fake_wechat: FakeWeChat
+) -> None:
+    deps = client.app[DEPS]
+    status = await deps.outbox.send_now(
+        openid=OPENID, kind="reply", key="reply:app:1", payload=TextMessage("你好")
+    )
+    assert status is DeliveryStatus.SENT
+    assert fake_wechat.count("stable_token") == 1
+    assert fake_wechat.calls("message/custom/send")[0].body["text"] == {"content": "你好"}
+    assert await OutboxMessage.filter(status="sent").count() == 1
+    sample = deps.metrics.registry.get_sample_value(
+        "clubbot_wechat_api_calls_total", {"endpoint": "message/custom/send", "result": "ok"}
+    )
+    assert sample == 1
+    assert deps.http.closed is False

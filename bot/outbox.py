@@ -203,14 +203,19 @@ class Outbox:
             await self._settle(row, OutboxStatus.SENT, dry_run=True, sent_at=now)
             return DeliveryStatus.DRY_RUN
         try:
-            result = await self._send(row)
+            payload = payload_from_json(row.payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            # A row written by hand or by an older version: no retry can fix it.
+            await self._settle(row, OutboxStatus.FAILED, last_error=f"bad payload: {exc}"[:255])
+            return DeliveryStatus.FAILED
+        try:
+            result = await self._send(row, payload)
         except WeChatAPIError as exc:
             return await self._failed(row, exc, now)
         await self._settle(row, OutboxStatus.SENT, sent_at=now, wechat_msgid=result.msgid)
         return DeliveryStatus.SENT
 
-    async def _send(self, row: OutboxMessage) -> SendResult:
-        payload = payload_from_json(row.payload)
+    async def _send(self, row: OutboxMessage, payload: Payload) -> SendResult:
         if isinstance(payload, TextMessage):
             return await self._api.send_text(row.openid, payload.text)
         if isinstance(payload, NewsMessage):

@@ -321,3 +321,16 @@ async def test_bad_input_is_refused_and_nothing_written(
 async def test_delivering_an_unknown_row_is_an_error(outbox: Outbox) -> None:
     with pytest.raises(LookupError):
         await outbox.deliver(987654)
+
+
+async def test_a_row_with_an_unreadable_payload_fails_without_a_call(
+    outbox: Outbox, fake: FakeWeChat
+) -> None:
+    row = await OutboxMessage.create(
+        idempotency_key="bad-payload", openid=OPENID, kind="notice", payload={"msgtype": "voice"}
+    )
+    assert await outbox.deliver(row.id) is DeliveryStatus.FAILED
+    assert fake.calls() == []
+    await row.refresh_from_db()
+    assert row.status is OutboxStatus.FAILED
+    assert row.last_error is not None and row.last_error.startswith("bad payload")

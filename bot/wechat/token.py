@@ -22,6 +22,8 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from bot import keys
 from bot.kv import Redis
 from bot.wechat.errors import TransportError
@@ -88,14 +90,20 @@ class AccessTokens:
 
     async def get(self) -> str:
         """A token with more than the margin left, fetching one if needed (single flight)."""
-        cached = await self._read()
-        if cached is not None and cached.remaining_ms > self._margin_ms:
-            return cached.token
-        return await self._refresh(stale=None)
+        try:
+            cached = await self._read()
+            if cached is not None and cached.remaining_ms > self._margin_ms:
+                return cached.token
+            return await self._refresh(stale=None)
+        except RedisError as exc:
+            raise _store_down(exc) from None
 
     async def refresh_invalid(self, stale: str) -> str:
         """WeChat rejected `stale`: get a different token (forcing a refresh if allowed)."""
-        return await self._refresh(stale=stale)
+        try:
+            return await self._refresh(stale=stale)
+        except RedisError as exc:
+            raise _store_down(exc) from None
 
     async def _refresh(self, *, stale: str | None) -> str:
         async with self._local:
@@ -159,3 +167,9 @@ class AccessTokens:
             return None
         token = raw.decode() if isinstance(raw, bytes) else str(raw)
         return _Cached(token=token, remaining_ms=int(ttl))
+
+
+def _store_down(exc: RedisError) -> TokenUnavailable:
+    # Nothing was sent yet, so the caller may safely try again later.
+    log.warning("access token store unavailable: %s", type(exc).__name__)
+    return TokenUnavailable(0, f"token store unavailable ({type(exc).__name__})")

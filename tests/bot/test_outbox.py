@@ -334,3 +334,23 @@ async def test_a_row_with_an_unreadable_payload_fails_without_a_call(
     await row.refresh_from_db()
     assert row.status is OutboxStatus.FAILED
     assert row.last_error is not None and row.last_error.startswith("bad payload")
+
+
+async def test_an_unreachable_token_store_requeues_without_a_call(
+    db: None, fake: FakeWeChat, http: aiohttp.ClientSession, clock: FixedClock
+) -> None:
+    import redis.asyncio as aioredis
+
+    down: Redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        outbox = make_outbox(fake, http, down, clock)
+        status = await outbox.send_now(
+            openid=OPENID, kind="notice", key="store-down", payload=TextMessage("x")
+        )
+    finally:
+        await down.aclose()
+    assert status is DeliveryStatus.RETRY_LATER
+    assert fake.calls() == []
+    row = await OutboxMessage.get(idempotency_key="store-down")
+    assert row.status is OutboxStatus.QUEUED
+    assert row.last_error is not None and "store unavailable" in row.last_error

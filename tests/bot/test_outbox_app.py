@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
@@ -21,7 +22,7 @@ def settings(fake_wechat: FakeWeChat) -> Settings:
 
 
 async def test_the_app_outbox_sends_through_the_configured_api(
-    client: TestClient[object, object], fake_wechat: FakeWeChat
+    client: TestClient[web.Request, web.Application], fake_wechat: FakeWeChat
 ) -> None:
     deps = client.app[DEPS]
     status = await deps.outbox.send_now(

@@ -42,6 +42,8 @@ class BottleCode(Model):
         "models.Member", related_name="bottle_codes", null=True, on_delete=fields.CASCADE
     )
     used_at = fields.DatetimeField(null=True)
+    batch_id: int
+    used_by_id: int | None
 
     class Meta:
         table = "bottle_code"
@@ -92,6 +94,8 @@ class Redemption(Model):
     created_at = fields.DatetimeField()
     cancel_until = fields.DatetimeField()
     cancelled_at = fields.DatetimeField(null=True)
+    member_id: int
+    reward_id: int
 
     class Meta:
         table = "redemption"

@@ -1,0 +1,219 @@
+"""Bottle codes (一物一码): staff generate batches, members send a code once for points.
+
+A code earns once, ever, for one member: the claim is one conditional update
+(`used_by IS NULL`) and the credit's reference (`bottle:<code>`) is unique in the ledger, both in
+the same transaction. The member row is locked first, so the hourly and daily limits hold even when
+one member sends several codes at once. Going over a limit refuses the code and flags the member
+for review (code farming shows up as one account redeeming many codes quickly).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from club import points
+from club.codegen import CodeShape, classify, format_code, random_code
+from club.db.models.catalog import BottleCode, CodeBatch
+from club.db.models.members import Member, MemberStatus
+from club.programme.model import Programme
+from club.rules.expiry import expires_at
+from club.rules.kinds import EntryKind
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 100_000
+_INSERT_CHUNK = 1_000
+
+
+class CodeBatchError(ValueError):
+    """A batch request that cannot be honoured (bad numbers, or a name used with other values)."""
+
+
+@dataclass(frozen=True)
+class GeneratedBatch:
+    batch_id: int
+    name: str
+    points: int
+    codes: tuple[str, ...]
+    """Printed form (`ABCD-EFGH-JKMN`), in creation order."""
+    created: bool
+    """False when the name already existed with the same values: the first batch is returned."""
+
+
+async def generate_batch(count: int, points: int, batch_name: str, now: datetime) -> GeneratedBatch:
+    """Create `count` new codes worth `points` each under a unique batch name.
+
+    Repeating the request (same name, count and points) returns the first batch's codes, so a
+    retried staff call prints nothing twice.
+    """
+    name = batch_name.strip()
+    if not name or len(name) > 64:
+        raise CodeBatchError("batch name must be 1-64 characters")
+    if not 1 <= count <= MAX_BATCH:
+        raise CodeBatchError(f"count must be between 1 and {MAX_BATCH}")
+    if not 1 <= points <= 1_000_000:
+        raise CodeBatchError("points must be between 1 and 1000000")
+    existing = await CodeBatch.get_or_none(name=name)
+    if existing is not None:
+        return await _existing_batch(existing, count, points)
+    try:
+        async with in_transaction() as conn:
+            batch = await CodeBatch.create(
+                name=name, points=points, count=count, created_at=now, using_db=conn
+            )
+            codes = await _new_unique_codes(count)
+            for start in range(0, count, _INSERT_CHUNK):
+                rows = [
+                    BottleCode(code=code, batch_id=batch.id, points=points)
+                    for code in codes[start : start + _INSERT_CHUNK]
+                ]
+                await BottleCode.bulk_create(rows, using_db=conn)
+    except IntegrityError:
+        # The same name created concurrently (or, with odds of about 1e-9, a code collision
+        # with a batch being written right now): the first batch stands.
+        existing = await CodeBatch.get_or_none(name=name)
+        if existing is None:
+            raise
+        return await _existing_batch(existing, count, points)
+    log.info("bottle code batch created batch=%s count=%d points=%d", name, count, points)
+    return GeneratedBatch(batch.id, name, points, tuple(format_code(c) for c in codes), True)
+
+
+async def _new_unique_codes(count: int) -> list[str]:
+    """Fresh codes that collide neither with each other nor with stored ones."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        wanted = count - len(codes)
+        fresh = {random_code() for _ in range(wanted)} - codes
+        for start in range(0, len(fresh), _INSERT_CHUNK):
+            chunk = list(fresh)[start : start + _INSERT_CHUNK]
+            taken = await BottleCode.filter(code__in=chunk).only("code")
+            fresh -= {row.code for row in taken}
+        codes |= fresh
+    return sorted(codes)
+
+
+async def _existing_batch(batch: CodeBatch, count: int, points: int) -> GeneratedBatch:
+    if batch.count != count or batch.points != points:
+        raise CodeBatchError(f"batch {batch.name!r} already exists with other values")
+    stored = (
+        await BottleCode.filter(batch_id=batch.id).order_by("code").values_list("code", flat=True)
+    )
+    codes = tuple(format_code(str(c)) for c in stored)
+    return GeneratedBatch(batch.id, batch.name, batch.points, codes, False)
+
+
+class CodeStatus(StrEnum):
+    EARNED = "earned"
+    USED_BY_YOU = "used_by_you"
+    USED_BY_OTHER = "used_by_other"
+    MISTYPED = "mistyped"
+    """Looks like a code but the check character fails: a typo, not a used code."""
+    UNKNOWN = "unknown"
+    """A well-formed code that was never issued."""
+    LIMIT_REACHED = "limit_reached"
+    NOT_A_CODE = "not_a_code"
+    NOT_A_MEMBER = "not_a_member"
+    """Only enrolled members collect points; the chat offers enrolment."""
+
+
+@dataclass(frozen=True)
+class CodeOutcome:
+    status: CodeStatus
+    code: str
+    """Normalised code as understood (empty for text that is not a code)."""
+    points: int = 0
+    """Points this code earned (for EARNED and USED_BY_YOU)."""
+    balance: int | None = None
+    """Balance after earning (EARNED only)."""
+    limit: int | None = None
+    """The limit that was reached (LIMIT_REACHED only)."""
+
+
+async def redeem_code(
+    member_id: int, raw_text: str, now: datetime, programme: Programme
+) -> CodeOutcome:
+    """What happened to a code a member sent as text or by scanning the cap."""
+    shape, code = classify(raw_text)
+    if shape is CodeShape.NOT_A_CODE:
+        return CodeOutcome(CodeStatus.NOT_A_CODE, "")
+    if shape is CodeShape.MISTYPED:
+        return CodeOutcome(CodeStatus.MISTYPED, code)
+    async with in_transaction() as conn:
+        member = await Member.select_for_update().using_db(conn).get(id=member_id)
+        if member.joined_at is None or member.status is MemberStatus.DELETED:
+            return CodeOutcome(CodeStatus.NOT_A_MEMBER, code)
+        row = await BottleCode.filter(code=code).using_db(conn).first()
+        if row is None:
+            log.info("unknown bottle code member=%d", member_id)
+            return CodeOutcome(CodeStatus.UNKNOWN, code)
+        if row.used_by_id is not None:
+            return _used(row, member_id, code)
+        refused = await _over_limit(member, code, now, programme, conn)
+        if refused is not None:
+            return refused
+        claimed = await (
+            BottleCode.filter(id=row.id, used_by_id=None)
+            .using_db(conn)
+            .update(used_by_id=member_id, used_at=now)
+        )
+        if claimed == 0:
+            # Another member's transaction took it between our read and our update.
+            fresh = await BottleCode.filter(id=row.id).using_db(conn).get()
+            return _used(fresh, member_id, code)
+        movement = await points.credit(
+            member_id,
+            row.points,
+            kind=EntryKind.BONUS,
+            ref=f"bottle:{code}",
+            reason=f"瓶盖码 {format_code(code)}",
+            now=now,
+            expires_at=expires_at(now, programme.expiry),
+            connection=conn,
+        )
+    return CodeOutcome(CodeStatus.EARNED, code, row.points, movement.balance_after)
+
+
+def _used(row: BottleCode, member_id: int, code: str) -> CodeOutcome:
+    if row.used_by_id == member_id:
+        return CodeOutcome(CodeStatus.USED_BY_YOU, code, row.points)
+    return CodeOutcome(CodeStatus.USED_BY_OTHER, code)
+
+
+async def _over_limit(
+    member: Member, code: str, now: datetime, programme: Programme, conn: BaseDBAsyncClient
+) -> CodeOutcome | None:
+    """Refuse and flag when this code would exceed the hourly or the daily limit.
+
+    The day is the club's calendar day (`now` is in the club's time zone), which is what a
+    member reads as "today".
+    """
+    limits = programme.bottle_codes
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = BottleCode.filter(used_by_id=member.id).using_db(conn)
+    if await used.filter(used_at__gt=now - timedelta(hours=1)).count() >= limits.per_hour:
+        reason = f"bottle codes: more than {limits.per_hour} in an hour"
+        return await _flag(member, code, limits.per_hour, reason, now, conn)
+    if await used.filter(used_at__gte=day_start).count() >= limits.per_day:
+        reason = f"bottle codes: more than {limits.per_day} in a day"
+        return await _flag(member, code, limits.per_day, reason, now, conn)
+    return None
+
+
+async def _flag(
+    member: Member, code: str, limit: int, reason: str, now: datetime, conn: BaseDBAsyncClient
+) -> CodeOutcome:
+    await (
+        Member.filter(id=member.id)
+        .using_db(conn)
+        .update(flagged_for_review=True, flag_reason=reason, updated_at=now)
+    )
+    log.warning("member flagged for review member=%d reason=%s", member.id, reason)
+    return CodeOutcome(CodeStatus.LIMIT_REACHED, code, limit=limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ def detect_lang(message: Incoming, language: str = "zh") -> Lang:
     """English when the member writes English; otherwise `language` (the member's, or zh)."""
     text = message.content if message.msg_type == "text" else None
     if text:
+        text = unicodedata.normalize("NFKC", text)
         if any("\u3400" <= ch <= "\u9fff" for ch in text):
             return "zh"
         if any(ch.isascii() and ch.isalpha() for ch in text):

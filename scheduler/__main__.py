@@ -1,0 +1,116 @@
+"""`python -m scheduler`: the scheduler process, queue workers, and one-off job runs.
+
+    python -m scheduler                               run the scheduler (any number of hosts)
+    python -m scheduler worker                        a queue worker sending outbox messages
+    python -m scheduler run JOB [--date YYYY-MM-DD]   run one job for one day, print what it did
+
+Exit codes: 0 done (or already done), 1 the job failed, 2 bad usage or configuration (including
+the jobs not yet available), 3 another process is running that job for that day right now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from config import ConfigError, Settings
+from scheduler.jobs import JOBS, NOT_YET_AVAILABLE
+from scheduler.runner import Outcome
+
+log = logging.getLogger("scheduler")
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("worker", help="a queue worker that sends greeting and campaign messages")
+    run = commands.add_parser("run", help="run one job for one day now and print what it did")
+    run.add_argument("job", choices=JOBS, metavar="JOB", help=f"one of: {', '.join(JOBS)}")
+    run.add_argument("--date", type=date.fromisoformat, help="the day (default: today, CLUB_TZ)")
+    run.add_argument(
+        "--lock-ttl", type=int, default=None, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run" and args.job in NOT_YET_AVAILABLE:
+        print(NOT_YET_AVAILABLE[args.job], file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.command == "run":
+        return asyncio.run(_run(settings, args.job, args.date, args.lock_ttl))
+    if args.command == "worker":
+        if not settings.redis_url:
+            print(
+                "the queue worker needs REDIS_URL (embedded mode sends in-process)", file=sys.stderr
+            )
+            return EXIT_USAGE
+        asyncio.run(_worker(settings))
+        return 0
+    asyncio.run(_scheduler(settings))
+    return 0
+
+
+async def _run(settings: Settings, job: str, day: date | None, lock_ttl: int | None) -> int:
+    from scheduler.app import runtime
+
+    async with runtime(settings) as rt:
+        result = await rt.run_job(job, day or rt.clock.now().date(), lock_ttl)
+    print(result.describe())
+    if result.outcome is Outcome.FAILED:
+        return EXIT_FAILED
+    return EXIT_BUSY if result.outcome is Outcome.BUSY else 0
+
+
+async def _scheduler(settings: Settings) -> None:
+    from scheduler.app import runtime, serve
+
+    log.info("scheduler starting: %s", settings.describe())
+    async with runtime(settings) as rt:
+        await serve(rt, _stop_on_signals())
+
+
+async def _worker(settings: Settings) -> None:
+    from taskiq.api import run_receiver_task
+
+    from scheduler.app import runtime
+
+    log.info("worker starting: %s", settings.describe())
+    async with runtime(settings) as rt:
+        rt.broker.is_worker_process = True
+        receiver = asyncio.create_task(run_receiver_task(rt.broker, max_async_tasks=4))
+        await _stop_on_signals().wait()
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The scheduler: APScheduler 3.11 in CLUB_TZ, each job once per day whatever the process count.
+
+APScheduler's own guarantees are per process (several schedulers each run every job), so every
+run goes through `JobRunner` (Redis lock + JobRun row). Misfires: `coalesce`, `max_instances=1`
+and a grace of six hours instead of the default second; and at start-up each daily job whose
+time today has passed is run (a no-op when it already ran), so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from typing import Any
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.kv import Redis, open_store
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.wechat.api import WeChatAPI
+from club.clock import Clock, SystemClock
+from club.db.connect import database
+from club.programme import Programme, load_programme
+from config import Settings
+from scheduler.jobs import JobContext, job_body
+from scheduler.runner import JobRunner, RunResult
+from scheduler.worker import Feeder, build_broker, send_due
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_S = 6 * 3600
+DISPATCH_EVERY_S = 30
+EXPIRY_TIME = time(3, 0)
+TIER_REVIEW_TIME = time(4, 0)
+
+
+@dataclass
+class Runtime:
+    """What a scheduler or worker process holds while it runs."""
+
+    settings: Settings
+    clock: Clock
+    store: Redis
+    outbox: Outbox
+    programme: Programme
+    feeder: Feeder | None
+    """The taskiq feed (REDIS_URL set); None: rows are sent in-process by `send_due`."""
+    broker: Any = None
+
+    def runner(self, lock_ttl_s: int | None = None) -> JobRunner:
+        if lock_ttl_s is None:
+            return JobRunner(store=self.store, clock=self.clock)
+        return JobRunner(store=self.store, clock=self.clock, lock_ttl_s=lock_ttl_s)
+
+    def context(self) -> JobContext:
+        queued = self.feeder.queued if self.feeder is not None else None
+        return JobContext(programme=self.programme, clock=self.clock, queued=queued)
+
+    async def run_job(self, name: str, day: date, lock_ttl_s: int | None = None) -> RunResult:
+        return await self.runner(lock_ttl_s).run(name, day, job_body(name, self.context()))
+
+
+@asynccontextmanager
+async def runtime(
+    settings: Settings, *, clock: Clock | None = None, create_schema: bool | None = None
+) -> AsyncIterator[Runtime]:
+    clock = clock or SystemClock(settings.tz)
+    store = open_store(settings)
+    broker = build_broker(settings.redis_url) if settings.redis_url else None
+    schema = settings.embedded if create_schema is None else create_schema
+    try:
+        async with (
+            database(settings.database_url, timezone=settings.club_tz, create_schema=schema),
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3)) as http,
+        ):
+            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
+            outbox = Outbox(api=api, settings=settings, clock=clock)
+            programme = load_programme(settings.club_config)
+            feeder = None
+            if broker is not None:
+                broker.clubbot_state.update(outbox=outbox, programme=programme)
+                await broker.startup()
+                feeder = Feeder(broker)
+            try:
+                yield Runtime(settings, clock, store, outbox, programme, feeder, broker)
+            finally:
+                if broker is not None:
+                    await broker.shutdown()
+    finally:
+        await store.aclose()
+
+
+def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]]:
+    send = programme.birthday.send_time
+    review = programme.tier_review.day_of_month
+    at_send = {"hour": send.hour, "minute": send.minute, "timezone": tz}
+    return [
+        ("birthday", CronTrigger(**at_send)),
+        ("festival", CronTrigger(**at_send)),
+        ("expire-points", CronTrigger(hour=EXPIRY_TIME.hour, minute=0, timezone=tz)),
+        ("tier-review", CronTrigger(day=review, hour=TIER_REVIEW_TIME.hour, minute=0, timezone=tz)),
+    ]
+
+
+def build_scheduler(rt: Runtime) -> AsyncIOScheduler:
+    tz = rt.settings.tz
+    scheduler = AsyncIOScheduler(
+        timezone=tz,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+    )
+    for name, trigger in daily_jobs(rt.programme, tz):
+        scheduler.add_job(_today, trigger, args=(rt, name), id=name, name=name)
+    scheduler.add_job(
+        _dispatch, IntervalTrigger(seconds=DISPATCH_EVERY_S, timezone=tz), args=(rt,), id="send"
+    )
+    return scheduler
+
+
+async def catch_up(rt: Runtime) -> list[RunResult]:
+    """Run each job whose time today has passed (a no-op where it already ran)."""
+    now = rt.clock.now()
+    results = []
+    midnight = datetime.combine(now.date(), time(0), now.tzinfo)
+    for name, trigger in daily_jobs(rt.programme, rt.settings.tz):
+        fire = trigger.get_next_fire_time(None, midnight)
+        if fire is not None and fire.date() == now.date() and fire <= now:
+            results.append(await rt.run_job(name, now.date()))
+    return results
+
+
+async def serve(rt: Runtime, stop: asyncio.Event) -> None:
+    """Run the scheduler until `stop` is set."""
+    scheduler = build_scheduler(rt)
+    scheduler.start()
+    try:
+        for result in await catch_up(rt):
+            log.info("catch-up: %s", result.describe())
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def _today(rt: Runtime, name: str) -> None:
+    result = await rt.run_job(name, rt.clock.now().date())
+    log.info("%s", result.describe())
+
+
+async def _dispatch(rt: Runtime) -> None:
+    now = rt.clock.now()
+    if rt.feeder is not None:
+        fed = await rt.feeder.dispatch_due(rt.store, now)
+        if fed:
+            log.info("fed %s due outbox rows to the workers", fed)
+    else:
+        counts = await send_due(rt.outbox, rt.programme, now)
+        if counts:
+            log.info("sent in-process: %s", dict(counts))
+
+
+@dataclass
+class Embedded:
+    """The scheduler and sender running inside `python -m bot`; `await stop()` ends them."""
+
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def start_embedded(deps: Any) -> Embedded:
+    """Start the scheduler in-process on the app's resources (`bot.deps.Deps`)."""
+    programme = getattr(deps, "programme", None) or load_programme(deps.settings.club_config)
+    rt = Runtime(deps.settings, deps.clock, deps.store, deps.outbox, programme, None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(rt, stop), name="clubbot-scheduler")
+    return Embedded(task, stop)

@@ -1,0 +1,220 @@
+"""The scheduled jobs: thin wrappers over club services, one day at a time.
+
+Each job takes the day it is for and returns counts of what it did; `scheduler.runner` makes
+sure each (job, day) runs once. `churn-scan` and `campaigns` are named by the contract but belong
+to later work (segments and campaigns): asking for them is refused, clearly, not faked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from club.clock import Clock
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxMessage
+from club.delivery import Contact, plan_delivery
+from club.expiry import expire_due, expiring_soon
+from club.greetings import Queued, delivery_rules, greet_birthdays, greet_festivals, ledger_gifts
+from club.programme import Programme
+from club.tiers import review_tier
+
+log = logging.getLogger(__name__)
+
+JOBS = ("birthday", "festival", "expire-points", "tier-review", "churn-scan", "campaigns")
+NOT_YET_AVAILABLE = {
+    "churn-scan": "churn-scan is not yet available: it arrives with customer value management",
+    "campaigns": "campaigns is not yet available: it arrives with segments and campaigns",
+}
+BATCH = 500
+
+JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
+
+
+class JobUnavailable(LookupError):
+    """The job is named by the contract but not part of this release."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    programme: Programme
+    clock: Clock
+    queued: Queued | None = None
+    """Hands the ids of due outbox rows to the sending workers (None: they find them later)."""
+
+
+def job_body(name: str, ctx: JobContext) -> JobBody:
+    if name in NOT_YET_AVAILABLE:
+        raise JobUnavailable(NOT_YET_AVAILABLE[name])
+    bodies: dict[str, JobBody] = {
+        "birthday": lambda day: _birthday(day, ctx),
+        "festival": lambda day: _festival(day, ctx),
+        "expire-points": lambda day: _expire_points(day, ctx),
+        "tier-review": lambda day: _tier_review(day, ctx),
+    }
+    try:
+        return bodies[name]
+    except KeyError:
+        raise LookupError(f"unknown job {name!r} (known: {', '.join(JOBS)})") from None
+
+
+async def _birthday(day: date, ctx: JobContext) -> Mapping[str, int]:
+    gifts = ledger_gifts(ctx.programme)
+    return await greet_birthdays(
+        day, programme=ctx.programme, now=ctx.clock.now(), gifts=gifts, queued=ctx.queued
+    )
+
+
+async def _festival(day: date, ctx: JobContext) -> Mapping[str, int]:
+    gifts = ledger_gifts(ctx.programme)
+    return await greet_festivals(
+        day, programme=ctx.programme, now=ctx.clock.now(), gifts=gifts, queued=ctx.queued
+    )
+
+
+async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
+    """Expire lots past their date, then remind members whose points expire soon."""
+    now = ctx.clock.now()
+    run = await expire_due(now)
+    reminded = await _remind_expiring(now, ctx)
+    return {"lots": run.lots, "points": run.points, "members": run.members, **reminded}
+
+
+async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:
+    """One reminder per member and expiry date, `reminder_days` before (key expiry:<m>:<day>)."""
+    from club.db.models.ledger import PointsLot
+
+    days = ctx.programme.expiry.reminder_days
+    rules = delivery_rules(ctx.programme)
+    counts = {"reminders": 0, "reminders_skipped": 0}
+    last = 0
+    while True:
+        member_ids: list[Any] = (
+            await PointsLot.filter(
+                remaining__gt=0,
+                expires_at__gt=now,
+                expires_at__lte=now + _days(days),
+                member_id__gt=last,
+            )
+            .order_by("member_id")
+            .distinct()
+            .limit(BATCH)
+            .values_list("member_id", flat=True)
+        )
+        if not member_ids:
+            return counts
+        last = int(member_ids[-1])
+        members = await Member.filter(id__in=member_ids, status=MemberStatus.ACTIVE)
+        for member in members:
+            for soon in await expiring_soon(member.id, now, days):
+                key = f"expiry:{member.id}:{soon.expires_on.isoformat()}"
+                contact = Contact(
+                    member.status.value,
+                    member.last_interaction_at,
+                    unreachable=member.unreachable_at is not None,
+                )
+                plan = plan_delivery(contact, "points_expiry", rules, now)
+                text = _expiry_text(member.language, soon.points, soon.expires_on)
+                created = await _record(member, key, "points_expiry", text, plan, ctx, now)
+                counts["reminders" if plan.sendable else "reminders_skipped"] += created
+
+
+async def _tier_review(day: date, ctx: JobContext) -> Mapping[str, int]:
+    """Review every enrolled member's tier; tell those who move, kindly."""
+    now = ctx.clock.now()
+    rules = delivery_rules(ctx.programme)
+    counts = {"reviewed": 0, "upgraded": 0, "downgraded": 0}
+    last = 0
+    while True:
+        ids: list[Any] = (
+            await Member.filter(joined_at__isnull=False, id__gt=last)
+            .order_by("id")
+            .limit(BATCH)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return counts
+        last = int(ids[-1])
+        for member_id in ids:
+            counts["reviewed"] += 1
+            change = await review_tier(int(member_id), now, ctx.programme)
+            if change is None:
+                continue
+            counts["upgraded" if change.upgrade else "downgraded"] += 1
+            member = await Member.get(id=member_id)
+            contact = Contact(
+                member.status.value,
+                member.last_interaction_at,
+                unreachable=member.unreachable_at is not None,
+            )
+            plan = plan_delivery(contact, "tier_change", rules, now)
+            text = _tier_text(member.language, change.to_tier, change.upgrade, ctx.programme)
+            key = f"tier:{member.id}:{day.isoformat()}"
+            await _record(member, key, "tier_change", text, plan, ctx, now)
+
+
+async def _record(
+    member: Member, key: str, kind: str, text: str, plan: Any, ctx: JobContext, now: datetime
+) -> int:
+    """One outbox row for this key (1 if new); due rows are handed to the workers."""
+    data = {"title": kind, "content": text, "date": now.date().isoformat()}
+    if plan.template_id and plan.channel == "template":
+        payload: dict[str, Any] = {
+            "msgtype": "template",
+            "template_id": plan.template_id,
+            "data": data,
+            "url": None,
+        }
+    else:
+        payload = {"msgtype": "text", "text": text}
+    row, created = await OutboxMessage.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "openid": member.openid,
+            "member_id": member.id,
+            "kind": kind,
+            "channel": plan.channel or "custom",
+            "payload": payload,
+            "status": "queued" if plan.sendable else "skipped",
+            "last_error": plan.skipped,
+            "not_before": plan.not_before,
+        },
+    )
+    if created and plan.sendable and plan.not_before is None and ctx.queued is not None:
+        await ctx.queued([row.id])
+    return int(created)
+
+
+def _expiry_text(language: str, points: int, last_day: date) -> str:
+    if language == "en":
+        return f"{points} of your points expire after {last_day.isoformat()}: redeem them soon."
+    return f"您有{points}积分将于{last_day.month}月{last_day.day}日后到期，记得及时兑换哦。"
+
+
+def _tier_text(language: str, tier_code: str, upgrade: bool, programme: Programme) -> str:
+    tier = programme.tiers.get(tier_code)
+    above = programme.tiers.above(tier_code)
+    if language == "en":
+        if upgrade:
+            return f"Congratulations: you are now a {tier.name_en} member."
+        text = f"Your tier is now {tier.name_en}. Thank you for being with us."
+        if above is not None:
+            text += (
+                f" Spend {above.threshold_fen // 100} yuan in 12 months to regain {above.name_en}."
+            )
+        return text
+    if upgrade:
+        return f"恭喜您升级为{tier.name_zh}会员！"
+    text = f"感谢您一直以来的支持，您的会员等级调整为{tier.name_zh}。"
+    if above is not None:
+        text += f"12个月内消费满{above.threshold_fen // 100}元即可重回{above.name_zh}。"
+    return text
+
+
+def _days(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(days=n)

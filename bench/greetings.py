@@ -45,11 +45,25 @@ BIRTHDAY_DAY = date(2026, 11, 23)
 FESTIVAL_DAY = date(2026, 9, 25)  # 中秋 2026
 T = TypeVar("T")
 
-COLUMNS = (
-    "id openid status consent_at joined_at tier language birthday_mmdd birthday_lunar_month "
-    "birthday_lunar_day birthday_lunar_leap last_interaction_at points_balance points_debt "
-    "flagged_for_review created_at updated_at"
-).split()  # fmt: skip
+COLUMNS = [
+    "id",
+    "openid",
+    "status",
+    "consent_at",
+    "joined_at",
+    "tier",
+    "language",
+    "birthday_mmdd",
+    "birthday_lunar_month",
+    "birthday_lunar_day",
+    "birthday_lunar_leap",
+    "last_interaction_at",
+    "points_balance",
+    "points_debt",
+    "flagged_for_review",
+    "created_at",
+    "updated_at",
+]
 
 
 def synthetic(n: int, seed: int = 7) -> list[tuple[Any, ...]]:

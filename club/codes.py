@@ -91,12 +91,12 @@ async def _new_unique_codes(count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
         wanted = count - len(codes)
-        fresh = {random_code() for _ in range(wanted)} - codes
+        fresh = list({random_code() for _ in range(wanted)} - codes)
+        taken: set[str] = set()
         for start in range(0, len(fresh), _INSERT_CHUNK):
-            chunk = list(fresh)[start : start + _INSERT_CHUNK]
-            taken = await BottleCode.filter(code__in=chunk).only("code")
-            fresh -= {row.code for row in taken}
-        codes |= fresh
+            chunk = fresh[start : start + _INSERT_CHUNK]
+            taken |= {row.code for row in await BottleCode.filter(code__in=chunk).only("code")}
+        codes |= set(fresh) - taken
     return sorted(codes)
 
 
@@ -147,8 +147,8 @@ async def redeem_code(
     if shape is CodeShape.MISTYPED:
         return CodeOutcome(CodeStatus.MISTYPED, code)
     async with in_transaction() as conn:
-        member = await Member.select_for_update().using_db(conn).get(id=member_id)
-        if member.joined_at is None or member.status is MemberStatus.DELETED:
+        member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
+        if member is None or member.joined_at is None or member.status is MemberStatus.DELETED:
             return CodeOutcome(CodeStatus.NOT_A_MEMBER, code)
         row = await BottleCode.filter(code=code).using_db(conn).first()
         if row is None:

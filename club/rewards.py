@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from club import points
 from club.codegen import VOUCHER_BODY_LENGTH, format_code, random_code
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
+from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.programme.model import Programme, ProgrammeError, TierLadder
 from club.rules.expiry import expires_at
@@ -212,9 +213,14 @@ async def _view(redemption: Redemption, balance: int) -> RedemptionView:
     )  # fmt: skip
 
 
-async def _current_balance(member_id: int) -> int:
-    member = await Member.get(id=member_id)
-    return int(member.points_balance)
+async def _recorded(redemption: Redemption) -> RedemptionView:
+    """The answer given when it happened: the balance right after the debit (or the refund).
+
+    A repeated request gets the same answer as the first, whatever happened since.
+    """
+    kind = EntryKind.REFUND if redemption.status is RedemptionStatus.CANCELLED else EntryKind.REDEEM
+    entry = await LedgerEntry.get(kind=kind, ref=f"redemption:{redemption.id}")
+    return await _view(redemption, entry.balance_after)
 
 
 async def redeem(
@@ -226,7 +232,7 @@ async def redeem(
     """
     first = await Redemption.get_or_none(request_ref=request_ref)
     if first is not None:
-        return await _view(first, await _current_balance(first.member_id))
+        return await _recorded(first)
     try:
         async with in_transaction() as conn:
             member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
@@ -271,7 +277,7 @@ async def redeem(
         first = await Redemption.get_or_none(request_ref=request_ref)
         if first is None:
             raise
-        return await _view(first, await _current_balance(member_id))
+        return await _recorded(first)
     log.info(
         "reward redeemed member=%d reward=%d redemption=%d", member_id, reward_id, redemption.id
     )
@@ -294,7 +300,7 @@ async def cancel_redemption(
         await Member.select_for_update().using_db(conn).get(id=owner_id)
         redemption = await Redemption.filter(id=redemption_id).using_db(conn).get()
         if redemption.status is RedemptionStatus.CANCELLED:
-            return await _view(redemption, await _current_balance(owner_id))
+            return await _recorded(redemption)
         if now > redemption.cancel_until:
             raise RedemptionRefused(Refusal.CANCEL_WINDOW_CLOSED)
         changed = await (

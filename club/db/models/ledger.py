@@ -135,6 +135,8 @@ class PurchaseReturn(Model):
     purchase_id: int
     amount_fen = fields.BigIntField()
     points_reversed = fields.BigIntField()
+    returned_fen_total = fields.BigIntField()
+    """The order's returned amount including this return."""
     balance_after = fields.BigIntField()
     debt_after = fields.BigIntField()
     actor_id = fields.BigIntField(null=True)

@@ -1,0 +1,158 @@
+"""Tier service: qualifying spend, upgrade at once, the monthly review, the staff floor.
+
+A purchase that crosses a threshold upgrades in its own transaction (the caller turns the
+returned `TierChange` into a congratulation). Downgrades happen only in `review_tier`, one step
+at most and never below the floor a member of staff set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from club.db.models.ledger import Purchase
+from club.db.models.members import Member
+from club.ledger_ops import UnknownMember, lock_member
+from club.programme.model import Programme, Tier
+from club.rules.tiers import months_back, review_target, spend_to_next, upgrade_target
+
+log = logging.getLogger(__name__)
+
+
+class TierReason(StrEnum):
+    PURCHASE = "purchase"
+    REVIEW = "review"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class TierChange:
+    member_id: int
+    from_tier: str
+    to_tier: str
+    at: datetime
+    reason: TierReason
+    upgrade: bool
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    member_id: int
+    tier: Tier
+    floor: str | None
+    spend_fen: int
+    """Qualifying spend over the review period (purchases less returns)."""
+    next_tier: Tier | None
+    spend_to_next_fen: int | None
+
+
+async def qualifying_spend(
+    member_id: int, now: datetime, months: int = 12, connection: BaseDBAsyncClient | None = None
+) -> int:
+    """Purchases less returns in the `months` months up to `now`."""
+    query = Purchase.filter(
+        member_id=member_id, created_at__gt=months_back(now, months), created_at__lte=now
+    )
+    if connection is not None:
+        query = query.using_db(connection)
+    rows = await query.annotate(bought=Sum("amount_fen"), back=Sum("returned_fen")).values(
+        "bought", "back"
+    )
+    if not rows:
+        return 0
+    return int(rows[0]["bought"] or 0) - int(rows[0]["back"] or 0)
+
+
+async def _tiers_of(conn: BaseDBAsyncClient, member_id: int) -> tuple[str | None, str | None]:
+    rows = await Member.filter(id=member_id).using_db(conn).values_list("tier", "tier_floor")
+    if not rows:
+        raise UnknownMember(member_id)
+    return rows[0][0], rows[0][1]
+
+
+async def _move(
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    current: str | None,
+    to: Tier,
+    now: datetime,
+    reason: TierReason,
+    programme: Programme,
+) -> TierChange:
+    query = Member.filter(id=member_id).using_db(conn)
+    query = query.filter(tier__isnull=True) if current is None else query.filter(tier=current)
+    changed = await query.update(tier=to.code, tier_since=now)
+    if changed != 1:
+        raise RuntimeError(f"member {member_id}'s tier changed during the update")
+    ladder = programme.tiers
+    from_code = ladder.get(current).code
+    up = ladder.rank(to.code) > ladder.rank(current)
+    log.info("tier %s member=%s %s -> %s", reason, member_id, from_code, to.code)
+    return TierChange(member_id, from_code, to.code, now, reason, up)
+
+
+async def upgrade_if_due(
+    member_id: int, now: datetime, programme: Programme, *, connection: BaseDBAsyncClient
+) -> TierChange | None:
+    """Inside the caller's transaction, after the member row is locked (a purchase)."""
+    current, _floor = await _tiers_of(connection, member_id)
+    spend = await qualifying_spend(member_id, now, programme.tier_review.months, connection)
+    target = upgrade_target(programme.tiers, current, spend)
+    if target is None:
+        return None
+    return await _move(connection, member_id, current, target, now, TierReason.PURCHASE, programme)
+
+
+async def review_tier(member_id: int, now: datetime, programme: Programme) -> TierChange | None:
+    """The periodic review: up to what the spend reaches, down one step at most, floor kept."""
+    async with in_transaction() as conn:
+        await lock_member(conn, member_id)
+        current, floor = await _tiers_of(conn, member_id)
+        spend = await qualifying_spend(member_id, now, programme.tier_review.months, conn)
+        target = review_target(programme.tiers, current, floor, spend)
+        if target is None:
+            return None
+        return await _move(conn, member_id, current, target, now, TierReason.REVIEW, programme)
+
+
+async def set_tier_floor(
+    member_id: int, tier_code: str | None, actor_id: int, now: datetime, programme: Programme
+) -> TierChange | None:
+    """Staff set (or clear, with None) a floor; a member below it is lifted to it at once."""
+    if tier_code is not None:
+        programme.tiers.get(tier_code)  # refuses an unknown code before anything changes
+    async with in_transaction() as conn:
+        await lock_member(conn, member_id)
+        current, _old_floor = await _tiers_of(conn, member_id)
+        await Member.filter(id=member_id).using_db(conn).update(tier_floor=tier_code)
+        log.info("tier floor member=%s floor=%s actor=%s", member_id, tier_code, actor_id)
+        ladder = programme.tiers
+        if tier_code is None or ladder.rank(tier_code) <= ladder.rank(current):
+            return None
+        return await _move(
+            conn, member_id, current, ladder.get(tier_code), now, TierReason.STAFF, programme
+        )
+
+
+async def tier_status(member_id: int, now: datetime, programme: Programme) -> TierStatus:
+    """Tier, floor, qualifying spend and what it takes to reach the next tier."""
+    rows = await Member.filter(id=member_id).values_list("tier", "tier_floor")
+    if not rows:
+        raise UnknownMember(member_id)
+    current, floor = rows[0]
+    spend = await qualifying_spend(member_id, now, programme.tier_review.months)
+    ladder = programme.tiers
+    return TierStatus(
+        member_id=member_id,
+        tier=ladder.get(current),
+        floor=floor,
+        spend_fen=spend,
+        next_tier=ladder.above(current),
+        spend_to_next_fen=spend_to_next(ladder, current, spend),
+    )

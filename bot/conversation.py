@@ -87,7 +87,7 @@ class Conversation:
             if not counted:
                 metrics.duplicates.inc()
                 counted = True
-            outcome = await self.dedup.wait(key, timeout=budget)
+            outcome = await self.dedup.wait(key, patience=budget)
             if outcome is not None:
                 return outcome.body or None
             # The claim expired or was released: try to become the first arrival.
@@ -142,9 +142,7 @@ class Conversation:
         deps = self.deps
         async with member_lock(deps.store, message.openid):
             now = deps.clock.now()
-            contact = await record_contact(
-                message.openid, now=now, member_sent=message.member_sent
-            )
+            contact = await record_contact(message.openid, now=now, member_sent=message.member_sent)
             job.member_id = contact.member_id
             ctx = Context(
                 message=message,
@@ -165,7 +163,7 @@ class Conversation:
         )
         return xml.encode("utf-8")
 
-    async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
+    async def drain(self, within: float = DRAIN_TIMEOUT_S) -> None:
         """Let running handlers finish (and deferred replies go out) before shutting down."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            await asyncio.wait(set(self._tasks), timeout=within)

@@ -53,14 +53,16 @@ class Dedup:
         """Forget a claim that produced nothing, so a retry runs the message again."""
         await self._store.delete(keys.dedup(key))
 
-    async def wait(self, key: str, *, timeout: float) -> Outcome | None:
+    async def wait(self, key: str, *, patience: float) -> Outcome | None:
         """The first arrival's outcome; None if the claim vanished (the caller may claim it)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + patience
         while True:
             value = await self._store.get(keys.dedup(key))
             if value is None:
                 return None
+            if isinstance(value, str):  # a store opened with decode_responses
+                value = value.encode("utf-8")
             if value.startswith(DONE):
                 return Outcome(value[len(DONE) :])
             if value == DEFERRED:

@@ -5,9 +5,9 @@ Pure data (no wechatpy, no XML): handlers import it without pulling the transpor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from collections.abc import Mapping
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 

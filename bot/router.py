@@ -109,7 +109,9 @@ class Router:
             lambda m: _is_text(m) and normalise(m.content or "") in wanted,
         )
 
-    def regex(self, pattern: str | re.Pattern[str], flags: int = 0) -> Callable[[HandlerFunc], HandlerFunc]:
+    def regex(
+        self, pattern: str | re.Pattern[str], flags: int = 0
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
         """A regular expression searched in the stripped text; the match is `ctx.match`."""
         compiled = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
 
@@ -127,14 +129,14 @@ class Router:
             Stage.CANCEL, lambda m: _is_text(m) and normalise(m.content or "") in wanted
         )
 
-    def state(self, *states: str, any_message: bool = False) -> Callable[[HandlerFunc], HandlerFunc]:
+    def state(
+        self, *states: str, any_message: bool = False
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
         """A dialog step: runs when the member is in one of `states` and sends text (or, with
         `any_message`, anything at all)."""
         if not states:
             raise ValueError("state() needs at least one state name")
-        return self._add(
-            Stage.STATE, lambda m: any_message or _is_text(m), frozenset(states)
-        )
+        return self._add(Stage.STATE, lambda m: any_message or _is_text(m), frozenset(states))
 
     # Events -------------------------------------------------------------------------------
     def event(self, *names: str) -> Callable[[HandlerFunc], HandlerFunc]:

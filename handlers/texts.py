@@ -13,17 +13,16 @@ Lang = Literal["zh", "en"]
 TEXTS: dict[str, dict[Lang, str]] = {
     "welcome": {
         "zh": (
-            "欢迎关注！这里是品牌会员俱乐部。\n"
-            "回复「入会」加入俱乐部，回复「帮助」看看能做什么。"
+            "欢迎关注！这里是品牌会员俱乐部。\n回复「入会」加入俱乐部，回复「帮助」看看能做什么。"
         ),
         "en": (
             "Welcome! This is the brand's member club.\n"
-            "Send \"join\" to become a member, or \"help\" to see what you can do."
+            'Send "join" to become a member, or "help" to see what you can do.'
         ),
     },
     "welcome_back": {
         "zh": "欢迎回来！回复「帮助」看看能做什么。",
-        "en": "Welcome back! Send \"help\" to see what you can do.",
+        "en": 'Welcome back! Send "help" to see what you can do.',
     },
     "welcome_store": {
         "zh": "感谢您在门店扫码关注，店员会为您办理入会。",
@@ -65,7 +64,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "fallback": {
         "zh": "抱歉，没有听懂。回复「帮助」查看可用的指令。",
-        "en": "Sorry, I did not understand. Send \"help\" for what I can do.",
+        "en": 'Sorry, I did not understand. Send "help" for what I can do.',
     },
     "cancelled": {
         "zh": "已取消。",

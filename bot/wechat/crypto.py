@@ -80,7 +80,7 @@ class MessageCrypto:
             raise BadCiphertext("not base64") from exc
         if len(raw) < _BLOCK or len(raw) % 16:
             raise BadCiphertext("bad length")
-        plain = WeChatCipher(self._key).decrypt(raw)
+        plain: bytes = WeChatCipher(self._key).decrypt(raw)
         pad = plain[-1]
         if not 1 <= pad <= _BLOCK or plain[-pad:] != bytes([pad]) * pad:
             raise BadCiphertext("bad padding")

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import xmltodict
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
@@ -24,7 +25,7 @@ from tests.fixtures.wechat.app import running_app
 
 @dataclass
 class Bot:
-    client: TestClient[object, object]
+    client: TestClient[web.Request, web.Application]
     clock: FixedClock
     store: Redis
 
@@ -120,8 +121,14 @@ async def test_text_and_menu_replies(bot: Bot, body: str, expected: str) -> None
 
 @pytest.mark.parametrize(
     "name",
-    ["image.xml", "view.xml", "location_event.xml", "scancode_waitmsg.xml",
-     "unknown_event.xml", "unknown_type.xml"],
+    [
+        "image.xml",
+        "view.xml",
+        "location_event.xml",
+        "scancode_waitmsg.xml",
+        "unknown_event.xml",
+        "unknown_type.xml",
+    ],
 )
 async def test_messages_nobody_handles_get_success(bot: Bot, name: str) -> None:
     assert await bot.send(xml(name)) == "success"
@@ -143,13 +150,15 @@ async def test_contact_times_are_recorded(bot: Bot) -> None:
 async def test_metrics_count_messages_by_type(bot: Bot) -> None:
     await bot.send(xml("text.xml"))
     await bot.send(xml("click_help.xml"))
-    metrics = bot.client.app[DEPS].metrics  # type: ignore[index]
+    metrics = bot.client.app[DEPS].metrics
     assert metrics.messages.labels("text")._value.get() == 1
     assert metrics.messages.labels("event:click")._value.get() == 1
     assert b"clubbot_handler_seconds_count" in metrics.render()
 
 
-async def test_member_text_cannot_inject_xml_into_the_reply(clock: FixedClock, store: Redis) -> None:
+async def test_member_text_cannot_inject_xml_into_the_reply(
+    clock: FixedClock, store: Redis
+) -> None:
     router = Router("echo")
 
     @router.fallback()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
@@ -32,7 +33,7 @@ from tests.fixtures.wechat.app import running_app
 
 @dataclass
 class Harness:
-    client: TestClient[object, object]
+    client: TestClient[web.Request, web.Application]
     clock: FixedClock
     store: Redis
     handled: list[str]
@@ -47,8 +48,8 @@ class Harness:
         assert [k async for k in self.store.scan_iter(match="clubbot:dedup:*")] == []
 
     def rejected(self, reason: str) -> float:
-        metrics = self.client.app[DEPS].metrics  # type: ignore[index]
-        return metrics.rejected.labels(reason)._value.get()
+        metrics = self.client.app[DEPS].metrics
+        return float(metrics.rejected.labels(reason)._value.get())
 
 
 @pytest.fixture
@@ -88,59 +89,99 @@ async def test_a_good_message_is_processed(harness: Harness) -> None:
 PLAIN_CASES: dict[str, tuple[Callable[[int], dict[str, str]], bytes, int, str]] = {
     "wrong signature": (
         lambda now: {**plain_query(TOKEN, now), "signature": sign("other", str(now), "1")},
-        TEXT, 403, "signature",
+        TEXT,
+        403,
+        "signature",
     ),
     "no signature": (
         lambda now: {k: v for k, v in plain_query(TOKEN, now).items() if k != "signature"},
-        TEXT, 403, "signature",
+        TEXT,
+        403,
+        "signature",
     ),
     "signature in capitals of another token": (
-        lambda now: {**plain_query(TOKEN, now), "signature": sign("QDG6eL", str(now), "1372623149").upper()},
-        TEXT, 403, "signature",
+        lambda now: {
+            **plain_query(TOKEN, now),
+            "signature": sign("QDG6eL", str(now), "1372623149").upper(),
+        },
+        TEXT,
+        403,
+        "signature",
     ),
     "no timestamp": (
         lambda now: {k: v for k, v in plain_query(TOKEN, now).items() if k != "timestamp"},
-        TEXT, 400, "malformed",
+        TEXT,
+        400,
+        "malformed",
     ),
     "timestamp not a number": (
         lambda now: {**plain_query(TOKEN, now), "timestamp": "1795399200.5"},
-        TEXT, 400, "malformed",
+        TEXT,
+        400,
+        "malformed",
     ),
     "timestamp 301 s late": (lambda now: plain_query(TOKEN, now - 301), TEXT, 400, "stale"),
     "timestamp 301 s ahead": (lambda now: plain_query(TOKEN, now + 301), TEXT, 400, "stale"),
     "empty body": (lambda now: plain_query(TOKEN, now), b"", 400, "malformed"),
     "whitespace body": (lambda now: plain_query(TOKEN, now), b" \n ", 400, "malformed"),
     "malformed XML": (lambda now: plain_query(TOKEN, now), TEXT[:-12], 400, "malformed"),
-    "not XML at all": (lambda now: plain_query(TOKEN, now), b'{"MsgType": "text"}', 400, "malformed"),
+    "not XML at all": (
+        lambda now: plain_query(TOKEN, now),
+        b'{"MsgType": "text"}',
+        400,
+        "malformed",
+    ),
     "DOCTYPE with an entity": (
-        lambda now: plain_query(TOKEN, now), xml("doctype_entity.xml").encode(), 400, "malformed",
+        lambda now: plain_query(TOKEN, now),
+        xml("doctype_entity.xml").encode(),
+        400,
+        "malformed",
     ),
     "bare DOCTYPE": (
-        lambda now: plain_query(TOKEN, now), xml("doctype_bare.xml").encode(), 400, "malformed",
+        lambda now: plain_query(TOKEN, now),
+        xml("doctype_bare.xml").encode(),
+        400,
+        "malformed",
     ),
     "root is not <xml>": (
         lambda now: plain_query(TOKEN, now),
-        TEXT.replace(b"<xml>", b"<msg>").replace(b"</xml>", b"</msg>"), 400, "malformed",
+        TEXT.replace(b"<xml>", b"<msg>").replace(b"</xml>", b"</msg>"),
+        400,
+        "malformed",
     ),
     "no FromUserName": (
         lambda now: plain_query(TOKEN, now),
         xml("text.xml", **{"<FromUserName><![CDATA[oMember0001]]></FromUserName>": ""}).encode(),
-        400, "malformed",
+        400,
+        "malformed",
     ),
     "two FromUserName": (
         lambda now: plain_query(TOKEN, now),
-        xml("text.xml", **{"</FromUserName>": "</FromUserName><FromUserName>oOther</FromUserName>"}).encode(),
-        400, "malformed",
+        xml(
+            "text.xml", **{"</FromUserName>": "</FromUserName><FromUserName>oOther</FromUserName>"}
+        ).encode(),
+        400,
+        "malformed",
     ),
     "CreateTime not a number": (
         lambda now: plain_query(TOKEN, now),
-        xml("text.xml", **{"<CreateTime>1795399200</CreateTime>": "<CreateTime>soon</CreateTime>"}).encode(),
-        400, "malformed",
+        xml(
+            "text.xml", **{"<CreateTime>1795399200</CreateTime>": "<CreateTime>soon</CreateTime>"}
+        ).encode(),
+        400,
+        "malformed",
     ),
-    "not UTF-8": (lambda now: plain_query(TOKEN, now), TEXT.replace(b"\xe5", b"\xff"), 400, "malformed"),
+    "not UTF-8": (
+        lambda now: plain_query(TOKEN, now),
+        TEXT.replace(b"\xe5", b"\xff"),
+        400,
+        "malformed",
+    ),
     "body over 64 KiB": (
         lambda now: plain_query(TOKEN, now),
-        TEXT.replace(b"</xml>", b"<Pad>" + b"x" * (64 * 1024) + b"</Pad></xml>"), 400, "too_large",
+        TEXT.replace(b"</xml>", b"<Pad>" + b"x" * (64 * 1024) + b"</Pad></xml>"),
+        400,
+        "too_large",
     ),
 }
 
@@ -179,10 +220,14 @@ def _frame(message: bytes, appid: bytes, *, length: int | None = None) -> bytes:
     return frame + bytes([pad]) * pad
 
 
-def aes_case(encrypted: str, *, body: str | None = None, **query: str) -> Callable[[int], tuple[dict[str, str], bytes]]:
+def aes_case(
+    encrypted: str, *, body: str | None = None, **query: str
+) -> Callable[[int], tuple[dict[str, str], bytes]]:
     def build(now: int) -> tuple[dict[str, str], bytes]:
         params = {**aes_query(TOKEN, now, encrypted), **query}
-        return params, (body if body is not None else envelope("gh_clubbot0001", encrypted)).encode()
+        return params, (
+            body if body is not None else envelope("gh_clubbot0001", encrypted)
+        ).encode()
 
     return build
 
@@ -192,34 +237,55 @@ AES_CASES: dict[str, tuple[Callable[[int], tuple[dict[str, str], bytes]], int, s
     "wrong msg_signature": (aes_case(GOOD, msg_signature=sign("x", "y")), 403, "signature"),
     "no msg_signature": (aes_case(GOOD, msg_signature=""), 403, "signature"),
     "wrong plain signature next to a good msg_signature": (
-        aes_case(GOOD, signature=sign("x")), 403, "signature",
+        aes_case(GOOD, signature=sign("x")),
+        403,
+        "signature",
     ),
     "another account's appid": (
-        aes_case(encrypt(AES_KEY, "wx0000000000000000", xml("text.xml"))), 403, "appid",
+        aes_case(encrypt(AES_KEY, "wx0000000000000000", xml("text.xml"))),
+        403,
+        "appid",
     ),
     "our appid with a suffix": (
-        aes_case(encrypt(AES_KEY, APPID + "x", xml("text.xml"))), 403, "appid",
+        aes_case(encrypt(AES_KEY, APPID + "x", xml("text.xml"))),
+        403,
+        "appid",
     ),
     "not base64": (aes_case("!!!not-base64!!!"), 403, "ciphertext"),
     "truncated ciphertext": (aes_case(GOOD[:-8]), 403, "ciphertext"),
     "one block only": (aes_case(GOOD[:22] + "=="), 403, "ciphertext"),
     "bad padding": (
-        aes_case(encrypt_raw(AES_KEY, _frame(xml("text.xml").encode(), APPID.encode())[:-1] + b"\x00")),
-        403, "ciphertext",
+        aes_case(
+            encrypt_raw(AES_KEY, _frame(xml("text.xml").encode(), APPID.encode())[:-1] + b"\x00")
+        ),
+        403,
+        "ciphertext",
     ),
     "frame length beyond the data": (
-        aes_case(encrypt_raw(AES_KEY, _frame(b"<xml/>", APPID.encode(), length=5000))), 403, "ciphertext",
+        aes_case(encrypt_raw(AES_KEY, _frame(b"<xml/>", APPID.encode(), length=5000))),
+        403,
+        "ciphertext",
     ),
-    "no Encrypt field": (aes_case(GOOD, body="<xml><ToUserName>x</ToUserName></xml>"), 400, "malformed"),
+    "no Encrypt field": (
+        aes_case(GOOD, body="<xml><ToUserName>x</ToUserName></xml>"),
+        400,
+        "malformed",
+    ),
     "outer XML malformed": (aes_case(GOOD, body="<xml><Encrypt>"), 400, "malformed"),
     "outer DOCTYPE": (
-        aes_case(GOOD, body="<!DOCTYPE xml>" + envelope("gh_clubbot0001", GOOD)), 400, "malformed",
+        aes_case(GOOD, body="<!DOCTYPE xml>" + envelope("gh_clubbot0001", GOOD)),
+        400,
+        "malformed",
     ),
     "inner XML malformed": (
-        aes_case(encrypt(AES_KEY, APPID, xml("text.xml")[:-10])), 400, "malformed",
+        aes_case(encrypt(AES_KEY, APPID, xml("text.xml")[:-10])),
+        400,
+        "malformed",
     ),
     "inner DOCTYPE": (
-        aes_case(encrypt(AES_KEY, APPID, xml("doctype_entity.xml"))), 400, "malformed",
+        aes_case(encrypt(AES_KEY, APPID, xml("doctype_entity.xml"))),
+        400,
+        "malformed",
     ),
 }
 
@@ -247,9 +313,7 @@ async def test_safe_mode_control(harness: Harness) -> None:
     assert harness.handled == ["oMember0001"]
 
 
-async def test_encrypted_message_without_a_key_configured(
-    clock: FixedClock, store: Redis
-) -> None:
+async def test_encrypted_message_without_a_key_configured(clock: FixedClock, store: Redis) -> None:
     async with running_app(make_settings(), clock, store) as client:
         now = int(clock.now().timestamp())
         resp = await client.post(

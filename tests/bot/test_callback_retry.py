@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.callback import CONVERSATION
@@ -19,7 +20,7 @@ from tests.fakes.wechat_api import FakeWeChat
 from tests.fixtures.wechat import aes_query, decrypt, encrypt, envelope, plain_query, xml
 from tests.fixtures.wechat.app import running_app
 
-Client = TestClient[object, object]
+Client = TestClient[web.Request, web.Application]
 
 
 def slow_router(runs: list[str], *, first_delay: float, reply: str = "慢慢来") -> Router:
@@ -43,11 +44,11 @@ async def send(client: Client, clock: FixedClock, body: str) -> tuple[int, str]:
 
 
 def duplicates(client: Client) -> float:
-    return client.app[DEPS].metrics.duplicates._value.get()  # type: ignore[index]
+    return float(client.app[DEPS].metrics.duplicates._value.get())
 
 
 async def drain(client: Client) -> None:
-    await client.app[CONVERSATION].drain()  # type: ignore[index]
+    await client.app[CONVERSATION].drain()
 
 
 async def test_three_concurrent_tries_first_slow_one_run_three_identical_replies(
@@ -131,7 +132,7 @@ async def test_a_handler_slower_than_the_budget_answers_success_and_replies_by_t
         elapsed = loop.time() - started
         assert (status, text) == (200, "success")
         assert elapsed < 1.4  # well inside WeChat's 5 s: we did not wait for the handler
-        assert client.app[DEPS].metrics.deferred._value.get() == 1  # type: ignore[index]
+        assert client.app[DEPS].metrics.deferred._value.get() == 1
 
         # A retry while the handler still runs: `success`, and no second run.
         assert await send(client, clock, xml("text.xml")) == (200, "success")
@@ -172,9 +173,7 @@ async def test_a_deferred_reply_goes_out_by_the_customer_service_api(
             assert (row.status, row.dry_run) == (OutboxStatus.SENT, False)
 
 
-async def test_a_failing_handler_answers_an_apology_once(
-    clock: FixedClock, store: Redis
-) -> None:
+async def test_a_failing_handler_answers_an_apology_once(clock: FixedClock, store: Redis) -> None:
     runs: list[int] = []
     router = Router("broken")
 

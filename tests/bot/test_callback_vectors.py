@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.router import Context, Router
+from bot.kv import Redis
 from bot.replies import Reply, TextReply
+from bot.router import Context, Router
 from bot.wechat.crypto import MessageCrypto
 from club.clock import FixedClock
 from club.db.models.members import Member
 from tests.conftest import AES_KEY, APPID, TOKEN, make_settings
-from tests.fixtures.wechat import decrypt, sign
+from tests.fixtures.wechat import decrypt, envelope, sign
 from tests.fixtures.wechat.app import running_app
 
 # C# / C++ sample (also the WeCom documentation's example).
@@ -150,7 +151,7 @@ def test_the_official_signatures() -> None:
     assert sign(PY_TOKEN, PY_TIMESTAMP, PY_NONCE) == PY_SIGNATURE
 
 
-async def test_url_verification_from_the_documentation(store) -> None:  # type: ignore[no-untyped-def]
+async def test_url_verification_from_the_documentation(store: Redis) -> None:
     settings = make_settings(wechat_token="AAAAA")
     async with running_app(settings, clock_at("1714036504"), store) as client:
         query = {
@@ -166,7 +167,7 @@ async def test_url_verification_from_the_documentation(store) -> None:  # type: 
         assert resp.status == 403
 
 
-async def test_safe_mode_vector_through_the_endpoint(store) -> None:  # type: ignore[no-untyped-def]
+async def test_safe_mode_vector_through_the_endpoint(store: Redis) -> None:
     settings = make_settings(wechat_aes_key=AES_KEY)
     clock = clock_at(CS_TIMESTAMP)
     seen: list[Context] = []
@@ -198,12 +199,15 @@ async def test_safe_mode_vector_through_the_endpoint(store) -> None:  # type: ig
         assert timestamp == str(int(clock.now().timestamp()))
         message, appid = decrypt(AES_KEY, encrypted)
         assert appid == APPID.encode()
-        assert message == (
-            "<xml><ToUserName><![CDATA[mycreate]]></ToUserName>"
-            "<FromUserName><![CDATA[wx5823bf96d3bd56c7]]></FromUserName>"
-            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            "<Content><![CDATA[收到 hello]]></Content></xml>"
-        ).encode("utf-8")
+        assert (
+            message
+            == (
+                "<xml><ToUserName><![CDATA[mycreate]]></ToUserName>"
+                "<FromUserName><![CDATA[wx5823bf96d3bd56c7]]></FromUserName>"
+                f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                "<Content><![CDATA[收到 hello]]></Content></xml>"
+            ).encode()
+        )
 
         # A flipped signature character: refused, and nothing more was processed.
         bad = {**params, "msg_signature": CS_SIGNATURE[:-1] + "0"}
@@ -212,10 +216,8 @@ async def test_safe_mode_vector_through_the_endpoint(store) -> None:  # type: ig
         assert len(seen) == 1
 
 
-async def test_compatible_mode_vector_through_the_endpoint(store) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(
-        wechat_token=PY_TOKEN, wechat_appid=PY_APPID, wechat_aes_key=PY_KEY
-    )
+async def test_compatible_mode_vector_through_the_endpoint(store: Redis) -> None:
+    settings = make_settings(wechat_token=PY_TOKEN, wechat_appid=PY_APPID, wechat_aes_key=PY_KEY)
     seen: list[Context] = []
     routers = [recording_router(seen, "ok")]
     async with running_app(settings, clock_at(PY_TIMESTAMP), store, routers=routers) as client:
@@ -230,7 +232,10 @@ async def test_compatible_mode_vector_through_the_endpoint(store) -> None:  # ty
         assert resp.status == 200
         reply = await resp.text()
         (ctx,) = seen
-        assert (ctx.message.openid, ctx.message.content) == ("oyORnuP8q7ou2gfYjqLzSIWZf0rs", "abcdteT")
+        assert (ctx.message.openid, ctx.message.content) == (
+            "oyORnuP8q7ou2gfYjqLzSIWZf0rs",
+            "abcdteT",
+        )
         assert ctx.message.msg_id == 6054768590064713728
         message, appid = decrypt(PY_KEY, field(reply, "Encrypt"))
         assert appid == PY_APPID.encode()
@@ -246,7 +251,7 @@ async def test_compatible_mode_vector_through_the_endpoint(store) -> None:  # ty
         assert len(seen) == 1
 
 
-async def test_endpoint_encryption_matches_the_java_vector(store) -> None:  # type: ignore[no-untyped-def]
+async def test_endpoint_encryption_matches_the_java_vector(store: Redis) -> None:
     """With the sample's key and random prefix pinned, the endpoint's ciphertext starts with the
     official first block and is exactly the sample's algorithm applied to our reply."""
     settings = make_settings(
@@ -272,7 +277,7 @@ async def test_endpoint_encryption_matches_the_java_vector(store) -> None:  # ty
             "encrypt_type": "aes",
             "msg_signature": sign(JAVA_TOKEN, ts, "xxxxxx", encrypted_in),
         }
-        body = f"<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[{encrypted_in}]]></Encrypt></xml>"
+        body = envelope("gh_7f083739789a", encrypted_in)
         resp = await client.post("/wechat", params=params, data=body.encode())
         assert resp.status == 200
         reply = await resp.text()
@@ -284,7 +289,7 @@ async def test_endpoint_encryption_matches_the_java_vector(store) -> None:  # ty
             "<FromUserName><![CDATA[gh_7f083739789a]]></FromUserName>"
             f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{JAVA_REPLY}]]></Content></xml>"
-        ).encode("utf-8")
+        ).encode()
         assert encrypted == crypto.encrypt(expected_reply)
         assert decrypt(PY_KEY, encrypted) == (expected_reply, JAVA_APPID.encode())
         stamp, nonce = field(reply, "TimeStamp"), field(reply, "Nonce")

@@ -156,7 +156,9 @@ async def test_dialog_state_round_trip_with_expiry(store: Redis) -> None:
     again = await Dialog.load(storage, "oMember0001")
     assert await again.get() == "enrol:phone"
     assert await again.update(attempts=1, phone="138****8000") == {
-        "attempts": 1, "source": "menu", "phone": "138****8000"
+        "attempts": 1,
+        "source": "menu",
+        "phone": "138****8000",
     }
     third = await Dialog.load(storage, "oMember0001")
     assert (await third.data())["attempts"] == 1
@@ -207,7 +209,13 @@ async def test_a_two_step_dialog_through_the_endpoint(clock: FixedClock, store: 
             resp = await client.post("/wechat", params=plain_query(TOKEN, now), data=body.encode())
             answers.append((await resp.text()).split("<Content><![CDATA[")[1].split("]]>")[0])
         assert answers == [
-            "age?", "a number please", "city?", "已取消。", "age?", "city?", "42 in Hangzhou"
+            "age?",
+            "a number please",
+            "city?",
+            "已取消。",
+            "age?",
+            "city?",
+            "42 in Hangzhou",
         ]
 
 
@@ -229,14 +237,14 @@ async def test_messages_of_one_member_never_interleave(clock: FixedClock, store:
         now = int(clock.now().timestamp())
 
         async def send(openid: str, words: str, msg_id: str) -> int:
-            body = xml(
-                "text.xml", **{"帮助": words, "24571001001": msg_id, "oMember0001": openid}
-            )
+            body = xml("text.xml", **{"帮助": words, "24571001001": msg_id, "oMember0001": openid})
             resp = await client.post("/wechat", params=plain_query(TOKEN, now), data=body.encode())
             return resp.status
 
         # A double tap: two different messages of one member at once.
-        await asyncio.gather(send("oA", "one", "1"), send("oA", "two", "2"), send("oA", "three", "3"))
+        await asyncio.gather(
+            send("oA", "one", "1"), send("oA", "two", "2"), send("oA", "three", "3")
+        )
         starts_and_ends = [line.split()[0] for line in trace]
         assert starts_and_ends == ["start", "end"] * 3
         for i in range(0, 6, 2):

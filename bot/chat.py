@@ -1,0 +1,309 @@
+"""`python -m bot chat [--openid ID] [--url URL]`: talk to a running server as WeChat would.
+
+Each line becomes the XML WeChat would post, signed with WECHAT_TOKEN and, when WECHAT_AES_KEY is
+set, encrypted and signed in safe mode (the same settings the server reads). Replies are checked
+and decrypted the way WeChat would. In dry-run mode the chat also polls `/dev/outbox` and prints
+what the club pushed to its member (deferred replies, greetings) as it arrives.
+
+    帮助 / help            any text is a text message
+    /click POINTS          a menu click (POINTS, CARD, REDEEM, CHECKIN, HELP)
+    /scan store_12         a follower scans a parametric QR code (SCAN)
+    /scan K7P2-9QX4-M3     the menu's scan button reads a code (scancode_waitmsg)
+    /subscribe [scene]     follow (through a QR scene such as store_12 or staff_7)
+    /unsubscribe           unfollow
+    /quit                  leave
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import secrets
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import xmltodict
+
+from bot.replies import cdata
+from bot.wechat.crypto import MessageCrypto, signature, signature_matches
+from club.clock import Clock, SystemClock
+from config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+_QR_SCENE = re.compile(r"^(store|staff)_\w+$")
+HELP = __doc__.split("\n\n", 2)[2] if __doc__ else ""
+
+
+class ChatError(Exception):
+    """The server's answer is not what WeChat would accept."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A line typed into the chat, as WeChat's XML (or None for a chat command)."""
+
+    xml: str | None
+    quit: bool = False
+    show_help: bool = False
+
+
+class ChatClient:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        base_url: str,
+        openid: str,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.base_url = base_url.rstrip("/")
+        self.openid = openid
+        self.session = session
+        self.clock = clock
+        self.account = settings.wechat_appid
+        self.crypto = (
+            MessageCrypto(
+                token=settings.token, aes_key=settings.aes_key, appid=settings.wechat_appid
+            )
+            if settings.aes_key
+            else None
+        )
+        self.last_push_id = 0
+        self.pushes_available = True
+
+    # --- building what WeChat would send --------------------------------------------------
+
+    def _head(self, msg_type: str) -> str:
+        return (
+            f"<ToUserName>{cdata(self.account)}</ToUserName>"
+            f"<FromUserName>{cdata(self.openid)}</FromUserName>"
+            f"<CreateTime>{int(self.clock.now().timestamp())}</CreateTime>"
+            f"<MsgType>{cdata(msg_type)}</MsgType>"
+        )
+
+    def _event(self, event: str, key: str | None = None, extra: str = "") -> str:
+        key_xml = f"<EventKey>{cdata(key)}</EventKey>" if key is not None else ""
+        return f"<xml>{self._head('event')}<Event>{cdata(event)}</Event>{key_xml}{extra}</xml>"
+
+    def parse_line(self, line: str) -> Said:
+        line = line.strip()
+        if not line:
+            return Said(None)
+        if not line.startswith("/"):
+            msg_id = secrets.randbits(62)
+            return Said(
+                f"<xml>{self._head('text')}<Content>{cdata(line)}</Content>"
+                f"<MsgId>{msg_id}</MsgId></xml>"
+            )
+        command, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        if command in ("quit", "exit"):
+            return Said(None, quit=True)
+        if command == "click" and arg:
+            return Said(self._event("CLICK", arg.upper()))
+        if command == "subscribe":
+            return Said(self._event("subscribe", f"qrscene_{arg}" if arg else ""))
+        if command == "unsubscribe":
+            return Said(self._event("unsubscribe", ""))
+        if command == "scan" and arg:
+            if _QR_SCENE.match(arg):
+                return Said(self._event("SCAN", arg))
+            info = (
+                f"<ScanCodeInfo><ScanType>{cdata('qrcode')}</ScanType>"
+                f"<ScanResult>{cdata(arg)}</ScanResult></ScanCodeInfo>"
+            )
+            return Said(self._event("scancode_waitmsg", "SCAN", info))
+        return Said(None, show_help=True)
+
+    # --- talking to the server ------------------------------------------------------------
+
+    async def send(self, xml: str) -> str | None:
+        """Post one message; the reply as text to show, or None for `success`."""
+        timestamp = str(int(self.clock.now().timestamp()))
+        nonce = str(secrets.randbelow(10**9))
+        params = {
+            "signature": signature(self.settings.token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": self.openid,
+        }
+        body = xml.encode("utf-8")
+        if self.crypto is not None:
+            encrypted = self.crypto.encrypt(body)
+            params["encrypt_type"] = "aes"
+            params["msg_signature"] = signature(self.settings.token, timestamp, nonce, encrypted)
+            body = (
+                f"<xml><ToUserName>{cdata(self.account)}</ToUserName>"
+                f"<Encrypt>{cdata(encrypted)}</Encrypt></xml>"
+            ).encode()
+        async with self.session.post(f"{self.base_url}/wechat", params=params, data=body) as resp:
+            text = await resp.text()
+            if resp.status != 200:
+                raise ChatError(f"the server refused the message: {resp.status} {text}")
+        if text in ("", "success"):
+            return None
+        return describe_reply(self._open(text))
+
+    def _open(self, text: str) -> dict[str, Any]:
+        doc = xmltodict.parse(text)["xml"]
+        if "Encrypt" not in doc:
+            return dict(doc)
+        if self.crypto is None:
+            raise ChatError("an encrypted reply, but no WECHAT_AES_KEY here")
+        if not signature_matches(
+            str(doc.get("MsgSignature", "")),
+            self.settings.token,
+            str(doc.get("TimeStamp", "")),
+            str(doc.get("Nonce", "")),
+            str(doc["Encrypt"]),
+        ):
+            raise ChatError("the reply's MsgSignature does not match")
+        return dict(xmltodict.parse(self.crypto.decrypt(str(doc["Encrypt"])))["xml"])
+
+    async def pushed(self) -> list[str]:
+        """Messages pushed to our member since the last call (dry-run servers only)."""
+        if not self.pushes_available:
+            return []
+        params = {"openid": self.openid, "after": str(self.last_push_id)}
+        async with self.session.get(f"{self.base_url}/dev/outbox", params=params) as resp:
+            if resp.status == 404:
+                self.pushes_available = False  # not a dry-run server: nothing to show
+                return []
+            resp.raise_for_status()
+            rows = await resp.json()
+        shown = []
+        for row in rows:
+            self.last_push_id = max(self.last_push_id, int(row["id"]))
+            shown.append(describe_payload(row.get("payload") or {}))
+        return shown
+
+
+def describe_reply(doc: dict[str, Any]) -> str:
+    if doc.get("MsgType") == "news":
+        items = doc.get("Articles", {}).get("item", [])
+        items = items if isinstance(items, list) else [items]
+        return "\n".join(
+            f"[{i.get('Title', '')}] {i.get('Description', '')} {i.get('Url', '')}".strip()
+            for i in items
+        )
+    return str(doc.get("Content") or f"({doc.get('MsgType', 'unknown')} reply)")
+
+
+def describe_payload(payload: dict[str, Any]) -> str:
+    kind = payload.get("msgtype")
+    if kind == "text":
+        return str(payload.get("text", ""))
+    if kind == "news":
+        return "\n".join(
+            f"[{a.get('title', '')}] {a.get('description', '')}"
+            for a in payload.get("articles", [])
+        )
+    if kind == "template":
+        values = " / ".join(str(v) for v in (payload.get("data") or {}).values())
+        return f"(template {payload.get('template_id', '')}) {values}"
+    return str(payload)
+
+
+async def chat_loop(
+    client: ChatClient,
+    lines: AsyncIterator[str],
+    out: Callable[[str], None],
+    *,
+    poll_every: float = POLL_S,
+) -> None:
+    """Send each line, print the answers, and print pushed messages as they come."""
+    await client.pushed()  # skip what was pushed before we started
+
+    async def poll() -> None:
+        while True:
+            await asyncio.sleep(poll_every)
+            try:
+                for text in await client.pushed():
+                    out(f"⇠ {text}")
+            except aiohttp.ClientError as exc:
+                log.debug("outbox poll failed: %s", exc)
+
+    poller = asyncio.create_task(poll())
+    try:
+        async for line in lines:
+            said = client.parse_line(line)
+            if said.quit:
+                break
+            if said.show_help:
+                out(HELP)
+            if said.xml is None:
+                continue
+            try:
+                reply = await client.send(said.xml)
+            except (ChatError, aiohttp.ClientError) as exc:
+                out(f"! {exc}")
+                continue
+            out(f"← {reply}" if reply is not None else "← (success: no reply now)")
+    finally:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        for text in await _safe_pushed(client):
+            out(f"⇠ {text}")
+
+
+async def _safe_pushed(client: ChatClient) -> list[str]:
+    try:
+        return await client.pushed()
+    except aiohttp.ClientError:
+        return []
+
+
+async def _stdin_lines(prompt: str) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    while True:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+async def run_chat(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot chat", description=__doc__.split("\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--openid", default="o_chat_demo", help="the member you are (FromUserName)")
+    parser.add_argument("--url", help="the server (default: http://HOST:PORT from the settings)")
+    args = parser.parse_args(list(argv))
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    url = args.url or f"http://{host}:{settings.port}"
+    mode = "safe mode (encrypted)" if settings.aes_key else "plaintext"
+    print(f"chatting with {url} as {args.openid}, {mode}; /quit to leave, /help for commands")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        client = ChatClient(
+            settings=settings,
+            base_url=url,
+            openid=args.openid,
+            session=session,
+            clock=SystemClock(settings.tz),
+        )
+        await chat_loop(client, _stdin_lines("> "), print)
+    return 0
+
+
+def main_chat(argv: Sequence[str]) -> int:
+    """Entry for `python -m bot chat ...` (argv: the arguments after `chat`)."""
+    try:
+        return asyncio.run(run_chat(argv))
+    except KeyboardInterrupt:
+        return 0

@@ -22,6 +22,7 @@ from bot.staff_api import setup_staff_api
 from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
 from club.db.connect import database
+from club.programme.loader import load_programme
 from config import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def create_app(
         create_schema = settings.embedded
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        programme = load_programme(settings.club_config)  # a bad CLUB_CONFIG stops start-up
         kv = store if store is not None else open_store(settings)
         async with (
             database(settings.database_url, timezone=settings.club_tz, create_schema=create_schema),
@@ -63,6 +65,7 @@ def create_app(
                 metrics=metrics,
                 wechat=wechat,
                 outbox=outbox,
+                programme=programme,
             )
             try:
                 yield

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.wechat.api import WeChatAPI
     from club.clock import Clock
+    from club.programme.model import Programme
     from config import Settings
 
 
@@ -30,6 +31,8 @@ class Deps:
     metrics: Metrics
     wechat: WeChatAPI
     outbox: Outbox
+    programme: Programme
+    """The club programme (CLUB_CONFIG or the built-in demo), loaded once at start-up."""
 
 
 DEPS = web.AppKey("deps", Deps)

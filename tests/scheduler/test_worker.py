@@ -1,0 +1,191 @@
+"""The sending side against the local fake WeChat API: fallbacks, back-off, unreachable members."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.kv import Redis
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.wechat.api import RetryPolicy, WeChatAPI
+from club.clock import FixedClock
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.greetings import greet_birthdays, ledger_gifts
+from club.programme import Programme, load_programme
+from scheduler.worker import Feeder, build_broker, deliver_ids, send_due
+from tests.conftest import TEST_REDIS_URL, make_settings
+from tests.fakes import FakeWeChat
+
+SEND = "message/custom/send"
+TEMPLATE = "message/template/send"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWeChat]:
+    async with FakeWeChat() as server:
+        yield server
+
+
+@pytest.fixture
+async def outbox(
+    db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
+) -> AsyncIterator[Outbox]:
+    settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False)
+    async with aiohttp.ClientSession() as http:
+        api = WeChatAPI(
+            http=http,
+            store=store,
+            settings=settings,
+            metrics=Metrics(),
+            retry=RetryPolicy(retries=0),  # the outbox's own back-off is what is tested here
+        )
+        yield Outbox(api=api, settings=settings, clock=clock)
+
+
+@pytest.fixture
+def programme() -> Programme:
+    return load_programme(None)
+
+
+async def greeted(
+    clock: FixedClock, programme: Programme, n: int = 1, *, window: bool = True
+) -> list[int]:
+    """n members with a birthday today, greeted: the ids of their queued outbox rows."""
+    now = clock.now()
+    for i in range(n):
+        await Member.create(
+            openid=f"oWorker{i:06d}",
+            status=MemberStatus.ACTIVE,
+            consent_at=now - timedelta(days=9),
+            joined_at=now - timedelta(days=9),
+            tier="taste",
+            birthday_mmdd=now.month * 100 + now.day,
+            last_interaction_at=now - timedelta(hours=2) if window else None,
+        )
+    await greet_birthdays(now.date(), programme=programme, now=now, gifts=ledger_gifts(programme))
+    ids: list[Any] = (
+        await OutboxMessage.filter(status=OutboxStatus.QUEUED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return [int(i) for i in ids]
+
+
+async def test_customer_service_message_sent_once(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    ids = await greeted(clock, programme)
+    assert await deliver_ids(outbox, ids, programme) == {"sent": 1}
+    assert await deliver_ids(outbox, ids, programme) == {"duplicate": 1}
+    assert fake.count(SEND) == 1
+    assert "生日快乐" in fake.calls(SEND)[0].body["text"]["content"]
+
+
+@pytest.mark.parametrize("errcode", [45015, 45047])
+async def test_outside_the_window_falls_back_to_the_template(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme, errcode: int
+) -> None:
+    ids = await greeted(clock, programme)
+    fake.script(SEND, [errcode])
+    counts = await deliver_ids(outbox, ids, programme)
+    assert counts == {"outside_window": 1, "template_sent": 1}
+    assert fake.count(TEMPLATE) == 1
+    body = fake.calls(TEMPLATE)[0].body
+    assert body["template_id"] == "demo-tmpl-birthday"
+    original = await OutboxMessage.get(id=ids[0])
+    assert original.status is OutboxStatus.SKIPPED
+    assert original.last_error is not None and original.last_error.startswith(str(errcode))
+    fallback = await OutboxMessage.get(idempotency_key=f"{original.idempotency_key}:template")
+    assert fallback.channel is OutboxChannel.TEMPLATE and fallback.status is OutboxStatus.SENT
+    # A re-delivered task sends neither again.
+    assert await deliver_ids(outbox, ids, programme) == {"duplicate": 1}
+    assert fake.count(TEMPLATE) == 1 and fake.count(SEND) == 1
+
+
+async def test_busy_wechat_is_retried_later_with_back_off(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    ids = await greeted(clock, programme)
+    fake.script(SEND, [45011, -1])
+    assert await deliver_ids(outbox, ids, programme) == {"retry_later": 1}
+    first = await OutboxMessage.get(id=ids[0])
+    assert first.status is OutboxStatus.QUEUED and first.not_before is not None
+    first_wait = first.not_before - clock.now()
+    assert await send_due(outbox, programme, clock.now()) == {}  # not due yet: nothing sent
+    clock.set(first.not_before)
+    assert await send_due(outbox, programme, clock.now()) == {"retry_later": 1}
+    second = await OutboxMessage.get(id=ids[0])
+    assert second.not_before is not None
+    assert second.not_before - clock.now() > first_wait  # the wait grows
+    clock.set(second.not_before)
+    assert await send_due(outbox, programme, clock.now()) == {"sent": 1}
+    assert fake.count(SEND) == 3
+    assert (await OutboxMessage.get(id=ids[0])).attempts == 3
+
+
+@pytest.mark.parametrize("errcode", [43004, 43101])
+async def test_unreachable_member_recorded_and_not_messaged_again(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme, errcode: int
+) -> None:
+    ids = await greeted(clock, programme)
+    fake.script(SEND, [errcode])
+    assert await deliver_ids(outbox, ids, programme) == {"unreachable": 1}
+    assert fake.count(TEMPLATE) == 0
+    member = await Member.get(openid="oWorker000000")
+    assert member.unreachable_at is not None
+    # The next greeting to this member is recorded as skipped, never sent.
+    clock.advance(timedelta(days=1))
+    tomorrow = clock.now()
+    await Member.filter(id=member.id).update(birthday_mmdd=tomorrow.month * 100 + tomorrow.day)
+    await greet_birthdays(
+        tomorrow.date(), programme=programme, now=tomorrow, gifts=ledger_gifts(programme)
+    )
+    row = await OutboxMessage.get(idempotency_key=f"greeting:{member.id}:{tomorrow.date()}")
+    assert row.status is OutboxStatus.SKIPPED and row.last_error == "skipped: member unreachable"
+
+
+async def test_template_rows_go_as_templates(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    ids = await greeted(clock, programme, window=False)
+    assert await deliver_ids(outbox, ids, programme) == {"sent": 1}
+    assert fake.count(TEMPLATE) == 1 and fake.count(SEND) == 0
+
+
+async def test_queue_workers_send_chunks_once_each(
+    redis_only: None, outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    from taskiq.api import run_receiver_task
+
+    assert TEST_REDIS_URL is not None
+    ids = await greeted(clock, programme, n=520)  # two chunks: 500 + 20
+    broker = build_broker(TEST_REDIS_URL)
+    broker.clubbot_state.update(outbox=outbox, programme=programme)
+    await broker.startup()
+    try:
+        feeder = Feeder(broker)
+        await feeder.queued(ids)
+        await feeder.queued(ids[:30])  # a chunk handed over twice sends nothing twice
+        broker.is_worker_process = True
+        receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=2))
+        try:
+            for _ in range(300):
+                if await OutboxMessage.filter(status=OutboxStatus.SENT).count() == len(ids):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            receiver.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await receiver
+    finally:
+        await broker.shutdown()
+    assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == len(ids)
+    assert fake.count(SEND) == len(ids)
+    assert len({c.body["touser"] for c in fake.calls(SEND)}) == len(ids)

@@ -3,6 +3,7 @@
     python -m bot [serve] [--workers N] [--host HOST] [--port PORT]
     python -m bot migrate
     python -m bot staff add NAME --role admin|marketer|clerk
+    python -m bot chat [--openid ID] [--url URL]
 
 With no command it serves. Configuration comes from the environment and `.env`; `--host` and
 `--port` override HOST and PORT. A configuration error prints its message and exits with 2.
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply the database migrations")
     migrate.set_defaults(run=run_migrate)
 
+    chat = commands.add_parser(
+        "chat", help="a terminal chat with a running server, sending what WeChat would send"
+    )
+    chat.add_argument("--openid", help="the member you are (default: o_chat_demo)")
+    chat.add_argument("--url", help="the server (default: http://HOST:PORT)")
+    chat.set_defaults(run=run_chat)
+
     staff = commands.add_parser("staff", help="staff accounts of the staff API")
     staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     add = staff_commands.add_parser("add", help="create an account and print its token once")
@@ -83,6 +91,16 @@ def run_migrate(args: argparse.Namespace) -> int:
     setup_logging(settings)
     prepare_sqlite_file(settings.database_url)
     return asyncio.run(migrate(settings))
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from bot.chat import main_chat
+
+    argv = [
+        *(["--openid", args.openid] if args.openid else []),
+        *(["--url", args.url] if args.url else []),
+    ]
+    return main_chat(argv)
 
 
 def run_staff_add(args: argparse.Namespace) -> int:

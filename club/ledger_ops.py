@@ -173,3 +173,49 @@ async def add_lot(
             earned_at=now,
             expires_at=expires_at,
         )
+
+
+# One statement for the common credit on PostgreSQL: the balance update (only when the member
+# owes nothing), the ledger row and the lot, atomic without an explicit transaction. A fifth of
+# the round trips of the step-by-step path, and the member's row lock is held for one statement.
+_EARN_ONE_STATEMENT = """
+WITH m AS (
+    UPDATE member SET points_balance = points_balance + $1::bigint
+    WHERE id = $2::bigint AND points_debt = 0
+    RETURNING id, points_balance, points_debt
+), e AS (
+    INSERT INTO ledger_entry
+        (member_id, kind, points, balance_after, debt_after, reason, ref, actor_id, created_at)
+    SELECT m.id, $3::varchar, $1::bigint, m.points_balance, m.points_debt,
+           $4::varchar, $5::varchar, $6::bigint, $7::timestamptz
+    FROM m
+    RETURNING id, balance_after, debt_after
+), l AS (
+    INSERT INTO points_lot (member_id, entry_id, points, remaining, earned_at, expires_at)
+    SELECT $2::bigint, e.id, $1::bigint, $1::bigint, $7::timestamptz, $8::timestamptz FROM e
+)
+SELECT id, balance_after, debt_after FROM e
+"""
+
+
+async def credit_in_one_statement(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    kind: EntryKind,
+    points: int,
+    reason: str,
+    ref: str,
+    now: datetime,
+    expires_at: datetime | None,
+    actor_id: int | None,
+) -> tuple[int, Standing] | None:
+    """(entry id, standing after) on PostgreSQL; None when the member is unknown or in debt
+    (the caller then takes the step-by-step path). A repeated (kind, ref) raises IntegrityError
+    and changes nothing."""
+    values = [points, member_id, str(kind), reason, ref, actor_id, now, expires_at]
+    rows = await conn.execute_query_dict(_EARN_ONE_STATEMENT, values)
+    if not rows:
+        return None
+    row = rows[0]
+    return int(row["id"]), Standing(int(row["balance_after"]), int(row["debt_after"]))

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -30,6 +31,7 @@ from club.ledger_ops import (
     UnknownMember,
     add_lot,
     add_without_debt,
+    credit_in_one_statement,
     lock_member,
     set_standing,
     take_from_lots,
@@ -165,6 +167,45 @@ async def _once(
     return _movement(entry, replayed=False)
 
 
+async def _credit_fast(
+    member_id: int,
+    points: int,
+    kind: EntryKind,
+    ref: str,
+    reason: str,
+    now: datetime,
+    expires_at: datetime | None,
+    actor_id: int | None,
+) -> Movement | None:
+    """The one-statement credit on PostgreSQL; None to take the general path."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres":
+        return None
+    try:
+        done = await credit_in_one_statement(
+            conn,
+            member_id=member_id,
+            kind=kind,
+            points=points,
+            reason=reason,
+            ref=ref,
+            now=now,
+            expires_at=expires_at,
+            actor_id=actor_id,
+        )
+    except IntegrityError:
+        first = await _first(kind, ref, member_id, points, None)
+        if first is None:
+            raise
+        return first
+    if done is None:
+        return None
+    entry_id, standing = done
+    return Movement(
+        entry_id, member_id, kind, points, standing.balance, standing.debt, ref, reason, now
+    )
+
+
 async def credit(
     member_id: int,
     points: int,
@@ -179,6 +220,10 @@ async def credit(
 ) -> Movement:
     """Add points (a new lot expiring at `expires_at`, None: never). Debt is paid first."""
     _check(points, kind, CREDIT_KINDS, ref, reason)
+    if connection is None:
+        fast = await _credit_fast(member_id, points, kind, ref, reason, now, expires_at, actor_id)
+        if fast is not None:
+            return fast
 
     async def body(conn: BaseDBAsyncClient) -> LedgerEntry:
         standing = await add_without_debt(conn, member_id, points)

@@ -1,0 +1,94 @@
+"""Each run of each job once: the lock, the run record, resuming a failed run."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from bot import keys
+from bot.kv import Redis
+from club.clock import FixedClock
+from club.db.models.jobs import JobRun, JobStatus
+from scheduler.runner import JobRunner, Outcome
+
+DAY = date(2026, 11, 23)
+
+
+class Body:
+    def __init__(self, *, fail_first: bool = False, pause: float = 0.0) -> None:
+        self.calls = 0
+        self.fail_first = fail_first
+        self.pause = pause
+
+    async def __call__(self, day: date) -> dict[str, int]:
+        self.calls += 1
+        if self.pause:
+            await asyncio.sleep(self.pause)
+        if self.fail_first and self.calls == 1:
+            raise RuntimeError("database went away")
+        return {"greeted": 3}
+
+
+async def test_second_run_for_the_same_day_does_nothing(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    runner = JobRunner(store=store, clock=clock)
+    body = Body()
+    first = await runner.run("birthday", DAY, body)
+    second = await runner.run("birthday", DAY, body)
+    assert first.outcome is Outcome.DONE and first.counts == {"greeted": 3}
+    assert second.outcome is Outcome.ALREADY_DONE and second.counts == {"greeted": 3}
+    assert body.calls == 1
+    record = await JobRun.get(job="birthday", day=DAY)
+    assert record.status is JobStatus.DONE and record.finished_at == clock.now()
+    assert second.describe() == "birthday 2026-11-23: already_done (greeted=3)"
+    # Another day, or another job, is another run.
+    assert (await runner.run("festival", DAY, body)).outcome is Outcome.DONE
+    assert body.calls == 2
+
+
+async def test_held_lock_means_busy(db: None, store: Redis, clock: FixedClock) -> None:
+    await store.set(keys.job_run("birthday", DAY.isoformat()), "someone-else", ex=60)
+    body = Body()
+    result = await JobRunner(store=store, clock=clock).run("birthday", DAY, body)
+    assert result.outcome is Outcome.BUSY and body.calls == 0
+    assert await JobRun.all().count() == 0
+
+
+async def test_concurrent_runs_in_one_process_run_once(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    body = Body(pause=0.2)
+    runners = [JobRunner(store=store, clock=clock) for _ in range(5)]
+    results = await asyncio.gather(*(r.run("birthday", DAY, body) for r in runners))
+    assert sorted(r.outcome.value for r in results) == ["busy"] * 4 + ["done"]
+    assert body.calls == 1
+
+
+async def test_the_lock_is_kept_while_a_long_job_runs(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    slow = Body(pause=2.5)
+    runner = JobRunner(store=store, clock=clock, lock_ttl_s=1)
+    running = asyncio.create_task(runner.run("birthday", DAY, slow))
+    await asyncio.sleep(1.8)  # past the TTL: only the heartbeat keeps the lock
+    other = await JobRunner(store=store, clock=clock, lock_ttl_s=1).run("birthday", DAY, Body())
+    assert other.outcome is Outcome.BUSY
+    assert (await running).outcome is Outcome.DONE
+    assert await store.get(keys.job_run("birthday", DAY.isoformat())) is None  # released
+
+
+async def test_failed_run_is_recorded_and_resumed(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    runner = JobRunner(store=store, clock=clock)
+    body = Body(fail_first=True)
+    failed = await runner.run("birthday", DAY, body)
+    assert failed.outcome is Outcome.FAILED
+    assert failed.error == "RuntimeError: database went away"
+    record = await JobRun.get(job="birthday", day=DAY)
+    assert record.status is JobStatus.FAILED and record.last_error == failed.error
+    resumed = await runner.run("birthday", DAY, body)
+    assert resumed.outcome is Outcome.DONE
+    record = await JobRun.get(job="birthday", day=DAY)
+    assert record.status is JobStatus.DONE and record.attempts == 2 and record.last_error is None

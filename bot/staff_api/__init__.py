@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.staff_api import members
+from bot.staff_api import codes, members, points, purchases, rewards
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
@@ -23,7 +23,13 @@ DOCUMENT = web.AppKey("staff_api_openapi", dict[str, Any])
 
 
 def endpoints() -> list[Endpoint]:
-    return [*members.ENDPOINTS]
+    return [
+        *purchases.ENDPOINTS,
+        *members.ENDPOINTS,
+        *points.ENDPOINTS,
+        *codes.ENDPOINTS,
+        *rewards.ENDPOINTS,
+    ]
 
 
 def setup_staff_api(app: web.Application) -> None:

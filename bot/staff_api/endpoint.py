@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.deps import DEPS, Deps
 from bot.staff_api.auth import STAFF, require
+from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
 from club.db.models.staff import StaffUser
 from club.staff import Permission, record_audit
@@ -176,10 +177,20 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
             call.query = _parse_query(endpoint, request)
             call.body = await _parse_body(endpoint, request)
-            result = await endpoint.view(call)
+            try:
+                result = await endpoint.view(call)
+            except Exception as exc:
+                mapped = domain_error(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
         except ApiError as exc:
             call.summary.setdefault("refused", exc.code)
             await _audit(endpoint, call, exc.status)
+            raise
+        except Exception:
+            call.summary.setdefault("refused", "internal")
+            await _audit(endpoint, call, 500)
             raise
         await _audit(endpoint, call, endpoint.status)
         payload: Any = result.model_dump(mode="json")

@@ -8,7 +8,10 @@ from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
 from club.db.models.members import Member, MemberStatus
 from club.phone import mask_phone
+from club.points import balance
+from club.rules.earning import purchase_points
 from club.staff import Permission, can
+from club.tiers import tier_status
 
 
 def not_found(what: str) -> ApiError:
@@ -24,9 +27,10 @@ async def member_or_404(member_id: int) -> Member:
 
 async def member_out(call: Call, member: Member) -> MemberOut:
     programme = call.request.app[PROGRAMME]
-    ladder = programme.tiers
-    tier = ladder.get(member.tier)
-    upper = ladder.above(tier.code)
+    standing = await tier_status(member.id, call.now, programme)
+    points = await balance(member.id, call.now)
+    to_next = standing.spend_to_next_fen
+    rate = standing.tier.earn_multiplier
     whole = can(call.staff.role, Permission.SEE_FULL_PHONE)
     lunar = (
         LunarBirthday(
@@ -49,16 +53,19 @@ async def member_out(call: Call, member: Member) -> MemberOut:
         birthday_lunar=lunar,
         joined_at=member.joined_at,
         source=source,
-        tier=tier.code,
-        tier_name=tier.name_zh,
-        tier_floor=member.tier_floor,
-        balance=member.points_balance,
-        debt=member.points_debt,
-        next_tier=upper.code if upper else None,
-        spend_to_next_tier_fen=None,
-        points_to_next_tier=None,
-        expiring_points=0,
-        expiring_on=None,
+        tier=standing.tier.code,
+        tier_name=standing.tier.name_zh,
+        tier_floor=standing.floor,
+        balance=points.balance,
+        debt=points.debt,
+        qualifying_spend_fen=standing.spend_fen,
+        next_tier=standing.next_tier.code if standing.next_tier else None,
+        spend_to_next_tier_fen=to_next,
+        points_to_next_tier=(
+            None if to_next is None else purchase_points(to_next, programme.earning, rate)
+        ),
+        expiring_points=points.next_expiry_points,
+        expiring_on=points.next_expiry_on,
         flagged_for_review=member.flagged_for_review,
     )
 

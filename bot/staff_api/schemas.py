@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 MAX_FEN = 10**11
 """One billion yuan: far above any real order, low enough that sums never overflow BIGINT."""
@@ -51,8 +60,22 @@ class PurchaseIn(In):
     member_id: MemberId | None = None
     order_id: Ref = Field(description="The till's order id; a repeat returns the first answer")
     amount_fen: PositiveFen
-    store: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    items: Annotated[list[PurchaseItem], Field(max_length=500)] | None = None
+    store: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        default=None, description="A known store id (unknown ones are refused)"
+    )
+    items: Annotated[list[PurchaseItem], Field(max_length=500)] | None = Field(
+        default=None, description="Order lines; their amount_fen must add up to the order's"
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _items_add_up(
+        cls, items: list[PurchaseItem] | None, info: ValidationInfo
+    ) -> list[PurchaseItem] | None:
+        amount = info.data.get("amount_fen")
+        if items and amount is not None and sum(i.amount_fen for i in items) != amount:
+            raise ValueError("the items' amount_fen must add up to the order's amount_fen")
+        return items
 
     @model_validator(mode="after")
     def _one_member_key(self) -> PurchaseIn:
@@ -63,23 +86,34 @@ class PurchaseIn(In):
 
 class PurchaseOut(Out):
     member_id: int
+    order_id: str
     points_earned: int
-    balance: int
+    balance: int = Field(description="The balance right after this purchase was recorded")
     tier: str
+    upgraded_from: str | None = Field(description="The tier before, when this purchase lifted it")
 
 
 class ReturnIn(In):
     order_id: Ref
-    amount_fen: PositiveFen
+    amount_fen: PositiveFen = Field(description="The refunded amount, integer fen")
+    ref: Ref | None = Field(
+        default=None,
+        description=(
+            "The till's return id. Without one, the same order and amount again is taken as a "
+            "retry of the same return, never as a second return."
+        ),
+    )
 
 
 class ReturnOut(Out):
     member_id: int
     order_id: str
+    ref: str
+    amount_fen: int
+    returned_fen_total: int
     points_reversed: int
     balance: int
-    debt: int
-    tier: str
+    debt: int = Field(description="Points still owed when the balance could not cover the reversal")
 
 
 # Members and the ledger --------------------------------------------------------------------
@@ -111,6 +145,7 @@ class MemberOut(Out):
     tier_floor: str | None
     balance: int
     debt: int
+    qualifying_spend_fen: int = Field(description="Spend net of returns over the review period")
     next_tier: str | None
     spend_to_next_tier_fen: int | None
     points_to_next_tier: int | None = Field(
@@ -182,3 +217,43 @@ class BottleCodesOut(Out):
     points: int
     count: int
     codes: list[str]
+
+
+class RewardIn(In):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    description: Annotated[str, Field(max_length=255)] = ""
+    points_cost: Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
+    stock: Annotated[StrictInt, Field(ge=0, le=10**9)] | None = Field(
+        default=None, description="Items available; omit or null for no limit"
+    )
+    min_tier: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        default=None, description="Lowest tier code that may redeem; null for every member"
+    )
+    per_member_limit: Annotated[StrictInt, Field(ge=1, le=10**6)] | None = None
+    active_from: AwareDatetime | None = None
+    active_until: AwareDatetime | None = None
+    cancel_window_hours: Annotated[StrictInt, Field(ge=0, le=24 * 90)] = 24
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> RewardIn:
+        if self.active_from and self.active_until and self.active_until <= self.active_from:
+            raise ValueError("active_until must be after active_from")
+        return self
+
+
+class RewardOut(Out):
+    id: int
+    name: str
+    description: str
+    points_cost: int
+    stock: int | None
+    min_tier: str | None
+    per_member_limit: int | None
+    active_from: datetime | None
+    active_until: datetime | None
+    cancel_window_hours: int
+    enabled: bool
+
+
+class RewardList(Out):
+    rewards: list[RewardOut]

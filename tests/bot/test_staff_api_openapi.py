@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from aiohttp import web
+from openapi_spec_validator import validate
 
 from tests.bot.test_staff_api_support import Client
 
@@ -91,3 +92,8 @@ async def test_document_needs_no_token(client: Client) -> None:
     resp = await client.get("/api/openapi.json")
     assert resp.status == 200
     assert resp.content_type == "application/json"
+
+
+async def test_document_is_valid_openapi_3_1(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    validate(doc)

@@ -1,0 +1,66 @@
+"""The congratulation a member gets when a purchase recorded by staff lifts their tier.
+
+Queued in the outbox (keyed by the order, so a repeated purchase queues nothing twice) with the
+delivery rules' earliest time, so quiet hours hold; the outbox's sender picks it up from there
+and falls back to a template when the 48-hour window has closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.outbox import Outbox, TextMessage
+from club.db.models.members import Member
+from club.delivery import Contact, plan_delivery
+from club.greetings import delivery_rules
+from club.programme.model import Programme
+
+log = logging.getLogger(__name__)
+
+KIND = "tier_change"
+TEXT_ZH = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"
+TEXT_EN = "Congratulations: you are now a {tier} member. Your new benefits start today."
+
+
+def upgrade_key(member_id: int, order_id: str) -> str:
+    return f"tier:{member_id}:order:{order_id}"[:128]
+
+
+async def congratulate(
+    outbox: Outbox,
+    programme: Programme,
+    *,
+    member_id: int,
+    to_tier: str,
+    order_id: str,
+    now: datetime,
+) -> bool:
+    """Queue the message; False when the member cannot be messaged (nothing queued)."""
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
+        return False
+    contact = Contact(
+        member.status.value,
+        member.last_interaction_at,
+        unreachable=member.unreachable_at is not None,
+    )
+    plan = plan_delivery(contact, KIND, delivery_rules(programme), now)
+    if not plan.sendable:
+        log.info("tier upgrade of member %s not announced: %s", member_id, plan.skipped)
+        return False
+    tier = programme.tiers.get(to_tier)
+    text = (
+        TEXT_EN.format(tier=tier.name_en)
+        if member.language == "en"
+        else TEXT_ZH.format(tier=tier.name_zh)
+    )
+    await outbox.enqueue(
+        openid=member.openid,
+        kind=KIND,
+        key=upgrade_key(member_id, order_id),
+        payload=TextMessage(text),
+        member_id=member_id,
+        not_before=plan.not_before,
+    )
+    return True

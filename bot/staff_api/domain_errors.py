@@ -1,0 +1,47 @@
+"""Refusals of the domain services, as the staff API answers them.
+
+Each service raises its own exceptions; this is the one table that turns them into HTTP answers,
+so the same refusal reads the same on every route.
+"""
+
+from __future__ import annotations
+
+from bot.staff_api.errors import ApiError
+from club.codes import CodeBatchError
+from club.ledger_ops import LedgerError
+from club.points import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
+from club.purchases import (
+    OrderConflict,
+    PurchaseError,
+    ReturnExceedsPurchase,
+    UnknownOrder,
+    UnknownStore,
+)
+from club.rewards import RewardSpecError
+
+_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
+    (UnknownMember, 404, "not_found"),
+    (InsufficientPoints, 409, "insufficient_points"),
+    (RefConflict, 409, "ref_conflict"),
+    (CodeBatchError, 409, "batch_conflict"),
+    (OrderConflict, 409, "order_conflict"),
+    (ReturnExceedsPurchase, 409, "return_exceeds_purchase"),
+    (UnknownOrder, 404, "not_found"),
+    (UnknownStore, 422, "unknown_store"),
+    (InvalidMovement, 422, "invalid"),
+    (RewardSpecError, 422, "invalid"),
+    (PurchaseError, 422, "invalid"),
+    # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
+    (LedgerError, 409, "conflict"),
+)
+
+
+def domain_error(exc: Exception) -> ApiError | None:
+    for kind, status, code in _TABLE:
+        if isinstance(exc, kind):
+            # A catalogue refusal's message starts with the field it is about.
+            fields = [str(exc).split()[0]] if isinstance(exc, RewardSpecError) else None
+            if isinstance(exc, UnknownStore):
+                fields = ["store"]
+            return ApiError(status, code, str(exc), fields=fields)
+    return None

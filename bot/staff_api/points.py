@@ -1,0 +1,106 @@
+"""A member's points: the ledger with every movement's reason, and staff adjustments."""
+
+from __future__ import annotations
+
+from bot.staff_api.endpoint import Call, Endpoint
+from bot.staff_api.members import member_or_404
+from bot.staff_api.programme import PROGRAMME
+from bot.staff_api.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    LedgerEntryOut,
+    LedgerOut,
+    LedgerQuery,
+)
+from club import points
+from club.db.models.ledger import LedgerEntry, PointsLot
+from club.rules.expiry import expires_at
+from club.staff import Permission
+
+
+async def ledger(call: Call) -> LedgerOut:
+    member = await member_or_404(call.path["id"])
+    query = call.query_as(LedgerQuery)
+    entries = LedgerEntry.filter(member_id=member.id)
+    if query.before_id is not None:
+        entries = entries.filter(id__lt=query.before_id)
+    rows = await entries.order_by("-id").limit(query.limit)
+    lots = await PointsLot.filter(entry_id__in=[r.id for r in rows]).values_list(
+        "entry_id", "expires_at"
+    )
+    expiry = {int(entry_id): at for entry_id, at in lots}  # type: ignore[misc]
+    return LedgerOut(
+        member_id=member.id,
+        balance=member.points_balance,
+        debt=member.points_debt,
+        entries=[
+            LedgerEntryOut(
+                id=r.id,
+                kind=str(r.kind),
+                points=r.points,
+                reason=r.reason,
+                ref=r.ref,
+                at=r.created_at,
+                expires_at=expiry.get(r.id),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def adjust(call: Call) -> AdjustmentOut:
+    member = await member_or_404(call.path["id"])
+    body = call.body_as(AdjustmentIn)
+    # Points given by hand follow the programme's expiry like any earned points.
+    expiry = expires_at(call.now, call.request.app[PROGRAMME].expiry) if body.points > 0 else None
+    movement = await points.adjust(
+        member.id,
+        body.points,
+        body.reason,
+        call.staff.id,
+        call.now,
+        ref=body.ref,
+        expires_at=expiry,
+    )
+    call.summary["entry_id"] = movement.entry_id
+    call.summary["balance_after"] = movement.balance_after
+    return AdjustmentOut(
+        member_id=member.id,
+        points=movement.points,
+        ref=movement.ref.removeprefix("adjust:"),
+        balance=movement.balance_after,
+        debt=movement.debt_after,
+    )
+
+
+ENDPOINTS = [
+    Endpoint(
+        method="GET",
+        path="/api/v1/members/{id}/ledger",
+        view=ledger,
+        operation_id="getMemberLedger",
+        summary="Read a member's points movements, newest first, each with its reason",
+        permission=Permission.READ_LEDGER,
+        query=LedgerQuery,
+        response=LedgerOut,
+        audit="ledger.read",
+    ),
+    Endpoint(
+        method="POST",
+        path="/api/v1/members/{id}/adjustments",
+        view=adjust,
+        operation_id="adjustMemberPoints",
+        summary="Adjust a member's points",
+        description=(
+            "Adds (positive) or takes away (negative) points with a reason; audited. A negative "
+            "adjustment larger than the balance is refused (409). Send `ref` to make a retry "
+            "harmless: the same ref returns the first adjustment."
+        ),
+        permission=Permission.ADJUST_POINTS,
+        body=AdjustmentIn,
+        response=AdjustmentOut,
+        status=201,
+        errors={409: "Not enough points, or the ref was used for another adjustment"},
+        audit="points.adjust",
+    ),
+]

@@ -8,6 +8,7 @@ import signal
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,13 +83,15 @@ async def birthday_members(n: int) -> list[int]:
 
 
 async def assert_each_greeted_once(member_ids: list[int]) -> None:
-    rows = await OutboxMessage.filter(kind="birthday").values_list("member_id", flat=True)
+    rows: list[Any] = await OutboxMessage.filter(kind="birthday").values_list(
+        "member_id", flat=True
+    )
     assert sorted(rows) == sorted(member_ids)  # every member, none twice
-    gifts = await LedgerEntry.filter(ref__startswith="birthday:").values_list(
+    gifts: list[Any] = await LedgerEntry.filter(ref__startswith="birthday:").values_list(
         "member_id", flat=True
     )
     assert sorted(gifts) == sorted(member_ids)
-    balances = set(await Member.all().values_list("points_balance", flat=True))
+    balances: set[Any] = set(await Member.all().values_list("points_balance", flat=True))
     assert balances == {50}
 
 

@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import PointsLot
-from club.ledger_ops import Standing, lock_member, set_standing, write_entry
+from club.ledger_ops import LedgerError, Standing, lock_member, set_standing, write_entry
 from club.rules.expiry import last_valid_day
 from club.rules.kinds import EntryKind
 
@@ -45,6 +45,9 @@ async def _expire_lot(lot_id: int, member_id: int, now: datetime) -> int:
             if lot is None or lot.remaining <= 0:
                 return 0
             points = int(lot.remaining)
+            if points > old.balance:
+                # Lots always hold exactly the balance; refuse to go on if that ever breaks.
+                raise LedgerError(f"lot {lot_id} holds more than member {member_id}'s balance")
             emptied = (
                 await PointsLot.filter(id=lot_id, remaining=points)
                 .using_db(conn)

@@ -143,6 +143,7 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     try:
         for result in await catch_up(rt):
             log.info("catch-up: %s", result.describe())
+        await _dispatch(rt)  # what the catch-up queued goes out now, not in half a minute
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)

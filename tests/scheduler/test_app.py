@@ -1,0 +1,100 @@
+"""The scheduler's set-up: misfire settings, time zone, catch-up at start, the embedded mode."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.deps import DEPS
+from club.clock import FixedClock
+from club.db.models.jobs import JobRun, JobStatus
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxMessage, OutboxStatus
+from club.programme import load_programme
+from scheduler.app import MISFIRE_GRACE_S, Runtime, build_scheduler, catch_up, start_embedded
+from scheduler.runner import Outcome
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+async def birthday_member(clock: FixedClock) -> Member:
+    now = clock.now()
+    return await Member.create(
+        openid="oEmbedded0001",
+        status=MemberStatus.ACTIVE,
+        consent_at=now - timedelta(days=3),
+        joined_at=now - timedelta(days=3),
+        tier="taste",
+        birthday_mmdd=now.month * 100 + now.day,
+        last_interaction_at=now - timedelta(hours=1),
+    )
+
+
+def runtime_of(client: TestClient[web.Request, web.Application]) -> Runtime:
+    deps = client.app[DEPS]
+    return Runtime(deps.settings, deps.clock, deps.store, deps.outbox, load_programme(None), None)
+
+
+async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    scheduler = build_scheduler(runtime_of(client))
+    scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    assert set(jobs) == {"birthday", "festival", "expire-points", "tier-review", "send"}
+    for job_id in ("birthday", "festival", "expire-points", "tier-review"):
+        job = jobs[job_id]
+        assert job.coalesce is True and job.max_instances == 1
+        assert job.misfire_grace_time == MISFIRE_GRACE_S >= 3600
+        assert str(job.trigger.timezone) == "Asia/Shanghai"
+    birthday = jobs["birthday"].trigger
+    first = birthday.get_next_fire_time(None, datetime(2026, 11, 23, 0, 0, tzinfo=TZ))
+    assert first == datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # the programme's send time
+    review = jobs["tier-review"].trigger
+    assert review.get_next_fire_time(None, datetime(2026, 11, 23, tzinfo=TZ)).day == 1
+
+
+async def test_catch_up_runs_what_is_due_today_once(
+    client: TestClient[web.Request, web.Application], clock: FixedClock
+) -> None:
+    member = await birthday_member(clock)
+    clock.set(datetime(2026, 11, 23, 11, 30, tzinfo=TZ))  # started after the 10:00 run time
+    rt = runtime_of(client)
+    first = {r.job: r.outcome for r in await catch_up(rt)}
+    # Birthdays and festivals at 10:00 and expiry at 03:00 are due; the review is on the 1st.
+    assert first == {
+        "birthday": Outcome.DONE,
+        "festival": Outcome.DONE,
+        "expire-points": Outcome.DONE,
+    }
+    again = {r.job: r.outcome for r in await catch_up(rt)}
+    assert set(again.values()) == {Outcome.ALREADY_DONE}
+    assert await OutboxMessage.filter(member_id=member.id).count() == 1
+
+    clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=TZ))  # before 10:00: only expiry is due
+    assert [r.job for r in await catch_up(rt)] == ["expire-points"]
+
+
+async def test_embedded_scheduler_catches_up_and_sends_in_process(
+    client: TestClient[web.Request, web.Application], clock: FixedClock
+) -> None:
+    member = await birthday_member(clock)
+    embedded = await start_embedded(client.app[DEPS])
+    try:
+        for _ in range(100):
+            row = await OutboxMessage.get_or_none(member_id=member.id)
+            if row is not None and row.status is OutboxStatus.SENT:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await embedded.stop()
+    assert embedded.task.done()
+    row = await OutboxMessage.get(member_id=member.id)
+    assert row.status is OutboxStatus.SENT and row.dry_run  # dry-run: the outbox is the destination
+    run = await JobRun.get(job="birthday", day=clock.now().date())
+    assert run.status is JobStatus.DONE

@@ -14,11 +14,34 @@ if TYPE_CHECKING:
 
 
 def routers() -> list[Router]:
-    from handlers import cancel, fallback, help, welcome
+    from handlers import (
+        birthday,
+        cancel,
+        card,
+        checkin,
+        codes,
+        data_rights,
+        enrol,
+        fallback,
+        help,
+        points,
+        redeem,
+        welcome,
+    )
 
     return [
         cancel.router,
+        # Dialogs (their steps run before any other handler while the member is in them).
+        enrol.router,
+        redeem.router,
+        birthday.router,
+        data_rights.router,
         welcome.router,
         help.router,
+        points.router,
+        card.router,
+        checkin.router,
+        # After every command word: a bottle code is recognised by its shape.
+        codes.router,
         fallback.router,
     ]

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.kv import Redis
+from club.clock import FixedClock
+from tests.handlers.chat import Chat
+
+
+@pytest.fixture
+def chat(client: TestClient[object, object], clock: FixedClock, store: Redis) -> Chat:
+    return Chat(client, clock, store)

@@ -125,7 +125,6 @@ async def test_text_and_menu_replies(bot: Bot, body: str, expected: str) -> None
         "image.xml",
         "view.xml",
         "location_event.xml",
-        "scancode_waitmsg.xml",
         "unknown_event.xml",
         "unknown_type.xml",
     ],

@@ -76,11 +76,12 @@ def load_settings(**overrides: Any) -> Settings:
 
 def run_serve(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
-    from bot.serve import serve
+    from bot.serve import check_workers, embedded_services, serve
 
     settings = load_settings(host=args.host, port=args.port)
     setup_logging(settings)
-    return serve(settings, workers=args.workers)
+    check_workers(settings, args.workers)
+    return serve(settings, workers=args.workers, background=embedded_services(settings))
 
 
 def run_migrate(args: argparse.Namespace) -> int:

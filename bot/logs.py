@@ -148,7 +148,7 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
         raise ConfigError(f"LOG_LEVEL: unknown level {settings.log_level!r}")
     root.setLevel(level)
     # Libraries that are chatty at INFO about things an operator does not act on.
-    for name in ("tortoise", "asyncio"):
+    for name in ("tortoise", "asyncio", "apscheduler"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     logging.captureWarnings(True)
     return handler

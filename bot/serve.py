@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from multiprocessing.connection import wait
 from pathlib import Path
 from types import FrameType
@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import BackgroundService, create_app
+from bot.deps import DEPS
 from bot.logs import setup_logging
 from config import ConfigError, Settings
 from config.settings import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
@@ -106,6 +107,26 @@ def describe_start(
         if demo
         else "secrets are your own",
     )
+
+
+async def in_process_scheduler(app: web.Application) -> AsyncIterator[None]:
+    """The scheduler and its sender inside the web process, on the app's resources.
+
+    Embedded mode only: there is one process, so no other scheduler can run the same jobs.
+    Production runs `python -m scheduler` instead (safe on several hosts).
+    """
+    from scheduler.app import start_embedded  # the scheduler needs bot; import it late
+
+    running = await start_embedded(app[DEPS])
+    try:
+        yield
+    finally:
+        await running.stop()
+
+
+def embedded_services(settings: Settings) -> list[BackgroundService]:
+    """What `python -m bot` runs in-process besides the web app."""
+    return [in_process_scheduler] if settings.embedded else []
 
 
 def serve(

@@ -114,7 +114,12 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
             "description": (
                 "Purchases, returns, members, points, bottle codes and rewards for club staff. "
                 "Money is integer fen; every error answers "
-                '`{"error": {"code": ..., "message": ...}}`.'
+                '`{"error": {"code": ..., "message": ...}}`. Roles: `clerk` records purchases '
+                "and returns and reads members (phone masked), ledgers and rewards; `marketer` "
+                "also adjusts points, generates bottle codes and adds rewards; `admin` may do "
+                "everything and alone sees whole phone numbers. Each operation names the "
+                "permission it needs in `x-required-permission`. Every POST, and every read "
+                "of a member's data, is written to the audit log."
             ),
         },
         "servers": [{"url": "/"}],

@@ -72,6 +72,10 @@ async def test_create_and_authenticate(db: None) -> None:
     found = await authenticate(token, now=NOW + timedelta(minutes=5))
     assert found is not None and found.id == user.id
     assert (await StaffUser.get(id=user.id)).last_seen_at == NOW + timedelta(minutes=5)
+    await authenticate(token, now=NOW + timedelta(minutes=5, seconds=30))
+    assert (await StaffUser.get(id=user.id)).last_seen_at == NOW + timedelta(minutes=5)
+    await authenticate(token, now=NOW + timedelta(minutes=7))
+    assert (await StaffUser.get(id=user.id)).last_seen_at == NOW + timedelta(minutes=7)
     assert await authenticate(token + "x") is None
     assert await authenticate("") is None
     assert await authenticate(stored.token_hash) is None  # the hash is not a token

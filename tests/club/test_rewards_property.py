@@ -1,0 +1,90 @@
+"""Random sequences of earning, redeeming and cancelling keep the books and the stock exact."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from club import points
+from club.db.models.catalog import Redemption, RedemptionStatus, Reward
+from club.db.models.ledger import LedgerEntry, PointsLot
+from club.db.models.members import Member
+from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.programme import load_programme
+from club.rewards import RedemptionRefused, cancel_redemption, create_reward, redeem
+from club.rules.kinds import EntryKind
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+PROGRAMME = load_programme(None)
+STOCKS = (3, None)
+EXAMPLES = itertools.count()
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("earn"), st.integers(1, 120)),
+        st.tuples(st.just("redeem"), st.integers(0, len(STOCKS) - 1)),
+        st.tuples(st.just("cancel"), st.integers(0, 20)),
+        st.tuples(st.just("wait"), st.integers(1, 30)),
+    ),
+    max_size=20,
+)
+
+
+async def check_books(member_id: int, initial: dict[int, int | None]) -> None:
+    member = await Member.get(id=member_id)
+    assert member.points_balance >= 0
+    entries = await LedgerEntry.filter(member_id=member_id)
+    assert sum(e.points for e in entries) == member.points_balance - member.points_debt
+    lots = await PointsLot.filter(member_id=member_id)
+    assert sum(lot.remaining for lot in lots) == member.points_balance
+    for reward_id, stock in initial.items():
+        reward = await Reward.get(id=reward_id)
+        held = await Redemption.filter(reward_id=reward_id, status=RedemptionStatus.ACTIVE).count()
+        if stock is None:
+            assert reward.stock is None
+        else:
+            assert reward.stock is not None and reward.stock >= 0
+            assert reward.stock + held == stock
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps)
+async def test_sequences_keep_balance_ledger_lots_and_stock_consistent(
+    db: None, sequence: list[tuple[str, int]]
+) -> None:
+    # Each example has its own member and rewards (no truncating between examples).
+    now = START
+    member = await get_or_create_member(f"oPROP{next(EXAMPLES)}", now)
+    await record_consent(member.id, now, PROGRAMME)
+    await complete_enrolment(member.id, "13812345678", None, now, PROGRAMME)
+    rewards = [
+        await create_reward(f"r{i}", 70, now, PROGRAMME, stock=stock, cancel_window_hours=48)
+        for i, stock in enumerate(STOCKS)
+    ]
+    initial = {r.id: r.stock for r in rewards}
+    made: list[int] = []
+    for n, (op, arg) in enumerate(sequence):
+        if op == "earn":
+            await points.credit(
+                member.id, arg, kind=EntryKind.BONUS, ref=f"{member.id}:p{n}", reason="p", now=now
+            )
+        elif op == "redeem":
+            with contextlib.suppress(RedemptionRefused):
+                ref = f"{member.id}:q{n}"
+                made.append((await redeem(member.id, rewards[arg].id, now, ref, PROGRAMME)).id)
+        elif op == "cancel" and made:
+            with contextlib.suppress(RedemptionRefused):
+                await cancel_redemption(made[arg % len(made)], now, PROGRAMME)
+        elif op == "wait":
+            now += timedelta(hours=arg)
+        await check_books(member.id, initial)

@@ -186,3 +186,14 @@ async def start_embedded(deps: Any) -> Embedded:
     stop = asyncio.Event()
     task = asyncio.create_task(serve(rt, stop), name="clubbot-scheduler")
     return Embedded(task, stop)
+
+
+async def embedded_service(app: Any) -> AsyncIterator[None]:
+    """`create_app(..., background=[embedded_service])`: the scheduler for the app's lifetime."""
+    from bot.deps import DEPS
+
+    embedded = await start_embedded(app[DEPS])
+    try:
+        yield
+    finally:
+        await embedded.stop()

@@ -7,15 +7,25 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.deps import DEPS
+from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.programme import load_programme
-from scheduler.app import MISFIRE_GRACE_S, Runtime, build_scheduler, catch_up, start_embedded
+from config import Settings
+from scheduler.app import (
+    MISFIRE_GRACE_S,
+    Runtime,
+    build_scheduler,
+    catch_up,
+    embedded_service,
+    start_embedded,
+)
 from scheduler.runner import Outcome
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -98,3 +108,20 @@ async def test_embedded_scheduler_catches_up_and_sends_in_process(
     assert row.status is OutboxStatus.SENT and row.dry_run  # dry-run: the outbox is the destination
     run = await JobRun.get(job="birthday", day=clock.now().date())
     assert run.status is JobStatus.DONE
+
+
+async def test_embedded_service_runs_for_the_apps_lifetime(
+    settings: Settings, clock: FixedClock, store: Redis
+) -> None:
+    app = create_app(
+        settings, clock=clock, store=store, create_schema=True, background=[embedded_service]
+    )
+    async with TestClient(TestServer(app)):
+        # Started with the app: its catch-up records today's runs (10:00 is the send time).
+        for _ in range(100):
+            if await JobRun.filter(day=clock.now().date(), job="birthday").exists():
+                break
+            await asyncio.sleep(0.05)
+        assert await JobRun.filter(day=clock.now().date(), job="birthday").exists()
+    running = [t for t in asyncio.all_tasks() if t.get_name() == "clubbot-scheduler"]
+    assert running == []  # stopped with the app

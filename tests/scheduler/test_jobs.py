@@ -1,0 +1,101 @@
+"""The jobs behind the scheduler: points expiry and reminders, tier review, the refused jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from club import points
+from club.clock import FixedClock
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxMessage
+from club.programme import load_programme
+from club.rules.kinds import EntryKind
+from scheduler.__main__ import main
+from scheduler.jobs import JobContext, JobUnavailable, job_body
+
+
+async def enrolled(clock: FixedClock, *, tier: str = "taste", language: str = "zh") -> Member:
+    now = clock.now()
+    return await Member.create(
+        openid=f"oJobs{tier}{language}",
+        status=MemberStatus.ACTIVE,
+        consent_at=now - timedelta(days=400),
+        joined_at=now - timedelta(days=400),
+        tier=tier,
+        language=language,
+        last_interaction_at=now - timedelta(hours=1),
+    )
+
+
+async def test_expiry_expires_and_reminds_once_per_expiry_date(db: None, clock: FixedClock) -> None:
+    ctx = JobContext(programme=load_programme(None), clock=clock)
+    now = clock.now()
+    member = await enrolled(clock)
+    await points.credit(
+        member.id,
+        30,
+        kind=EntryKind.BONUS,
+        ref="t:old",
+        reason="old",
+        now=now - timedelta(days=400),
+        expires_at=now - timedelta(hours=1),
+    )
+    await points.credit(
+        member.id,
+        80,
+        kind=EntryKind.BONUS,
+        ref="t:soon",
+        reason="soon",
+        now=now,
+        expires_at=now + timedelta(days=20),
+    )
+    counts = await job_body("expire-points", ctx)(now.date())
+    assert counts["lots"] == 1 and counts["points"] == 30 and counts["reminders"] == 1
+    reminder = await OutboxMessage.get(member_id=member.id, kind="points_expiry")
+    assert reminder.idempotency_key.startswith(f"expiry:{member.id}:")
+    assert "80" in str(reminder.payload)
+    await member.refresh_from_db()
+    assert member.points_balance == 80
+
+    # The next day: nothing more expires, and the same expiry date is not reminded again.
+    clock.advance(timedelta(days=1))
+    again = await job_body("expire-points", ctx)(clock.now().date())
+    assert again["lots"] == 0 and again["reminders"] == 0
+    assert await OutboxMessage.filter(member_id=member.id).count() == 1
+
+
+async def test_tier_review_downgrades_one_step_and_says_how_to_regain(
+    db: None, clock: FixedClock
+) -> None:
+    programme = load_programme(None)
+    ctx = JobContext(programme=programme, clock=clock)
+    member = await enrolled(clock, tier="gold")
+    counts = await job_body("tier-review", ctx)(clock.now().date())
+    assert counts == {"reviewed": 1, "upgraded": 0, "downgraded": 1}
+    await member.refresh_from_db()
+    assert member.tier == "silver"  # one step, not to the bottom
+    message = await OutboxMessage.get(member_id=member.id, kind="tier_change")
+    gold = programme.tiers.get("gold")
+    assert f"{gold.threshold_fen // 100}" in str(message.payload)
+    assert gold.name_zh in str(message.payload)
+    # Run again the same day: already told, nothing sent twice.
+    await job_body("tier-review", ctx)(clock.now().date())
+    assert await OutboxMessage.filter(member_id=member.id).count() == 1
+
+
+@pytest.mark.parametrize("job", ["churn-scan", "campaigns"])
+def test_later_jobs_are_refused_clearly(
+    job: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(JobUnavailable, match="not yet available"):
+        job_body(job, JobContext(programme=load_programme(None), clock=clock))
+    assert main(["run", job]) == 2
+    assert "not yet available" in capsys.readouterr().err
+
+
+def test_unknown_job_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "birthdays"])
+    assert exit_info.value.code == 2

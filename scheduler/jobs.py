@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from club.clock import Clock
+from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
-from club.delivery import Contact, plan_delivery
+from club.delivery import Channel, Contact, Plan, plan_delivery
 from club.expiry import expire_due, expiring_soon
 from club.greetings import Queued, delivery_rules, greet_birthdays, greet_festivals, ledger_gifts
 from club.programme import Programme
@@ -85,8 +86,6 @@ async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:
     """One reminder per member and expiry date, `reminder_days` before (key expiry:<m>:<day>)."""
-    from club.db.models.ledger import PointsLot
-
     days = ctx.programme.expiry.reminder_days
     rules = delivery_rules(ctx.programme)
     counts = {"reminders": 0, "reminders_skipped": 0}
@@ -96,7 +95,7 @@ async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:
             await PointsLot.filter(
                 remaining__gt=0,
                 expires_at__gt=now,
-                expires_at__lte=now + _days(days),
+                expires_at__lte=now + timedelta(days=days),
                 member_id__gt=last,
             )
             .order_by("member_id")
@@ -157,11 +156,11 @@ async def _tier_review(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 
 async def _record(
-    member: Member, key: str, kind: str, text: str, plan: Any, ctx: JobContext, now: datetime
+    member: Member, key: str, kind: str, text: str, plan: Plan, ctx: JobContext, now: datetime
 ) -> int:
     """One outbox row for this key (1 if new); due rows are handed to the workers."""
     data = {"title": kind, "content": text, "date": now.date().isoformat()}
-    if plan.template_id and plan.channel == "template":
+    if plan.channel is Channel.TEMPLATE and plan.template_id:
         payload: dict[str, Any] = {
             "msgtype": "template",
             "template_id": plan.template_id,
@@ -176,7 +175,7 @@ async def _record(
             "openid": member.openid,
             "member_id": member.id,
             "kind": kind,
-            "channel": plan.channel or "custom",
+            "channel": plan.channel or Channel.CUSTOM,
             "payload": payload,
             "status": "queued" if plan.sendable else "skipped",
             "last_error": plan.skipped,
@@ -212,9 +211,3 @@ def _tier_text(language: str, tier_code: str, upgrade: bool, programme: Programm
     if above is not None:
         text += f"12个月内消费满{above.threshold_fen // 100}元即可重回{above.name_zh}。"
     return text
-
-
-def _days(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=n)

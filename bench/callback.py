@@ -36,7 +36,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -380,7 +380,9 @@ def load_python(url: str, requests: Path, duration: float, connections: int) -> 
     return Result(**json.loads(out))
 
 
-async def python_loadgen(url: str, requests: Path, duration: float, connections: int) -> dict:
+async def python_loadgen(
+    url: str, requests: Path, duration: float, connections: int
+) -> dict[str, float]:
     """A closed-loop load generator: `connections` clients, each sending when answered."""
     import aiohttp
 
@@ -464,6 +466,9 @@ def main() -> None:
         default=os.environ.get("CLUBBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="a Redis database of its own: the bench flushes it",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the targets, interleaved; report medians"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     parser.add_argument(
         "--profile", action="store_true", help="sample each server with py-spy during its run"
@@ -480,62 +485,86 @@ def main() -> None:
         f"POST /wechat, safe mode, text {TEXT!r}; {args.duration:g}s per target, "
         f"{args.connections} connections, load by {loadgen}; {os.cpu_count()} CPUs; logs in {work}"
     )
-    results: dict[str, Result] = {}
-    msgid = 10**15
-    for name in names:
-        target = TARGETS[name]
-        # Enough unique requests for the run: 1.5x the fastest rate seen so far at this size.
-        seen = [r.rate for n, r in results.items() if TARGETS[n].workers == target.workers]
-        count = int((max(seen) if seen else 9000) * args.duration * 1.5)
-        if target.kind == "ceiling":
-            server = start_ceiling(target.workers, work)
-            expect = CEILING_REPLY[:10]
-        else:
-            if target.kind == "embedded":
-                db = work / f"{name}.sqlite3"
-                env = our_env(f"sqlite://{db}", None)
-            else:
-                asyncio.run(reset_servers(args.pg_url, args.redis_url))
-                env = our_env(args.pg_url, args.redis_url)
-            server = start_ours(name, target.workers, env, work)
-            expect = "入会"
-        try:
-            # Warm-up: one message per member (creates them), connections and caches warm.
-            warm = work / f"{name}-warm.txt"
-            write_requests(warm, OPENIDS, first_msgid=msgid)
-            msgid += OPENIDS
-            check_one(server.url, warm.read_text().split("\n", 1)[0], expect)
-            # Sent once each, to the end, whatever the time it takes.
-            load_python(server.url, warm, 300.0, min(args.connections, 32))
-            requests = work / f"{name}.txt"
-            write_requests(requests, count, first_msgid=msgid)
-            msgid += count
-            spy = start_profiler(server, work / f"{name}.stacks", args) if args.profile else None
-            result = run_load(loadgen, server.url, requests, args.duration, args)
-            if spy is not None:
-                spy.wait()
-        finally:
-            server.stop()
-        results[name] = result
-        log = (work / f"{name}.log").read_text()
-        notes = [
-            f"errors {result.errors}",
-            f"non-2xx {result.non_2xx}",
-            f"deferred {log.count('reply deferred past the budget')}",
-            f"server errors {log.count('level=ERROR')}",
-        ]
-        if result.wrapped:
-            notes.append("RAN OUT of unique requests: raise the count")
-        print(
-            f"{name:10} {result.rate:8.0f} msg/s   p50 {result.p50_ms:6.1f} ms   "
-            f"p99 {result.p99_ms:6.1f} ms   {', '.join(notes)}"
-        )
-        stacks = work / f"{name}.stacks"
-        if args.profile and stacks.exists():
-            print_profile(stacks)
-    report(results)
+    state = Run(args=args, loadgen=loadgen, work=work)
+    for round_no in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"round {round_no} of {args.rounds}")
+        for name in names:
+            result = measure(TARGETS[name], state)
+            state.results.setdefault(name, []).append(result)
+    report(state.results)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    loadgen: str
+    work: Path
+    msgid: int = 10**15
+    results: dict[str, list[Result]] = field(default_factory=dict)
+
+    def next_msgids(self, count: int) -> int:
+        first = self.msgid
+        self.msgid += count
+        return first
+
+
+def measure(target: Target, run: Run) -> Result:
+    """Start the target, warm it up, load it for the duration, stop it; print one line."""
+    args, work, name = run.args, run.work, target.name
+    # Enough unique requests: 1.5x the fastest rate seen so far at this process count.
+    seen = [
+        r.rate for n, rs in run.results.items() if TARGETS[n].workers == target.workers for r in rs
+    ]
+    count = int((max(seen) if seen else 9000) * args.duration * 1.5)
+    if target.kind == "ceiling":
+        server = start_ceiling(target.workers, work)
+        expect = CEILING_REPLY[:10]
+    else:
+        if target.kind == "embedded":
+            db = work / f"{name}.sqlite3"
+            db.unlink(missing_ok=True)
+            env = our_env(f"sqlite://{db}", None)
+        else:
+            asyncio.run(reset_servers(args.pg_url, args.redis_url))
+            env = our_env(args.pg_url, args.redis_url)
+        server = start_ours(name, target.workers, env, work)
+        expect = "入会"
+    try:
+        # Warm-up: one message per member, sent to the end (creates the members), so the
+        # measured pass reads existing rows and finds connections and caches warm.
+        warm = work / f"{name}-warm.txt"
+        write_requests(warm, OPENIDS, first_msgid=run.next_msgids(OPENIDS))
+        check_one(server.url, warm.read_text().split("\n", 1)[0], expect)
+        load_python(server.url, warm, 300.0, min(args.connections, 32))
+        requests = work / f"{name}.txt"
+        write_requests(requests, count, first_msgid=run.next_msgids(count))
+        stacks = work / f"{name}.stacks"
+        spy = start_profiler(server, stacks, args) if args.profile else None
+        result = run_load(run.loadgen, server.url, requests, args.duration, args)
+        if spy is not None:
+            spy.wait()
+    finally:
+        server.stop()
+    log = (work / f"{name}.log").read_text()
+    notes = [
+        f"errors {result.errors}",
+        f"non-2xx {result.non_2xx}",
+        f"deferred {log.count('reply deferred past the budget')}",
+        f"server errors {log.count('level=ERROR')}",
+    ]
+    if result.wrapped:
+        notes.append("RAN OUT of unique requests: raise the count")
+    print(
+        f"  {name:10} {result.rate:8.0f} msg/s   p50 {result.p50_ms:6.1f} ms   "
+        f"p99 {result.p99_ms:6.1f} ms   {', '.join(notes)}",
+        flush=True,
+    )
+    if spy is not None and stacks.exists():
+        print_profile(stacks)
+    return result
 
 
 def run_load(
@@ -561,6 +590,12 @@ def start_profiler(server: Server, out: Path, args: argparse.Namespace) -> subpr
     )
 
 
+def _frame_name(frame: str) -> str:
+    """py-spy's "function (path/to/file.py:12)" as "file.py:function"."""
+    function, _, where = frame.partition(" (")
+    return f"{where.rsplit(':', 1)[0].split('/')[-1]}:{function}"
+
+
 def print_profile(stacks: Path, top: int = 30) -> None:
     """Where the time went: share of samples per function (inclusive), busiest first."""
     inclusive: dict[str, int] = {}
@@ -571,14 +606,11 @@ def print_profile(stacks: Path, top: int = 30) -> None:
             continue
         n = int(count)
         total += n
-        # "function (path/to/file.py:line)" -> "function (file.py)"
-        frames = {
-            f.rsplit(":", 1)[0].split("/")[-1] + " " + f.split(" (")[0] for f in stack.split(";")
-        }
+        frames = {_frame_name(f) for f in stack.split(";")}
         for frame in frames:
             inclusive[frame] = inclusive.get(frame, 0) + n
     print(f"  profile: {total} samples; functions by share of samples (inclusive)")
-    skip = ("runpy", "__main__.py", "serve.py", "runners.py", "process.py", "spawn.py")
+    skip = ("<frozen", "__main__.py:", "serve.py:", "runners.py:", "process", "spawn", "<string>")
     shown = 0
     for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1]):
         if frame.startswith(skip) or n == total:
@@ -589,14 +621,23 @@ def print_profile(stacks: Path, top: int = 30) -> None:
             break
 
 
-def report(results: dict[str, Result]) -> None:
+def report(results: dict[str, list[Result]]) -> None:
+    """Medians over the rounds, and our rate as a share of the ceiling's in the same run."""
+    print("\nmedians" + (f" of {len(next(iter(results.values())))} rounds" if results else ""))
+    medians: dict[str, float] = {}
+    for name, runs in results.items():
+        medians[name] = statistics.median(r.rate for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        print(f"  {name:10} {medians[name]:8.0f} msg/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
     print()
     for ours, ceiling in (("embedded1", "ceiling1"), ("pg1", "ceiling1"), ("pg2", "ceiling2")):
-        if ours in results and ceiling in results:
-            ratio = results[ours].rate / results[ceiling].rate
+        if ours in medians and ceiling in medians:
+            ratio = medians[ours] / medians[ceiling]
             verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
             print(
-                f"{ours:10} / {ceiling:9} = {ratio:5.0%}  ({verdict} the {TARGET_RATIO:.0%} target)"
+                f"  {ours:10} / {ceiling:9} = {ratio:4.0%}  "
+                f"({verdict} the {TARGET_RATIO:.0%} target)"
             )
 
 

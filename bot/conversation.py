@@ -15,9 +15,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot import keys
 from bot.dedup import Dedup
 from bot.fsm import Dialog, RedisStateStorage, StateStorage
-from bot.locks import MemberBusy, member_lock
+from bot.locks import MemberBusy, MemberLock
 from bot.outbox import Article as OutArticle
 from bot.outbox import NewsMessage, Payload, TextMessage
 from bot.replies import Reply, TextReply, render
@@ -112,8 +113,9 @@ class Conversation:
     async def _work(self, message: Incoming, key: str, job: _Job) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        lock = MemberLock(self.deps.store, message.openid)
         try:
-            reply = await self._handle(message, job)
+            reply = await self._handle(message, job, lock)
         except MemberBusy:
             reply = TextReply(t("busy", detect_lang(message)))
         except Exception:
@@ -124,8 +126,16 @@ class Conversation:
             if not job.deferred:
                 body = None if reply is None else self._render(message, reply)
                 job.future.set_result(body)
-                await self.dedup.finish(key, body or b"")
-            elif reply is not None:
+                # One round trip: the cached answer for retries, and the member's lock.
+                pipe = self.deps.store.pipeline(transaction=False)
+                self.dedup.finish_in(pipe, key, body or b"")
+                released = lock.release_in(pipe)
+                await pipe.execute()
+                if not released:
+                    await lock.release()
+                return
+            await lock.release()
+            if reply is not None:
                 await self.deps.outbox.send_now(
                     openid=message.openid,
                     kind="reply",
@@ -137,22 +147,37 @@ class Conversation:
             log.exception("could not record or deliver a reply", extra={"kind": message.kind})
             if not job.future.done():
                 job.future.set_result(None)
+            await self._release_quietly(lock)
 
-    async def _handle(self, message: Incoming, job: _Job) -> Reply | None:
+    async def _handle(self, message: Incoming, job: _Job, lock: MemberLock) -> Reply | None:
+        """Under the member's lock (released by the caller): contact, state, dispatch."""
         deps = self.deps
-        async with member_lock(deps.store, message.openid):
-            now = deps.clock.now()
-            contact = await record_contact(message.openid, now=now, member_sent=message.member_sent)
-            job.member_id = contact.member_id
-            ctx = Context(
-                message=message,
-                now=now,
-                lang=detect_lang(message, contact.language),
-                state=await Dialog.load(self.states, message.openid),
-                deps=deps,
-                member=contact,
-            )
-            return await self.dispatcher.dispatch(ctx)
+        storage = self.states
+        if isinstance(storage, RedisStateStorage):
+            # The state is read in the lock's round trip: only lock holders write it.
+            record = storage.decode(await lock.acquire(peek=keys.state(message.openid)))
+        else:
+            await lock.acquire()
+            record = await storage.load(message.openid)
+        now = deps.clock.now()
+        contact = await record_contact(message.openid, now=now, member_sent=message.member_sent)
+        job.member_id = contact.member_id
+        ctx = Context(
+            message=message,
+            now=now,
+            lang=detect_lang(message, contact.language),
+            state=Dialog(storage, message.openid, record),
+            deps=deps,
+            member=contact,
+        )
+        return await self.dispatcher.dispatch(ctx)
+
+    @staticmethod
+    async def _release_quietly(lock: MemberLock) -> None:
+        try:
+            await lock.release()
+        except Exception:
+            log.exception("could not release a member lock")
 
     def _render(self, message: Incoming, reply: Reply) -> bytes:
         xml = render(

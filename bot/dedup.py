@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import keys
 
@@ -45,6 +45,10 @@ class Dedup:
 
     async def finish(self, key: str, body: bytes) -> None:
         await self._store.set(keys.dedup(key), DONE + body, ex=keys.DEDUP_TTL_S)
+
+    def finish_in(self, pipe: Any, key: str, body: bytes) -> None:
+        """`finish` as part of the caller's pipeline."""
+        pipe.set(keys.dedup(key), DONE + body, ex=keys.DEDUP_TTL_S)
 
     async def defer(self, key: str) -> None:
         await self._store.set(keys.dedup(key), DEFERRED, ex=keys.DEDUP_TTL_S)

@@ -47,7 +47,11 @@ class RedisStateStorage(StateStorage):
         self._ttl = ttl
 
     async def load(self, openid: str) -> DialogRecord:
-        raw = await self._store.get(keys.state(openid))
+        return self.decode(await self._store.get(keys.state(openid)))
+
+    @staticmethod
+    def decode(raw: bytes | str | None) -> DialogRecord:
+        """The record stored as `raw` (a missing or unreadable value is no dialog)."""
         if raw is None:
             return DialogRecord()
         try:

@@ -22,6 +22,14 @@ from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
 log = logging.getLogger(__name__)
 
 CONTACT_WRITE_INTERVAL = timedelta(seconds=60)
+_CONTACT_COLUMNS = (
+    "id",
+    "language",
+    "status",
+    "joined_at",
+    "last_interaction_at",
+    "last_message_at",
+)
 _SCENE = re.compile(r"^(store|staff)_([A-Za-z0-9_-]{1,58})$")
 
 
@@ -89,17 +97,27 @@ async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tu
 
 async def record_contact(openid: str, *, now: datetime, member_sent: bool) -> Contact:
     """Create the member at first contact; note the interaction (and message) time."""
-    member, created = await _get_or_create(openid, now=now, member_sent=member_sent)
-    if created:
-        return _contact(member, is_new=True)
+    # Only the columns needed, without building a model: this runs for every message.
+    rows = await Member.filter(openid=openid).limit(1).values(*_CONTACT_COLUMNS)
+    if not rows:
+        member, created = await _get_or_create(openid, now=now, member_sent=member_sent)
+        return _contact(member, is_new=created)
+    row = rows[0]
     changes: dict[str, datetime] = {}
-    if _stale(member.last_interaction_at, now):
+    if _stale(row["last_interaction_at"], now):
         changes["last_interaction_at"] = now
-    if member_sent and _stale(member.last_message_at, now):
+    if member_sent and _stale(row["last_message_at"], now):
         changes["last_message_at"] = now
     if changes:
-        await Member.filter(id=member.id).update(**changes)
-    return _contact(member, is_new=False)
+        await Member.filter(id=row["id"]).update(**changes)
+    return Contact(
+        member_id=int(row["id"]),
+        openid=openid,
+        language=str(row["language"] or "zh"),
+        status=str(row["status"]),
+        joined=row["joined_at"] is not None,
+        is_new=False,
+    )
 
 
 async def record_follow(

@@ -85,11 +85,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     # Shared by the member features ------------------------------------------------------
     "join_first": {
         "zh": "这项功能需要先加入会员。回复「入会」立即加入，送 {bonus} 积分。",
-        "en": "This needs a membership. Send \"join\" to join now and get {bonus} points.",
+        "en": 'This needs a membership. Send "join" to join now and get {bonus} points.',
     },
     "dialog_expired": {
         "zh": "上一步操作已超时，没有做任何更改。请重新发送「{again}」。",
-        "en": "That step timed out and nothing was changed. Please send \"{again}\" again.",
+        "en": 'That step timed out and nothing was changed. Please send "{again}" again.',
     },
     "word_redeem": {"zh": "兑换", "en": "redeem"},
     "word_birthday": {"zh": "生日", "en": "birthday"},
@@ -130,12 +130,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": (
             "Welcome to {club}! Before you join, please read our privacy notice "
             "(version {version}):\n{consent}\n"
-            "Send \"agree\" to continue or \"cancel\" to stop."
+            'Send "agree" to continue or "cancel" to stop.'
         ),
     },
     "enrol_consent_expected": {
         "zh": "请回复「同意」接受隐私说明后继续，或回复「取消」退出。",
-        "en": "Please send \"agree\" to accept the privacy notice, or \"cancel\" to stop.",
+        "en": 'Please send "agree" to accept the privacy notice, or "cancel" to stop.',
     },
     "enrol_phone": {
         "zh": "请发送您的手机号（中国大陆 11 位手机号，例如 13812345678）。",
@@ -155,11 +155,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "enrol_birthday": {
         "zh": "请发送您的生日，{examples}；不想填写请回复「跳过」。",
-        "en": "Please send your birthday, {examples}; or send \"skip\".",
+        "en": 'Please send your birthday, {examples}; or send "skip".',
     },
     "enrol_birthday_expected": {
         "zh": "{problem}\n不想填写请回复「跳过」。",
-        "en": "{problem}\nOr send \"skip\".",
+        "en": '{problem}\nOr send "skip".',
     },
     "enrol_confirm": {
         "zh": (
@@ -168,12 +168,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
         ),
         "en": (
             "Please check your details:\nMobile: {phone}\nBirthday: {birthday}\n"
-            "Send \"confirm\" to join or \"cancel\" to stop."
+            'Send "confirm" to join or "cancel" to stop.'
         ),
     },
     "enrol_confirm_expected": {
         "zh": "回复「确认」完成入会，或回复「取消」退出。",
-        "en": "Send \"confirm\" to join, or \"cancel\" to stop.",
+        "en": 'Send "confirm" to join, or "cancel" to stop.',
     },
     "enrol_resume": {
         "zh": "继续上次的入会：\n{prompt}",
@@ -191,8 +191,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "card": {
         "zh": "【{club}会员卡】\n会员号：{number}\n等级：{tier}\n积分：{balance}\n手机号：{phone}",
         "en": (
-            "[{club} card]\nMember no.: {number}\nTier: {tier}\nPoints: {balance}\n"
-            "Mobile: {phone}"
+            "[{club} card]\nMember no.: {number}\nTier: {tier}\nPoints: {balance}\nMobile: {phone}"
         ),
     },
     "points": {
@@ -249,11 +248,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "birthday_ask": {
         "zh": "请发送您的生日，{examples}。回复「取消」退出。",
-        "en": "Please send your birthday, {examples}. Send \"cancel\" to stop.",
+        "en": 'Please send your birthday, {examples}. Send "cancel" to stop.',
     },
     "birthday_expected": {
         "zh": "{problem}\n回复「取消」退出。",
-        "en": "{problem}\nSend \"cancel\" to stop.",
+        "en": '{problem}\nSend "cancel" to stop.',
     },
     "birthday_saved": {
         "zh": "生日已登记：{birthday}。生日当天有惊喜哦！",
@@ -269,11 +268,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "redeem_list_short": {"zh": "（还差 {short} 积分）", "en": " ({short} points short)"},
     "redeem_list_footer": {
         "zh": "回复序号选择礼品，回复「取消」退出。",
-        "en": "Send a number to choose, or \"cancel\" to stop.",
+        "en": 'Send a number to choose, or "cancel" to stop.',
     },
     "redeem_choose_expected": {
         "zh": "请回复 1-{count} 之间的序号选择礼品，或回复「取消」退出。",
-        "en": "Please send a number from 1 to {count}, or \"cancel\" to stop.",
+        "en": 'Please send a number from 1 to {count}, or "cancel" to stop.',
     },
     "redeem_too_expensive": {
         "zh": (
@@ -281,17 +280,17 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "请选择其他序号，或回复「取消」退出。"
         ),
         "en": (
-            "\"{name}\" costs {cost} points; you are {short} short. "
-            "Choose another number, or send \"cancel\"."
+            '"{name}" costs {cost} points; you are {short} short. '
+            'Choose another number, or send "cancel".'
         ),
     },
     "redeem_confirm": {
         "zh": "确认用 {cost} 积分兑换「{name}」？回复「确认」兑换，回复「取消」放弃。",
-        "en": "Redeem \"{name}\" for {cost} points? Send \"confirm\" to redeem, or \"cancel\".",
+        "en": 'Redeem "{name}" for {cost} points? Send "confirm" to redeem, or "cancel".',
     },
     "redeem_confirm_expected": {
         "zh": "回复「确认」兑换「{name}」，或回复「取消」放弃。",
-        "en": "Send \"confirm\" to redeem \"{name}\", or \"cancel\".",
+        "en": 'Send "confirm" to redeem "{name}", or "cancel".',
     },
     "redeem_done": {
         "zh": "兑换成功！{name}\n券码：{voucher}\n剩余积分：{balance}\n请凭券码领取。",
@@ -322,7 +321,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "redeem_refused_other": {
         "zh": "未能兑换，请发送「兑换」重新选择。",
-        "en": "That did not work; send \"redeem\" to choose again.",
+        "en": 'That did not work; send "redeem" to choose again.',
     },
     # Bottle codes (handlers/codes.py) ---------------------------------------------------
     "code_earned": {
@@ -369,7 +368,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "Tier: {tier}\nPoints: {balance}\nSource: {source}\n"
             "{ledger} points movements, {purchases} purchases, {redemptions} redemptions, "
             "{codes} bottle codes, {checkins} check-ins.\n"
-            "Send \"delete my data\" to erase your personal data."
+            'Send "delete my data" to erase your personal data.'
         ),
     },
     "data_consent": {"zh": "{date}（版本 {version}）", "en": "{date} (version {version})"},
@@ -381,12 +380,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": (
             "This erases your mobile number, birthday and other personal data for good; your "
             "points and membership end, and only anonymous bookkeeping is kept.\n"
-            "Send \"confirm delete\" to go ahead, or \"cancel\" to keep everything."
+            'Send "confirm delete" to go ahead, or "cancel" to keep everything.'
         ),
     },
     "data_erase_expected": {
         "zh": "回复「确认删除」删除您的数据，或回复「取消」放弃。",
-        "en": "Send \"confirm delete\" to erase your data, or \"cancel\" to keep it.",
+        "en": 'Send "confirm delete" to erase your data, or "cancel" to keep it.',
     },
     "data_erased": {
         "zh": "您的个人数据已删除。感谢您的陪伴。",

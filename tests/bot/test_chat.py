@@ -11,6 +11,7 @@ from bot.chat import ChatClient, chat_loop
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
+from bot.wechat.inbound import parse_incoming
 from club.clock import FixedClock
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
@@ -42,7 +43,8 @@ async def test_chat_speaks_plaintext_like_wechat(clock: FixedClock, store: Redis
         assert (member.source_kind, member.source_ref) == ("store", "12")
         assert await chat.send(say("/click help").xml or "") == t("help", "zh")
         assert await chat.send(say("/scan store_12").xml or "") == t("scan_store", "zh")
-        assert await chat.send(say("/scan K7P2-9QX4-M3").xml or "") is None
+        scanned = parse_incoming((say("/scan K7P2-9QX4-M3").xml or "").encode())
+        assert (scanned.event, scanned.scan_result) == ("scancode_waitmsg", "K7P2-9QX4-M3")
         assert await chat.send(say("hello there").xml or "") == t("fallback", "en")
         assert await chat.send(say("/unsubscribe").xml or "") is None
         assert say("/quit").quit and say("/nonsense").show_help and say("  ").xml is None

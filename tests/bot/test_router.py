@@ -11,7 +11,7 @@ import pytest
 from bot import keys
 from bot.fsm import Dialog, DialogRecord, RedisStateStorage
 from bot.kv import Redis
-from bot.locks import MemberBusy, member_lock
+from bot.locks import MemberBusy, MemberLock, member_lock
 from bot.messages import Incoming
 from bot.replies import Reply, TextReply
 from bot.router import Context, Dispatcher, Router
@@ -263,3 +263,25 @@ async def test_member_lock_gives_up_after_its_wait(store: Redis) -> None:
                 pass
     async with member_lock(store, "oBusy", wait=0.1):
         pass  # released: free again
+
+
+async def test_member_lock_reads_state_in_its_round_trip_and_releases_safely(
+    store: Redis,
+) -> None:
+    await store.set(keys.state("oL"), b'{"state": "enrol:phone", "data": {}}', ex=60)
+    lock = MemberLock(store, "oL", ttl=5.3, wait=0.1)
+    assert await lock.acquire(peek=keys.state("oL")) == b'{"state": "enrol:phone", "data": {}}'
+    assert await store.get(keys.member_lock("oL")) is not None
+    await asyncio.sleep(0.4)  # now too close to the expiry for a blind DEL
+    pipe = store.pipeline(transaction=False)
+    assert lock.release_in(pipe) is False
+    await lock.release()  # compare-and-delete: still our token, so deleted
+    assert await store.get(keys.member_lock("oL")) is None
+
+    # A holder whose lock expired and was taken by another must not delete the other's lock.
+    late = MemberLock(store, "oL", ttl=5.3, wait=0.1)
+    await late.acquire()
+    await asyncio.sleep(0.4)
+    await store.set(keys.member_lock("oL"), b"someone-else", px=5000)
+    await late.release()
+    assert await store.get(keys.member_lock("oL")) == b"someone-else"

@@ -1,4 +1,4 @@
-"""A member chatting with the app through `POST /wechat`, as WeChat sends it: literal, signed XML."""
+"""A member chatting with the app through `POST /wechat` as WeChat sends it: signed literal XML."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import xmltodict
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
@@ -61,7 +62,7 @@ def scan_xml(openid: str, result: str, create_time: int) -> str:
 
 @dataclass
 class Chat:
-    client: TestClient[object, object]
+    client: TestClient[web.Request, web.Application]
     clock: FixedClock
     store: Redis
     openid: str = "oMember0001"
@@ -69,7 +70,7 @@ class Chat:
 
     @property
     def programme(self) -> Programme:
-        return self.client.app[DEPS].programme  # type: ignore[index]
+        return self.client.app[DEPS].programme
 
     def as_member(self, openid: str) -> Chat:
         """Another member talking to the same app."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.kv import Redis
@@ -9,5 +10,5 @@ from tests.handlers.chat import Chat
 
 
 @pytest.fixture
-def chat(client: TestClient[object, object], clock: FixedClock, store: Redis) -> Chat:
+def chat(client: TestClient[web.Request, web.Application], clock: FixedClock, store: Redis) -> Chat:
     return Chat(client, clock, store)

@@ -119,12 +119,11 @@ class Feeder:
                 datetime.fromisoformat(_text(mark)) if mark else now - timedelta(days=1)
             ).astimezone(now.tzinfo)
             fed = 0
+            stale = now - STALE_AFTER
             for query in (
                 Q(not_before__gt=since, not_before__lte=now),
-                Q(
-                    Q(not_before__isnull=True) | Q(not_before__lte=now),
-                    updated_at__lte=now - STALE_AFTER,
-                ),
+                # Due for ten minutes and untouched since: its task was lost (or is very late).
+                Q(Q(not_before__isnull=True) | Q(not_before__lte=stale), updated_at__lte=stale),
             ):
                 last = 0
                 while True:

@@ -189,3 +189,41 @@ async def test_queue_workers_send_chunks_once_each(
     assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == len(ids)
     assert fake.count(SEND) == len(ids)
     assert len({c.body["touser"] for c in fake.calls(SEND)}) == len(ids)
+
+
+class RecordingTask:
+    """Stands in for the taskiq task: records what would be put on the stream."""
+
+    def __init__(self) -> None:
+        self.kicked: list[list[int]] = []
+
+    async def kiq(self, ids: list[int]) -> None:
+        self.kicked.append(ids)
+
+
+class RecordingBroker:
+    def __init__(self) -> None:
+        self.task = RecordingTask()
+
+    def find_task(self, name: str) -> RecordingTask:
+        return self.task
+
+
+async def test_rows_due_after_quiet_hours_are_fed_once_when_due(
+    db: None, store: Redis, clock: FixedClock, programme: Programme
+) -> None:
+    broker = RecordingBroker()
+    feeder = Feeder(broker)
+    clock.set(clock.now().replace(hour=22))
+    now = clock.now()
+    ids = await greeted(clock, programme, n=3)  # queued for 09:00 tomorrow
+    assert await feeder.dispatch_due(store, now) == 0
+    clock.set(now.replace(hour=9) + timedelta(days=1, seconds=30))
+    assert await feeder.dispatch_due(store, clock.now()) == 3
+    assert broker.task.kicked == [ids]
+    clock.advance(timedelta(seconds=30))
+    assert await feeder.dispatch_due(store, clock.now()) == 0  # fed already: not again
+    # Still queued ten minutes later (a lost task): fed again; a second copy finds them claimed.
+    clock.advance(timedelta(minutes=10))
+    await OutboxMessage.filter(id__in=ids).update(updated_at=clock.now() - timedelta(hours=1))
+    assert await feeder.dispatch_due(store, clock.now()) == 3

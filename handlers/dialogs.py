@@ -8,11 +8,13 @@ tests that move the clock.
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.fsm import Scalar
 from bot.keys import STATE_TTL_S
 from bot.replies import Reply, TextReply
 from bot.router import Context, normalise
-from handlers.texts import t
+from handlers.texts import Lang, t
 
 AGREE = frozenset({"同意", "我同意", "agree", "i agree", "yes", "y", "好", "好的", "是"})
 CONFIRM = frozenset({"确认", "确定", "confirm", "yes", "y", "ok", "好", "好的", "是"})
@@ -21,6 +23,18 @@ JOIN_WORDS = ("入会", "加入会员", "join")
 
 _AT = "at"
 """Dialog data key: when the last step was taken (POSIX seconds, club clock)."""
+_LANG = "lang"
+"""Dialog data key: the language the dialog is held in."""
+
+
+def _speaks(text: str) -> Lang | None:
+    """The language a text is written in; None for digits, dates and signs (a phone number)."""
+    folded = unicodedata.normalize("NFKC", text)
+    if any("\u3400" <= ch <= "\u9fff" for ch in folded):
+        return "zh"
+    if any(ch.isascii() and ch.isalpha() for ch in folded):
+        return "en"
+    return None
 
 
 def said(ctx: Context, words: frozenset[str]) -> bool:
@@ -30,16 +44,22 @@ def said(ctx: Context, words: frozenset[str]) -> bool:
 
 async def enter(ctx: Context, state: str, **data: Scalar) -> None:
     """Go to `state` with `data` (replacing the old data), stamped with the time of this step."""
-    await ctx.state.set(state, **data, **{_AT: ctx.now.timestamp()})
+    await ctx.state.set(state, **data, **{_AT: ctx.now.timestamp(), _LANG: ctx.lang})
 
 
 async def live_data(ctx: Context) -> dict[str, Scalar] | None:
-    """The dialog's data, or None (and the state cleared) when its last step is too old."""
+    """The dialog's data, or None (and the state cleared) when its last step is too old.
+
+    An answer in no language (a number) is answered in the language the dialog is held in.
+    """
     data = await ctx.state.data()
     at = data.pop(_AT, None)
+    lang = data.pop(_LANG, None)
     if not isinstance(at, int | float) or ctx.now.timestamp() - at > STATE_TTL_S:
         await ctx.state.clear()
         return None
+    if _speaks(ctx.text) is None and lang in ("zh", "en"):
+        ctx.lang = "en" if lang == "en" else "zh"
     return data
 
 

@@ -71,7 +71,7 @@ async def test_english_cancel_and_expiry(chat: Chat) -> None:
     listing = await chat.say("redeem")
     assert listing.startswith("Rewards you can redeem:\n1. 醇香酒杯  60 points\n")
     assert "2. 醒酒器  500 points (400 points short)" in listing
-    assert await chat.say("1") == t("redeem_confirm", "zh", name="醇香酒杯", cost=60)
+    assert await chat.say("1") == t("redeem_confirm", "en", name="醇香酒杯", cost=60)
     assert await chat.say("cancel") == t("cancelled", "en")
     assert await chat.say("confirm") == t("fallback", "en")
 

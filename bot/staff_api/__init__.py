@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -14,8 +15,8 @@ from bot.staff_api import codes, members, points, purchases, rewards
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
-from bot.staff_api.openapi import build_document
-from bot.staff_api.programme import load_at_startup
+from bot.staff_api.openapi import build_document, name_tier_codes
+from bot.staff_api.programme import PROGRAMME, load_at_startup
 
 API_VERSION = "1.0.0"
 OPENAPI_PATH = "/api/openapi.json"
@@ -39,7 +40,14 @@ def setup_staff_api(app: web.Application) -> None:
     app.middlewares.append(api_auth)
     app.cleanup_ctx.append(load_at_startup)
     register(app, table)
-    app[DOCUMENT] = build_document(table, version=API_VERSION)
+    document = build_document(table, version=API_VERSION)
+
+    async def with_programme(app: web.Application) -> AsyncIterator[None]:
+        # Tier codes come from the programme, known only once it is loaded.
+        app[DOCUMENT] = name_tier_codes(document, app[PROGRAMME].tiers.codes)
+        yield
+
+    app.cleanup_ctx.append(with_programme)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(request.app[DOCUMENT])

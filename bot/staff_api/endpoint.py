@@ -22,6 +22,7 @@ from bot.deps import DEPS, Deps
 from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
+from bot.staff_api.schemas import MAX_ID
 from club.db.models.staff import StaffUser
 from club.staff import Permission, record_audit
 
@@ -93,7 +94,7 @@ def _parse_path(endpoint: Endpoint, request: web.Request) -> dict[str, int]:
     values: dict[str, int] = {}
     for name in endpoint.path_params:
         raw = request.match_info[name]
-        if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
             raise ApiError(422, "invalid", f"{name}: must be a positive integer", fields=[name])
         values[name] = int(raw)
     return values

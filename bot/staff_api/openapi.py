@@ -6,7 +6,8 @@ Pydantic's JSON Schema (draft 2020-12) is what OpenAPI 3.1 uses, so the models' 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from bot.staff_api.endpoint import Endpoint
 from bot.staff_api.errors import ErrorResponse
+from bot.staff_api.schemas import MAX_ID
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 COMMON_ERRORS = {
@@ -48,7 +50,7 @@ def _operation(
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         }
         for name in endpoint.path_params
     ]
@@ -136,3 +138,19 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
         },
         "security": [{"bearer": []}],
     }
+
+
+TIER_FIELDS = (("RewardIn", "min_tier"),)
+"""Request fields that take a tier code of the programme."""
+
+
+def name_tier_codes(document: dict[str, Any], codes: Sequence[str]) -> dict[str, Any]:
+    """A copy of the document whose tier-code fields list the programme's codes."""
+    result = copy.deepcopy(document)
+    schemas = result["components"]["schemas"]
+    for model, field_name in TIER_FIELDS:
+        prop = schemas[model]["properties"][field_name]
+        for option in prop.get("anyOf", [prop]):
+            if option.get("type") == "string":
+                option["enum"] = list(codes)
+    return result

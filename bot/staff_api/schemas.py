@@ -1,8 +1,9 @@
 """Request and response bodies of the staff API.
 
 Money is integer fen and points are integers: `StrictInt` refuses 12.5, "12" and 12.0 alike, so a
-float never slips into a sum. Unknown fields are refused (`extra="forbid"`): a typo in a field
-name is an error, not a silently ignored value.
+float never slips into a sum (JSON Schema counts 12.0 as an integer; we do not, on purpose).
+Unknown fields are refused (`extra="forbid"`): a typo in a field name is an error, not a silently
+ignored value. Datetimes are strict too: an ISO 8601 string with an offset, never a number.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StrictInt,
     ValidationInfo,
     field_validator,
@@ -25,16 +27,26 @@ MAX_FEN = 10**11
 """One billion yuan: far above any real order, low enough that sums never overflow BIGINT."""
 MAX_POINTS = 10**9
 
-Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN, description="Integer fen (1 yuan = 100 fen)")]
+Fen = Annotated[
+    StrictInt,
+    Field(ge=0, le=MAX_FEN, description="Integer fen (1 yuan = 100 fen), without a decimal point"),
+]
 PositiveFen = Annotated[
-    StrictInt, Field(gt=0, le=MAX_FEN, description="Integer fen (1 yuan = 100 fen), above zero")
+    StrictInt,
+    Field(gt=0, le=MAX_FEN, description="Integer fen (1 yuan = 100 fen) above zero, no decimals"),
 ]
 Ref = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/#-]+$"),
 ]
 OpenId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-MemberId = Annotated[StrictInt, Field(ge=1, le=2**62)]
+MAX_ID = 2**62
+MemberId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+StrictAware = Annotated[
+    AwareDatetime,
+    Strict(),
+    Field(description="ISO 8601 with a UTC offset, e.g. 2026-11-01T00:00:00+08:00"),
+]
 
 
 class In(BaseModel):
@@ -180,7 +192,8 @@ class LedgerOut(Out):
 
 class AdjustmentIn(In):
     points: Annotated[StrictInt, Field(ge=-MAX_POINTS, le=MAX_POINTS)] = Field(
-        description="Points to add (positive) or take away (negative); never zero"
+        description="Points to add (positive) or take away (negative); never zero",
+        json_schema_extra={"not": {"const": 0}},
     )
     reason: Annotated[str, Field(min_length=2, max_length=200)]
     ref: Ref | None = Field(
@@ -230,8 +243,8 @@ class RewardIn(In):
         default=None, description="Lowest tier code that may redeem; null for every member"
     )
     per_member_limit: Annotated[StrictInt, Field(ge=1, le=10**6)] | None = None
-    active_from: AwareDatetime | None = None
-    active_until: AwareDatetime | None = None
+    active_from: StrictAware | None = None
+    active_until: StrictAware | None = None
     cancel_window_hours: Annotated[StrictInt, Field(ge=0, le=24 * 90)] = 24
 
     @model_validator(mode="after")

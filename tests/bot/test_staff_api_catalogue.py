@@ -129,3 +129,12 @@ async def test_an_unexpected_failure_is_a_json_500_and_audited(
     assert error == {"code": "internal", "message": "internal error"}
     [row] = await audit_rows("reward.create")
     assert (row.status, row.summary["refused"]) == (500, "internal")
+
+
+async def test_reward_times_must_be_iso_strings_with_an_offset(client: Client) -> None:
+    headers = await staff_headers()
+    for value in (0, 1_790_000_000, "2026-11-01", "2026-11-01T00:00:00"):
+        body = {"name": "cup", "points_cost": 10, "active_until": value}
+        resp = await client.post("/api/v1/rewards", json=body, headers=headers["admin"])
+        assert (await error_of(resp, 422))["fields"] == ["active_until"], value
+    assert await Reward.all().count() == 0

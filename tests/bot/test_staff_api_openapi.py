@@ -97,3 +97,10 @@ async def test_document_needs_no_token(client: Client) -> None:
 async def test_document_is_valid_openapi_3_1(client: Client) -> None:
     doc = await (await client.get("/api/openapi.json")).json()
     validate(doc)
+
+
+async def test_tier_code_fields_list_the_programme_tiers(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    prop = doc["components"]["schemas"]["RewardIn"]["properties"]["min_tier"]
+    [text] = [option for option in prop["anyOf"] if option.get("type") == "string"]
+    assert text["enum"] == ["taste", "silver", "gold", "black"]

@@ -38,6 +38,7 @@ from club.lunar import (
     lunar_keys_on,
     occurrence_year,
     solar_keys_on,
+    to_lunar,
 )
 from club.programme import Festival, Programme
 from club.rules.expiry import expires_at
@@ -124,9 +125,8 @@ class GreetingDay:
         return row["birthday_mmdd"] in self.solar_keys
 
     def birthday_year(self, row: dict[str, Any]) -> int:
-        lunar = row["birthday_lunar_month"] is not None
-        calendar = YearlyDate.lunar(1, 1) if lunar else YearlyDate.solar(1, 1)
-        return occurrence_year(calendar, self.day)
+        """The year of this birthday: the lunar year for a lunar birthday (gift ref)."""
+        return self.day.year if row["birthday_lunar_month"] is None else to_lunar(self.day).year
 
 
 def delivery_rules(programme: Programme) -> DeliveryRules:

@@ -224,3 +224,16 @@ async def test_lunar_leap_and_30th_birthdays_found_by_the_rules(
     assert to_lunar(in_2026).month == 6 and to_lunar(in_2026).day == 10
     await greet_birthdays(in_2026, programme=programme, now=NOW, gifts=gifts)
     assert set(await outbox()) == {leap_born.id, ordinary.id}
+
+
+async def test_lunar_30th_greets_on_the_29th_and_the_gift_counts_the_lunar_year(
+    db: None, programme: Programme
+) -> None:
+    from club.db.models.ledger import LedgerEntry
+
+    born_30th = await member(lunar=(12, 30, False))
+    eve = date(2025, 1, 28)  # 腊月廿九, the last day of lunar 2024's twelfth month
+    await greet_birthdays(eve, programme=programme, now=NOW, gifts=ledger_gifts(programme))
+    assert set(await outbox()) == {born_30th.id}
+    refs = await LedgerEntry.filter(member_id=born_30th.id).values_list("ref", flat=True)
+    assert list(refs) == [f"birthday:{born_30th.id}:2024"]

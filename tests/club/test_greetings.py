@@ -235,5 +235,5 @@ async def test_lunar_30th_greets_on_the_29th_and_the_gift_counts_the_lunar_year(
     eve = date(2025, 1, 28)  # 腊月廿九, the last day of lunar 2024's twelfth month
     await greet_birthdays(eve, programme=programme, now=NOW, gifts=ledger_gifts(programme))
     assert set(await outbox()) == {born_30th.id}
-    refs = await LedgerEntry.filter(member_id=born_30th.id).values_list("ref", flat=True)
+    refs: list[Any] = await LedgerEntry.filter(member_id=born_30th.id).values_list("ref", flat=True)
     assert list(refs) == [f"birthday:{born_30th.id}:2024"]

@@ -25,6 +25,14 @@ async def member_or_404(member_id: int) -> Member:
     return member
 
 
+def require_joined(member: Member) -> None:
+    """Points belong to club members: a follower who has not joined (consented) earns none."""
+    if member.joined_at is None:
+        raise ApiError(
+            409, "not_joined", f"member {member.id} has not joined the club; points need consent"
+        )
+
+
 async def member_out(call: Call, member: Member) -> MemberOut:
     programme = call.request.app[PROGRAMME]
     standing = await tier_status(member.id, call.now, programme)

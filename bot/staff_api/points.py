@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
-from bot.staff_api.members import member_or_404
+from bot.staff_api.members import member_or_404, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import (
     AdjustmentIn,
@@ -50,6 +50,7 @@ async def ledger(call: Call) -> LedgerOut:
 
 async def adjust(call: Call) -> AdjustmentOut:
     member = await member_or_404(call.path["id"])
+    require_joined(member)
     body = call.body_as(AdjustmentIn)
     # Points given by hand follow the programme's expiry like any earned points.
     expiry = expires_at(call.now, call.request.app[PROGRAMME].expiry) if body.points > 0 else None
@@ -100,7 +101,11 @@ ENDPOINTS = [
         body=AdjustmentIn,
         response=AdjustmentOut,
         status=201,
-        errors={409: "Not enough points, or the ref was used for another adjustment"},
+        errors={
+            404: "No such member",
+            409: "Not enough points, the ref was used for another adjustment, or the member "
+            "has not joined the club",
+        },
         audit="points.adjust",
     ),
 ]

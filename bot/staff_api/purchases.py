@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.staff_api.congratulate import congratulate
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
-from bot.staff_api.members import member_or_404
+from bot.staff_api.members import member_or_404, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 from club import purchases
@@ -15,10 +15,13 @@ from club.staff import Permission
 
 async def _member_id(body: PurchaseIn) -> int:
     if body.member_id is not None:
-        return int((await member_or_404(body.member_id)).id)
-    member = await Member.get_or_none(openid=body.openid)
-    if member is None or member.status == MemberStatus.DELETED:
-        raise ApiError(404, "not_found", "no member with this openid")
+        member = await member_or_404(body.member_id)
+    else:
+        found = await Member.get_or_none(openid=body.openid)
+        if found is None or found.status == MemberStatus.DELETED:
+            raise ApiError(404, "not_found", "no member with this openid")
+        member = found
+    require_joined(member)
     return int(member.id)
 
 
@@ -42,7 +45,9 @@ async def record_purchase(call: Call) -> PurchaseOut:
     call.summary.update(
         member_id=result.member_id, points_earned=result.points_earned, replayed=result.replayed
     )
-    if result.upgrade is not None and not result.replayed:
+    if result.upgrade is not None:
+        # Also on a repeat: the message is keyed by the order, so a retry after a failure to
+        # queue it queues it once, and a plain repeat queues nothing.
         await congratulate(
             call.deps.outbox,
             programme,
@@ -101,7 +106,8 @@ ENDPOINTS = [
         response=PurchaseOut,
         errors={
             404: "No such member",
-            409: "The order id is already recorded with another member or amount",
+            409: "The order id is already recorded with another member or amount, or the "
+            "member has not joined the club",
         },
         audit="purchase.record",
     ),

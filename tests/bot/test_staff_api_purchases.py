@@ -254,3 +254,23 @@ async def test_member_view_shows_spend_and_points_to_the_next_tier(client: Clien
     assert card["points_to_next_tier"] == 2_000
     assert card["balance"] == 1_000 and card["expiring_points"] == 1_000
     assert card["expiring_on"] is not None and card["expiring_on"] > NOW.date().isoformat()
+
+
+async def test_a_follower_who_has_not_joined_earns_nothing(client: Client) -> None:
+    follower = await Member.create(openid="o-follower")
+    headers = await staff_headers()
+    resp = await client.post(
+        "/api/v1/purchases",
+        json={"openid": "o-follower", "order_id": "K-1", "amount_fen": 10_000},
+        headers=headers["clerk"],
+    )
+    assert (await error_of(resp, 409))["code"] == "not_joined"
+    adjust = await client.post(
+        f"/api/v1/members/{follower.id}/adjustments",
+        json={"points": 10, "reason": "goodwill"},
+        headers=headers["admin"],
+    )
+    assert (await error_of(adjust, 409))["code"] == "not_joined"
+    assert await Purchase.all().count() == 0
+    assert await LedgerEntry.all().count() == 0
+    assert (await Member.get(id=follower.id)).points_balance == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -73,7 +74,6 @@ async def test_readyz_names_the_database_when_it_is_down(
 async def test_readyz_reports_a_check_that_hangs_as_timeout(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import asyncio
 
     class Hanging:
         async def execute_query(self, sql: str) -> None:
@@ -131,3 +131,24 @@ async def test_each_app_has_its_own_metrics(
     async with TestClient(TestServer(second)) as client:
         text = await (await client.get("/metrics")).text()
     assert "clubbot_duplicates_total 0.0" in text
+
+
+async def test_a_burst_beyond_the_pool_waits_instead_of_failing(
+    settings: Settings, redis_only: None
+) -> None:
+    """More commands in flight than the pool holds: the excess waits for a free connection.
+
+    redis-py's default pool raised "Too many connections" here, and the callback answered 500.
+    """
+    from bot.kv import STORE_MAX_CONNECTIONS, open_store
+
+    store = open_store(settings)
+    try:
+        # BLPOP on an empty list holds its connection for the whole timeout.
+        burst = [
+            store.blpop([f"clubbot:test:burst:{n}"], timeout=0.2)
+            for n in range(STORE_MAX_CONNECTIONS + 50)
+        ]
+        assert await asyncio.gather(*burst) == [None] * (STORE_MAX_CONNECTIONS + 50)
+    finally:
+        await store.aclose()

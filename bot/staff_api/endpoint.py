@@ -189,6 +189,11 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             call.summary.setdefault("refused", exc.code)
             await _audit(endpoint, call, exc.status)
             raise
+        except web.HTTPException as exc:
+            # aiohttp's own refusals, e.g. a body over the size limit (413).
+            call.summary.setdefault("refused", exc.reason)
+            await _audit(endpoint, call, exc.status)
+            raise
         except Exception:
             call.summary.setdefault("refused", "internal")
             await _audit(endpoint, call, 500)

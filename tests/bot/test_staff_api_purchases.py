@@ -274,3 +274,15 @@ async def test_a_follower_who_has_not_joined_earns_nothing(client: Client) -> No
     assert await Purchase.all().count() == 0
     assert await LedgerEntry.all().count() == 0
     assert (await Member.get(id=follower.id)).points_balance == 0
+
+
+async def test_an_oversized_body_is_a_json_413_and_records_nothing(client: Client) -> None:
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    items = [{"sku": f"S{i}", "qty": 1, "amount_fen": 1} for i in range(2_000)]
+    body = {"member_id": member.id, "order_id": "L-1", "amount_fen": 2_000, "items": items}
+    resp = await client.post("/api/v1/purchases", json=body, headers=headers["clerk"])
+    assert (await error_of(resp, 413))["code"] == "too_large"
+    [row] = await audit_rows("purchase.record")
+    assert row.status == 413
+    await _nothing_recorded(member.id)

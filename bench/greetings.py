@@ -9,7 +9,8 @@ few unfollowed or without consent), then measures, each in this fresh process:
 2. the birthday job: lookup, ledger gifts, outbox rows;
 3. the festival job on 中秋 (every active consenting member, streamed in batches);
 with wall time and peak Python memory (tracemalloc) of each step, and the process's peak RSS.
-Run it at 100k and at 1M to see memory stay flat while the member count grows.
+Run it at 100k and at 1M to see memory stay flat while the member count grows; load with
+`--load-only` and measure with `--skip-load` so that the peak RSS is not the loader's.
 """
 
 from __future__ import annotations
@@ -122,6 +123,15 @@ async def load(url: str, n: int) -> float:
     return time.perf_counter() - started
 
 
+async def reset_effects() -> None:
+    """Forget earlier runs' effects (outbox, ledger, job runs, balances); keep the members."""
+    conn = Tortoise.get_connection("default")
+    await conn.execute_script(
+        "TRUNCATE outbox_message, ledger_entry, points_lot, job_run RESTART IDENTITY CASCADE;"
+        " UPDATE member SET points_balance = 0 WHERE points_balance <> 0;"
+    )
+
+
 async def measured(label: str, step: Callable[[], Awaitable[T]]) -> T:
     tracemalloc.start()
     tracemalloc.reset_peak()
@@ -162,13 +172,17 @@ async def explain(day: date) -> str:
     return "\n".join(str(next(iter(r.values()))) for r in rows)
 
 
-async def main(url: str, members: int, skip_load: bool) -> None:
+async def main(url: str, members: int, skip_load: bool, load_only: bool) -> None:
     programme = load_programme(None)
     gifts = ledger_gifts(programme)
     async with database(url, create_schema=True):
         if not skip_load:
             await clear_all_tables()
             print(f"loaded {members:,} members with COPY in {await load(url, members):.1f} s")
+            if load_only:
+                return
+        else:
+            await reset_effects()
         await measured("birthday lookup (index, streamed)", lambda: lookup_only(BIRTHDAY_DAY))
         print(await explain(BIRTHDAY_DAY))
         now = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -191,6 +205,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/clubbot_bench_greetings"
     )
-    parser.add_argument("--skip-load", action="store_true", help="reuse the loaded members")
+    parser.add_argument(
+        "--skip-load", action="store_true", help="reuse the loaded members (effects are reset)"
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load, then stop (measure in a fresh process)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.database, args.members, args.skip_load))
+    asyncio.run(main(args.database, args.members, args.skip_load, args.load_only))

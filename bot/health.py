@@ -5,7 +5,9 @@
   `--workers` processes answered.
 - `GET /readyz`: the database answers a trivial query and the store answers PING, each within
   `CHECK_TIMEOUT_S`; otherwise 503 naming the one that failed.
-- `GET /metrics`: this process's metrics in the Prometheus text format.
+- `GET /metrics`: the metrics in the Prometheus text format: this process's, or with several
+  workers the sum over all of them (each scrape lands on one worker at random, so a per-worker
+  answer would jump back and forth).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
 
 # The body generate_latest() writes is the 0.0.4 text format; say so (not CONTENT_TYPE_LATEST).
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
 from tortoise import Tortoise
 
 from bot.deps import DEPS
@@ -26,6 +30,10 @@ from bot.deps import DEPS
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 2.0
+
+MULTIPROCESS_DIR = web.AppKey("metrics_multiprocess_dir", str)
+"""Set by `bot.serve` when workers share the port: the folder where every worker's metric values
+live (prometheus_client's multiprocess mode, switched on by PROMETHEUS_MULTIPROC_DIR)."""
 
 routes = web.RouteTableDef()
 
@@ -75,7 +83,13 @@ async def _check(name: str, probe: Callable[[], Awaitable[None]]) -> str:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[DEPS].metrics.render()
+    directory = request.app.get(MULTIPROCESS_DIR)
+    if directory is None:
+        body = request.app[DEPS].metrics.render()
+    else:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 

@@ -307,6 +307,20 @@ def test_workers_share_the_port_and_stop_together(
     assert len(pids) == 2, f"only {pids} answered:\n{server.log}"
     assert server.proc.pid not in pids  # the supervisor does not serve
 
+    # /metrics adds up every worker: 20 refused callbacks, spread over both, count 20 anywhere.
+    for n in range(20):
+        status, _ = post_wechat(
+            server,
+            "<xml><ToUserName><![CDATA[gh_3a5d1c2b9e0f]]></ToUserName></xml>",
+            openid=f"oWorkers{n}",
+            token="not-our-token",
+        )
+        assert status == 403
+    for _ in range(4):
+        status, metrics = get(server.url("/metrics"))
+        assert status == 200
+        assert 'clubbot_callbacks_rejected_total{reason="signature"} 20.0' in metrics.decode()
+
     assert server.stop() == 0, server.log
     for pid in pids:
         with pytest.raises(ProcessLookupError):

@@ -61,8 +61,19 @@ def to_payload(reply: Reply) -> Payload:
 @dataclass
 class _Job:
     future: asyncio.Future[bytes | None]
+    lock: MemberLock
+    state_raw: bytes | None = None
+    """The dialog state read with the lock, when the lock was taken before the task started."""
     deferred: bool = False
     member_id: int | None = field(default=None)
+
+    def defer_if_pending(self) -> None:
+        """The budget ran out: from now on the reply goes by the outbox. Synchronous on purpose:
+        the handler's task decides between answering and sending without an await in between,
+        so exactly one of the two happens."""
+        if not self.future.done():
+            self.deferred = True
+            self.future.set_result(None)
 
 
 class Conversation:
@@ -77,45 +88,61 @@ class Conversation:
         self.dedup = Dedup(deps.store)
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def _state_key(self, openid: str) -> str | None:
+        return keys.state(openid) if isinstance(self.states, RedisStateStorage) else None
+
     async def answer(self, message: Incoming) -> bytes | None:
         """The passive reply (plaintext XML), or None for `success`."""
         metrics = self.deps.metrics
         metrics.messages.labels(message.kind).inc()
         key = message.dedup_key
         budget = self.deps.settings.reply_budget_seconds
-        counted = False
-        while not await self.dedup.claim(key):
-            if not counted:
-                metrics.duplicates.inc()
-                counted = True
-            outcome = await self.dedup.wait(key, patience=budget)
-            if outcome is not None:
-                return outcome.body or None
-            # The claim expired or was released: try to become the first arrival.
-        return await self._first(message, key, budget)
+        # One round trip for the common case: claim the message, take the member's lock and
+        # read the dialog state.
+        lock = MemberLock(self.deps.store, message.openid)
+        pipe = self.deps.store.pipeline(transaction=False)
+        self.dedup.claim_in(pipe, key)
+        lock.try_in(pipe, peek=self._state_key(message.openid))
+        results = await pipe.execute()
+        state_raw = lock.took(results[1:])
+        if not results[0]:
+            await lock.release()  # a retry: the first arrival does the work
+            metrics.duplicates.inc()
+            while True:
+                outcome = await self.dedup.wait(key, patience=budget)
+                if outcome is not None:
+                    return outcome.body or None
+                if await self.dedup.claim(key):
+                    break  # the first arrival's claim vanished: this one runs it
+        return await self._first(
+            message,
+            key,
+            budget,
+            _Job(future=asyncio.get_running_loop().create_future(), lock=lock, state_raw=state_raw),
+        )
 
-    async def _first(self, message: Incoming, key: str, budget: float) -> bytes | None:
-        job = _Job(future=asyncio.get_running_loop().create_future())
+    async def _first(self, message: Incoming, key: str, budget: float, job: _Job) -> bytes | None:
         task = asyncio.create_task(self._work(message, key, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        timer = asyncio.get_running_loop().call_later(budget, job.defer_if_pending)
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), budget)
-        except TimeoutError:
-            if job.future.done():
-                return job.future.result()
-            job.deferred = True
+            body = await job.future
+        finally:
+            timer.cancel()
+        if job.deferred:
             self.deps.metrics.deferred.inc()
             log.info("reply deferred past the budget", extra={"kind": message.kind})
             await self.dedup.defer(key)
             return None
+        return body
 
     async def _work(self, message: Incoming, key: str, job: _Job) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        lock = MemberLock(self.deps.store, message.openid)
+        lock = job.lock
         try:
-            reply = await self._handle(message, job, lock)
+            reply = await self._handle(message, job)
         except MemberBusy:
             reply = TextReply(t("busy", detect_lang(message)))
         except Exception:
@@ -125,7 +152,8 @@ class Conversation:
         try:
             if not job.deferred:
                 body = None if reply is None else self._render(message, reply)
-                job.future.set_result(body)
+                if not job.future.done():  # done: the request went away; retries still get it
+                    job.future.set_result(body)
                 # One round trip: the cached answer for retries, and the member's lock.
                 pipe = self.deps.store.pipeline(transaction=False)
                 self.dedup.finish_in(pipe, key, body or b"")
@@ -149,15 +177,17 @@ class Conversation:
                 job.future.set_result(None)
             await self._release_quietly(lock)
 
-    async def _handle(self, message: Incoming, job: _Job, lock: MemberLock) -> Reply | None:
+    async def _handle(self, message: Incoming, job: _Job) -> Reply | None:
         """Under the member's lock (released by the caller): contact, state, dispatch."""
         deps = self.deps
         storage = self.states
+        raw = job.state_raw
+        if not job.lock.held:
+            raw = await job.lock.acquire(peek=self._state_key(message.openid))
+        # The state is read in the lock's round trip: only lock holders write it.
         if isinstance(storage, RedisStateStorage):
-            # The state is read in the lock's round trip: only lock holders write it.
-            record = storage.decode(await lock.acquire(peek=keys.state(message.openid)))
+            record = storage.decode(raw)
         else:
-            await lock.acquire()
             record = await storage.load(message.openid)
         now = deps.clock.now()
         contact = await record_contact(message.openid, now=now, member_sent=message.member_sent)

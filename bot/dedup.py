@@ -43,6 +43,10 @@ class Dedup:
             await self._store.set(keys.dedup(key), RUNNING, nx=True, ex=keys.DEDUP_RUNNING_TTL_S)
         )
 
+    def claim_in(self, pipe: Any, key: str) -> None:
+        """`claim` as part of the caller's pipeline (its result is the claim)."""
+        pipe.set(keys.dedup(key), RUNNING, nx=True, ex=keys.DEDUP_RUNNING_TTL_S)
+
     async def finish(self, key: str, body: bytes) -> None:
         await self._store.set(keys.dedup(key), DONE + body, ex=keys.DEDUP_TTL_S)
 

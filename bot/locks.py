@@ -55,20 +55,36 @@ class MemberLock:
         self._token = secrets.token_hex(8).encode("ascii")
         self._acquired_at: float | None = None
 
+    @property
+    def held(self) -> bool:
+        return self._acquired_at is not None
+
+    def try_in(self, pipe: Any, *, peek: str | None = None) -> int:
+        """Add one attempt to `pipe` (and a read of `peek`); returns how many results it adds."""
+        pipe.set(self.key, self._token, nx=True, px=int(self._ttl * 1000))
+        if peek is None:
+            return 1
+        pipe.get(peek)
+        return 2
+
+    def took(self, results: list[Any]) -> bytes | None:
+        """Read the results of `try_in`: marks the lock held if the SET won; the peeked value."""
+        if not results[0]:
+            return None
+        self._acquired_at = asyncio.get_running_loop().time()
+        value = results[1] if len(results) > 1 else None
+        return value.encode("utf-8") if isinstance(value, str) else value
+
     async def acquire(self, *, peek: str | None = None) -> bytes | None:
         """Take the lock (waiting up to `wait`); returns the value of `peek` read just after."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait
         while True:
             pipe = self._store.pipeline(transaction=True)
-            pipe.set(self.key, self._token, nx=True, px=int(self._ttl * 1000))
-            if peek is not None:
-                pipe.get(peek)
-            results: list[Any] = await pipe.execute()
-            if results[0]:
-                self._acquired_at = loop.time()
-                value = results[1] if peek is not None else None
-                return value.encode("utf-8") if isinstance(value, str) else value
+            self.try_in(pipe, peek=peek)
+            value = self.took(await pipe.execute())
+            if self.held:
+                return value
             if loop.time() >= deadline:
                 raise MemberBusy(self.openid)
             await asyncio.sleep(RETRY_S)

@@ -86,7 +86,7 @@ async def runtime(
             programme = load_programme(settings.club_config)
             feeder = None
             if broker is not None:
-                broker.clubbot_state.update(outbox=outbox, programme=programme)
+                broker.clubbot_state.update(outbox=outbox, programme=programme, clock=clock)
                 await broker.startup()
                 feeder = Feeder(broker)
             try:

@@ -27,6 +27,7 @@ from bot import keys
 from bot.kv import Redis
 from bot.outbox import DeliveryStatus, Outbox, TemplateMessage
 from club.db.models.outbox import OutboxMessage, OutboxStatus
+from club.greetings import delivery_rules
 from club.programme import Programme
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,23 @@ STALE_AFTER = timedelta(minutes=10)
 TASK_NAME = "clubbot.deliver_chunk"
 
 
-async def deliver_ids(outbox: Outbox, ids: Sequence[int], programme: Programme) -> Counter[str]:
-    """Deliver each row once; fall back to a template when the window turned out closed."""
+async def deliver_ids(
+    outbox: Outbox, ids: Sequence[int], programme: Programme, now: datetime
+) -> Counter[str]:
+    """Deliver each row once; fall back to a template when the window turned out closed.
+
+    Quiet hours are checked again here, at the time of sending: a backlog or a back-off that
+    reaches into the evening holds its rows until the quiet hours end instead of sending them.
+    """
     counts: Counter[str] = Counter()
+    quiet = delivery_rules(programme).quiet
+    later = quiet.next_allowed(now)
+    if later != now:
+        held = await OutboxMessage.filter(id__in=list(ids), status=OutboxStatus.QUEUED).update(
+            not_before=later
+        )
+        counts["held_for_quiet_hours"] += held
+        return counts
     for outbox_id in ids:
         status = await outbox.deliver(int(outbox_id))
         counts[status.value] += 1
@@ -93,7 +108,7 @@ async def send_due(outbox: Outbox, programme: Programme, now: datetime) -> Count
     counts: Counter[str] = Counter()
     last = 0
     while ids := await due_ids(now, after_id=last):
-        counts += await deliver_ids(outbox, ids, programme)
+        counts += await deliver_ids(outbox, ids, programme, now)
         last = ids[-1]
     return counts
 
@@ -155,7 +170,8 @@ def build_broker(redis_url: str) -> Any:
 
     @broker.task(task_name=TASK_NAME)
     async def deliver_chunk(ids: list[int]) -> dict[str, int]:
-        counts = await deliver_ids(state["outbox"], ids, state["programme"])
+        now = state["clock"].now()
+        counts = await deliver_ids(state["outbox"], ids, state["programme"], now)
         log.info("delivered chunk of %s: %s", len(ids), dict(counts))
         return dict(counts)
 

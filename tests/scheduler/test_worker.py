@@ -82,8 +82,8 @@ async def test_customer_service_message_sent_once(
     outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     ids = await greeted(clock, programme)
-    assert await deliver_ids(outbox, ids, programme) == {"sent": 1}
-    assert await deliver_ids(outbox, ids, programme) == {"duplicate": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"sent": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"duplicate": 1}
     assert fake.count(SEND) == 1
     assert "生日快乐" in fake.calls(SEND)[0].body["text"]["content"]
 
@@ -94,7 +94,7 @@ async def test_outside_the_window_falls_back_to_the_template(
 ) -> None:
     ids = await greeted(clock, programme)
     fake.script(SEND, [errcode])
-    counts = await deliver_ids(outbox, ids, programme)
+    counts = await deliver_ids(outbox, ids, programme, clock.now())
     assert counts == {"outside_window": 1, "template_sent": 1}
     assert fake.count(TEMPLATE) == 1
     body = fake.calls(TEMPLATE)[0].body
@@ -105,7 +105,7 @@ async def test_outside_the_window_falls_back_to_the_template(
     fallback = await OutboxMessage.get(idempotency_key=f"{original.idempotency_key}:template")
     assert fallback.channel is OutboxChannel.TEMPLATE and fallback.status is OutboxStatus.SENT
     # A re-delivered task sends neither again.
-    assert await deliver_ids(outbox, ids, programme) == {"duplicate": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"duplicate": 1}
     assert fake.count(TEMPLATE) == 1 and fake.count(SEND) == 1
 
 
@@ -114,7 +114,7 @@ async def test_busy_wechat_is_retried_later_with_back_off(
 ) -> None:
     ids = await greeted(clock, programme)
     fake.script(SEND, [45011, -1])
-    assert await deliver_ids(outbox, ids, programme) == {"retry_later": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"retry_later": 1}
     first = await OutboxMessage.get(id=ids[0])
     assert first.status is OutboxStatus.QUEUED and first.not_before is not None
     first_wait = first.not_before - clock.now()
@@ -136,7 +136,7 @@ async def test_unreachable_member_recorded_and_not_messaged_again(
 ) -> None:
     ids = await greeted(clock, programme)
     fake.script(SEND, [errcode])
-    assert await deliver_ids(outbox, ids, programme) == {"unreachable": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"unreachable": 1}
     assert fake.count(TEMPLATE) == 0
     member = await Member.get(openid="oWorker000000")
     assert member.unreachable_at is not None
@@ -151,11 +151,25 @@ async def test_unreachable_member_recorded_and_not_messaged_again(
     assert row.status is OutboxStatus.SKIPPED and row.last_error == "skipped: member unreachable"
 
 
+async def test_nothing_is_sent_in_quiet_hours_it_waits(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    ids = await greeted(clock, programme)  # queued at 10:00, due at once
+    clock.set(clock.now().replace(hour=21, minute=30))  # ...but the workers were busy till now
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"held_for_quiet_hours": 1}
+    assert fake.count(SEND) == 0
+    row = await OutboxMessage.get(id=ids[0])
+    assert row.status is OutboxStatus.QUEUED
+    assert row.not_before == (clock.now() + timedelta(days=1)).replace(hour=9, minute=0)
+    clock.set(row.not_before)
+    assert await send_due(outbox, programme, clock.now()) == {"sent": 1}
+
+
 async def test_template_rows_go_as_templates(
     outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     ids = await greeted(clock, programme, window=False)
-    assert await deliver_ids(outbox, ids, programme) == {"sent": 1}
+    assert await deliver_ids(outbox, ids, programme, clock.now()) == {"sent": 1}
     assert fake.count(TEMPLATE) == 1 and fake.count(SEND) == 0
 
 
@@ -167,7 +181,7 @@ async def test_queue_workers_send_chunks_once_each(
     assert TEST_REDIS_URL is not None
     ids = await greeted(clock, programme, n=520)  # two chunks: 500 + 20
     broker = build_broker(TEST_REDIS_URL)
-    broker.clubbot_state.update(outbox=outbox, programme=programme)
+    broker.clubbot_state.update(outbox=outbox, programme=programme, clock=clock)
     await broker.startup()
     try:
         feeder = Feeder(broker)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from club.programme.model import Programme
+
 
 class Channel(StrEnum):
     """The same values as the outbox's channel column."""
@@ -89,6 +91,16 @@ class Plan:
     @property
     def sendable(self) -> bool:
         return self.channel is not None
+
+
+def delivery_rules(programme: Programme) -> DeliveryRules:
+    """The rules as the club programme configures them."""
+    d = programme.delivery
+    return DeliveryRules(
+        quiet=QuietHours(d.quiet_start, d.quiet_end),
+        window=timedelta(hours=d.window_hours),
+        template_ids=dict(d.templates),
+    )
 
 
 def plan_delivery(contact: Contact, kind: str, rules: DeliveryRules, now: datetime) -> Plan:

@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from tortoise.expressions import Q
@@ -30,7 +30,14 @@ from tortoise.expressions import Q
 from club import points as points_ledger
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.delivery import Channel, Contact, DeliveryRules, QuietHours, greeting_key, plan_delivery
+from club.delivery import (
+    Channel,
+    Contact,
+    DeliveryRules,
+    delivery_rules,
+    greeting_key,
+    plan_delivery,
+)
 from club.lunar import (
     CalendarKind,
     YearlyDate,
@@ -127,15 +134,6 @@ class GreetingDay:
     def birthday_year(self, row: dict[str, Any]) -> int:
         """The year of this birthday: the lunar year for a lunar birthday (gift ref)."""
         return self.day.year if row["birthday_lunar_month"] is None else to_lunar(self.day).year
-
-
-def delivery_rules(programme: Programme) -> DeliveryRules:
-    d = programme.delivery
-    return DeliveryRules(
-        quiet=QuietHours(d.quiet_start, d.quiet_end),
-        window=timedelta(hours=d.window_hours),
-        template_ids=dict(d.templates),
-    )
 
 
 async def greet_birthdays(

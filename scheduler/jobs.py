@@ -17,9 +17,9 @@ from club.clock import Clock
 from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
-from club.delivery import Channel, Contact, Plan, plan_delivery
+from club.delivery import Channel, Contact, Plan, delivery_rules, plan_delivery
 from club.expiry import expire_due, expiring_soon
-from club.greetings import Queued, delivery_rules, greet_birthdays, greet_festivals, ledger_gifts
+from club.greetings import Queued, greet_birthdays, greet_festivals, ledger_gifts
 from club.programme import Programme
 from club.tiers import review_tier
 

@@ -27,7 +27,7 @@ from bot import keys
 from bot.kv import Redis
 from bot.outbox import DeliveryStatus, Outbox, TemplateMessage
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.greetings import delivery_rules
+from club.delivery import delivery_rules
 from club.programme import Programme
 
 log = logging.getLogger(__name__)

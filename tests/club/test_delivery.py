@@ -121,3 +121,13 @@ def test_one_greeting_key_per_member_and_day() -> None:
     day = date(2026, 11, 23)
     assert greeting_key(7, day) == "greeting:7:2026-11-23"
     assert greeting_key(7, day) != greeting_key(7, day + timedelta(days=1))
+
+
+def test_rules_from_the_programme() -> None:
+    from club.delivery import delivery_rules
+    from club.programme import load_programme
+
+    rules = delivery_rules(load_programme(None))
+    assert rules.quiet == QuietHours(time(21), time(9))
+    assert rules.window == timedelta(hours=48)
+    assert rules.template_ids["birthday"] == "demo-tmpl-birthday"

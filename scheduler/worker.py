@@ -136,14 +136,24 @@ class Feeder:
             fed = 0
             stale = now - STALE_AFTER
             for query in (
-                Q(not_before__gt=since, not_before__lte=now),
+                # Became due since the last call: after quiet hours, a back-off, or (failed rows)
+                # the day after a used-up daily quota.
+                Q(
+                    not_before__gt=since,
+                    not_before__lte=now,
+                    status__in=[OutboxStatus.QUEUED, OutboxStatus.FAILED],
+                ),
                 # Due for ten minutes and untouched since: its task was lost (or is very late).
-                Q(Q(not_before__isnull=True) | Q(not_before__lte=stale), updated_at__lte=stale),
+                Q(
+                    Q(not_before__isnull=True) | Q(not_before__lte=stale),
+                    updated_at__lte=stale,
+                    status=OutboxStatus.QUEUED,
+                ),
             ):
                 last = 0
                 while True:
                     ids: list[Any] = (
-                        await OutboxMessage.filter(query, status=OutboxStatus.QUEUED, id__gt=last)
+                        await OutboxMessage.filter(query, id__gt=last)
                         .order_by("id")
                         .limit(CHUNK)
                         .values_list("id", flat=True)

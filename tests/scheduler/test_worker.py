@@ -241,3 +241,11 @@ async def test_rows_due_after_quiet_hours_are_fed_once_when_due(
     clock.advance(timedelta(minutes=10))
     await OutboxMessage.filter(id__in=ids).update(updated_at=clock.now() - timedelta(hours=1))
     assert await feeder.dispatch_due(store, clock.now()) == 3
+    # A row failed on the daily quota is tried again once the quota resets (its not_before).
+    quota_reset = clock.now() + timedelta(hours=2)
+    await OutboxMessage.filter(id=ids[0]).update(status=OutboxStatus.FAILED, not_before=quota_reset)
+    await OutboxMessage.filter(id__in=ids[1:]).update(status=OutboxStatus.SENT)
+    broker.task.kicked.clear()
+    clock.set(quota_reset + timedelta(seconds=10))
+    assert await feeder.dispatch_due(store, clock.now()) == 1
+    assert broker.task.kicked == [[ids[0]]]

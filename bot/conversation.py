@@ -23,6 +23,7 @@ from bot.outbox import Article as OutArticle
 from bot.outbox import NewsMessage, Payload, TextMessage
 from bot.replies import Reply, TextReply, render
 from bot.router import Context, Dispatcher, Lang
+from bot.turns import Turns
 from club.members_contact import record_contact
 from handlers.texts import t
 
@@ -86,6 +87,7 @@ class Conversation:
         self.dispatcher = dispatcher
         self.states = states or RedisStateStorage(deps.store)
         self.dedup = Dedup(deps.store)
+        self.turns = Turns(deps.store)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _state_key(self, openid: str) -> str | None:
@@ -100,13 +102,9 @@ class Conversation:
         # One round trip for the common case: claim the message, take the member's lock and
         # read the dialog state.
         lock = MemberLock(self.deps.store, message.openid)
-        pipe = self.deps.store.pipeline(transaction=False)
-        self.dedup.claim_in(pipe, key)
-        lock.try_in(pipe, peek=self._state_key(message.openid))
-        results = await pipe.execute()
-        state_raw = lock.took(results[1:])
-        if not results[0]:
-            await lock.release()  # a retry: the first arrival does the work
+        entry = await self.turns.enter(key, lock, self._state_key(message.openid))
+        state_raw = entry.state_raw
+        if not entry.claimed:
             metrics.duplicates.inc()
             while True:
                 outcome = await self.dedup.wait(key, patience=budget)
@@ -155,12 +153,11 @@ class Conversation:
                 if not job.future.done():  # done: the request went away; retries still get it
                     job.future.set_result(body)
                 # One round trip: the cached answer for retries, and the member's lock.
-                pipe = self.deps.store.pipeline(transaction=False)
-                self.dedup.finish_in(pipe, key, body or b"")
-                released = lock.release_in(pipe)
-                await pipe.execute()
-                if not released:
-                    await lock.release()
+                if lock.held:
+                    if not await self.turns.leave(key, body or b"", lock):
+                        log.warning("member lock expired before release")
+                else:
+                    await self.dedup.finish(key, body or b"")
                 return
             await lock.release()
             if reply is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot import keys
 
@@ -43,16 +43,8 @@ class Dedup:
             await self._store.set(keys.dedup(key), RUNNING, nx=True, ex=keys.DEDUP_RUNNING_TTL_S)
         )
 
-    def claim_in(self, pipe: Any, key: str) -> None:
-        """`claim` as part of the caller's pipeline (its result is the claim)."""
-        pipe.set(keys.dedup(key), RUNNING, nx=True, ex=keys.DEDUP_RUNNING_TTL_S)
-
     async def finish(self, key: str, body: bytes) -> None:
         await self._store.set(keys.dedup(key), DONE + body, ex=keys.DEDUP_TTL_S)
-
-    def finish_in(self, pipe: Any, key: str, body: bytes) -> None:
-        """`finish` as part of the caller's pipeline."""
-        pipe.set(keys.dedup(key), DONE + body, ex=keys.DEDUP_TTL_S)
 
     async def defer(self, key: str) -> None:
         await self._store.set(keys.dedup(key), DEFERRED, ex=keys.DEDUP_TTL_S)

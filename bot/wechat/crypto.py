@@ -24,7 +24,7 @@ from wechatpy.crypto.cryptography import WeChatCipher
 from wechatpy.crypto.pkcs7 import PKCS7Encoder
 
 _BLOCK = 32
-_ALPHABET = string.ascii_letters + string.digits
+_ALPHABET = (string.ascii_letters + string.digits).encode("ascii")
 
 
 class BadCiphertext(Exception):
@@ -46,8 +46,9 @@ def signature_matches(given: str, *parts: str) -> bool:
 
 
 def random_prefix() -> bytes:
-    """16 random characters, as the official samples make them."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(16)).encode("ascii")
+    """16 random letters and digits, as the official samples make them (one read of the
+    system's randomness, not sixteen: this runs for every encrypted reply)."""
+    return bytes(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(16))
 
 
 class MessageCrypto:

@@ -15,6 +15,7 @@ from bot.locks import MemberBusy, MemberLock, member_lock
 from bot.messages import Incoming
 from bot.replies import Reply, TextReply
 from bot.router import Context, Dispatcher, Router
+from bot.turns import Turns
 from bot.wechat.inbound import parse_incoming
 from club.clock import FixedClock
 from tests.conftest import TOKEN, make_settings
@@ -265,23 +266,38 @@ async def test_member_lock_gives_up_after_its_wait(store: Redis) -> None:
         pass  # released: free again
 
 
-async def test_member_lock_reads_state_in_its_round_trip_and_releases_safely(
-    store: Redis,
-) -> None:
+async def test_member_lock_never_deletes_another_holders_lock(store: Redis) -> None:
     await store.set(keys.state("oL"), b'{"state": "enrol:phone", "data": {}}', ex=60)
-    lock = MemberLock(store, "oL", ttl=5.3, wait=0.1)
+    lock = MemberLock(store, "oL", wait=0.1)
     assert await lock.acquire(peek=keys.state("oL")) == b'{"state": "enrol:phone", "data": {}}'
-    assert await store.get(keys.member_lock("oL")) is not None
-    await asyncio.sleep(0.4)  # now too close to the expiry for a blind DEL
-    pipe = store.pipeline(transaction=False)
-    assert lock.release_in(pipe) is False
-    await lock.release()  # compare-and-delete: still our token, so deleted
+    await lock.release()
     assert await store.get(keys.member_lock("oL")) is None
 
-    # A holder whose lock expired and was taken by another must not delete the other's lock.
-    late = MemberLock(store, "oL", ttl=5.3, wait=0.1)
+    late = MemberLock(store, "oL", wait=0.1)
     await late.acquire()
-    await asyncio.sleep(0.4)
+    # Its lock expired and another worker took it: releasing must leave the other's alone.
     await store.set(keys.member_lock("oL"), b"someone-else", px=5000)
     await late.release()
     assert await store.get(keys.member_lock("oL")) == b"someone-else"
+
+
+async def test_a_turn_claims_locks_and_reads_state_in_one_step(store: Redis) -> None:
+    turns = Turns(store)
+    await store.set(keys.state("oT"), b'{"state": "survey:age", "data": {}}', ex=60)
+    first = MemberLock(store, "oT")
+    entry = await turns.enter("msg:1", first, keys.state("oT"))
+    assert entry.claimed and first.held
+    assert entry.state_raw == b'{"state": "survey:age", "data": {}}'
+
+    retry = MemberLock(store, "oT")
+    assert (await turns.enter("msg:1", retry, keys.state("oT"))).claimed is False
+    assert not retry.held  # a retry does not touch the member's lock
+
+    other = MemberLock(store, "oT")
+    entry = await turns.enter("msg:2", other, keys.state("oT"))
+    assert entry.claimed and not other.held and entry.state_raw is None  # must wait its turn
+
+    assert await turns.leave("msg:1", b"<xml>reply</xml>", first) is True
+    assert not first.held
+    assert await store.get(keys.member_lock("oT")) is None
+    assert await store.get(keys.dedup("msg:1")) == b"=<xml>reply</xml>"

@@ -1,0 +1,81 @@
+"""A message's turn in the store, in one round trip at each end.
+
+`enter`: claim the message for de-duplication; if it is ours, take the member's lock; if that is
+free, read the member's dialog state. `leave`: cache the reply for retries and release the lock
+(compare-and-delete). Each is one script: one command instead of three, measured at about half
+the client CPU of a pipeline with redis-py against a real Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot import keys
+from bot.dedup import DONE, RUNNING
+
+if TYPE_CHECKING:
+    from bot.kv import Redis
+    from bot.locks import MemberLock
+
+ENTER = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return {0, 0, false}
+end
+if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
+  return {1, 0, false}
+end
+if ARGV[5] == '1' then
+  return {1, 1, redis.call('GET', KEYS[3])}
+end
+return {1, 1, false}
+"""
+
+LEAVE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  return redis.call('DEL', KEYS[2])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    claimed: bool
+    """First arrival of this message: ours to handle."""
+    state_raw: bytes | None
+    """The dialog state, when the lock was taken too (see `MemberLock.held`)."""
+
+
+class Turns:
+    def __init__(self, store: Redis) -> None:
+        self._enter = store.register_script(ENTER)
+        self._leave = store.register_script(LEAVE)
+
+    async def enter(self, message_key: str, lock: MemberLock, state_key: str | None) -> Entry:
+        result: list[Any] = await self._enter(
+            keys=[keys.dedup(message_key), lock.key, state_key or lock.key],
+            args=[
+                RUNNING,
+                keys.DEDUP_RUNNING_TTL_S,
+                lock.token,
+                lock.ttl_ms,
+                "1" if state_key else "0",
+            ],
+        )
+        claimed, locked, raw = result[0], result[1], result[2]
+        if locked:
+            lock.adopt()
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        return Entry(claimed=bool(claimed), state_raw=raw or None)
+
+    async def leave(self, message_key: str, body: bytes, lock: MemberLock) -> bool:
+        """Cache `body` as the answer to retries and release `lock`; False if it had expired."""
+        released = await self._leave(
+            keys=[keys.dedup(message_key), lock.key],
+            args=[DONE + body, keys.DEDUP_TTL_S, lock.token],
+        )
+        lock.released_by_caller()
+        return bool(released)

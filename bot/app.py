@@ -21,7 +21,7 @@ from bot.outbox import Outbox
 from bot.staff_api import setup_staff_api
 from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
-from club.db.connect import database
+from club.db.migrate import open_database
 from club.programme.loader import load_programme
 from config import Settings
 
@@ -44,14 +44,17 @@ def create_app(
     """Build the service. `store` may be injected (tests share one fake between apps)."""
     app = web.Application(client_max_size=64 * 1024)
     clock = clock or SystemClock(settings.tz)
-    if create_schema is None:
-        create_schema = settings.embedded
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         programme = load_programme(settings.club_config)  # a bad CLUB_CONFIG stops start-up
         kv = store if store is not None else open_store(settings)
         async with (
-            database(settings.database_url, timezone=settings.club_tz, create_schema=create_schema),
+            open_database(
+                settings.database_url,
+                timezone=settings.club_tz,
+                embedded=settings.embedded,
+                create_schema=create_schema,
+            ),
             aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
         ):
             metrics = Metrics()

@@ -27,7 +27,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
-from club.db.connect import database
+from club.db.migrate import open_database
 from club.programme import Programme, load_programme
 from config import Settings
 from scheduler.jobs import JobContext, job_body
@@ -75,10 +75,14 @@ async def runtime(
     clock = clock or SystemClock(settings.tz)
     store = open_store(settings)
     broker = build_broker(settings.redis_url) if settings.redis_url else None
-    schema = settings.embedded if create_schema is None else create_schema
     try:
         async with (
-            database(settings.database_url, timezone=settings.club_tz, create_schema=schema),
+            open_database(
+                settings.database_url,
+                timezone=settings.club_tz,
+                embedded=settings.embedded,
+                create_schema=create_schema,
+            ),
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3)) as http,
         ):
             api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())

@@ -29,6 +29,29 @@ TEST_DB_URL = os.environ.get("CLUBBOT_TEST_DATABASE_URL", "sqlite://:memory:")
 TEST_REDIS_URL = os.environ.get("CLUBBOT_TEST_REDIS_URL") or None
 ON_POSTGRES = TEST_DB_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_postgres_schema() -> None:
+    """On the real-servers pass, start the session from an empty schema.
+
+    Tests build tables with `generate_schemas(safe=True)`, which never alters a table that
+    exists: a column added since the last run would be missing. One drop per session avoids it.
+    """
+    if not ON_POSTGRES:
+        return
+    import asyncio
+
+    import asyncpg
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(TEST_DB_URL.replace("postgres://", "postgresql://", 1))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+
+
 APPID = "wx5823bf96d3bd56c7"
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"

@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 
 from club.clock import SystemClock
-from club.db.connect import database
+from club.db.migrate import open_database
 from club.staff import create_staff
 from config import Settings
 
 
-async def _add(settings: Settings, name: str, role: str, *, create_schema: bool) -> str:
+async def _add(settings: Settings, name: str, role: str, *, create_schema: bool | None) -> str:
     now = SystemClock(settings.tz).now()
-    async with database(
-        settings.database_url, timezone=settings.club_tz, create_schema=create_schema
+    async with open_database(
+        settings.database_url,
+        timezone=settings.club_tz,
+        embedded=settings.embedded,
+        create_schema=create_schema,
     ):
         _, token = await create_staff(name, role, now=now)
     return token
@@ -28,9 +31,7 @@ def staff_add(
 ) -> str:
     """Create the account and return its bearer token. Raises `club.staff.StaffError`.
 
-    The embedded demo builds missing tables itself (as the server does); production expects its
-    migrations to have been applied.
+    The embedded demo applies the migrations itself (as the server does); production expects
+    `python -m bot migrate` to have run.
     """
-    if create_schema is None:
-        create_schema = settings.embedded
     return asyncio.run(_add(settings, name, role, create_schema=create_schema))

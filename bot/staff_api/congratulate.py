@@ -12,8 +12,7 @@ from datetime import datetime
 
 from bot.outbox import Outbox, TextMessage
 from club.db.models.members import Member
-from club.delivery import Contact, plan_delivery
-from club.greetings import delivery_rules
+from club.delivery import Contact, delivery_rules, plan_delivery
 from club.programme.model import Programme
 
 log = logging.getLogger(__name__)

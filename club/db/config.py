@@ -34,3 +34,9 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
         "use_tz": True,
         "timezone": timezone,
     }
+
+
+# For tortoise's own CLI (`tortoise -c club.db.config.TORTOISE_ORM makemigrations`): the models
+# and migrations of the app. The URL only matters for `migrate`; our `python -m bot migrate`
+# builds its config from DATABASE_URL instead.
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

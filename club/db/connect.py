@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from tortoise import Tortoise
 
@@ -21,6 +22,7 @@ async def database(
     `create_schema` builds missing tables directly (tests, and the embedded demo before it has
     migrations to apply); production applies migrations with `python -m bot migrate`.
     """
+    ensure_sqlite_folder(url)
     ctx = await Tortoise.init(
         config=tortoise_config(url, timezone=timezone),
         _create_db=url.startswith("sqlite") and ":memory:" not in url,
@@ -32,3 +34,10 @@ async def database(
         yield
     finally:
         await ctx.close_connections()
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the file but not its folder (`data/` on a fresh checkout)."""
+    if not url.startswith("sqlite://") or ":memory:" in url:
+        return
+    Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)

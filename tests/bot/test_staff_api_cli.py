@@ -33,7 +33,7 @@ async def _empty(url: str) -> None:
 
 async def _use(url: str, token: str) -> tuple[int, int, str]:
     settings = make_settings(database_url=url, redis_url=None)
-    app = create_app(settings, clock=FixedClock(NOW), store=in_process_store())
+    app = create_app(settings, clock=FixedClock(NOW), store=in_process_store(), create_schema=True)
     async with TestClient(TestServer(app)) as client:
         good = await client.get("/api/v1/members/1", headers={"Authorization": f"Bearer {token}"})
         bad = await client.get("/api/v1/members/1", headers={"Authorization": "Bearer x" + token})

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class CodeBatch(Model):
-    """One print run of bottle codes; the name makes a repeated staff request harmless."""
+    """One print run of bottle codes — the name makes a repeated staff request harmless."""
 
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)
@@ -57,11 +57,11 @@ class Reward(Model):
     description = fields.CharField(max_length=255, default="")
     points_cost = fields.IntField()
     stock = fields.IntField(null=True)
-    """Items left; NULL means not limited. Changed only by conditional updates."""
+    """Items left — NULL means not limited. Changed only by conditional updates."""
     min_tier = fields.CharField(max_length=32, null=True)
-    """Lowest tier code allowed to redeem; NULL: every member."""
+    """Lowest tier code allowed to redeem — NULL: every member."""
     per_member_limit = fields.IntField(null=True)
-    """Redemptions a member may hold (cancelled ones do not count); NULL: no limit."""
+    """Redemptions a member may hold (cancelled ones do not count) — NULL: no limit."""
     active_from = fields.DatetimeField(null=True)
     active_until = fields.DatetimeField(null=True)
     cancel_window_hours = fields.IntField(default=24)

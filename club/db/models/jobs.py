@@ -1,6 +1,6 @@
 """Scheduled job runs: one row per (job, day), so each run of each job happens once.
 
-The Redis lock keeps two schedulers from running the same (job, day) at the same time; this row
+The Redis lock keeps two schedulers from running the same (job, day) at the same time — this row
 says whether it already finished. A run killed half-way stays `running` and is resumed by the
 next attempt (its effects are idempotent, so the rest is done and nothing twice).
 """

@@ -36,11 +36,11 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entry"
         unique_together = (("kind", "ref"),)
-        indexes = (("member", "created_at"),)
+        indexes = (("member_id", "created_at"),)
 
 
 class PointsLot(Model):
-    """Points earned together, valid until `expires_at`; spending and expiry reduce `remaining`."""
+    """Points earned together, valid until `expires_at` — spending and expiry reduce `remaining`."""
 
     id = fields.BigIntField(primary_key=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
@@ -58,7 +58,7 @@ class PointsLot(Model):
 
     class Meta:
         table = "points_lot"
-        indexes = (("member", "remaining"), ("expires_at", "remaining"))
+        indexes = (("member_id", "remaining"), ("expires_at", "remaining"))
 
 
 class ChannelLevel(StrEnum):
@@ -71,7 +71,7 @@ class ChannelLevel(StrEnum):
 
 
 class Store(Model):
-    """Where a purchase was made; customer-value reports compare stores within a channel level."""
+    """Where a purchase was made — customer-value reports compare stores within a channel level."""
 
     id = fields.CharField(max_length=32, primary_key=True)
     name = fields.CharField(max_length=128)
@@ -107,7 +107,7 @@ class Purchase(Model):
 
     class Meta:
         table = "purchase"
-        indexes = (("member", "created_at"), ("store", "created_at"))
+        indexes = (("member_id", "created_at"), ("store_id", "created_at"))
 
 
 class PurchaseItem(Model):
@@ -125,7 +125,7 @@ class PurchaseItem(Model):
 
 
 class PurchaseReturn(Model):
-    """One return against a purchase; `ref` makes a retried return a no-op."""
+    """One return against a purchase — `ref` makes a retried return a no-op."""
 
     id = fields.BigIntField(primary_key=True)
     ref = fields.CharField(max_length=128, unique=True)
@@ -147,7 +147,7 @@ class PurchaseReturn(Model):
 
 
 class CheckIn(Model):
-    """One row per member per local day; `streak` counts consecutive days ending that day."""
+    """One row per member per local day — `streak` counts consecutive days ending that day."""
 
     id = fields.BigIntField(primary_key=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(

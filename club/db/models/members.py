@@ -1,7 +1,7 @@
 """Members and their follow history.
 
 A member row exists from the first contact (follow or message) so that the 48-hour window, the
-QR scene that brought them and their exits are known; `joined_at` is set when they enrol in the
+QR scene that brought them and their exits are known — `joined_at` is set when they enrol in the
 club (with consent). Unfollow and re-follow keep the same row.
 """
 

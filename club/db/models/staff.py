@@ -24,7 +24,7 @@ class StaffUser(Model):
     name = fields.CharField(max_length=64, unique=True)
     role = fields.CharEnumField(StaffRole, max_length=16)
     token_hash = fields.CharField(max_length=64, unique=True)
-    """Hex SHA-256 of the bearer token; the token itself is never stored."""
+    """Hex SHA-256 of the bearer token — the token itself is never stored."""
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField(null=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 APP_LABEL = "models"
 MODEL_MODULES = [
     "club.db.models.members",
@@ -23,7 +25,7 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
     Times are stored aware (use_tz) in UTC; `timezone` is what naive reads would be read as.
     """
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -34,6 +36,21 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
         "use_tz": True,
         "timezone": timezone,
     }
+
+
+async def _keep_session(connection: object) -> None:
+    """asyncpg's pool runs `RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()` on every
+    release: a second round trip per query (measured: 355 -> 170 us for `SELECT 1`). clubbot sets
+    no session state, listens to nothing and takes no advisory locks, so it is skipped. The pool
+    still rolls back a transaction left open before calling this."""
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    expanded = expand_db_url(database_url)
+    expanded["credentials"]["reset"] = _keep_session
+    return expanded
 
 
 # For tortoise's own CLI (`tortoise -c club.db.config.TORTOISE_ORM makemigrations`): the models

@@ -201,6 +201,9 @@ async def serve_app(
 
 def _worker(settings: Settings, metrics_dir: str) -> None:
     """Entry point of a worker process (spawned: a fresh interpreter, nothing inherited)."""
+    # Ctrl-C reaches the whole process group; the supervisor turns it into one SIGTERM per
+    # worker, so a worker still starting up does not die with a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(settings)
     raise SystemExit(run_loop(serve_app(settings, reuse_port=True, metrics_dir=metrics_dir)))
 

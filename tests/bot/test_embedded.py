@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import parse
+from bot.serve import prepare_sqlite_file
 from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,6 +234,46 @@ def test_bare_machine_runs_the_embedded_demo_and_chats(tmp_path: Path, serve: li
     assert status == 200, ready
     assert server.stop() == 0
     assert "stopped" in server.log
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "workers"),
+    [
+        ([], "serve", 1),
+        (["--workers", "3"], "serve", 3),
+        (["serve", "--port", "9000"], "serve", 1),
+        (["migrate"], "migrate", None),
+        (["staff", "add", "li.lei", "--role", "clerk"], "staff", None),
+    ],
+)
+def test_the_command_line_defaults_to_serve(
+    argv: list[str], command: str, workers: int | None
+) -> None:
+    args = parse(argv)
+    assert args.command == command
+    assert getattr(args, "workers", None) == workers
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite://data/clubbot.sqlite3", "data/clubbot.sqlite3"),
+        ("sqlite:///var/lib/clubbot/db.sqlite3?journal_mode=wal", "/var/lib/clubbot/db.sqlite3"),
+        ("sqlite://:memory:", None),
+        ("postgres://club@db:5432/club", None),
+    ],
+)
+def test_the_sqlite_folder_is_created(
+    url: str, expected: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if expected and expected.startswith("/"):
+        url = url.replace("/var/lib", str(tmp_path / "var/lib"))
+        expected = expected.replace("/var/lib", str(tmp_path / "var/lib"))
+    made = prepare_sqlite_file(url)
+    assert made == (Path(expected) if expected else None)
+    if made is not None:
+        assert made.parent.is_dir()
 
 
 def test_several_workers_are_refused_without_redis(tmp_path: Path) -> None:

@@ -86,12 +86,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_migrate(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
-    from bot.serve import prepare_sqlite_file
+    from club.db.migrate import migrate
 
     settings = load_settings()
     setup_logging(settings)
-    prepare_sqlite_file(settings.database_url)
-    return asyncio.run(migrate(settings))
+    asyncio.run(migrate(settings.database_url, timezone=settings.club_tz))
+    log.info("database is up to date")
+    return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -120,29 +121,6 @@ def run_staff_add(args: argparse.Namespace) -> int:
         return 1
     print(f"staff account {args.name!r} ({args.role}) created; its API token, shown only once:")
     print(token)
-    return 0
-
-
-async def migrate(settings: Settings) -> int:
-    from tortoise import Tortoise
-    from tortoise.migrations.api import migrate as apply_migrations
-
-    from club.db.config import MIGRATIONS_MODULE, tortoise_config
-
-    def progress(event: str, app_label: str, name: str) -> None:
-        log.info("migration %s", event, extra={"migration": f"{app_label}.{name}"})
-
-    config = tortoise_config(settings.database_url, timezone=settings.club_tz)
-    try:
-        await apply_migrations(config=config, progress=progress)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not MIGRATIONS_MODULE.startswith(exc.name):
-            raise
-        log.error("no migrations to apply: the package %s does not exist", MIGRATIONS_MODULE)
-        return 1
-    finally:
-        await Tortoise.close_connections()
-    log.info("database is up to date")
     return 0
 
 

@@ -276,6 +276,19 @@ def test_the_sqlite_folder_is_created(
         assert made.parent.is_dir()
 
 
+def test_migrate_builds_the_schema_and_is_repeatable(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = bare_env(DATABASE_URL="sqlite://db/club.sqlite3")
+    for _ in range(2):
+        result = run_bot(["migrate"], cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "database is up to date" in result.stderr
+    with sqlite3.connect(tmp_path / "db" / "club.sqlite3") as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"member", "outbox_message", "tortoise_migrations"} <= tables
+
+
 def test_several_workers_are_refused_without_redis(tmp_path: Path) -> None:
     result = run_bot(["--workers", "2"], cwd=tmp_path, env=bare_env())
     assert result.returncode == 2

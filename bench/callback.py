@@ -313,14 +313,18 @@ def our_env(database_url: str, redis_url: str | None) -> dict[str, str]:
 
 
 async def reset_servers(database_url: str, redis_url: str) -> None:
-    """Empty tables (schema created if missing) and the store: each run starts alike."""
+    """An empty schema brought up by the migrations, and an empty store: each run starts alike."""
+    import asyncpg
     import redis.asyncio as aioredis
 
-    from club.db.connect import database
-    from club.db.testing import clear_all_tables
+    from club.db.migrate import migrate
 
-    async with database(database_url, create_schema=True):
-        await clear_all_tables()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    await migrate(database_url)
     client = aioredis.from_url(redis_url)
     await client.flushdb()
     await client.aclose()
@@ -471,7 +475,7 @@ def main() -> None:
         default=os.environ.get(
             "CLUBBOT_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clubbot_bench"
         ),
-        help="a database of its own: the bench empties its tables",
+        help="a database of its own: the bench drops its schema and migrates it afresh",
     )
     parser.add_argument(
         "--redis-url",

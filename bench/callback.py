@@ -530,11 +530,12 @@ class Run:
 def measure(target: Target, run: Run) -> Result:
     """Start the target, warm it up, load it for the duration, stop it; print one line."""
     args, work, name = run.args, run.work, target.name
-    # Enough unique requests: 1.5x the fastest rate seen so far at this process count.
+    # Enough unique requests: 1.5x the fastest rate seen so far at this process count, and at
+    # least 1.5x 5,000 a second per process.
     seen = [
         r.rate for n, rs in run.results.items() if TARGETS[n].workers == target.workers for r in rs
     ]
-    count = int((max(seen) if seen else 9000) * args.duration * 1.5)
+    count = int(max([5000.0 * target.workers, *seen]) * args.duration * 1.5)
     if target.kind == "ceiling":
         server = start_ceiling(target.workers, work)
         expect = CEILING_REPLY[:10]

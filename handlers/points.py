@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.member_data import export_member_data
+from club.ledger_views import movements
 from club.members import card_view
 from handlers.card import tier_name
 from handlers.dialogs import invite_to_join
@@ -42,13 +42,11 @@ async def points(ctx: Context) -> Reply | None:
 async def history(ctx: Context) -> Reply | None:
     if not ctx.member.joined:
         return invite_to_join(ctx)
-    # The export is the one service that lists a member's movements with their reasons.
-    stored = await export_member_data(ctx.member.member_id)
-    latest = stored.ledger[-HISTORY_LINES:][::-1]
+    latest = await movements(ctx.member.member_id, limit=HISTORY_LINES)
     if not latest:
         return TextReply(t("history_empty", ctx.lang))
     lines = [t("history_header", ctx.lang)]
     for line in latest:
-        when = day(line.at.astimezone(ctx.now.tzinfo), ctx.lang)
+        when = day(line.created_at.astimezone(ctx.now.tzinfo), ctx.lang)
         lines.append(t("history_line", ctx.lang, date=when, points=line.points, reason=line.reason))
     return TextReply("\n".join(lines))

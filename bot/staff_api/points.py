@@ -13,7 +13,7 @@ from bot.staff_api.schemas import (
     LedgerQuery,
 )
 from club import points
-from club.db.models.ledger import LedgerEntry, PointsLot
+from club.ledger_views import movements
 from club.rules.expiry import expires_at
 from club.staff import Permission
 
@@ -21,14 +21,7 @@ from club.staff import Permission
 async def ledger(call: Call) -> LedgerOut:
     member = await member_or_404(call.path["id"])
     query = call.query_as(LedgerQuery)
-    entries = LedgerEntry.filter(member_id=member.id)
-    if query.before_id is not None:
-        entries = entries.filter(id__lt=query.before_id)
-    rows = await entries.order_by("-id").limit(query.limit)
-    lots = await PointsLot.filter(entry_id__in=[r.id for r in rows]).values_list(
-        "entry_id", "expires_at"
-    )
-    expiry = {int(entry_id): at for entry_id, at in lots}  # type: ignore[misc]
+    rows = await movements(member.id, limit=query.limit, before_id=query.before_id)
     return LedgerOut(
         member_id=member.id,
         balance=member.points_balance,
@@ -41,7 +34,7 @@ async def ledger(call: Call) -> LedgerOut:
                 reason=r.reason,
                 ref=r.ref,
                 at=r.created_at,
-                expires_at=expiry.get(r.id),
+                expires_at=r.expires_at,
             )
             for r in rows
         ],

@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -62,6 +63,15 @@ ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
 }
 
 
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is calling: what the staff API keeps of an authenticated account."""
+
+    id: int
+    name: str
+    role: StaffRole
+
+
 class StaffError(Exception):
     """A staff account cannot be created as asked; the message says why."""
 
@@ -98,7 +108,7 @@ async def create_staff(name: str, role: StaffRole | str, *, now: datetime) -> tu
     return user, token
 
 
-async def authenticate(token: str, *, now: datetime | None = None) -> StaffUser | None:
+async def authenticate(token: str, *, now: datetime | None = None) -> StaffIdentity | None:
     """The active account this bearer token belongs to, or None."""
     if not token or len(token) > 256:
         return None
@@ -109,8 +119,7 @@ async def authenticate(token: str, *, now: datetime | None = None) -> StaffUser 
     # At most one write a minute per account: a busy till must not queue on its own row.
     if now is not None and (user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY):
         await StaffUser.filter(id=user.id).update(last_seen_at=now)
-        user.last_seen_at = now
-    return user
+    return StaffIdentity(user.id, user.name, StaffRole(user.role))
 
 
 async def deactivate(name: str) -> bool:
@@ -119,7 +128,7 @@ async def deactivate(name: str) -> bool:
 
 
 async def record_audit(
-    user: StaffUser,
+    user: StaffIdentity | StaffUser,
     *,
     action: str,
     target: str | None,

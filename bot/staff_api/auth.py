@@ -8,13 +8,12 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api.errors import ApiError, Handler
-from club.db.models.staff import StaffUser
-from club.staff import Permission, authenticate, can
+from club.staff import Permission, StaffIdentity, authenticate, can
 
 log = logging.getLogger(__name__)
 
 API_V1_PREFIX = "/api/v1/"
-STAFF = web.RequestKey("staff", StaffUser)
+STAFF = web.RequestKey("staff", StaffIdentity)
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="clubbot staff API"'}
 
@@ -51,6 +50,6 @@ def _unauthorised(message: str) -> ApiError:
     return error
 
 
-def require(user: StaffUser, permission: Permission, action: str) -> None:
+def require(user: StaffIdentity, permission: Permission, action: str) -> None:
     if not can(user.role, permission):
         raise ApiError(403, "forbidden", f"the {user.role} role may not {action}")

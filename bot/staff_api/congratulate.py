@@ -11,8 +11,8 @@ import logging
 from datetime import datetime
 
 from bot.outbox import Outbox, TextMessage
-from club.db.models.members import Member
 from club.delivery import Contact, delivery_rules, plan_delivery
+from club.member_records import member_by_id
 from club.programme.model import Programme
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,11 @@ async def congratulate(
     now: datetime,
 ) -> bool:
     """Queue the message; False when the member cannot be messaged (nothing queued)."""
-    member = await Member.get_or_none(id=member_id)
+    member = await member_by_id(member_id)
     if member is None:
         return False
     contact = Contact(
-        member.status.value,
-        member.last_interaction_at,
-        unreachable=member.unreachable_at is not None,
+        member.status.value, member.last_interaction_at, unreachable=member.unreachable
     )
     plan = plan_delivery(contact, KIND, delivery_rules(programme), now)
     if not plan.sendable:

@@ -23,8 +23,7 @@ from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
 from bot.staff_api.schemas import MAX_ID
-from club.db.models.staff import StaffUser
-from club.staff import Permission, record_audit
+from club.staff import Permission, StaffIdentity, record_audit
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class Call:
 
     request: web.Request
     deps: Deps
-    staff: StaffUser
+    staff: StaffIdentity
     now: datetime
     path: Mapping[str, int]
     body: BaseModel | None

@@ -6,7 +6,7 @@ from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
-from club.db.models.members import Member, MemberStatus
+from club.member_records import MemberRecord, member_by_id, member_by_openid
 from club.phone import mask_phone
 from club.points import balance
 from club.rules.earning import purchase_points
@@ -18,22 +18,22 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no {what}")
 
 
-async def member_or_404(member_id: int) -> Member:
-    member = await Member.get_or_none(id=member_id)
-    if member is None or member.status == MemberStatus.DELETED:
+async def member_or_404(member_id: int) -> MemberRecord:
+    member = await member_by_id(member_id)
+    if member is None or member.deleted:
         raise not_found(f"member with id {member_id}")
     return member
 
 
-def require_joined(member: Member) -> None:
+def require_joined(member: MemberRecord) -> None:
     """Points belong to club members: a follower who has not joined (consented) earns none."""
-    if member.joined_at is None:
+    if not member.joined:
         raise ApiError(
             409, "not_joined", f"member {member.id} has not joined the club; points need consent"
         )
 
 
-async def member_out(call: Call, member: Member) -> MemberOut:
+async def member_out(call: Call, member: MemberRecord) -> MemberOut:
     programme = call.request.app[PROGRAMME]
     standing = await tier_status(member.id, call.now, programme)
     points = await balance(member.id, call.now)
@@ -85,8 +85,8 @@ async def get_member(call: Call) -> MemberOut:
 
 async def find_member(call: Call) -> MemberOut:
     openid = call.query_as(MemberQuery).openid
-    member = await Member.get_or_none(openid=openid)
-    if member is None or member.status == MemberStatus.DELETED:
+    member = await member_by_openid(openid)
+    if member is None or member.deleted:
         raise not_found("member with this openid")
     call.target = f"member:{member.id}"
     return await member_out(call, member)

@@ -9,7 +9,7 @@ from bot.staff_api.members import member_or_404, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 from club import purchases
-from club.db.models.members import Member, MemberStatus
+from club.member_records import member_by_openid
 from club.staff import Permission
 
 
@@ -17,8 +17,9 @@ async def _member_id(body: PurchaseIn) -> int:
     if body.member_id is not None:
         member = await member_or_404(body.member_id)
     else:
-        found = await Member.get_or_none(openid=body.openid)
-        if found is None or found.status == MemberStatus.DELETED:
+        # The schema requires exactly one of member_id and openid.
+        found = await member_by_openid(body.openid or "")
+        if found is None or found.deleted:
             raise ApiError(404, "not_found", "no member with this openid")
         member = found
     require_joined(member)

@@ -116,7 +116,7 @@ async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:
                     unreachable=member.unreachable_at is not None,
                 )
                 plan = plan_delivery(contact, "points_expiry", rules, now)
-                text = _expiry_text(member.language, soon.points, soon.expires_on)
+                text = _expiry_text(member.language, soon.points, soon.expires_on, ctx.programme)
                 created = await _record(member, key, "points_expiry", text, plan, ctx, now)
                 counts["reminders" if plan.sendable else "reminders_skipped"] += created
 
@@ -187,27 +187,32 @@ async def _record(
     return int(created)
 
 
-def _expiry_text(language: str, points: int, last_day: date) -> str:
-    if language == "en":
-        return f"{points} of your points expire after {last_day.isoformat()}: redeem them soon."
-    return f"您有{points}积分将于{last_day.month}月{last_day.day}日后到期，记得及时兑换哦。"
+def _expiry_text(language: str, points: int, last_day: date, programme: Programme) -> str:
+    return programme.messages.points_expiry.render(
+        language,
+        points=points,
+        date=last_day.isoformat(),
+        year=last_day.year,
+        month=last_day.month,
+        day=last_day.day,
+    )
 
 
 def _tier_text(language: str, tier_code: str, upgrade: bool, programme: Programme) -> str:
     tier = programme.tiers.get(tier_code)
-    above = programme.tiers.above(tier_code)
-    if language == "en":
-        if upgrade:
-            return f"Congratulations: you are now a {tier.name_en} member."
-        text = f"Your tier is now {tier.name_en}. Thank you for being with us."
-        if above is not None:
-            text += (
-                f" Spend {above.threshold_fen // 100} yuan in 12 months to regain {above.name_en}."
-            )
-        return text
+    name = tier.name_en if language == "en" else tier.name_zh
+    messages = programme.messages
     if upgrade:
-        return f"恭喜您升级为{tier.name_zh}会员！"
-    text = f"感谢您一直以来的支持，您的会员等级调整为{tier.name_zh}。"
-    if above is not None:
-        text += f"12个月内消费满{above.threshold_fen // 100}元即可重回{above.name_zh}。"
-    return text
+        return messages.tier_upgrade.render(language, tier=name)
+    text = messages.tier_downgrade.render(language, tier=name)
+    above = programme.tiers.above(tier_code)
+    if above is None:
+        return text
+    regain = messages.tier_regain.render(
+        language,
+        tier=above.name_en if language == "en" else above.name_zh,
+        amount=above.threshold_fen // 100,
+        months=programme.tier_review.months,
+    )
+    # English sentences are separated by a space; Chinese ones follow on directly.
+    return f"{text} {regain}" if language == "en" else text + regain

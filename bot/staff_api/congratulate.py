@@ -18,8 +18,6 @@ from club.programme.model import Programme
 log = logging.getLogger(__name__)
 
 KIND = "tier_change"
-TEXT_ZH = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"
-TEXT_EN = "Congratulations: you are now a {tier} member. Your new benefits start today."
 
 
 def upgrade_key(member_id: int, order_id: str) -> str:
@@ -47,11 +45,8 @@ async def congratulate(
         log.info("tier upgrade of member %s not announced: %s", member_id, plan.skipped)
         return False
     tier = programme.tiers.get(to_tier)
-    text = (
-        TEXT_EN.format(tier=tier.name_en)
-        if member.language == "en"
-        else TEXT_ZH.format(tier=tier.name_zh)
-    )
+    name = tier.name_en if member.language == "en" else tier.name_zh
+    text = programme.messages.purchase_upgrade.render(member.language, tier=name)
     await outbox.enqueue(
         openid=member.openid,
         kind=KIND,

@@ -110,6 +110,33 @@ By joining you agree that we keep your phone number and birthday, \
 only for points, tiers and birthday greetings; \
 send "my data" to see it or "delete my data" to erase it at any time."""
 
+# Messages the club sends on its own, in Chinese and English. A text may use only the
+# placeholders listed for it (an unknown one is a load error):
+#   points_expiry: {points}, {date} (YYYY-MM-DD), {year}, {month}, {day}: the last valid day
+#   tier_upgrade, tier_downgrade, purchase_upgrade: {tier}, the new tier's name
+#   tier_regain (added after a downgrade): {amount} yuan to spend in {months} months to regain
+#     {tier}, the tier just left
+# Write a literal brace as {{ or }}.
+[messages.points_expiry]
+zh = "您有{points}积分将于{month}月{day}日后到期，记得及时兑换哦。"
+en = "{points} of your points expire after {date}: redeem them soon."
+
+[messages.tier_upgrade]
+zh = "恭喜您升级为{tier}会员！"
+en = "Congratulations: you are now a {tier} member."
+
+[messages.tier_downgrade]
+zh = "感谢您一直以来的支持，您的会员等级调整为{tier}。"
+en = "Your tier is now {tier}. Thank you for being with us."
+
+[messages.tier_regain]
+zh = "{months}个月内消费满{amount}元即可重回{tier}。"
+en = "Spend {amount} yuan in {months} months to regain {tier}."
+
+[messages.purchase_upgrade]
+zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"
+en = "Congratulations: you are now a {tier} member. Your new benefits start today."
+
 [[festivals]]
 key = "new_year"
 name_zh = "元旦"

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from club.programme.messages import LANGUAGES, PLACEHOLDERS, check_text
 from club.programme.model import (
     Birthday,
     BottleCodeLimits,
@@ -19,8 +20,10 @@ from club.programme.model import (
     ExpiryKind,
     ExpiryRule,
     Festival,
+    Messages,
     Programme,
     ProgrammeError,
+    Text,
     Tier,
     TierLadder,
     TierReview,
@@ -193,6 +196,22 @@ def _delivery(table: _Table) -> Delivery:
     )
 
 
+def _messages(table: _Table) -> Messages:
+    unknown = sorted(set(table.data) - set(PLACEHOLDERS))
+    if unknown:
+        raise ProgrammeError(f"{table.key(unknown[0])}: not a message the club sends")
+    texts: dict[str, Text] = {}
+    for name in PLACEHOLDERS:
+        message = table.table(name)
+        extra = sorted(set(message.data) - set(LANGUAGES))
+        if extra:
+            raise ProgrammeError(f"{message.key(extra[0])}: expected only zh and en")
+        for lang in LANGUAGES:
+            check_text(message.key(lang), name, message.string(lang))
+        texts[name] = Text(zh=message.string("zh"), en=message.string("en"))
+    return Messages(**texts)
+
+
 def parse_programme(data: Mapping[str, Any]) -> Programme:
     """Build and validate a programme from parsed TOML."""
     root = _Table(data, "")
@@ -239,6 +258,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
             text_zh=consent.string("text_zh"),
             text_en=consent.string("text_en"),
         ),
+        messages=_messages(root.table("messages")),
     )
 
 

@@ -167,6 +167,34 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class Text:
+    """One message in both languages; its placeholders are checked when the programme loads."""
+
+    zh: str
+    en: str
+
+    def render(self, lang: str, **values: object) -> str:
+        """The text in the member's language ("en", else Chinese) with its placeholders filled."""
+        return (self.en if lang == "en" else self.zh).format_map(values)
+
+
+@dataclass(frozen=True)
+class Messages:
+    """What the club sends on its own; the placeholders each allows are in `messages.py`."""
+
+    points_expiry: Text
+    """Points expire soon: {points}, {date} (ISO), {year}, {month}, {day} (the last valid day)."""
+    tier_upgrade: Text
+    """The monthly review lifted the tier: {tier}."""
+    tier_downgrade: Text
+    """The monthly review lowered the tier: {tier}."""
+    tier_regain: Text
+    """Added after a downgrade: spend {amount} yuan in {months} months to regain {tier}."""
+    purchase_upgrade: Text
+    """A purchase recorded by staff lifted the tier: {tier}."""
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -179,3 +207,4 @@ class Programme:
     delivery: Delivery
     tier_review: TierReview
     consent: Consent
+    messages: Messages

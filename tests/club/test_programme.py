@@ -99,6 +99,28 @@ def _broken(change: Any) -> str:
         (lambda d: d["bottle_codes"].update(per_day=0), "bottle_codes.per_day"),
         (lambda d: d.pop("consent"), "consent: missing"),
         (lambda d: d.update(tiers=[]), "tiers"),
+        (lambda d: d.pop("messages"), "messages: missing"),
+        (lambda d: d["messages"].pop("tier_regain"), "messages.tier_regain: missing"),
+        (lambda d: d["messages"]["tier_upgrade"].pop("en"), "messages.tier_upgrade.en: missing"),
+        (lambda d: d["messages"].update(farewell={}), "messages.farewell: not a message"),
+        (lambda d: d["messages"]["tier_upgrade"].update(fr="x"), "messages.tier_upgrade.fr"),
+        (
+            lambda d: d["messages"]["tier_upgrade"].update(zh="恭喜{name}"),
+            "messages.tier_upgrade.zh: unknown placeholder {name} (allowed: {tier})",
+        ),
+        (
+            lambda d: d["messages"]["points_expiry"].update(en="{points} by {tier.x}"),
+            "messages.points_expiry.en: unknown placeholder {tier.x}",
+        ),
+        (
+            lambda d: d["messages"]["tier_regain"].update(zh="满{}元"),
+            "messages.tier_regain.zh: unknown placeholder {}",
+        ),
+        (lambda d: d["messages"]["tier_regain"].update(en="{amount"), "messages.tier_regain.en"),
+        (
+            lambda d: d["messages"]["points_expiry"].update(zh="{points:q}"),
+            "messages.points_expiry.zh: cannot be filled in",
+        ),
     ],
 )
 def test_errors_name_the_key(change: Any, named: str) -> None:
@@ -119,3 +141,37 @@ def test_programme_is_frozen() -> None:
     p = load_programme(None)
     with pytest.raises(AttributeError):
         p.name_zh = "x"  # type: ignore[misc]
+
+
+def test_demo_messages_render_in_both_languages() -> None:
+    messages = load_programme(None).messages
+    assert messages.tier_upgrade.render("zh", tier="金卡") == "恭喜您升级为金卡会员！"
+    assert messages.tier_upgrade.render("en", tier="Gold") == (
+        "Congratulations: you are now a Gold member."
+    )
+    assert messages.points_expiry.render(
+        "zh", points=80, date="2027-12-31", year=2027, month=12, day=31
+    ) == ("您有80积分将于12月31日后到期，记得及时兑换哦。")
+    regain = messages.tier_regain.render("zh", tier="金卡", amount=10000, months=12)
+    assert regain == "12个月内消费满10000元即可重回金卡。"
+
+
+def test_unknown_placeholder_in_a_config_file_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "club.toml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'en = "Spend {amount} yuan in {months} months to regain {tier}."',
+        'en = "Spend {amount} yuan to regain {tier_name}."',
+    )
+    assert text != EXAMPLE.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProgrammeError) as caught:
+        load_programme(path)
+    assert str(caught.value) == (
+        f"{path}: messages.tier_regain.en: unknown placeholder {{tier_name}} "
+        "(allowed: {amount}, {months}, {tier})"
+    )
+    path.write_text(text.replace("{tier_name}", "{{tier_name}}"), encoding="utf-8")
+    assert (
+        load_programme(path).messages.tier_regain.en
+        == "Spend {amount} yuan to regain {{tier_name}}."
+    )

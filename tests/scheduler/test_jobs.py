@@ -99,3 +99,25 @@ def test_unknown_job_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "birthdays"])
     assert exit_info.value.code == 2
+
+
+async def test_tier_and_expiry_texts_come_from_the_programme_in_the_members_language(
+    db: None, clock: FixedClock
+) -> None:
+    programme = load_programme(None)
+    ctx = JobContext(programme=programme, clock=clock)
+    member = await enrolled(clock, tier="gold", language="en")
+    await job_body("tier-review", ctx)(clock.now().date())
+    message = await OutboxMessage.get(member_id=member.id, kind="tier_change")
+    assert message.payload["text"] == (
+        "Your tier is now Silver. Thank you for being with us. "
+        "Spend 10000 yuan in 12 months to regain Gold."
+    )
+    now = clock.now()
+    await points.credit(
+        member.id, 80, kind=EntryKind.BONUS, ref="t:en", reason="soon", now=now,
+        expires_at=now + timedelta(days=20),
+    )  # fmt: skip
+    await job_body("expire-points", ctx)(now.date())
+    reminder = await OutboxMessage.get(member_id=member.id, kind="points_expiry")
+    assert reminder.payload["text"].startswith("80 of your points expire after 2026-12-1")

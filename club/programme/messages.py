@@ -1,0 +1,41 @@
+"""The placeholders each programme message (`model.Messages`) may use, checked at load time.
+
+Each message allows a fixed set of `{placeholders}`; the loader checks every text against it, so
+a typo in a CLUB_CONFIG file is a load error naming the key instead of a failed send months later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from string import Formatter
+
+from club.programme.model import ProgrammeError
+
+# Message -> its placeholders, each with a sample value of the type the sender passes (used to
+# try the text once at load time, which also catches bad format specs such as {points:x}).
+PLACEHOLDERS: Mapping[str, Mapping[str, object]] = {
+    "points_expiry": {"points": 80, "date": "2027-12-31", "year": 2027, "month": 12, "day": 31},
+    "tier_upgrade": {"tier": "Gold"},
+    "tier_downgrade": {"tier": "Silver"},
+    "tier_regain": {"tier": "Gold", "amount": 10000, "months": 12},
+    "purchase_upgrade": {"tier": "Gold"},
+}
+LANGUAGES = ("zh", "en")
+
+
+def check_text(key: str, message: str, text: str) -> None:
+    """Raise ProgrammeError naming `key` if the text uses a placeholder `message` does not have."""
+    allowed = PLACEHOLDERS[message]
+    names = ", ".join("{" + name + "}" for name in sorted(allowed))
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ProgrammeError(f"{key}: {exc} (write a literal brace as {{{{ or }}}})") from None
+    for name in fields:
+        if name not in allowed:
+            shown = "{" + name + "}" if name else "{} (a placeholder needs a name)"
+            raise ProgrammeError(f"{key}: unknown placeholder {shown} (allowed: {names})")
+    try:
+        text.format_map(allowed)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise ProgrammeError(f"{key}: cannot be filled in: {exc!r}") from None

@@ -1,4 +1,4 @@
-"""The reward catalogue and redemptions.
+"""Redemptions against the reward catalogue (the catalogue itself: `club.reward_catalogue`).
 
 A redemption takes points and stock in ONE transaction: the member row is locked (so the
 per-member limit holds under concurrent requests), stock drops by a conditional update
@@ -25,10 +25,33 @@ from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.programme.model import Programme, ProgrammeError, TierLadder
+from club.reward_catalogue import (
+    RewardRefConflict,
+    RewardSpecError,
+    RewardView,
+    create_reward,
+    list_catalogue,
+    reward_view,
+)
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "RedemptionRefused",
+    "RedemptionView",
+    "Refusal",
+    "RewardOffer",
+    "RewardRefConflict",
+    "RewardSpecError",
+    "RewardView",
+    "cancel_redemption",
+    "create_reward",
+    "list_catalogue",
+    "list_rewards",
+    "redeem",
+]
 
 
 class Refusal(StrEnum):
@@ -50,25 +73,6 @@ class RedemptionRefused(Exception):
     def __init__(self, reason: Refusal) -> None:
         super().__init__(f"refused: {reason.value}")
         self.reason = reason
-
-
-class RewardSpecError(ValueError):
-    """A catalogue entry with impossible values (the message names the field)."""
-
-
-@dataclass(frozen=True)
-class RewardView:
-    id: int
-    name: str
-    description: str
-    points_cost: int
-    stock: int | None
-    min_tier: str | None
-    per_member_limit: int | None
-    active_from: datetime | None
-    active_until: datetime | None
-    cancel_window_hours: int
-    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -97,57 +101,6 @@ class RedemptionView:
     cancelled_at: datetime | None
     balance: int
     """The member's balance after this redemption (or after its cancellation)."""
-
-
-def _reward_view(r: Reward) -> RewardView:
-    return RewardView(
-        r.id, r.name, r.description, r.points_cost, r.stock, r.min_tier, r.per_member_limit,
-        r.active_from, r.active_until, r.cancel_window_hours, r.enabled,
-    )  # fmt: skip
-
-
-async def create_reward(
-    name: str,
-    points_cost: int,
-    now: datetime,
-    programme: Programme,
-    *,
-    description: str = "",
-    stock: int | None = None,
-    min_tier: str | None = None,
-    per_member_limit: int | None = None,
-    active_from: datetime | None = None,
-    active_until: datetime | None = None,
-    cancel_window_hours: int = 24,
-) -> RewardView:
-    """Add a catalogue entry (staff API); RewardSpecError names the first bad field."""
-    if not name.strip() or len(name) > 64:
-        raise RewardSpecError("name must be 1-64 characters")
-    if len(description) > 255:
-        raise RewardSpecError("description must be at most 255 characters")
-    if points_cost < 1:
-        raise RewardSpecError("points_cost must be at least 1")
-    if stock is not None and stock < 0:
-        raise RewardSpecError("stock must not be negative")
-    if per_member_limit is not None and per_member_limit < 1:
-        raise RewardSpecError("per_member_limit must be at least 1")
-    if not 0 <= cancel_window_hours <= 24 * 90:
-        raise RewardSpecError("cancel_window_hours must be between 0 and 2160")
-    if active_from and active_until and active_until <= active_from:
-        raise RewardSpecError("active_until must be after active_from")
-    if min_tier is not None and min_tier not in programme.tiers.codes:
-        raise RewardSpecError(f"min_tier must be one of {', '.join(programme.tiers.codes)}")
-    reward = await Reward.create(
-        name=name.strip(), description=description, points_cost=points_cost, stock=stock,
-        min_tier=min_tier, per_member_limit=per_member_limit, active_from=active_from,
-        active_until=active_until, cancel_window_hours=cancel_window_hours, created_at=now,
-    )  # fmt: skip
-    return _reward_view(reward)
-
-
-async def list_catalogue() -> list[RewardView]:
-    """Every reward, as staff see them."""
-    return [_reward_view(r) for r in await Reward.all().order_by("id")]
 
 
 def _is_open(reward: Reward, now: datetime) -> bool:
@@ -200,7 +153,7 @@ async def list_rewards(member_id: int, now: datetime, programme: Programme) -> l
         if r.per_member_limit is not None and count >= r.per_member_limit:
             continue
         short = max(0, r.points_cost - member.points_balance)
-        offers.append(RewardOffer(_reward_view(r), short == 0, short, count))
+        offers.append(RewardOffer(reward_view(r), short == 0, short, count))
     return offers
 
 

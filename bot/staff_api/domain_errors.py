@@ -17,12 +17,13 @@ from club.purchases import (
     UnknownOrder,
     UnknownStore,
 )
-from club.rewards import RewardSpecError
+from club.rewards import RewardRefConflict, RewardSpecError
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
     (InsufficientPoints, 409, "insufficient_points"),
     (RefConflict, 409, "ref_conflict"),
+    (RewardRefConflict, 409, "ref_conflict"),
     (CodeBatchError, 409, "batch_conflict"),
     (OrderConflict, 409, "order_conflict"),
     (ReturnExceedsPurchase, 409, "return_exceeds_purchase"),

@@ -28,6 +28,7 @@ async def create_reward(call: Call) -> RewardOut:
         active_from=body.active_from,
         active_until=body.active_until,
         cancel_window_hours=body.cancel_window_hours,
+        ref=body.ref,
     )
     call.target = f"reward:{view.id}"
     return RewardOut.model_validate(view)
@@ -53,6 +54,11 @@ ENDPOINTS = [
         body=RewardIn,
         response=RewardOut,
         status=201,
+        description=(
+            "Send `ref` to make a retry harmless: the same ref with the same reward returns the "
+            "first reward; with other values it is refused (409)."
+        ),
+        errors={409: "The ref was already used for a reward with other values"},
         audit="reward.create",
     ),
 ]

@@ -246,6 +246,11 @@ class RewardIn(In):
     active_from: StrictAware | None = None
     active_until: StrictAware | None = None
     cancel_window_hours: Annotated[StrictInt, Field(ge=0, le=24 * 90)] = 24
+    ref: Ref | None = Field(
+        default=None,
+        description="Your idempotency key: the same ref with the same reward again returns the "
+        "first reward; with other values it is refused (409)",
+    )
 
     @model_validator(mode="after")
     def _window_in_order(self) -> RewardIn:
@@ -266,6 +271,7 @@ class RewardOut(Out):
     active_until: datetime | None
     cancel_window_hours: int
     enabled: bool
+    ref: str | None = Field(description="The idempotency key it was created with, if any")
 
 
 class RewardList(Out):

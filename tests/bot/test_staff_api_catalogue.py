@@ -138,3 +138,34 @@ async def test_reward_times_must_be_iso_strings_with_an_offset(client: Client) -
         resp = await client.post("/api/v1/rewards", json=body, headers=headers["admin"])
         assert (await error_of(resp, 422))["fields"] == ["active_until"], value
     assert await Reward.all().count() == 0
+
+
+async def test_a_retried_reward_with_its_ref_is_created_once(client: Client) -> None:
+    headers = await staff_headers()
+    body = {
+        "name": "品鉴杯",
+        "points_cost": 800,
+        "stock": 10,
+        "active_from": "2026-12-01T00:00:00+08:00",
+        "ref": "till-7:reward-1",
+    }
+    first = await client.post("/api/v1/rewards", json=body, headers=headers["marketer"])
+    assert first.status == 201
+    created = await first.json()
+    assert created["ref"] == "till-7:reward-1"
+    # The same instant written with another offset is the same body.
+    retry = {**body, "active_from": "2026-11-30T16:00:00Z"}
+    again = await client.post("/api/v1/rewards", json=retry, headers=headers["admin"])
+    assert again.status == 201 and await again.json() == created
+    assert await Reward.all().count() == 1
+    other = {**body, "points_cost": 900}
+    conflict = await client.post("/api/v1/rewards", json=other, headers=headers["marketer"])
+    assert (await error_of(conflict, 409))["code"] == "ref_conflict"
+    # Without a ref every request is a new reward, as before.
+    plain = {"name": "品鉴杯", "points_cost": 800}
+    for _ in range(2):
+        resp = await client.post("/api/v1/rewards", json=plain, headers=headers["marketer"])
+        assert resp.status == 201 and (await resp.json())["ref"] is None
+    assert await Reward.all().count() == 3
+    statuses = [r.status for r in await audit_rows("reward.create")]
+    assert statuses == [201, 201, 409, 201, 201]

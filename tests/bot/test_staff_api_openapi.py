@@ -104,3 +104,12 @@ async def test_tier_code_fields_list_the_programme_tiers(client: Client) -> None
     prop = doc["components"]["schemas"]["RewardIn"]["properties"]["min_tier"]
     [text] = [option for option in prop["anyOf"] if option.get("type") == "string"]
     assert text["enum"] == ["taste", "silver", "gold", "black"]
+
+
+async def test_reward_creation_documents_its_ref_and_the_conflict(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    operation = doc["paths"]["/api/v1/rewards"]["post"]
+    assert "409" in operation["responses"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    ref_field = _resolve(doc, body["$ref"])["properties"]["ref"]
+    assert "idempotency key" in ref_field["description"]

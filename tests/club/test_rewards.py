@@ -17,6 +17,7 @@ from club.programme import Programme, load_programme
 from club.rewards import (
     RedemptionRefused,
     Refusal,
+    RewardRefConflict,
     RewardSpecError,
     cancel_redemption,
     create_reward,
@@ -209,3 +210,42 @@ async def test_unlimited_stock_is_left_alone(db: None, programme: Programme) -> 
     done = await redeem(member, reward.id, NOW, "u-1", programme)
     await cancel_redemption(done.id, NOW, programme)
     assert (await Reward.get(id=reward.id)).stock is None
+
+
+async def test_create_reward_with_a_ref_is_idempotent_and_refuses_another_body(
+    db: None, programme: Programme
+) -> None:
+    start = datetime(2026, 12, 1, tzinfo=TZ)
+    first = await create_reward("酒杯", 300, NOW, programme, stock=5, active_from=start, ref="r-1")
+    assert first.ref == "r-1"
+    # The same instant in another time zone is the same request.
+    utc = start.astimezone(ZoneInfo("UTC"))
+    again = await create_reward(
+        "酒杯", 300, NOW + timedelta(minutes=1), programme, stock=5, active_from=utc, ref="r-1"
+    )
+    assert again == first
+    # Stock taken by redemptions since does not make the retry a different request.
+    await Reward.filter(id=first.id).update(stock=4)
+    assert (
+        await create_reward("酒杯", 300, NOW, programme, stock=5, active_from=start, ref="r-1")
+    ).id == first.id
+    for changed in (
+        {"stock": 6, "active_from": start},
+        {"stock": 5, "active_from": None},
+        {"stock": 5, "active_from": start, "description": "x"},
+    ):
+        with pytest.raises(RewardRefConflict, match="r-1"):
+            await create_reward("酒杯", 300, NOW, programme, ref="r-1", **changed)  # type: ignore[arg-type]
+    with pytest.raises(RewardSpecError, match="ref"):
+        await create_reward("酒杯", 300, NOW, programme, ref=" ")
+    assert await Reward.all().count() == 1
+
+
+async def test_concurrent_creations_with_one_ref_make_one_reward(
+    db: None, programme: Programme
+) -> None:
+    made = await asyncio.gather(
+        *(create_reward("酒杯", 300, NOW, programme, ref="same") for _ in range(5))
+    )
+    assert len({r.id for r in made}) == 1
+    assert await Reward.all().count() == 1

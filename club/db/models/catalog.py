@@ -67,6 +67,10 @@ class Reward(Model):
     cancel_window_hours = fields.IntField(default=24)
     enabled = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()
+    ref = fields.CharField(max_length=128, null=True, unique=True)
+    """The creator's idempotency key — the same key again returns this reward."""
+    request_digest = fields.CharField(max_length=64, null=True)
+    """SHA-256 of the creating request when it had a ref — tells a retry from another request."""
 
     class Meta:
         table = "reward"

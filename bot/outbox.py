@@ -8,8 +8,10 @@
   failed, or back to queued with a later `not_before` when trying again later can help.
 - In dry-run mode the row itself is the destination: status sent, `dry_run` true, no call.
 
-A row stuck in `sending` (its worker died between the claim and the answer) is not re-claimed
-automatically: whether WeChat got it is unknown, and sending twice is the worse mistake.
+A row left in `sending` (its worker died between the claim and the answer) is never re-claimed:
+whether WeChat got it is unknown, and sending twice is the worse mistake (customer-service and
+template messages carry no idempotency key WeChat would honour). Once its lease has passed,
+`settle_abandoned` records it as failed with the outcome unknown, and logs how many.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = [
     "TextMessage",
     "payload_from_json",
     "payload_to_json",
+    "settle_abandoned",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+SENDING_LEASE = timedelta(minutes=10)
+"""How long a claimed row may stay `sending`. A send is one HTTP call with a 10-second timeout
+(and a few quick retries), so a row still sending after ten minutes has lost its sender."""
+OUTCOME_UNKNOWN = "outcome unknown: the sender stopped while sending"
 
 
 @dataclass(frozen=True)
@@ -192,8 +199,8 @@ class Outbox:
         now = self._clock.now()
         claimed = await OutboxMessage.filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now),
+            claimable(),
             id=outbox_id,
-            status__in=[OutboxStatus.QUEUED, OutboxStatus.FAILED],
             attempts__lt=self._max_attempts,
         ).update(status=OutboxStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
         if not claimed:
@@ -267,10 +274,40 @@ class Outbox:
         if row is None:
             raise LookupError(f"no outbox message {outbox_id}")
         if row.status in (OutboxStatus.QUEUED, OutboxStatus.FAILED):
-            if row.attempts >= self._max_attempts:
+            if row.attempts >= self._max_attempts or row.last_error == OUTCOME_UNKNOWN:
                 return DeliveryStatus.FAILED
             return DeliveryStatus.RETRY_LATER  # not due yet (quiet hours, back-off)
         return DeliveryStatus.DUPLICATE
+
+
+def claimable() -> Q:
+    """Rows a sender may claim: queued, or failed in a way that trying again cannot duplicate."""
+    # NOT (NULL = x) is NULL in SQL, so a failed row without an error is let through explicitly.
+    known = Q(last_error__isnull=True) | ~Q(last_error=OUTCOME_UNKNOWN)
+    failed_safely = Q(status=OutboxStatus.FAILED) & known
+    return Q(status=OutboxStatus.QUEUED) | failed_safely
+
+
+async def settle_abandoned(now: datetime) -> int:
+    """Settle rows left `sending` past their lease as failed, outcome unknown; never resend."""
+    stale = OutboxMessage.filter(status=OutboxStatus.SENDING, updated_at__lte=now - SENDING_LEASE)
+    ids: list[Any] = await stale.order_by("id").limit(1000).values_list("id", flat=True)
+    if not ids:
+        return 0
+    # Conditional on `sending` still: a sender answering at this moment keeps its outcome.
+    settled = await OutboxMessage.filter(id__in=ids, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.FAILED, last_error=OUTCOME_UNKNOWN, updated_at=now
+    )
+    if settled:
+        shown = ", ".join(str(i) for i in ids[:20]) + (", ..." if len(ids) > 20 else "")
+        log.warning(
+            "%d outbox row(s) left sending for over %s settled as failed, outcome unknown "
+            "(not resent; check with the member if it matters): %s",
+            settled,
+            SENDING_LEASE,
+            shown,
+        )
+    return int(settled)
 
 
 def _check(

@@ -11,6 +11,8 @@
   half-minute by one scheduler (a Redis lock), from a watermark kept in Redis; queued rows that
   have waited ten minutes are fed again (a lost task); a duplicate task only finds them claimed.
 - Embedded mode has no queue: `send_due` delivers due rows in-process, in a loop.
+- Both settle rows whose sender died mid-send (`sending` past its lease) as failed, outcome
+  unknown, before anything else (`bot.outbox.settle_abandoned`): they are never sent again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tortoise.expressions import Q
 
 from bot import keys
 from bot.kv import Redis
-from bot.outbox import DeliveryStatus, Outbox, TemplateMessage
+from bot.outbox import DeliveryStatus, Outbox, TemplateMessage, claimable, settle_abandoned
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.delivery import delivery_rules
 from club.programme import Programme
@@ -106,6 +108,9 @@ async def due_ids(now: datetime, *, limit: int = CHUNK, after_id: int = 0) -> li
 async def send_due(outbox: Outbox, programme: Programme, now: datetime) -> Counter[str]:
     """Embedded mode's sender: deliver every row due now, in id order, chunk by chunk."""
     counts: Counter[str] = Counter()
+    abandoned = await settle_abandoned(now)
+    if abandoned:
+        counts["outcome_unknown"] += abandoned
     last = 0
     while ids := await due_ids(now, after_id=last):
         counts += await deliver_ids(outbox, ids, programme, now)
@@ -129,6 +134,7 @@ class Feeder:
         if not await store.set(lock, b"1", nx=True, ex=keys.OUTBOX_DISPATCH_LOCK_TTL_S):
             return 0
         try:
+            await settle_abandoned(now)
             mark = await store.get(keys.outbox_watermark())
             since = (
                 datetime.fromisoformat(_text(mark)) if mark else now - timedelta(days=1)
@@ -138,11 +144,7 @@ class Feeder:
             for query in (
                 # Became due since the last call: after quiet hours, a back-off, or (failed rows)
                 # the day after a used-up daily quota.
-                Q(
-                    not_before__gt=since,
-                    not_before__lte=now,
-                    status__in=[OutboxStatus.QUEUED, OutboxStatus.FAILED],
-                ),
+                Q(not_before__gt=since, not_before__lte=now) & claimable(),
                 # Due for ten minutes and untouched since: its task was lost (or is very late).
                 Q(
                     Q(not_before__isnull=True) | Q(not_before__lte=stale),

@@ -12,7 +12,7 @@ import pytest
 
 from bot.kv import Redis
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import OUTCOME_UNKNOWN, SENDING_LEASE, Outbox
 from bot.wechat.api import RetryPolicy, WeChatAPI
 from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
@@ -249,3 +249,55 @@ async def test_rows_due_after_quiet_hours_are_fed_once_when_due(
     clock.set(quota_reset + timedelta(seconds=10))
     assert await feeder.dispatch_due(store, clock.now()) == 1
     assert broker.task.kicked == [[ids[0]]]
+
+
+async def claimed_by_a_sender_that_died(outbox_id: int, clock: FixedClock) -> None:
+    """What `Outbox.deliver`'s claim leaves behind when its process stops before the answer."""
+    await OutboxMessage.filter(id=outbox_id).update(
+        status=OutboxStatus.SENDING, attempts=1, updated_at=clock.now()
+    )
+
+
+async def test_a_row_left_sending_past_its_lease_fails_as_unknown_and_is_never_resent(
+    outbox: Outbox,
+    fake: FakeWeChat,
+    clock: FixedClock,
+    programme: Programme,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ids = await greeted(clock, programme, n=2)
+    await claimed_by_a_sender_that_died(ids[0], clock)
+    clock.advance(SENDING_LEASE - timedelta(seconds=1))
+    counts = await send_due(outbox, programme, clock.now())
+    assert counts == {"sent": 1}  # inside the lease the row is left to its sender
+    assert (await OutboxMessage.get(id=ids[0])).status is OutboxStatus.SENDING
+
+    clock.advance(timedelta(seconds=1))
+    with caplog.at_level("WARNING", logger="bot.outbox"):
+        counts = await send_due(outbox, programme, clock.now())
+    assert counts == {"outcome_unknown": 1}
+    row = await OutboxMessage.get(id=ids[0])
+    assert row.status is OutboxStatus.FAILED and row.attempts == 1
+    assert row.last_error == "outcome unknown: the sender stopped while sending"
+    assert "1 outbox row" in caplog.text and str(ids[0]) in caplog.text
+    # Not resent: not by the next sweep, nor by a queue task delivered again.
+    assert await send_due(outbox, programme, clock.now()) == {}
+    assert await deliver_ids(outbox, [ids[0]], programme, clock.now()) == {"failed": 1}
+    assert fake.count(SEND) == 1
+
+
+async def test_the_feeder_settles_abandoned_rows_and_does_not_feed_them(
+    db: None, store: Redis, clock: FixedClock, programme: Programme
+) -> None:
+    broker = RecordingBroker()
+    feeder = Feeder(broker)
+    ids = await greeted(clock, programme, n=2)
+    await OutboxMessage.filter(id=ids[1]).update(status=OutboxStatus.SENT)
+    # It had waited for quiet hours to end: its not_before falls in the window the feeder scans.
+    await OutboxMessage.filter(id=ids[0]).update(not_before=clock.now())
+    await claimed_by_a_sender_that_died(ids[0], clock)
+    clock.advance(SENDING_LEASE + timedelta(minutes=1))
+    assert await feeder.dispatch_due(store, clock.now()) == 0
+    assert broker.task.kicked == []
+    row = await OutboxMessage.get(id=ids[0])
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, OUTCOME_UNKNOWN)

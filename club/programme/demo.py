@@ -66,6 +66,8 @@ reminder_days = 30
 [bottle_codes]
 per_hour = 10
 per_day = 30
+failed_per_hour = 5
+failed_per_day = 10
 
 [birthday]
 send_time = "10:00"

@@ -212,6 +212,22 @@ def _messages(table: _Table) -> Messages:
     return Messages(**texts)
 
 
+def _code_limits(table: _Table) -> BottleCodeLimits:
+    failed_per_hour = table.integer("failed_per_hour", low=1, default=5)
+    failed_per_day = table.integer("failed_per_day", low=1, default=10)
+    if failed_per_day < failed_per_hour:
+        raise ProgrammeError(
+            f"{table.key('failed_per_day')}: {failed_per_day} is below failed_per_hour"
+            f" ({failed_per_hour})"
+        )
+    return BottleCodeLimits(
+        per_hour=table.integer("per_hour", low=1),
+        per_day=table.integer("per_day", low=1),
+        failed_per_hour=failed_per_hour,
+        failed_per_day=failed_per_day,
+    )
+
+
 def parse_programme(data: Mapping[str, Any]) -> Programme:
     """Build and validate a programme from parsed TOML."""
     root = _Table(data, "")
@@ -238,10 +254,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
             checkin_streak_bonus=earning.integer("checkin_streak_bonus"),
         ),
         expiry=_expiry(root.table("expiry")),
-        bottle_codes=BottleCodeLimits(
-            per_hour=limits.integer("per_hour", low=1),
-            per_day=limits.integer("per_day", low=1),
-        ),
+        bottle_codes=_code_limits(limits),
         festivals=tuple(festivals),
         birthday=Birthday(
             send_time=birthday.clock_time("send_time"),

@@ -99,6 +99,10 @@ class ExpiryRule:
 class BottleCodeLimits:
     per_hour: int
     per_day: int
+    failed_per_hour: int = 5
+    """Failed attempts (unknown, mistyped, or someone else's code) allowed in the last hour."""
+    failed_per_day: int = 10
+    """Failed attempts allowed in the club's calendar day: past either, codes wait."""
 
 
 class Calendar(StrEnum):

@@ -5,14 +5,22 @@ A code earns once, ever, for one member: the claim is one conditional update
 the same transaction. The member row is locked first, so the hourly and daily limits hold even when
 one member sends several codes at once. Going over a limit refuses the code and flags the member
 for review (code farming shows up as one account redeeming many codes quickly).
+
+Codes that earn nothing (never issued, mistyped, someone else's) are failed attempts, one row each
+in the database, written under the same member lock: whatever worker or process answers, and
+after any restart, they count. Past the hourly or daily limit of failed attempts every code is
+refused, even a valid one, until the hour or the club day has passed, and the member is flagged:
+otherwise a member could guess codes forever. A refused code is not counted again, so the pause
+ends on time.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -20,7 +28,7 @@ from tortoise.transactions import in_transaction
 
 from club import points
 from club.codegen import CodeShape, classify, format_code, random_code
-from club.db.models.catalog import BottleCode, CodeBatch
+from club.db.models.catalog import BottleCode, CodeBatch, FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
 from club.programme.model import Programme
 from club.rules.expiry import expires_at
@@ -119,6 +127,8 @@ class CodeStatus(StrEnum):
     UNKNOWN = "unknown"
     """A well-formed code that was never issued."""
     LIMIT_REACHED = "limit_reached"
+    TOO_MANY_FAILED = "too_many_failed"
+    """Too many failed attempts lately: every code, valid or not, waits until `retry_at`."""
     NOT_A_CODE = "not_a_code"
     NOT_A_MEMBER = "not_a_member"
     """Only enrolled members collect points; the chat offers enrolment."""
@@ -134,7 +144,11 @@ class CodeOutcome:
     balance: int | None = None
     """Balance after earning (EARNED only)."""
     limit: int | None = None
-    """The limit that was reached (LIMIT_REACHED only)."""
+    """The limit that was reached (LIMIT_REACHED and TOO_MANY_FAILED)."""
+    retry_at: datetime | None = None
+    """When codes are taken again (TOO_MANY_FAILED only), in the club's time zone."""
+    per_day: bool = False
+    """The daily limit was reached, rather than the hourly one (TOO_MANY_FAILED only)."""
 
 
 async def redeem_code(
@@ -144,18 +158,21 @@ async def redeem_code(
     shape, code = classify(raw_text)
     if shape is CodeShape.NOT_A_CODE:
         return CodeOutcome(CodeStatus.NOT_A_CODE, "")
-    if shape is CodeShape.MISTYPED:
-        return CodeOutcome(CodeStatus.MISTYPED, code)
     async with in_transaction() as conn:
         member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
         if member is None or member.joined_at is None or member.status is MemberStatus.DELETED:
             return CodeOutcome(CodeStatus.NOT_A_MEMBER, code)
+        paused = await _too_many_failed(member, code, now, programme, conn)
+        if paused is not None:
+            return paused
+        if shape is CodeShape.MISTYPED:
+            return await _failed(CodeOutcome(CodeStatus.MISTYPED, code), member_id, now, conn)
         row = await BottleCode.filter(code=code).using_db(conn).first()
         if row is None:
             log.info("unknown bottle code member=%d", member_id)
-            return CodeOutcome(CodeStatus.UNKNOWN, code)
+            return await _failed(CodeOutcome(CodeStatus.UNKNOWN, code), member_id, now, conn)
         if row.used_by_id is not None:
-            return _used(row, member_id, code)
+            return await _used(row, member_id, code, now, conn)
         refused = await _over_limit(member, code, now, programme, conn)
         if refused is not None:
             return refused
@@ -167,7 +184,7 @@ async def redeem_code(
         if claimed == 0:
             # Another member's transaction took it between our read and our update.
             fresh = await BottleCode.filter(id=row.id).using_db(conn).get()
-            return _used(fresh, member_id, code)
+            return await _used(fresh, member_id, code, now, conn)
         movement = await points.credit(
             member_id,
             row.points,
@@ -181,10 +198,73 @@ async def redeem_code(
     return CodeOutcome(CodeStatus.EARNED, code, row.points, movement.balance_after)
 
 
-def _used(row: BottleCode, member_id: int, code: str) -> CodeOutcome:
+async def _used(
+    row: BottleCode, member_id: int, code: str, now: datetime, conn: BaseDBAsyncClient
+) -> CodeOutcome:
     if row.used_by_id == member_id:
         return CodeOutcome(CodeStatus.USED_BY_YOU, code, row.points)
-    return CodeOutcome(CodeStatus.USED_BY_OTHER, code)
+    return await _failed(CodeOutcome(CodeStatus.USED_BY_OTHER, code), member_id, now, conn)
+
+
+# Failed attempts older than this count for no window (an hour, or the club day so far).
+_FAILED_KEPT = timedelta(days=2)
+
+
+async def _failed(
+    outcome: CodeOutcome, member_id: int, now: datetime, conn: BaseDBAsyncClient
+) -> CodeOutcome:
+    """Count a code that earned nothing, and drop this member's attempts too old to count.
+
+    Pruning one member's rows under that member's lock keeps writers of different members apart.
+    """
+    await FailedCodeAttempt.create(
+        member_id=member_id, at=now, outcome=outcome.status.value, using_db=conn
+    )
+    await (
+        FailedCodeAttempt.filter(member_id=member_id, at__lt=now - _FAILED_KEPT)
+        .using_db(conn)
+        .delete()
+    )
+    return outcome
+
+
+async def _too_many_failed(
+    member: Member, code: str, now: datetime, programme: Programme, conn: BaseDBAsyncClient
+) -> CodeOutcome | None:
+    """Refuse and flag while the member's failed attempts are at the hourly or daily limit.
+
+    The hour is the last 60 minutes (the pause ends an hour after the oldest failure that
+    counts), the day the club's calendar day (the pause ends at midnight), as for codes used.
+    """
+    limits = programme.bottle_codes
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour_ago = now - timedelta(hours=1)
+    rows = await (
+        FailedCodeAttempt.filter(member_id=member.id, at__gte=min(day_start, hour_ago))
+        .using_db(conn)
+        .values_list("at", flat=True)
+    )
+    times = cast("list[datetime]", rows)
+    today = sum(1 for at in times if at >= day_start)
+    last_hour = sorted(at for at in times if at > hour_ago)
+    if today >= limits.failed_per_day:
+        limit = limits.failed_per_day
+        tomorrow = datetime.combine(day_start.date() + timedelta(days=1), time(), now.tzinfo)
+        retry_at, per_day, window = tomorrow, True, "a day"
+    elif len(last_hour) >= limits.failed_per_hour:
+        limit = limits.failed_per_hour
+        oldest_counted = last_hour[len(last_hour) - limit]
+        retry_at, per_day, window = (oldest_counted + timedelta(hours=1)), False, "an hour"
+    else:
+        return None
+    await _flag(member, f"bottle codes: {limit} failed attempts in {window}", now, conn)
+    return CodeOutcome(
+        CodeStatus.TOO_MANY_FAILED,
+        code,
+        limit=limit,
+        retry_at=retry_at.astimezone(now.tzinfo),
+        per_day=per_day,
+    )
 
 
 async def _over_limit(
@@ -200,20 +280,19 @@ async def _over_limit(
     used = BottleCode.filter(used_by_id=member.id).using_db(conn)
     if await used.filter(used_at__gt=now - timedelta(hours=1)).count() >= limits.per_hour:
         reason = f"bottle codes: more than {limits.per_hour} in an hour"
-        return await _flag(member, code, limits.per_hour, reason, now, conn)
+        await _flag(member, reason, now, conn)
+        return CodeOutcome(CodeStatus.LIMIT_REACHED, code, limit=limits.per_hour)
     if await used.filter(used_at__gte=day_start).count() >= limits.per_day:
         reason = f"bottle codes: more than {limits.per_day} in a day"
-        return await _flag(member, code, limits.per_day, reason, now, conn)
+        await _flag(member, reason, now, conn)
+        return CodeOutcome(CodeStatus.LIMIT_REACHED, code, limit=limits.per_day)
     return None
 
 
-async def _flag(
-    member: Member, code: str, limit: int, reason: str, now: datetime, conn: BaseDBAsyncClient
-) -> CodeOutcome:
+async def _flag(member: Member, reason: str, now: datetime, conn: BaseDBAsyncClient) -> None:
     await (
         Member.filter(id=member.id)
         .using_db(conn)
         .update(flagged_for_review=True, flag_reason=reason, updated_at=now)
     )
     log.warning("member flagged for review member=%d reason=%s", member.id, reason)
-    return CodeOutcome(CodeStatus.LIMIT_REACHED, code, limit=limit)

@@ -9,6 +9,7 @@ read off the cap in capitals.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
@@ -48,9 +49,23 @@ def _reply(ctx: Context, outcome: CodeOutcome) -> Reply:
         text = t("code_unknown", ctx.lang)
     elif status is CodeStatus.LIMIT_REACHED:
         text = t("code_limit", ctx.lang, limit=outcome.limit)
+    elif status is CodeStatus.TOO_MANY_FAILED and outcome.per_day:
+        text = t("code_paused_day", ctx.lang, limit=outcome.limit)
+    elif status is CodeStatus.TOO_MANY_FAILED:
+        text = t("code_paused_hour", ctx.lang, limit=outcome.limit, time=_minute(outcome))
     else:
         text = t("code_not_ours", ctx.lang)
     return TextReply(text)
+
+
+def _minute(outcome: CodeOutcome) -> str:
+    """When codes are taken again, as HH:MM rounded up: never a minute that is still paused."""
+    if outcome.retry_at is None:
+        return ""
+    at = outcome.retry_at
+    if at.second or at.microsecond:
+        at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return at.strftime("%H:%M")
 
 
 @router.regex(CODE_TEXT)

@@ -348,6 +348,28 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "兑换的瓶盖码已达上限（{limit} 个），请稍后再试。",
         "en": "You have reached the limit of {limit} codes; please try again later.",
     },
+    "code_paused_hour": {
+        "zh": (
+            "最近一小时内有{limit}个瓶盖码未能兑换，为保护您的账户，瓶盖码兑换暂停到 {time}。"
+            "请核对瓶盖下的编码，届时再发送；如有疑问，请保留瓶盖并联系客服。"
+        ),
+        "en": (
+            "{limit} codes in the last hour did not work, so to keep your account safe, codes "
+            "are paused until {time}. Please check the code under the cap and send it then; "
+            "if you need help, keep the cap and contact us."
+        ),
+    },
+    "code_paused_day": {
+        "zh": (
+            "今天已有{limit}个瓶盖码未能兑换，为保护您的账户，瓶盖码兑换暂停到明天。"
+            "请核对瓶盖下的编码，明天再发送；如有疑问，请保留瓶盖并联系客服。"
+        ),
+        "en": (
+            "{limit} codes today did not work, so to keep your account safe, codes are paused "
+            "until tomorrow. Please check the code under the cap and send it then; if you need "
+            "help, keep the cap and contact us."
+        ),
+    },
     "code_not_ours": {
         "zh": "这不是我们的瓶盖码，请扫描瓶盖下的二维码。",
         "en": "That is not one of our bottle codes; please scan the code under the cap.",

@@ -51,6 +51,27 @@ class BottleCode(Model):
         indexes = (("used_by_id", "used_at"),)
 
 
+class FailedCodeAttempt(Model):
+    """A code a member sent that earned nothing: never issued, mistyped, or someone else's.
+
+    Counted per member over the last hour and the club day, so guessing codes meets a limit.
+    Rows older than two days no longer count and are deleted as new ones are written.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="failed_code_attempts", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField(db_index=True)
+    outcome = fields.CharField(max_length=16)
+    """unknown, mistyped or used_by_other"""
+    member_id: int
+
+    class Meta:
+        table = "failed_code_attempt"
+        indexes = (("member_id", "at"),)
+
+
 class Reward(Model):
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=64)

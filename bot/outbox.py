@@ -7,6 +7,9 @@
   recorded on the row: sent (with WeChat's msgid), skipped (outside the window, unreachable),
   failed, or back to queued with a later `not_before` when trying again later can help.
 - In dry-run mode the row itself is the destination: status sent, `dry_run` true, no call.
+- `deliver(..., window=...)`: the sender asks, once the row is claimed, whether a customer-service
+  row may still go (`club.cs_window.refusal`: the window's allowance, counted from the outbox);
+  if not, the row is skipped with the reason and reported as outside the window, like a 45047.
 
 A row left in `sending` (its worker died between the claim and the answer) is never re-claimed:
 whether WeChat got it is unknown, and sending twice is the worse mistake (customer-service and
@@ -17,7 +20,7 @@ template messages carry no idempotency key WeChat would honour). Once its lease 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -64,6 +67,9 @@ SENDING_LEASE = timedelta(minutes=10)
 """How long a claimed row may stay `sending`. A send is one HTTP call with a 10-second timeout
 (and a few quick retries), so a row still sending after ten minutes has lost its sender."""
 OUTCOME_UNKNOWN = "outcome unknown: the sender stopped while sending"
+
+WindowCheck = Callable[[OutboxMessage, datetime], Awaitable[str | None]]
+"""Why a claimed row may not go by customer service now (None: it may)."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +200,7 @@ class Outbox:
         )
         return await self.deliver(row.id)
 
-    async def deliver(self, outbox_id: int) -> DeliveryStatus:
+    async def deliver(self, outbox_id: int, *, window: WindowCheck | None = None) -> DeliveryStatus:
         """Send one row if it is due and nobody else has it; record and return the outcome."""
         now = self._clock.now()
         claimed = await OutboxMessage.filter(
@@ -206,6 +212,13 @@ class Outbox:
         if not claimed:
             return await self._not_claimed(outbox_id, now)
         row = await OutboxMessage.get(id=outbox_id)
+        if window is not None and row.channel is OutboxChannel.CUSTOM:
+            # Asked after the claim: of two senders racing for one member's last allowed
+            # message, at least one sees the other's row `sending` and holds back.
+            closed = await window(row, now)
+            if closed is not None:
+                await self._settle(row, OutboxStatus.SKIPPED, last_error=closed[:255])
+                return DeliveryStatus.OUTSIDE_WINDOW
         if self._dry_run:
             await self._settle(row, OutboxStatus.SENT, dry_run=True, sent_at=now)
             return DeliveryStatus.DRY_RUN

@@ -1,12 +1,21 @@
 """How a proactive message reaches a member, decided in one place (greetings, reminders, campaigns).
 
 Pure: rules and time arithmetic only. WeChat lets us message a member proactively in two ways:
-a customer-service message while the member's 48-hour window is open (they wrote, clicked or
-scanned recently and the window's message allowance is not used up), or a template message
-with a template id configured for that kind of message. With neither, the message is recorded
-as skipped with the reason, never sent some other way. Quiet hours (21:00-09:00 by default)
-delay a message to the end of the quiet period; the window is judged at that later time.
-Members who unfollowed, blocked us, were deleted or were found unreachable get nothing.
+a customer-service message while the member's window is open and its message allowance is not
+used up, or a template message with a template id configured for that kind of message. With
+neither, the message is recorded as skipped with the reason, never sent some other way. Quiet
+hours (21:00-09:00 by default) delay a message to the end of the quiet period; the window is
+judged at that later time. Members who unfollowed, blocked us, were deleted or were found
+unreachable get nothing.
+
+The window, as WeChat documents it since June 2023 (developers.weixin.qq.com/doc/offiaccount/
+Customer_Service/Customer_Service_Messages.html, "客服消息下发规则"): a member's own message
+allows 5 customer-service messages within 48 hours; a menu click (click or scancode push), a
+follow or a QR scan allows 3 within one minute, and a click does not give a message's allowance.
+Each opening is judged on its own, counting the messages sent since it: a new message renews
+the allowance instead of adding to what is left (as the mini-program pages say; the official
+account pages are silent). So a proactive message in practice rides only on the member's last
+message. The counts come from the outbox (`club.cs_window`), the numbers from the programme.
 """
 
 from __future__ import annotations
@@ -60,10 +69,15 @@ class QuietHours:
 class DeliveryRules:
     quiet: QuietHours = field(default_factory=QuietHours)
     window: timedelta = timedelta(hours=48)
+    """How long a member's message keeps the window open."""
+    window_after_event: timedelta = timedelta(minutes=1)
+    """How long a click, scan or follow keeps it open (WeChat: one minute)."""
     window_margin: timedelta = timedelta(minutes=15)
     """Time a queued message may take to go out; a window closing sooner is treated as closed."""
-    window_max_messages: int | None = None
-    """Customer-service messages allowed per opened window (None: not limited by us)."""
+    messages_after_message: int = 5
+    """Customer-service messages a member's message allows (WeChat since June 2023: 5)."""
+    messages_after_event: int = 3
+    """Customer-service messages a click, scan or follow allows (WeChat: 3)."""
     template_ids: Mapping[str, str] = field(default_factory=dict)
     """Template id per message kind (birthday, festival, expiry, tier, campaign)."""
 
@@ -74,9 +88,16 @@ class Contact:
 
     status: str
     last_interaction_at: datetime | None
+    """The latest message or event (click, scan, follow) from the member."""
     unreachable: bool = False
-    window_messages_sent: int = 0
-    """Customer-service messages already sent since `last_interaction_at`."""
+    last_message_at: datetime | None = None
+    """The member's latest own message (None: never wrote)."""
+    custom_sent: tuple[datetime, ...] = ()
+    """When recent customer-service messages went to the member (sent, or being sent)."""
+
+    def sent_since(self, opened: datetime) -> int:
+        """Customer-service messages counted against a window opened at `opened`."""
+        return sum(1 for sent in self.custom_sent if sent >= opened)
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,9 @@ def delivery_rules(programme: Programme) -> DeliveryRules:
     return DeliveryRules(
         quiet=QuietHours(d.quiet_start, d.quiet_end),
         window=timedelta(hours=d.window_hours),
+        window_after_event=timedelta(minutes=d.window_minutes_after_event),
+        messages_after_message=d.window_messages_after_message,
+        messages_after_event=d.window_messages_after_event,
         template_ids=dict(d.templates),
     )
 
@@ -111,25 +135,50 @@ def plan_delivery(contact: Contact, kind: str, rules: DeliveryRules, now: dateti
         return Plan(None, skipped="skipped: member unreachable")
     send_at = rules.quiet.next_allowed(now)
     not_before = None if send_at == now else send_at
-    if window_open(contact, rules, send_at):
+    closed = window_closed(contact, rules, send_at)
+    if closed is None:
         return Plan(Channel.CUSTOM, not_before=not_before)
     template_id = rules.template_ids.get(kind)
     if template_id:
         return Plan(Channel.TEMPLATE, not_before=not_before, template_id=template_id)
-    return Plan(
-        None,
-        skipped=f"skipped: no channel (window closed and no template id for {kind!r})",
-    )
+    return Plan(None, skipped=f"skipped: no channel ({closed} and no template id for {kind!r})")
 
 
 def window_open(contact: Contact, rules: DeliveryRules, at: datetime) -> bool:
     """Whether a customer-service message sent at `at` is within the member's window."""
-    if contact.last_interaction_at is None:
-        return False
-    if contact.last_interaction_at + rules.window - rules.window_margin <= at:
-        return False
-    limit = rules.window_max_messages
-    return limit is None or contact.window_messages_sent < limit
+    return window_closed(contact, rules, at) is None
+
+
+def window_closed(contact: Contact, rules: DeliveryRules, at: datetime) -> str | None:
+    """Why a customer-service message sent at `at` would be refused, or None if it would not.
+
+    The message opening and the event opening are separate allowances: either one still open
+    with messages left will do.
+    """
+    openings: list[tuple[str, datetime, timedelta, int]] = []
+    message = contact.last_message_at
+    if message is not None:
+        openings.append(("message", message, rules.window, rules.messages_after_message))
+    event = contact.last_interaction_at
+    if event is not None and (message is None or event > message):
+        after_event = rules.messages_after_event
+        openings.append(("click or scan", event, rules.window_after_event, after_event))
+    if not openings:
+        return "window closed: the member never wrote or clicked"
+    reasons = []
+    for what, opened, length, allowed in openings:
+        stamp = opened.isoformat(timespec="minutes")
+        if opened + length - rules.window_margin <= at:
+            reasons.append(f"window closed: the member's last {what} was at {stamp}")
+            continue
+        sent = contact.sent_since(opened)
+        if sent < allowed:
+            return None
+        reasons.append(
+            f"window allowance used: {sent} of {allowed} customer-service messages "
+            f"since the member's {what} at {stamp}"
+        )
+    return reasons[0]
 
 
 def greeting_key(member_id: int, day: date) -> str:

@@ -13,14 +13,15 @@
   `festival:<key>:<member>:<year>`), before the message; a run killed half-way and run again
   gives the rest and nothing twice.
 - How each message goes (customer service, template, or skipped with the reason) is decided by
-  `club.delivery`.
+  `club.delivery`, with the customer-service messages each member of the batch received lately
+  (`club.cs_window`, one query a batch); the sender decides again when the message goes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -28,11 +29,11 @@ from typing import Any, Protocol
 from tortoise.expressions import Q
 
 from club import points as points_ledger
+from club.cs_window import contact_from, custom_sent, since_for
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.delivery import (
     Channel,
-    Contact,
     DeliveryRules,
     delivery_rules,
     greeting_key,
@@ -62,6 +63,7 @@ MEMBER_FIELDS = (
     "language",
     "status",
     "last_interaction_at",
+    "last_message_at",
     "unreachable_at",
     "birthday_mmdd",
     "birthday_lunar_month",
@@ -189,6 +191,8 @@ async def _greet(
             "idempotency_key", flat=True
         )
         greeted = {str(k) for k in found}
+        waiting = [row["openid"] for row, key in zip(rows, keys, strict=True) if key not in greeted]
+        sent = await custom_sent(waiting, since=since_for(rules, now), now=now)
         messages = []
         for row, key in zip(rows, keys, strict=True):
             birthday = today.is_birthday(row)
@@ -200,7 +204,7 @@ async def _greet(
                 counts["already"] += 1
                 continue
             await _give_gifts(row, today, birthday, programme, now, gifts, counts)
-            message = _message(row, today, birthday, programme, rules, now)
+            message = _message(row, today, birthday, programme, rules, now, sent)
             counts[message.status.value] += 1
             messages.append(message)
         if messages:
@@ -252,15 +256,11 @@ def _message(
     programme: Programme,
     rules: DeliveryRules,
     now: datetime,
+    sent: Mapping[str, tuple[datetime, ...]],
 ) -> OutboxMessage:
     kind = "birthday" if birthday else "festival"
     text = greeting_text(row, today, birthday, programme)
-    contact = Contact(
-        status=row["status"],
-        last_interaction_at=row["last_interaction_at"],
-        unreachable=row["unreachable_at"] is not None,
-    )
-    plan = plan_delivery(contact, kind, rules, now)
+    plan = plan_delivery(contact_from(row, sent), kind, rules, now)
     title = "生日祝福" if birthday else " · ".join(f.name_zh for f in today.festivals)
     data = {"title": title, "content": text, "date": today.day.isoformat()}
     template_id = rules.template_ids.get(kind)

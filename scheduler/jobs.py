@@ -14,10 +14,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from club.clock import Clock
+from club.cs_window import member_contact
 from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
-from club.delivery import Channel, Contact, Plan, delivery_rules, plan_delivery
+from club.delivery import Channel, Plan, delivery_rules, plan_delivery
 from club.expiry import expire_due, expiring_soon
 from club.greetings import Queued, greet_birthdays, greet_festivals, ledger_gifts
 from club.programme import Programme
@@ -110,11 +111,7 @@ async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:
         for member in members:
             for soon in await expiring_soon(member.id, now, days):
                 key = f"expiry:{member.id}:{soon.expires_on.isoformat()}"
-                contact = Contact(
-                    member.status.value,
-                    member.last_interaction_at,
-                    unreachable=member.unreachable_at is not None,
-                )
+                contact = await member_contact(member, rules, now)
                 plan = plan_delivery(contact, "points_expiry", rules, now)
                 text = _expiry_text(member.language, soon.points, soon.expires_on, ctx.programme)
                 created = await _record(member, key, "points_expiry", text, plan, ctx, now)
@@ -144,11 +141,7 @@ async def _tier_review(day: date, ctx: JobContext) -> Mapping[str, int]:
                 continue
             counts["upgraded" if change.upgrade else "downgraded"] += 1
             member = await Member.get(id=member_id)
-            contact = Contact(
-                member.status.value,
-                member.last_interaction_at,
-                unreachable=member.unreachable_at is not None,
-            )
+            contact = await member_contact(member, rules, now)
             plan = plan_delivery(contact, "tier_change", rules, now)
             text = _tier_text(member.language, change.to_tier, change.upgrade, ctx.programme)
             key = f"tier:{member.id}:{day.isoformat()}"

@@ -4,7 +4,9 @@
   ids onto the taskiq-redis stream (one task per message ran at ~1k/s; chunks do not).
 - `python -m scheduler worker` processes run `deliver_chunk`: each row through
   `Outbox.deliver`, which claims it (so a task delivered twice sends nothing twice) and records
-  the outcome. 45015/45047 (outside the window): the same greeting goes again as a template
+  the outcome. Before a customer-service row goes, the window's allowance is checked against
+  the outbox (`club.cs_window.refusal`, at sending time: rows wait for quiet hours). Used up,
+  or 45015/45047 (outside the window): the same greeting goes again as a template
   message, under its own key `<key>:template`. 43004/43101: the member is marked unreachable.
   Retryable errors leave the row queued with a back-off `not_before`.
 - Rows that become due later (quiet hours, back-off) are fed by `dispatch_due`, run every
@@ -28,6 +30,7 @@ from tortoise.expressions import Q
 from bot import keys
 from bot.kv import Redis
 from bot.outbox import DeliveryStatus, Outbox, TemplateMessage, claimable, settle_abandoned
+from club.cs_window import refusal
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.delivery import delivery_rules
 from club.programme import Programme
@@ -48,16 +51,20 @@ async def deliver_ids(
     reaches into the evening holds its rows until the quiet hours end instead of sending them.
     """
     counts: Counter[str] = Counter()
-    quiet = delivery_rules(programme).quiet
-    later = quiet.next_allowed(now)
+    rules = delivery_rules(programme)
+    later = rules.quiet.next_allowed(now)
     if later != now:
         held = await OutboxMessage.filter(id__in=list(ids), status=OutboxStatus.QUEUED).update(
             not_before=later
         )
         counts["held_for_quiet_hours"] += held
         return counts
+
+    async def window(row: OutboxMessage, at: datetime) -> str | None:
+        return await refusal(row, rules, at)
+
     for outbox_id in ids:
-        status = await outbox.deliver(int(outbox_id))
+        status = await outbox.deliver(int(outbox_id), window=window)
         counts[status.value] += 1
         if status is DeliveryStatus.OUTSIDE_WINDOW:
             fallback = await _template_fallback(outbox, int(outbox_id), programme)

@@ -11,7 +11,8 @@ import logging
 from datetime import datetime
 
 from bot.outbox import Outbox, TextMessage
-from club.delivery import Contact, delivery_rules, plan_delivery
+from club.cs_window import contact_for
+from club.delivery import delivery_rules, plan_delivery
 from club.member_records import member_by_id
 from club.programme.model import Programme
 
@@ -37,10 +38,11 @@ async def congratulate(
     member = await member_by_id(member_id)
     if member is None:
         return False
-    contact = Contact(
-        member.status.value, member.last_interaction_at, unreachable=member.unreachable
-    )
-    plan = plan_delivery(contact, KIND, delivery_rules(programme), now)
+    rules = delivery_rules(programme)
+    contact = await contact_for(member_id, rules, now)
+    if contact is None:
+        return False
+    plan = plan_delivery(contact, KIND, rules, now)
     if not plan.sendable:
         log.info("tier upgrade of member %s not announced: %s", member_id, plan.skipped)
         return False

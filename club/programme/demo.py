@@ -88,6 +88,12 @@ black = "Happy birthday, {name}! {gift} Black Gold birthday points are yours. Ch
 quiet_start = "21:00"
 quiet_end = "09:00"
 window_hours = 48
+# WeChat's customer-service allowance since June 2023: a member's message allows 5 messages
+# within 48 hours; a menu click, QR scan or follow allows 3 within one minute. Beyond it a
+# proactive message goes by template (or is skipped with the reason).
+window_messages_after_message = 5
+window_messages_after_event = 3
+window_minutes_after_event = 1
 
 [delivery.templates]
 birthday = "demo-tmpl-birthday"

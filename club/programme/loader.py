@@ -193,6 +193,17 @@ def _delivery(table: _Table) -> Delivery:
         quiet_end=table.clock_time("quiet_end"),
         window_hours=table.integer("window_hours", low=1, high=48),
         templates=tuple(sorted(templates.data.items())),
+        # WeChat's limits since June 2023 are 5 after a message and 3 (for one minute) after a
+        # click, scan or follow; up to 20 is accepted in case it raises them again.
+        window_messages_after_message=table.integer(
+            "window_messages_after_message", low=0, high=20, default=5
+        ),
+        window_messages_after_event=table.integer(
+            "window_messages_after_event", low=0, high=20, default=3
+        ),
+        window_minutes_after_event=table.integer(
+            "window_minutes_after_event", low=0, high=48 * 60, default=1
+        ),
     )
 
 

@@ -145,6 +145,12 @@ class Delivery:
     window_hours: int
     templates: tuple[tuple[str, str], ...]
     """(message kind, WeChat template id)."""
+    window_messages_after_message: int = 5
+    """Customer-service messages a member's own message allows within `window_hours`."""
+    window_messages_after_event: int = 3
+    """Customer-service messages a menu click, QR scan or follow allows."""
+    window_minutes_after_event: int = 1
+    """How long a click, scan or follow keeps the window open (WeChat: one minute)."""
 
     def template_for(self, kind: str) -> str | None:
         return dict(self.templates).get(kind)

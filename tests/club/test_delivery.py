@@ -1,4 +1,5 @@
-"""Delivery rules: quiet hours, the 48-hour window, the template fallback, who is never messaged."""
+"""Delivery rules: quiet hours, the window and its allowance, the template fallback, who is never
+messaged."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from club.delivery import (
     QuietHours,
     greeting_key,
     plan_delivery,
+    window_closed,
+    window_open,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -22,6 +25,16 @@ RULES = DeliveryRules(template_ids={"birthday": "TPL-BIRTHDAY"})
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def wrote(when: datetime, *sent: datetime) -> Contact:
+    """A member whose last action was a message at `when`; customer-service sends at `sent`."""
+    return Contact("active", when, last_message_at=when, custom_sent=sent)
+
+
+def clicked(when: datetime, *sent: datetime) -> Contact:
+    """A member who never wrote and last clicked a menu (or scanned, or followed) at `when`."""
+    return Contact("active", when, custom_sent=sent)
 
 
 @pytest.mark.parametrize(
@@ -53,15 +66,13 @@ def test_quiet_hours_need_an_aware_time() -> None:
 
 
 def test_inside_the_48_hour_window_a_customer_service_message() -> None:
-    contact = Contact("active", last_interaction_at=at(22, 10))
-    plan = plan_delivery(contact, "birthday", RULES, at(23, 10))
+    plan = plan_delivery(wrote(at(22, 10)), "birthday", RULES, at(23, 10))
     assert plan.channel is Channel.CUSTOM
     assert plan.not_before is None and plan.skipped is None
 
 
 def test_outside_the_window_the_configured_template() -> None:
-    contact = Contact("active", last_interaction_at=at(21, 9))
-    plan = plan_delivery(contact, "birthday", RULES, at(23, 10))
+    plan = plan_delivery(wrote(at(21, 9)), "birthday", RULES, at(23, 10))
     assert plan.channel is Channel.TEMPLATE
     assert plan.template_id == "TPL-BIRTHDAY"
 
@@ -82,37 +93,92 @@ def test_no_window_and_no_template_is_skipped_with_the_reason() -> None:
 def test_the_window_is_judged_when_quiet_hours_end() -> None:
     # Queued at 22:00, sent at 09:00 tomorrow: a window opened yesterday at 23:00 is still open
     # then; one opened yesterday at 08:00 has closed by then.
-    still_open = Contact("active", last_interaction_at=at(22, 23))
-    plan = plan_delivery(still_open, "birthday", RULES, at(23, 22))
+    plan = plan_delivery(wrote(at(22, 23)), "birthday", RULES, at(23, 22))
     assert plan.channel is Channel.CUSTOM and plan.not_before == at(24, 9)
-    closing = Contact("active", last_interaction_at=at(22, 8))
-    plan = plan_delivery(closing, "birthday", RULES, at(23, 22))
+    plan = plan_delivery(wrote(at(22, 8)), "birthday", RULES, at(23, 22))
     assert plan.channel is Channel.TEMPLATE and plan.not_before == at(24, 9)
 
 
 def test_window_closing_within_the_margin_counts_as_closed() -> None:
-    contact = Contact("active", last_interaction_at=at(23, 10) - timedelta(hours=47, minutes=50))
+    contact = wrote(at(23, 10) - timedelta(hours=47, minutes=50))
     assert plan_delivery(contact, "birthday", RULES, at(23, 10)).channel is Channel.TEMPLATE
 
 
 def test_window_message_allowance_used_up_falls_back_to_template() -> None:
-    rules = DeliveryRules(window_max_messages=3, template_ids={"birthday": "T"})
-    fresh = Contact("active", at(23, 9), window_messages_sent=2)
-    used = Contact("active", at(23, 9), window_messages_sent=3)
+    rules = DeliveryRules(messages_after_message=3, template_ids={"birthday": "T"})
+    fresh = wrote(at(23, 0), at(23, 1), at(23, 2))
+    used = wrote(at(23, 0), at(23, 1), at(23, 2), at(23, 3))
     assert plan_delivery(fresh, "birthday", rules, at(23, 10)).channel is Channel.CUSTOM
     assert plan_delivery(used, "birthday", rules, at(23, 10)).channel is Channel.TEMPLATE
 
 
+def test_wrote_ten_hours_ago_five_sends_since_means_template() -> None:
+    # WeChat's allowance since June 2023: five customer-service messages after a message.
+    wrote_at = at(23, 0)
+    sent = tuple(wrote_at + timedelta(hours=h) for h in range(1, 6))
+    assert plan_delivery(wrote(wrote_at, *sent[:4]), "birthday", RULES, at(23, 10)).channel is (
+        Channel.CUSTOM
+    )
+    plan = plan_delivery(wrote(wrote_at, *sent), "birthday", RULES, at(23, 10))
+    assert plan.channel is Channel.TEMPLATE
+    no_template = plan_delivery(wrote(wrote_at, *sent), "festival", RULES, at(23, 10))
+    assert no_template.skipped is not None
+    assert "allowance used: 5 of 5" in no_template.skipped and "festival" in no_template.skipped
+
+
+def test_sends_before_the_latest_message_do_not_count() -> None:
+    # Five sends used up the window of the 23rd's message; writing again opens a fresh one.
+    sent = tuple(at(23, h) for h in range(1, 6))
+    assert plan_delivery(wrote(at(23, 0), *sent), "birthday", RULES, at(23, 10)).channel is (
+        Channel.TEMPLATE
+    )
+    plan = plan_delivery(wrote(at(23, 8), *sent), "birthday", RULES, at(23, 10))
+    assert plan.channel is Channel.CUSTOM
+
+
+def test_a_click_opens_a_short_window_with_fewer_messages() -> None:
+    # Default rules (WeChat's): three messages within one minute of a click, scan or follow.
+    assert window_open(clicked(at(23, 10)), RULES, at(23, 10)) is False  # the margin is longer
+    assert plan_delivery(clicked(at(23, 9)), "birthday", RULES, at(23, 10)).channel is (
+        Channel.TEMPLATE
+    )
+    # With a programme that keeps an event's window open longer, its allowance is the smaller.
+    long_events = DeliveryRules(window_after_event=timedelta(hours=48))
+    two, three = (at(23, 9, 1), at(23, 9, 2)), (at(23, 9, 1), at(23, 9, 2), at(23, 9, 3))
+    assert window_open(clicked(at(23, 9), *two), long_events, at(23, 10))
+    assert not window_open(clicked(at(23, 9), *three), long_events, at(23, 10))
+    assert window_open(wrote(at(23, 9), *three), long_events, at(23, 10))
+    reason = window_closed(clicked(at(23, 9), *three), long_events, at(23, 10))
+    assert reason is not None and "3 of 3" in reason and "click" in reason
+
+
+def test_a_later_click_keeps_the_message_window() -> None:
+    # Wrote at 00:00 (two sends since), clicked at 09:00: the message's allowance still holds.
+    contact = Contact(
+        "active", at(23, 9), last_message_at=at(23, 0), custom_sent=(at(23, 1), at(23, 2))
+    )
+    assert plan_delivery(contact, "birthday", RULES, at(23, 10)).channel is Channel.CUSTOM
+    # And the click gives no message allowance of its own for later.
+    assert plan_delivery(clicked(at(23, 9)), "birthday", RULES, at(23, 10)).channel is (
+        Channel.TEMPLATE
+    )
+
+
 @pytest.mark.parametrize("status", ["unfollowed", "blocked", "deleted"])
 def test_unfollowed_blocked_deleted_never_messaged(status: str) -> None:
-    plan = plan_delivery(Contact(status, at(23, 9)), "birthday", RULES, at(23, 10))
+    plan = plan_delivery(
+        Contact(status, at(23, 9), last_message_at=at(23, 9)), "birthday", RULES, at(23, 10)
+    )
     assert not plan.sendable
     assert plan.skipped == f"skipped: member {status}"
 
 
 def test_unreachable_member_not_messaged() -> None:
     plan = plan_delivery(
-        Contact("active", at(23, 9), unreachable=True), "birthday", RULES, at(23, 10)
+        Contact("active", at(23, 9), unreachable=True, last_message_at=at(23, 9)),
+        "birthday",
+        RULES,
+        at(23, 10),
     )
     assert plan.skipped == "skipped: member unreachable"
 
@@ -131,3 +197,5 @@ def test_rules_from_the_programme() -> None:
     assert rules.quiet == QuietHours(time(21), time(9))
     assert rules.window == timedelta(hours=48)
     assert rules.template_ids["birthday"] == "demo-tmpl-birthday"
+    assert (rules.messages_after_message, rules.messages_after_event) == (5, 3)
+    assert rules.window_after_event == timedelta(minutes=1)

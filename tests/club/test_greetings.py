@@ -37,6 +37,7 @@ async def member(
     consent: bool = True,
     tier: str = "taste",
     last_interaction_at: datetime | None = None,
+    last_message_at: datetime | None = None,
     name: str | None = "王芳",
     language: str = "zh",
 ) -> Member:
@@ -59,6 +60,7 @@ async def member(
         name=name,
         language=language,
         last_interaction_at=last_interaction_at,
+        last_message_at=last_message_at,
         **fields,
     )
 
@@ -106,8 +108,15 @@ async def test_running_twice_greets_and_gifts_once(db: None, programme: Programm
 async def test_window_chooses_customer_service_else_template(
     db: None, programme: Programme
 ) -> None:
-    recent = await member(solar=(11, 23), last_interaction_at=NOW - timedelta(hours=3))
-    silent = await member(solar=(11, 23), last_interaction_at=NOW - timedelta(days=5))
+    three_hours = NOW - timedelta(hours=3)
+    recent = await member(
+        solar=(11, 23), last_interaction_at=three_hours, last_message_at=three_hours
+    )
+    silent = await member(
+        solar=(11, 23),
+        last_interaction_at=NOW - timedelta(days=5),
+        last_message_at=NOW - timedelta(days=5),
+    )
     await greet_birthdays(DAY, programme=programme, now=NOW, gifts=ledger_gifts(programme))
     rows = await outbox()
     assert rows[recent.id].channel is OutboxChannel.CUSTOM

@@ -26,6 +26,7 @@ async def enrolled(clock: FixedClock, *, tier: str = "taste", language: str = "z
         tier=tier,
         language=language,
         last_interaction_at=now - timedelta(hours=1),
+        last_message_at=now - timedelta(hours=1),
     )
 
 

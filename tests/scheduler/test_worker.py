@@ -68,6 +68,7 @@ async def greeted(
             tier="taste",
             birthday_mmdd=now.month * 100 + now.day,
             last_interaction_at=now - timedelta(hours=2) if window else None,
+            last_message_at=now - timedelta(hours=2) if window else None,
         )
     await greet_birthdays(now.date(), programme=programme, now=now, gifts=ledger_gifts(programme))
     ids: list[Any] = (

@@ -1,0 +1,117 @@
+"""The customer-service window as the outbox records it: what `club.delivery` needs per member.
+
+WeChat counts the customer-service messages a member's window allows (`club.delivery`); we count
+them from our own outbox, without touching the callback's path: the member's openings are the
+`last_message_at` / `last_interaction_at` columns the callback already writes, and the messages
+sent since are outbox rows on the custom channel that were
+
+- sent (at `sent_at`; dry-run rows too, they stand for a send),
+- being sent now (`sending`: counted, as they are about to reach WeChat), or
+- settled with the outcome unknown (the sender died mid-send: WeChat may well have it).
+
+Replies to the member's messages (kind `reply`) count like any other, but are never held back
+by the allowance: `refusal` lets them through.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+
+from club.db.models.members import Member
+from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.delivery import Contact, DeliveryRules, window_closed
+
+REPLY_KIND = "reply"
+"""Outbox kind of a deferred answer to the member's message (bot.conversation)."""
+OUTCOME_UNKNOWN_PREFIX = "outcome unknown"
+"""How `bot.outbox.settle_abandoned` marks a row its sender died sending (a test pins it)."""
+SEND_TIME_MARGIN = timedelta(seconds=30)
+"""At sending time the message goes out now: only the HTTP call's own time is left to allow."""
+
+
+async def custom_sent(
+    openids: Iterable[str], *, since: datetime, now: datetime, exclude_id: int | None = None
+) -> dict[str, tuple[datetime, ...]]:
+    """When customer-service messages went (or are going) to each member, from `since` on."""
+    wanted = list(dict.fromkeys(openids))
+    if not wanted:
+        return {}
+    counted = (
+        Q(status=OutboxStatus.SENT, sent_at__gte=since)
+        | Q(status=OutboxStatus.SENDING)
+        | Q(
+            status=OutboxStatus.FAILED,
+            last_error__startswith=OUTCOME_UNKNOWN_PREFIX,
+            updated_at__gte=since,
+        )
+    )
+    query = OutboxMessage.filter(counted, openid__in=wanted, channel=OutboxChannel.CUSTOM)
+    if exclude_id is not None:
+        query = query.exclude(id=exclude_id)
+    rows: list[Any] = await query.values_list("openid", "status", "sent_at", "updated_at")
+    found: defaultdict[str, list[datetime]] = defaultdict(list)
+    for openid, status, sent_at, updated_at in rows:
+        if status == OutboxStatus.SENT and sent_at is not None:
+            found[openid].append(sent_at)
+        elif status == OutboxStatus.SENDING:
+            found[openid].append(now)  # reaching WeChat about now
+        else:
+            found[openid].append(updated_at)
+    return {openid: tuple(sorted(times)) for openid, times in found.items()}
+
+
+def since_for(rules: DeliveryRules, now: datetime) -> datetime:
+    """The earliest send that can still count: no opening older than the longest window does."""
+    return now - max(rules.window, rules.window_after_event)
+
+
+def contact_from(
+    row: Mapping[str, Any] | Member, sent: Mapping[str, tuple[datetime, ...]]
+) -> Contact:
+    """A delivery Contact from a member (model or `.values()` row) and `custom_sent`'s result."""
+    get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name)
+    status = get("status")
+    return Contact(
+        status=str(getattr(status, "value", status)),
+        last_interaction_at=get("last_interaction_at"),
+        unreachable=get("unreachable_at") is not None,
+        last_message_at=get("last_message_at"),
+        custom_sent=sent.get(str(get("openid")), ()),
+    )
+
+
+async def member_contact(member: Member, rules: DeliveryRules, now: datetime) -> Contact:
+    sent = await custom_sent([member.openid], since=since_for(rules, now), now=now)
+    return contact_from(member, sent)
+
+
+async def contact_for(member_id: int, rules: DeliveryRules, now: datetime) -> Contact | None:
+    """The delivery Contact of a member by id, or None when there is no such member."""
+    member = await Member.get_or_none(id=member_id)
+    return None if member is None else await member_contact(member, rules, now)
+
+
+async def refusal(row: OutboxMessage, rules: DeliveryRules, now: datetime) -> str | None:
+    """At sending time: why this claimed customer-service row must not go now, or None.
+
+    The row itself is `sending` and not counted. Replies, and rows for no member we know (a
+    staff notice by openid), are left to WeChat.
+    """
+    if row.channel is not OutboxChannel.CUSTOM or row.kind == REPLY_KIND:
+        return None
+    member = (
+        await Member.get_or_none(id=row.member_id)
+        if row.member_id is not None
+        else await Member.get_or_none(openid=row.openid)
+    )
+    if member is None:
+        return None
+    sent = await custom_sent([row.openid], since=since_for(rules, now), now=now, exclude_id=row.id)
+    contact = contact_from(member, sent)
+    return window_closed(contact, replace(rules, window_margin=SEND_TIME_MARGIN), now)

@@ -2,8 +2,8 @@
 
 APScheduler's own guarantees are per process (several schedulers each run every job), so every
 run goes through `JobRunner` (Redis lock + JobRun row). Misfires: `coalesce`, `max_instances=1`
-and a grace of six hours instead of the default second; and at start-up each daily job whose
-time today has passed is run (a no-op when it already ran), so a restart loses nothing.
+and a grace of six hours instead of the default second; and at start-up `catch_up` runs what a
+stopped scheduler missed (see there).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ from bot.outbox import Outbox
 from bot.wechat.api import WeChatAPI
 from club.clock import Clock, SystemClock
 from club.db.migrate import open_database
+from club.db.models.jobs import JobRun, JobStatus
 from club.programme import Programme, load_programme
 from config import Settings
 from scheduler.jobs import JobContext, job_body
@@ -114,6 +116,28 @@ def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]
     ]
 
 
+class CatchUp(StrEnum):
+    TODAY = "today"
+    """Only today's run, once its time has passed: a missed day is never replayed."""
+    LATEST = "latest"
+    """The latest run that was due, on any day, unless a run finished since the one before it."""
+
+
+CATCH_UP = {
+    # A greeting for a past day does harm (a festival wish after the festival): never replayed.
+    "birthday": CatchUp.TODAY,
+    "festival": CatchUp.TODAY,
+    # Expiry takes every lot past its date as of now, and reminds of everything expiring within
+    # reminder_days of now (one row per member and expiry day): the latest run covers every
+    # missed day, so no earlier day is replayed.
+    "expire-points": CatchUp.LATEST,
+    # Monthly: a scheduler down on the review day would otherwise skip a whole month.
+    "tier-review": CatchUp.LATEST,
+}
+LOOK_BACK = timedelta(days=63)
+"""How far back to find a job's latest and previous runs due: two months of a monthly job."""
+
+
 def build_scheduler(rt: Runtime) -> AsyncIOScheduler:
     tz = rt.settings.tz
     scheduler = AsyncIOScheduler(
@@ -129,15 +153,43 @@ def build_scheduler(rt: Runtime) -> AsyncIOScheduler:
 
 
 async def catch_up(rt: Runtime) -> list[RunResult]:
-    """Run each job whose time today has passed (a no-op where it already ran)."""
+    """At start-up, run what a stopped scheduler missed (the runner makes a repeat a no-op).
+
+    - Birthdays and festivals: only today's run, once today's send time has passed. Past days are
+      never replayed: a greeting after the birthday or the festival does harm.
+    - Expire-points: its latest run due (today's after 03:00, else yesterday's), unless it ran.
+      Each run expires every lot past its date and reminds of all points expiring within
+      reminder_days, so it covers the days missed before it.
+    - Tier review: its latest review day that has passed (this month's, else last month's), unless
+      a review finished since the review day before it (a run by hand counts): one review per
+      month, and a scheduler down on the review day does not skip the month.
+    """
     now = rt.clock.now()
     results = []
-    midnight = datetime.combine(now.date(), time(0), now.tzinfo)
     for name, trigger in daily_jobs(rt.programme, rt.settings.tz):
-        fire = trigger.get_next_fire_time(None, midnight)
-        if fire is not None and fire.date() == now.date() and fire <= now:
-            results.append(await rt.run_job(name, now.date()))
+        due = _due(trigger, now)
+        if not due:
+            continue
+        latest = due[-1]
+        if CATCH_UP[name] is CatchUp.TODAY:
+            if latest.date() == now.date():
+                results.append(await rt.run_job(name, now.date()))
+            continue
+        before = due[-2].date() if len(due) > 1 else (now - LOOK_BACK).date()
+        if await JobRun.exists(job=name, status=JobStatus.DONE, day__gt=before):
+            continue
+        results.append(await rt.run_job(name, latest.date()))
     return results
+
+
+def _due(trigger: CronTrigger, now: datetime) -> list[datetime]:
+    """The trigger's fire times within LOOK_BACK of `now`, up to `now`, oldest first."""
+    fires: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, now - LOOK_BACK)
+    while fire is not None and fire <= now:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return fires
 
 
 async def serve(rt: Runtime, stop: asyncio.Event) -> None:

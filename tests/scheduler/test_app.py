@@ -76,11 +76,13 @@ async def test_catch_up_runs_what_is_due_today_once(
     clock.set(datetime(2026, 11, 23, 11, 30, tzinfo=TZ))  # started after the 10:00 run time
     rt = runtime_of(client)
     first = {r.job: r.outcome for r in await catch_up(rt)}
-    # Birthdays and festivals at 10:00 and expiry at 03:00 are due; the review is on the 1st.
+    # Birthdays and festivals at 10:00 and expiry at 03:00 are due, and this month's review on
+    # the 1st has not run.
     assert first == {
         "birthday": Outcome.DONE,
         "festival": Outcome.DONE,
         "expire-points": Outcome.DONE,
+        "tier-review": Outcome.DONE,
     }
     again = {r.job: r.outcome for r in await catch_up(rt)}
     assert set(again.values()) == {Outcome.ALREADY_DONE}

@@ -24,7 +24,7 @@ from bot.outbox import NewsMessage, Payload, TextMessage
 from bot.replies import Reply, TextReply, render
 from bot.router import Context, Dispatcher, Lang
 from bot.turns import Turns
-from club.members_contact import record_contact
+from club.members_contact import ContactReader, record_contact
 from handlers.texts import t
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class Conversation:
         self.states = states or RedisStateStorage(deps.store)
         self.dedup = Dedup(deps.store)
         self.turns = Turns(deps.store)
+        self.contacts = ContactReader()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _state_key(self, openid: str) -> str | None:
@@ -187,7 +188,9 @@ class Conversation:
         else:
             record = await storage.load(message.openid)
         now = deps.clock.now()
-        contact = await record_contact(message.openid, now=now, member_sent=message.member_sent)
+        contact = await record_contact(
+            message.openid, now=now, member_sent=message.member_sent, reader=self.contacts
+        )
         job.member_id = contact.member_id
         ctx = Context(
             message=message,

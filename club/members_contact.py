@@ -19,15 +19,18 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from club.batching import TurnBatcher
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
 
 log = logging.getLogger(__name__)
 
 CONTACT_WRITE_INTERVAL = timedelta(seconds=60)
-_CONTACT_SQL = (
-    'SELECT "id", "language", "status", "joined_at", "last_interaction_at", "last_message_at"'
-    ' FROM "{table}" WHERE "openid" = {placeholder} LIMIT 1'
+_CONTACT_COLUMNS = (
+    '"openid", "id", "language", "status", "joined_at", "last_interaction_at", "last_message_at"'
 )
+_CONTACT_SQL = 'SELECT {columns} FROM "{table}" WHERE "openid" = {placeholder} LIMIT 1'
+_CONTACTS_SQL_PG = 'SELECT {columns} FROM "{table}" WHERE "openid" = ANY($1::text[])'
+_CONTACTS_SQL_LITE = 'SELECT {columns} FROM "{table}" WHERE "openid" IN ({placeholders})'
 _SCENE = re.compile(r"^(store|staff)_([A-Za-z0-9_-]{1,58})$")
 
 
@@ -80,9 +83,42 @@ async def _contact_row(openid: str) -> dict[str, Any] | None:
     210 us of CPU on PostgreSQL, 190 against 40 on SQLite)."""
     conn = connections.get("default")
     placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    sql = _CONTACT_SQL.format(table=Member._meta.db_table, placeholder=placeholder)
+    sql = _CONTACT_SQL.format(
+        columns=_CONTACT_COLUMNS, table=Member._meta.db_table, placeholder=placeholder
+    )
     rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, [openid])
     return rows[0] if rows else None
+
+
+async def _contact_rows(openids: list[str]) -> list[dict[str, Any] | None]:
+    """The contact columns of several members in one query, in the order asked (None: no row)."""
+    conn = connections.get("default")
+    table = Member._meta.db_table
+    wanted = list(dict.fromkeys(openids))
+    if conn.capabilities.dialect == "postgres":
+        sql = _CONTACTS_SQL_PG.format(columns=_CONTACT_COLUMNS, table=table)
+        rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, [wanted])
+    else:
+        marks = ", ".join("?" * len(wanted))
+        sql = _CONTACTS_SQL_LITE.format(columns=_CONTACT_COLUMNS, table=table, placeholders=marks)
+        rows = await conn.execute_query_dict(sql, wanted)
+    by_openid = {row["openid"]: row for row in rows}
+    return [by_openid.get(openid) for openid in openids]
+
+
+class ContactReader:
+    """Reads the contact rows of the messages being handled at the same moment in one query
+    (`club.batching`): under load one round trip serves many callbacks. One per process and
+    event loop (the callback's conversation holds it). Outside a transaction only: the batch
+    runs on its own task, on the pool."""
+
+    def __init__(self, max_batch: int = 200) -> None:
+        self._batcher: TurnBatcher[str, dict[str, Any] | None] = TurnBatcher(
+            _contact_rows, max_batch=max_batch
+        )
+
+    async def row(self, openid: str) -> dict[str, Any] | None:
+        return await self._batcher.submit(openid)
 
 
 def _as_datetime(value: object) -> datetime | None:
@@ -111,9 +147,12 @@ async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tu
         return await Member.get(openid=openid), False
 
 
-async def record_contact(openid: str, *, now: datetime, member_sent: bool) -> Contact:
-    """Create the member at first contact; note the interaction (and message) time."""
-    row = await _contact_row(openid)
+async def record_contact(
+    openid: str, *, now: datetime, member_sent: bool, reader: ContactReader | None = None
+) -> Contact:
+    """Create the member at first contact; note the interaction (and message) time. `reader`
+    batches the read with concurrent callers'."""
+    row = await (reader.row(openid) if reader is not None else _contact_row(openid))
     if row is None:
         member, created = await _get_or_create(openid, now=now, member_sent=member_sent)
         return _contact(member, is_new=created)

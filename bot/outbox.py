@@ -97,7 +97,8 @@ class DeliveryStatus(StrEnum):
     DRY_RUN = "dry_run"
     """Recorded as sent without calling WeChat (WECHAT_DRY_RUN)."""
     OUTSIDE_WINDOW = "outside_window"
-    """45015/45047: the caller should send a template message instead (row skipped)."""
+    """45015/45047, or the window's allowance used (`window`): the caller should send a template
+    message instead (row skipped)."""
     UNREACHABLE = "unreachable"
     """43004/43101: the member is marked unreachable (row skipped)."""
     QUOTA = "quota"

@@ -241,8 +241,13 @@ class Outbox:
             return await self._api.send_text(row.openid, payload.text)
         if isinstance(payload, NewsMessage):
             return await self._api.send_news(row.openid, payload.articles)
+        # The row id names this message for WeChat's own de-duplication of template sends.
         return await self._api.send_template(
-            row.openid, payload.template_id, payload.data, payload.url
+            row.openid,
+            payload.template_id,
+            payload.data,
+            payload.url,
+            client_msg_id=f"clubbot-outbox-{row.id}",
         )
 
     async def _failed(

@@ -107,9 +107,17 @@ class WeChatAPI:
         return SendResult(msgid=None)
 
     async def send_template(
-        self, openid: str, template_id: str, data: Mapping[str, str], url: str | None = None
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        url: str | None = None,
+        *,
+        client_msg_id: str | None = None,
     ) -> SendResult:
-        """A template message: the way to reach a member outside the window."""
+        """A template message: the way to reach a member outside the window. WeChat sends one
+        message per openid and `client_msg_id` within 10 minutes, so a retry after a lost answer
+        does not reach the member twice."""
         body: dict[str, Any] = {
             "touser": openid,
             "template_id": template_id,
@@ -117,6 +125,8 @@ class WeChatAPI:
         }
         if url:
             body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
         answer = await self._call("message/template/send", body=body)
         msgid = answer.get("msgid")
         return SendResult(msgid=None if msgid is None else str(msgid))

@@ -230,6 +230,27 @@ async def test_an_unreachable_member_is_marked(
     assert row.status is OutboxStatus.SKIPPED
 
 
+async def test_a_retried_template_carries_the_same_client_msg_id(
+    outbox: Outbox, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    # WeChat sends one template message per openid and client_msg_id within 10 minutes: a retry
+    # after an answer that got lost (here: "system busy") cannot reach the member twice.
+    fake.script(TEMPLATE, [-1])
+    row = await outbox.enqueue(
+        openid=OPENID, kind="greeting", key="cm1", payload=TemplateMessage("T", {"a": "b"})
+    )
+    other = await outbox.enqueue(
+        openid=OPENID, kind="greeting", key="cm2", payload=TemplateMessage("T", {"a": "c"})
+    )
+    assert await outbox.deliver(row.id) is DeliveryStatus.RETRY_LATER
+    clock.advance(timedelta(minutes=5))
+    assert await outbox.deliver(row.id) is DeliveryStatus.SENT
+    assert await outbox.deliver(other.id) is DeliveryStatus.SENT
+    first, retry, second = (call.body["client_msg_id"] for call in fake.calls(TEMPLATE))
+    assert first == retry == f"clubbot-outbox-{row.id}"
+    assert second == f"clubbot-outbox-{other.id}"
+
+
 async def test_quota_is_not_retried_until_tomorrow(
     outbox: Outbox, fake: FakeWeChat, clock: FixedClock
 ) -> None:

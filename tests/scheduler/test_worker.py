@@ -3,55 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.metrics import Metrics
 from bot.outbox import OUTCOME_UNKNOWN, SENDING_LEASE, Outbox
-from bot.wechat.api import RetryPolicy, WeChatAPI
 from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.greetings import greet_birthdays, ledger_gifts
-from club.programme import Programme, load_programme
+from club.programme import Programme
 from scheduler.worker import Feeder, build_broker, deliver_ids, send_due
-from tests.conftest import TEST_REDIS_URL, make_settings
+from tests.conftest import TEST_REDIS_URL
 from tests.fakes import FakeWeChat
 
 SEND = "message/custom/send"
 TEMPLATE = "message/template/send"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
-async def outbox(
-    db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
-) -> AsyncIterator[Outbox]:
-    settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False)
-    async with aiohttp.ClientSession() as http:
-        api = WeChatAPI(
-            http=http,
-            store=store,
-            settings=settings,
-            metrics=Metrics(),
-            retry=RetryPolicy(retries=0),  # the outbox's own back-off is what is tested here
-        )
-        yield Outbox(api=api, settings=settings, clock=clock)
-
-
-@pytest.fixture
-def programme() -> Programme:
-    return load_programme(None)
 
 
 async def greeted(

@@ -4,52 +4,21 @@ it was queued: replies sent in between count, replies themselves are never held 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from itertools import count
 
-import aiohttp
-import pytest
-
-from bot.kv import Redis
-from bot.metrics import Metrics
 from bot.outbox import OUTCOME_UNKNOWN, DeliveryStatus, Outbox, TextMessage
-from bot.wechat.api import RetryPolicy, WeChatAPI
 from club.clock import FixedClock
 from club.cs_window import OUTCOME_UNKNOWN_PREFIX
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.programme import Programme, load_programme
+from club.programme import Programme
 from scheduler.worker import deliver_ids, send_due
-from tests.conftest import make_settings
 from tests.fakes import FakeWeChat
 
 SEND = "message/custom/send"
 TEMPLATE = "message/template/send"
 _keys = count(1)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
-async def outbox(
-    db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
-) -> AsyncIterator[Outbox]:
-    settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False)
-    async with aiohttp.ClientSession() as http:
-        api = WeChatAPI(
-            http=http, store=store, settings=settings, metrics=Metrics(), retry=RetryPolicy(0)
-        )
-        yield Outbox(api=api, settings=settings, clock=clock)
-
-
-@pytest.fixture
-def programme() -> Programme:
-    return load_programme(None)
 
 
 async def wrote(clock: FixedClock, hours_ago: float) -> Member:

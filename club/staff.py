@@ -37,6 +37,7 @@ class Permission(StrEnum):
     READ_LEDGER = "read_ledger"
     SEE_FULL_PHONE = "see_full_phone"
     ADJUST_POINTS = "adjust_points"
+    SET_TIER_FLOOR = "set_tier_floor"
     ISSUE_CODES = "issue_codes"
     READ_REWARDS = "read_rewards"
     MANAGE_REWARDS = "manage_rewards"
@@ -53,6 +54,7 @@ _CLERK = frozenset(
 )
 _MARKETER = _CLERK | {
     Permission.ADJUST_POINTS,
+    Permission.SET_TIER_FLOOR,
     Permission.ISSUE_CODES,
     Permission.MANAGE_REWARDS,
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.staff_api import codes, members, points, purchases, rewards
+from bot.staff_api import codes, members, points, purchases, rewards, tiers
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
@@ -28,6 +28,7 @@ def endpoints() -> list[Endpoint]:
         *purchases.ENDPOINTS,
         *members.ENDPOINTS,
         *points.ENDPOINTS,
+        *tiers.ENDPOINTS,
         *codes.ENDPOINTS,
         *rewards.ENDPOINTS,
     ]

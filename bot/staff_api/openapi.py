@@ -118,10 +118,10 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
                 "Money is integer fen; every error answers "
                 '`{"error": {"code": ..., "message": ...}}`. Roles: `clerk` records purchases '
                 "and returns and reads members (phone masked), ledgers and rewards; `marketer` "
-                "also adjusts points, generates bottle codes and adds rewards; `admin` may do "
-                "everything and alone sees whole phone numbers. Each operation names the "
-                "permission it needs in `x-required-permission`. Every POST, and every read "
-                "of a member's data, is written to the audit log."
+                "also adjusts points, sets tier floors, generates bottle codes and adds "
+                "rewards; `admin` may do everything and alone sees whole phone numbers. Each "
+                "operation names the permission it needs in `x-required-permission`. Every "
+                "POST and PUT, and every read of a member's data, is written to the audit log."
             ),
         },
         "servers": [{"url": "/"}],
@@ -140,7 +140,7 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
     }
 
 
-TIER_FIELDS = (("RewardIn", "min_tier"),)
+TIER_FIELDS = (("RewardIn", "min_tier"), ("TierFloorIn", "tier"))
 """Request fields that take a tier code of the programme."""
 
 

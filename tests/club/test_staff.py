@@ -48,6 +48,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "read_ledger",
                 "read_rewards",
                 "adjust_points",
+                "set_tier_floor",
                 "issue_codes",
                 "manage_rewards",
             },
@@ -62,6 +63,7 @@ def test_role_permissions(role: StaffRole, allowed: set[str]) -> None:
 def test_only_admin_sees_whole_phones_and_clerks_cannot_adjust() -> None:
     assert [r for r in StaffRole if can(r, Permission.SEE_FULL_PHONE)] == [StaffRole.ADMIN]
     assert not can("clerk", Permission.ADJUST_POINTS)
+    assert not can("clerk", Permission.SET_TIER_FLOOR)
 
 
 async def test_create_and_authenticate(db: None) -> None:

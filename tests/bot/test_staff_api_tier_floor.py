@@ -1,0 +1,206 @@
+"""Staff set a member's tier floor through the staff API: lifted at once, kept by the review."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from club.db.models.members import Member, MemberStatus
+from club.programme import load_programme
+from club.tiers import review_tier
+from tests.bot.test_staff_api_support import (
+    NOW,
+    Client,
+    audit_rows,
+    error_of,
+    joined_member,
+    staff_headers,
+)
+
+PROGRAMME = load_programme(None)
+LATER = NOW + timedelta(days=31)
+
+
+def _url(member_id: int) -> str:
+    return f"/api/v1/members/{member_id}/tier-floor"
+
+
+async def _tiers(member_id: int) -> tuple[str | None, str | None]:
+    member = await Member.get(id=member_id)
+    return member.tier, member.tier_floor
+
+
+async def _as_read(client: Client, member_id: int, headers: dict[str, str]) -> dict[str, Any]:
+    resp = await client.get(f"/api/v1/members/{member_id}", headers=headers)
+    assert resp.status == 200
+    body: dict[str, Any] = await resp.json()
+    return body
+
+
+async def test_floor_lifts_the_member_at_once_and_is_audited_with_the_reason(
+    client: Client,
+) -> None:
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    resp = await client.put(
+        _url(member.id),
+        json={"tier": "gold", "reason": "key account of store 12"},
+        headers=headers["marketer"],
+    )
+    assert resp.status == 200
+    body = await resp.json()
+    assert (body["id"], body["tier"], body["tier_floor"]) == (member.id, "gold", "gold")
+    # The answer is the member exactly as a read by the same role shows it (phone masked).
+    assert body == await _as_read(client, member.id, headers["marketer"])
+    assert await _tiers(member.id) == ("gold", "gold")
+    stored = await Member.get(id=member.id)
+    assert stored.tier_since == NOW
+    [row] = await audit_rows("tier.floor")
+    assert (row.staff_name, row.status, row.target) == ("marketer-1", 200, f"member:{member.id}")
+    assert row.summary["reason"] == "key account of store 12"
+    assert row.summary["tier"] == "gold"
+    assert (row.summary["floor_before"], row.summary["tier_before"]) == (None, "taste")
+    assert (row.summary["lifted_to"], row.summary["changed"]) == ("gold", True)
+
+
+async def test_the_review_never_goes_below_the_floor(client: Client) -> None:
+    member = await joined_member(tier="black")
+    headers = await staff_headers()
+    resp = await client.put(
+        _url(member.id),
+        json={"tier": "silver", "reason": "banquet client"},
+        headers=headers["admin"],
+    )
+    assert resp.status == 200
+    # Above the floor already: not moved, only the floor is set.
+    assert await _tiers(member.id) == ("black", "silver")
+    [row] = await audit_rows("tier.floor")
+    assert row.summary["lifted_to"] is None and row.summary["changed"] is True
+    # No spend: the review steps down one tier a time, and stops at the floor.
+    first = await review_tier(member.id, LATER, PROGRAMME)
+    assert first is not None and first.to_tier == "gold"
+    second = await review_tier(member.id, LATER + timedelta(days=31), PROGRAMME)
+    assert second is not None and second.to_tier == "silver"
+    assert await review_tier(member.id, LATER + timedelta(days=62), PROGRAMME) is None
+    assert await _tiers(member.id) == ("silver", "silver")
+
+
+async def test_null_clears_the_floor_and_the_tier_stays_until_the_review(client: Client) -> None:
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    url = _url(member.id)
+    await client.put(url, json={"tier": "gold", "reason": "vip"}, headers=headers["admin"])
+    assert await review_tier(member.id, LATER, PROGRAMME) is None
+    resp = await client.put(
+        url, json={"tier": None, "reason": "no longer vip"}, headers=headers["admin"]
+    )
+    assert resp.status == 200
+    body = await resp.json()
+    assert (body["tier"], body["tier_floor"]) == ("gold", None)
+    assert await _tiers(member.id) == ("gold", None)
+    cleared = (await audit_rows("tier.floor"))[-1]
+    assert cleared.summary["tier"] is None and cleared.summary["floor_before"] == "gold"
+    assert cleared.summary["reason"] == "no longer vip"
+    # Without the floor the next review takes one step down.
+    change = await review_tier(member.id, LATER + timedelta(days=31), PROGRAMME)
+    assert change is not None and change.to_tier == "silver"
+
+
+async def test_setting_the_same_floor_again_changes_nothing_and_answers_the_same(
+    client: Client,
+) -> None:
+    member = await joined_member(tier="silver")
+    headers = await staff_headers()
+    url = _url(member.id)
+    body = {"tier": "gold", "reason": "key account"}
+    first = await client.put(url, json=body, headers=headers["admin"])
+    since = (await Member.get(id=member.id)).tier_since
+    second = await client.put(url, json=body, headers=headers["admin"])
+    assert first.status == second.status == 200
+    assert await first.json() == await second.json()
+    stored = await Member.get(id=member.id)
+    assert (stored.tier, stored.tier_floor, stored.tier_since) == ("gold", "gold", since)
+    rows = await audit_rows("tier.floor")
+    assert [r.summary["changed"] for r in rows] == [True, False]
+    assert rows[1].summary["lifted_to"] is None
+
+
+async def test_clerk_may_not_set_a_floor(client: Client) -> None:
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    resp = await client.put(
+        _url(member.id), json={"tier": "black", "reason": "my friend"}, headers=headers["clerk"]
+    )
+    error = await error_of(resp, 403)
+    assert "clerk" in error["message"] and "tier floor" in error["message"]
+    assert await _tiers(member.id) == ("taste", None)
+    [row] = await audit_rows("tier.floor")
+    assert (row.staff_role, row.status, row.summary["refused"]) == ("clerk", 403, "forbidden")
+
+
+async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(client: Client) -> None:
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    url = _url(member.id)
+    error = await error_of(
+        await client.put(url, json={"tier": "platinum", "reason": "x"}, headers=headers["admin"]),
+        422,
+    )
+    assert error["fields"] == ["tier"]
+    assert "taste, silver, gold, black" in error["message"] and "platinum" in error["message"]
+    cases: list[tuple[object, list[str] | None]] = [
+        ({"tier": "gold"}, ["reason"]),
+        ({"reason": "forgot the tier"}, ["tier"]),
+        ({"tier": "gold", "reason": ""}, ["reason"]),
+        ({"tier": "gold", "reason": "   "}, ["reason"]),
+        ({"tier": "gold", "reason": "x" * 201}, ["reason"]),
+        ({"tier": 3, "reason": "number"}, ["tier"]),
+        ({"tier": "gold", "reason": "ok", "until": "2027-01-01"}, ["until"]),
+        (["gold"], None),
+    ]
+    for body, fields in cases:
+        error = await error_of(await client.put(url, json=body, headers=headers["admin"]), 422)
+        if fields is not None:
+            assert error["fields"] == fields, body
+    await error_of(await client.put(url, data="{not json", headers=headers["admin"]), 400)
+    await error_of(await client.put(url, headers=headers["admin"]), 400)
+    assert await _tiers(member.id) == ("taste", None)
+    rows = await audit_rows("tier.floor")
+    assert len(rows) == 11 and all(r.status in (400, 422) for r in rows)
+
+
+async def test_unknown_deleted_and_not_joined_members(client: Client) -> None:
+    headers = await staff_headers()
+    body = {"tier": "gold", "reason": "vip"}
+    await error_of(await client.put(_url(404), json=body, headers=headers["admin"]), 404)
+    gone = await joined_member("o-gone", status=MemberStatus.DELETED)
+    await error_of(await client.put(_url(gone.id), json=body, headers=headers["admin"]), 404)
+    follower = await joined_member("o-follower", joined_at=None, consent_at=None, tier="taste")
+    refused = await error_of(
+        await client.put(_url(follower.id), json=body, headers=headers["admin"]), 409
+    )
+    adjusted = await error_of(
+        await client.post(
+            f"/api/v1/members/{follower.id}/adjustments",
+            json={"points": 5, "reason": "vip"},
+            headers=headers["admin"],
+        ),
+        409,
+    )
+    assert refused["code"] == adjusted["code"] == "not_joined"
+    assert await _tiers(follower.id) == ("taste", None)
+    assert await _tiers(gone.id) == (None, None)
+
+
+async def test_the_route_is_in_the_openapi_document(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    op = doc["paths"]["/api/v1/members/{id}/tier-floor"]["put"]
+    assert op["x-required-permission"] == "set_tier_floor"
+    assert {"200", "400", "401", "403", "404", "409", "422"} <= set(op["responses"])
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert body["required"] == ["tier", "reason"]
+    [text] = [o for o in body["properties"]["tier"]["anyOf"] if o.get("type") == "string"]
+    assert text["enum"] == ["taste", "silver", "gold", "black"]
+    ok = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ok.endswith("/MemberOut")

@@ -9,6 +9,7 @@ transaction at a time per process anyway.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,10 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
-from club.db.models.ledger import LedgerEntry, PointsLot
+from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
 from club.rules.kinds import EntryKind
 from club.rules.lots import Lot, allocate
+from club.rules.refunds import Use
 
 _PARAM = re.compile(r"\$(\d+)")
 
@@ -106,9 +108,15 @@ async def set_standing(
 
 
 async def take_from_lots(
-    conn: BaseDBAsyncClient, member_id: int, points: int, prefer_entry: int | None = None
-) -> int:
-    """Reduce the member's lots by `points`, soonest-expiring first; returns points taken."""
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    points: int,
+    entry_id: int,
+    prefer_entry: int | None = None,
+) -> list[tuple[int, int]]:
+    """Reduce the member's lots by `points`, soonest-expiring first, and record what the movement
+    `entry_id` took from each (a refund gives it back to the same lots). Returns (lot, points).
+    """
     rows = (
         await PointsLot.filter(member_id=member_id, remaining__gt=0)
         .using_db(conn)
@@ -116,8 +124,8 @@ async def take_from_lots(
     )
     lots = [Lot(int(r[0]), int(r[1]), r[2]) for r in rows]
     prefer = next((int(r[0]) for r in rows if r[3] == prefer_entry), None)
-    taken = 0
-    for lot_id, take in allocate(lots, points, prefer):
+    taken = allocate(lots, points, prefer)
+    for lot_id, take in taken:
         changed = (
             await PointsLot.filter(id=lot_id, remaining__gte=take)
             .using_db(conn)
@@ -125,8 +133,65 @@ async def take_from_lots(
         )
         if changed != 1:
             raise LedgerError(f"points lot {lot_id} changed during the movement; retry")
-        taken += take
+    await _record_uses(conn, entry_id, taken)
     return taken
+
+
+async def _record_uses(conn: BaseDBAsyncClient, entry_id: int, uses: list[tuple[int, int]]) -> None:
+    rows = [PointsLotUse(entry_id=entry_id, lot_id=lot_id, points=n) for lot_id, n in uses if n]
+    if rows:
+        await PointsLotUse.bulk_create(rows, using_db=conn)
+
+
+# The expiry run's ledger ref for emptying a lot (club.expiry).
+def _expiry_ref(lot_id: int) -> str:
+    return f"lot:{lot_id}"
+
+
+async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime) -> list[Use]:
+    """What the movement `entry_id` took from each lot, and whether that lot has expired since.
+
+    A lot counts as expired when its date is not after `now`, or when the expiry run has already
+    emptied it (its EXPIRE row exists), so a refund never puts points into a lot the run is done
+    with, whatever the clocks say.
+    """
+    rows = (
+        await PointsLotUse.filter(entry_id=entry_id, points__gt=0)
+        .using_db(conn)
+        .values_list("lot_id", "points", "lot__expires_at")
+    )
+    if not rows:
+        return []
+    refs = [_expiry_ref(int(r[0])) for r in rows]
+    emptied = set(
+        await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=refs)
+        .using_db(conn)
+        .values_list("ref", flat=True)
+    )
+    uses = []
+    for lot_id, points, expires in rows:  # type: ignore[misc]
+        expired = (expires is not None and expires <= now) or _expiry_ref(int(lot_id)) in emptied
+        uses.append(Use(int(lot_id), int(points), expires, expired))
+    return uses
+
+
+async def restore_lots(
+    conn: BaseDBAsyncClient, member_id: int, entry_id: int, restore: Sequence[tuple[int, int]]
+) -> None:
+    """Give points back to lots (the refund `entry_id`), each never above its original points.
+
+    Each lot changes by one conditional UPDATE. A lot that would end above its points means the
+    books disagree with the recorded uses: the movement is refused rather than lose or invent
+    points.
+    """
+    sql = (
+        "UPDATE points_lot SET remaining = remaining + $1 "
+        "WHERE id = $2 AND member_id = $3 AND remaining + $1 <= points RETURNING id"
+    )
+    for lot_id, points in restore:
+        if not await _rows(conn, sql, [points, lot_id, member_id]):
+            raise LedgerError(f"points lot {lot_id} cannot take {points} points back")
+    await _record_uses(conn, entry_id, [(lot_id, -points) for lot_id, points in restore])
 
 
 async def write_entry(

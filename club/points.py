@@ -1,11 +1,14 @@
-"""The points ledger service: credit, debit, reverse, adjust, balance.
+"""The points ledger service: credit, debit, reverse, refund, adjust, balance.
 
 Each movement is one transaction: a conditional update of the member's balance/debt, a ledger row
-unique on (kind, ref), and the earned lots. A repeated (kind, ref) returns the first movement and
-changes nothing; a concurrent repeat loses on the unique key and returns the winner's movement.
+unique on (kind, ref), and the earned lots. Debits and reversals record which lots they took
+(`PointsLotUse`); a refund gives the points back to those lots, with their own expiry. A repeated
+(kind, ref) returns the first movement and changes nothing; a concurrent repeat loses on the
+unique key and returns the winner's movement.
 
 Invariants (tested): the sum of a member's ledger points == balance - debt; balance >= 0;
-debt >= 0; the sum of the remaining points of their lots == balance.
+debt >= 0; the sum of the remaining points of their lots == balance; no lot holds more than its
+points.
 """
 
 from __future__ import annotations
@@ -33,13 +36,16 @@ from club.ledger_ops import (
     add_without_debt,
     credit_in_one_statement,
     lock_member,
+    restore_lots,
     set_standing,
+    spent_from_lots,
     take_from_lots,
     take_if_covered,
     write_entry,
 )
 from club.rules.kinds import EntryKind
 from club.rules.lots import pay_debt
+from club.rules.refunds import plan_refund
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,12 @@ __all__ = [
     "balance",
     "credit",
     "debit",
+    "refund",
     "reverse",
 ]
 
-CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REFUND})
+CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+"""A REFUND is not a credit: `refund` gives the points back to the lots they came from."""
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
 
 
@@ -269,8 +277,7 @@ async def debit(
         if standing is None:
             current = await lock_member(conn, member_id)
             raise InsufficientPoints(member_id, points, current.balance)
-        await take_from_lots(conn, member_id, points)
-        return await write_entry(
+        entry = await write_entry(
             conn,
             member_id=member_id,
             kind=kind,
@@ -281,8 +288,79 @@ async def debit(
             now=now,
             actor_id=actor_id,
         )
+        await take_from_lots(conn, member_id, points, entry.id)
+        return entry
 
     return await _once(kind, ref, member_id, -points, connection, body)
+
+
+async def refund(
+    member_id: int,
+    points: int,
+    *,
+    ref: str,
+    reason: str,
+    now: datetime,
+    spent_kind: EntryKind = EntryKind.REDEEM,
+    expires_at: datetime | None = None,
+    connection: BaseDBAsyncClient | None = None,
+) -> Movement:
+    """Give back points the spend `(spent_kind, ref)` took: a REFUND row with the same ref.
+
+    The points go back to the lots the spend took them from (recorded as lot uses), so they keep
+    those lots' expiry: redeeming and cancelling never makes points live longer. Debt is paid
+    first, as by any credit, out of the soonest-expiring of those points. Points of a lot that has
+    expired since (its date is not after `now`, or the expiry run has emptied it) are refunded and
+    expired by the same movement: the REFUND row carries the whole amount and an EXPIRE row with
+    the same ref takes the expired part, so the member's history says what happened, the ledger
+    sums to the balance, the lots hold it, and the expiry run never sees those points (the lot
+    itself is left as it is). Only a spend recorded before lot uses existed gets a new lot, for
+    the part no use covers, expiring at `expires_at`.
+
+    One refund per spend: a repeated ref returns the first movement and changes nothing. The
+    movement returned is the REFUND row's (`balance_after` before any EXPIRE of the same ref).
+    """
+    _check(points, EntryKind.REFUND, frozenset({EntryKind.REFUND}), ref, reason)
+
+    async def body(conn: BaseDBAsyncClient) -> LedgerEntry:
+        old = await lock_member(conn, member_id)
+        spend = await LedgerEntry.filter(kind=spent_kind, ref=ref).using_db(conn).first()
+        if spend is None or spend.member_id != member_id:
+            raise InvalidMovement(f"member {member_id} has no {spent_kind} {ref!r} to refund")
+        if points > -spend.points:
+            raise InvalidMovement(f"{points} points is more than {spent_kind} {ref!r} took")
+        plan = plan_refund(await spent_from_lots(conn, spend.id, now), points, old.debt)
+        refunded = Standing(old.balance + points - plan.to_debt, old.debt - plan.to_debt)
+        final = Standing(refunded.balance - plan.expire, refunded.debt)
+        standing = await set_standing(conn, member_id, old, final)
+        entry = await write_entry(
+            conn,
+            member_id=member_id,
+            kind=EntryKind.REFUND,
+            points=points,
+            standing=refunded,
+            reason=reason,
+            ref=ref,
+            now=now,
+            actor_id=None,
+        )
+        await restore_lots(conn, member_id, entry.id, plan.restore)
+        await add_lot(conn, entry, member_id, plan.new_lot, now, expires_at)
+        if plan.expire:
+            await write_entry(
+                conn,
+                member_id=member_id,
+                kind=EntryKind.EXPIRE,
+                points=-plan.expire,
+                standing=standing,
+                reason="积分过期",
+                ref=ref,
+                now=now,
+                actor_id=None,
+            )
+        return entry
+
+    return await _once(EntryKind.REFUND, ref, member_id, points, connection, body)
 
 
 async def reverse(
@@ -307,8 +385,7 @@ async def reverse(
         taken = min(old.balance, points)
         new = Standing(old.balance - taken, old.debt + points - taken)
         standing = await set_standing(conn, member_id, old, new)
-        await take_from_lots(conn, member_id, taken, prefer_entry)
-        return await write_entry(
+        entry = await write_entry(
             conn,
             member_id=member_id,
             kind=EntryKind.REVERSE,
@@ -319,6 +396,8 @@ async def reverse(
             now=now,
             actor_id=actor_id,
         )
+        await take_from_lots(conn, member_id, taken, entry.id, prefer_entry)
+        return entry
 
     return await _once(EntryKind.REVERSE, ref, member_id, -points, connection, body)
 

@@ -166,14 +166,28 @@ async def _view(redemption: Redemption, balance: int) -> RedemptionView:
     )  # fmt: skip
 
 
+async def _balance_after(redemption: Redemption, conn: BaseDBAsyncClient | None = None) -> int:
+    """The balance right after the debit, or after the cancellation: its REFUND row, or the
+    EXPIRE row of the same ref that follows it when some of the points had expired since."""
+    kinds = (
+        [EntryKind.REFUND, EntryKind.EXPIRE]
+        if redemption.status is RedemptionStatus.CANCELLED
+        else [EntryKind.REDEEM]
+    )
+    query = LedgerEntry.filter(kind__in=kinds, ref=f"redemption:{redemption.id}")
+    query = query.using_db(conn) if conn is not None else query
+    entry = await query.order_by("-id").first()
+    if entry is None:
+        raise LookupError(f"redemption {redemption.id} has no ledger row")
+    return int(entry.balance_after)
+
+
 async def _recorded(redemption: Redemption) -> RedemptionView:
     """The answer given when it happened: the balance right after the debit (or the refund).
 
     A repeated request gets the same answer as the first, whatever happened since.
     """
-    kind = EntryKind.REFUND if redemption.status is RedemptionStatus.CANCELLED else EntryKind.REDEEM
-    entry = await LedgerEntry.get(kind=kind, ref=f"redemption:{redemption.id}")
-    return await _view(redemption, entry.balance_after)
+    return await _view(redemption, await _balance_after(redemption))
 
 
 async def redeem(
@@ -242,8 +256,12 @@ async def cancel_redemption(
 ) -> RedemptionView:
     """Give the points and the item back, within the reward's cancel window.
 
-    Cancelling twice answers with the cancelled redemption. `member_id`, when given (the chat),
-    must be the redemption's owner.
+    The points go back to the lots the redemption took them from and keep those lots' expiry
+    (`points.refund`): redeeming and cancelling never makes points live longer. Points of a lot
+    that has expired since are refunded and expired in the same movement (a REFUND row for the
+    whole cost, an EXPIRE row with the same ref for the expired part), so the balance answered
+    is what the member can still spend. Cancelling twice answers with the cancelled redemption.
+    `member_id`, when given (the chat), must be the redemption's owner.
     """
     found = await Redemption.get_or_none(id=redemption_id)
     if found is None or (member_id is not None and found.member_id != member_id):
@@ -264,13 +282,15 @@ async def cancel_redemption(
         if changed == 0:
             raise RedemptionRefused(Refusal.REDEMPTION_NOT_FOUND)
         reward = await Reward.filter(id=redemption.reward_id).using_db(conn).get()
-        movement = await points.credit(
-            owner_id, redemption.points, kind=EntryKind.REFUND,
-            ref=f"redemption:{redemption_id}", reason=f"取消兑换 {reward.name}", now=now,
+        # A fresh expiry only for a redemption made before lot uses were recorded.
+        await points.refund(
+            owner_id, redemption.points, ref=f"redemption:{redemption_id}",
+            reason=f"取消兑换 {reward.name}", now=now,
             expires_at=expires_at(now, programme.expiry), connection=conn,
         )  # fmt: skip
         if reward.stock is not None:
             await Reward.filter(id=reward.id).using_db(conn).update(stock=F("stock") + 1)
         redemption = await Redemption.filter(id=redemption_id).using_db(conn).get()
+        balance = await _balance_after(redemption, conn)
     log.info("redemption cancelled redemption=%d member=%d", redemption_id, owner_id)
-    return await _view(redemption, movement.balance_after)
+    return await _view(redemption, balance)

@@ -61,6 +61,32 @@ class PointsLot(Model):
         indexes = (("member_id", "remaining"), ("expires_at", "remaining"))
 
 
+class PointsLotUse(Model):
+    """Points one ledger movement took from one lot, or gave back to it (negative).
+
+    A spend (redeem, a negative adjustment) and a return record the lots they took, in the same
+    transaction. A refund (a cancelled redemption) gives the points back to those lots, so they
+    keep the lot's own expiry, and records that with negative points against the refund's entry.
+    Anonymous like the ledger: erasure keeps these rows.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[LedgerEntry] = fields.ForeignKeyField(
+        "models.LedgerEntry", related_name="lot_uses", on_delete=fields.CASCADE
+    )
+    lot: fields.ForeignKeyRelation[PointsLot] = fields.ForeignKeyField(
+        "models.PointsLot", related_name="uses", on_delete=fields.CASCADE
+    )
+    entry_id: int
+    lot_id: int
+    points = fields.BigIntField()
+    """Taken from the lot (positive) or given back to it (negative)."""
+
+    class Meta:
+        table = "points_lot_use"
+        unique_together = (("entry", "lot"),)
+
+
 class ChannelLevel(StrEnum):
     DEALER = "dealer"
     WHOLESALER = "wholesaler"

@@ -1,0 +1,266 @@
+"""A cancelled redemption gives its points back to the lots they were taken from.
+
+The refund keeps each lot's own expiry (a fresh lot would let a member redeem and cancel to make
+points that expire tomorrow live another year). Points of a lot that has expired since are
+refunded and expired in the same movement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from club import points
+from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
+from club.expiry import expire_due
+from club.points import EntryKind, InvalidMovement
+from club.programme import Programme, load_programme
+from club.purchases import record_purchase, record_return
+from club.rewards import cancel_redemption, create_reward, redeem
+from club.rules.refunds import Use, plan_refund
+from tests.club.ledger_support import NOW, assert_consistent, make_member, standing
+
+YEAR = NOW + timedelta(days=365)
+
+
+@pytest.fixture
+def programme() -> Programme:
+    return load_programme(None)
+
+
+async def earn(member: int, pts: int, ref: str, until: datetime | None) -> int:
+    moved = await points.credit(
+        member, pts, kind=EntryKind.EARN, ref=ref, reason="购买", now=NOW, expires_at=until
+    )
+    lot = await PointsLot.get(entry_id=moved.entry_id)
+    return int(lot.id)
+
+
+async def lots(member: int) -> dict[int, tuple[int, datetime | None]]:
+    return {
+        lot.id: (lot.remaining, lot.expires_at)
+        for lot in await PointsLot.filter(member_id=member).order_by("id")
+    }
+
+
+async def uses_of(ref: str, kind: EntryKind) -> dict[int, int]:
+    entry = await LedgerEntry.get(kind=kind, ref=ref)
+    return {u.lot_id: u.points for u in await PointsLotUse.filter(entry_id=entry.id)}
+
+
+async def test_cancel_gives_the_points_back_to_the_lot_with_its_own_expiry(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    soon = await earn(member, 100, "e-soon", NOW + timedelta(days=3))
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    assert (await PointsLot.get(id=soon)).remaining == 20
+    assert await uses_of(f"redemption:{done.id}", EntryKind.REDEEM) == {soon: 80}
+
+    back = await cancel_redemption(done.id, NOW + timedelta(hours=1), programme)
+
+    assert back.balance == 100
+    assert await lots(member) == {soon: (100, NOW + timedelta(days=3))}
+    refund = await LedgerEntry.get(kind=EntryKind.REFUND, ref=f"redemption:{done.id}")
+    assert refund.points == 80 and refund.balance_after == 100
+    assert await LedgerEntry.filter(kind=EntryKind.EXPIRE).count() == 0
+    await assert_consistent(member)
+
+    # They still expire on the lot's own date.
+    run = await expire_due(NOW + timedelta(days=3))
+    assert run.points == 100
+    assert await standing(member) == (0, 0)
+    await assert_consistent(member)
+
+
+async def test_a_redemption_spanning_two_lots_restores_each_by_what_it_gave(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    soon = await earn(member, 50, "e-soon", NOW + timedelta(days=3))
+    later = await earn(member, 100, "e-later", YEAR)
+    never = await earn(member, 10, "e-never", None)
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    assert await uses_of(f"redemption:{done.id}", EntryKind.REDEEM) == {soon: 50, later: 30}
+    assert (await lots(member))[later][0] == 70
+
+    await cancel_redemption(done.id, NOW + timedelta(hours=1), programme)
+
+    assert await lots(member) == {
+        soon: (50, NOW + timedelta(days=3)),
+        later: (100, YEAR),
+        never: (10, None),
+    }
+    assert await standing(member) == (160, 0)
+    await assert_consistent(member)
+
+
+async def test_points_of_a_lot_expired_since_are_refunded_and_expired_in_one_movement(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    soon = await earn(member, 50, "e-soon", NOW + timedelta(hours=2))
+    later = await earn(member, 100, "e-later", YEAR)
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    ref = f"redemption:{done.id}"
+
+    # The expiry run has not been yet: the lot is past its date all the same.
+    back = await cancel_redemption(done.id, NOW + timedelta(hours=3), programme)
+
+    assert back.balance == 100
+    assert await standing(member) == (100, 0)
+    assert await lots(member) == {soon: (0, NOW + timedelta(hours=2)), later: (100, YEAR)}
+    assert (await LedgerEntry.get(kind=EntryKind.REFUND, ref=ref)).points == 80
+    expired = await LedgerEntry.get(kind=EntryKind.EXPIRE, ref=ref)
+    assert (expired.points, expired.balance_after) == (-50, 100)
+    await assert_consistent(member)
+    assert (await expire_due(NOW + timedelta(hours=3))).points == 0
+
+    again = await cancel_redemption(done.id, NOW + timedelta(hours=4), programme)
+    assert again.balance == 100
+    assert await standing(member) == (100, 0)
+    assert await LedgerEntry.filter(member_id=member).count() == 5
+
+
+async def test_a_lot_partly_spent_never_expires_more_than_it_held(
+    db: None, programme: Programme
+) -> None:
+    # 50 earned, 30 redeemed, the other 20 expire with the lot, then the 30 come back.
+    for expiry_run_first in (True, False):
+        member = await make_member(2 if expiry_run_first else 3)
+        soon = await earn(member, 50, f"e-{member}", NOW + timedelta(hours=2))
+        reward = await create_reward(f"r{member}", 30, NOW, programme, cancel_window_hours=48)
+        done = await redeem(member, reward.id, NOW, f"r-{member}", programme)
+        later = NOW + timedelta(hours=3)
+        if expiry_run_first:
+            await expire_due(later)
+        await cancel_redemption(done.id, later, programme)
+        await expire_due(later)
+        expired = await LedgerEntry.filter(member_id=member, kind=EntryKind.EXPIRE)
+        assert sorted(e.points for e in expired) == [-30, -20]
+        assert (await PointsLot.get(id=soon)).remaining == 0
+        assert await standing(member) == (0, 0)
+        await assert_consistent(member)
+
+
+async def test_cancelling_twice_changes_nothing(db: None, programme: Programme) -> None:
+    member = await make_member()
+    soon = await earn(member, 60, "e-soon", NOW + timedelta(days=3))
+    later = await earn(member, 60, "e-later", YEAR)
+    reward = await create_reward("酒杯", 100, NOW, programme, stock=1, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    first = await cancel_redemption(done.id, NOW + timedelta(hours=1), programme)
+    books = (await lots(member), await standing(member))
+    entries = await LedgerEntry.filter(member_id=member).count()
+    uses = await PointsLotUse.all().count()
+
+    second = await cancel_redemption(done.id, NOW + timedelta(hours=2), programme)
+
+    assert second.balance == first.balance == 120
+    assert (await lots(member), await standing(member)) == books
+    assert books[0] == {soon: (60, NOW + timedelta(days=3)), later: (60, YEAR)}
+    assert await LedgerEntry.filter(member_id=member).count() == entries
+    assert await PointsLotUse.all().count() == uses
+    # The refund itself, repeated at the ledger, replays and changes nothing either.
+    replay = await points.refund(
+        member, 100, ref=f"redemption:{done.id}", reason="取消兑换 酒杯", now=NOW
+    )
+    assert replay.replayed
+    assert (await lots(member), await standing(member)) == books
+
+
+async def test_a_refund_while_in_debt_pays_the_debt_first(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    bought = await record_purchase(
+        member_id=member, order_id="o-1", amount_fen=20_000, now=NOW, programme=programme
+    )
+    earned = bought.points_earned
+    assert earned > 0
+    reward = await create_reward("酒杯", earned, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    await record_return("o-1", 20_000, now=NOW, ref="ret-1")
+    assert await standing(member) == (0, earned)
+
+    back = await cancel_redemption(done.id, NOW + timedelta(hours=1), programme)
+
+    assert back.balance == 0
+    assert await standing(member) == (0, 0)
+    assert all(remaining == 0 for remaining, _ in (await lots(member)).values())
+    await assert_consistent(member)
+
+
+async def test_a_spend_recorded_before_lot_uses_gets_a_lot_of_the_fallback_expiry(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    await earn(member, 100, "e-1", NOW + timedelta(days=3))
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)
+    spend = await LedgerEntry.get(kind=EntryKind.REDEEM, ref=f"redemption:{done.id}")
+    await PointsLotUse.filter(entry_id=spend.id).delete()
+
+    await cancel_redemption(done.id, NOW + timedelta(hours=1), programme)
+
+    refund = await LedgerEntry.get(kind=EntryKind.REFUND, ref=f"redemption:{done.id}")
+    fallback = await PointsLot.get(entry_id=refund.id)
+    assert fallback.remaining == 80
+    assert fallback.expires_at is not None and fallback.expires_at > NOW + timedelta(days=3)
+    await assert_consistent(member)
+
+
+async def test_a_refund_needs_the_spend_it_gives_back(db: None) -> None:
+    member = await make_member()
+    other = await make_member(2)
+    await earn(member, 100, "e-1", None)
+    await points.debit(member, 40, kind=EntryKind.REDEEM, ref="s-1", reason="s", now=NOW)
+    with pytest.raises(InvalidMovement, match="no redeem"):
+        await points.refund(member, 40, ref="s-2", reason="r", now=NOW)
+    with pytest.raises(InvalidMovement, match="no redeem"):
+        await points.refund(other, 40, ref="s-1", reason="r", now=NOW)
+    with pytest.raises(InvalidMovement, match="more than"):
+        await points.refund(member, 41, ref="s-1", reason="r", now=NOW)
+    with pytest.raises(InvalidMovement):
+        await points.credit(member, 40, kind=EntryKind.REFUND, ref="s-1", reason="r", now=NOW)
+    assert await standing(member) == (60, 0)
+    await points.refund(member, 40, ref="s-1", reason="r", now=NOW)
+    assert await standing(member) == (100, 0)
+    assert await PointsLot.filter(member_id=member).count() == 1
+    await assert_consistent(member)
+
+
+async def test_returns_record_the_lots_they_took(db: None, programme: Programme) -> None:
+    member = await make_member()
+    first = await earn(member, 100, "e-1", NOW + timedelta(days=3))
+    bought = await record_purchase(
+        member_id=member, order_id="o-1", amount_fen=20_000, now=NOW, programme=programme
+    )
+    own = await PointsLot.get(entry__ref="order:o-1")
+    await record_return("o-1", 20_000, now=NOW, ref="ret-1")
+    # The purchase's own lot first, although the other one expires sooner.
+    assert await uses_of("return:ret-1", EntryKind.REVERSE) == {own.id: bought.points_earned}
+    assert (await PointsLot.get(id=first)).remaining == 100
+
+
+def test_plan_refund_order() -> None:
+    at = NOW + timedelta(days=1)
+    uses = [
+        Use(lot_id=3, points=30, expires_at=None, expired=False),
+        Use(lot_id=2, points=20, expires_at=at, expired=False),
+        Use(lot_id=1, points=10, expires_at=NOW, expired=True),
+    ]
+    # Debt first, out of the soonest-expiring points (the expired ones).
+    plan = plan_refund(uses, 60, debt=15)
+    assert (plan.to_debt, plan.expire, plan.restore, plan.new_lot) == (15, 0, ((2, 15), (3, 30)), 0)
+    plan = plan_refund(uses, 60, debt=0)
+    assert (plan.to_debt, plan.expire, plan.restore, plan.new_lot) == (0, 10, ((2, 20), (3, 30)), 0)
+    # Points no recorded use covers (spent before uses were recorded) come last.
+    plan = plan_refund(uses[:1], 50, debt=0)
+    assert (plan.to_debt, plan.expire, plan.restore, plan.new_lot) == (0, 0, ((3, 30),), 20)
+    with pytest.raises(ValueError):
+        plan_refund(uses, 0, debt=0)

@@ -31,13 +31,14 @@ from tortoise.expressions import Q
 from club import points as points_ledger
 from club.cs_window import contact_from, custom_sent, since_for
 from club.db.models.members import Member, MemberStatus
-from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.db.models.outbox import OutboxChannel, OutboxStatus
+from club.db.outbox_bulk import NewOutboxRow, encode_payload, existing_keys, insert_new
 from club.delivery import (
     Channel,
     DeliveryRules,
+    Planner,
     delivery_rules,
     greeting_key,
-    plan_delivery,
 )
 from club.lunar import (
     CalendarKind,
@@ -184,13 +185,11 @@ async def _greet(
     queued: Queued | None,
 ) -> dict[str, int]:
     rules = delivery_rules(programme)
+    compose = _Composer(today, programme, rules, now)
     counts: Counter[str] = Counter()
     async for rows in batches:
         keys = [greeting_key(row["id"], today.day) for row in rows]
-        found: list[Any] = await OutboxMessage.filter(idempotency_key__in=keys).values_list(
-            "idempotency_key", flat=True
-        )
-        greeted = {str(k) for k in found}
+        greeted = await existing_keys(keys)
         waiting = [row["openid"] for row, key in zip(rows, keys, strict=True) if key not in greeted]
         sent = await custom_sent(waiting, since=since_for(rules, now), now=now)
         messages = []
@@ -204,13 +203,16 @@ async def _greet(
                 counts["already"] += 1
                 continue
             await _give_gifts(row, today, birthday, programme, now, gifts, counts)
-            message = _message(row, today, birthday, programme, rules, now, sent)
+            message = compose.message(row, key, birthday, sent)
             counts[message.status.value] += 1
             messages.append(message)
+        compose.next_batch()
         if messages:
-            await OutboxMessage.bulk_create(messages, ignore_conflicts=True)
+            # One statement a batch on PostgreSQL; a key another run recorded meanwhile is kept
+            # as it is. The ids handed on are those of rows this call inserted that are due now.
+            due = await insert_new(messages, due_at=now if queued is not None else None)
             if queued is not None:
-                await queued(await _due_ids([m.idempotency_key for m in messages], now))
+                await queued(due)
     log.info("greetings for %s: %s", today.day, dict(counts))
     return dict(counts)
 
@@ -249,26 +251,88 @@ async def _give_gifts(
             counts["gift_points"] += points
 
 
-def _message(
-    row: dict[str, Any],
-    today: GreetingDay,
-    birthday: bool,
-    programme: Programme,
-    rules: DeliveryRules,
-    now: datetime,
-    sent: Mapping[str, tuple[datetime, ...]],
-) -> OutboxMessage:
-    kind = "birthday" if birthday else "festival"
-    text = greeting_text(row, today, birthday, programme)
-    plan = plan_delivery(contact_from(row, sent), kind, rules, now)
-    title = "生日祝福" if birthday else " · ".join(f.name_zh for f in today.festivals)
-    data = {"title": title, "content": text, "date": today.day.isoformat()}
-    template_id = rules.template_ids.get(kind)
+class _Composer:
+    """Builds the outbox rows of one job run. What is the same for many members is worked out
+    once: the delivery plan's quiet hours (`Planner`), the festival-only title and text per
+    language, and each distinct payload's JSON (most members get one of a few payloads)."""
+
+    def __init__(
+        self, today: GreetingDay, programme: Programme, rules: DeliveryRules, now: datetime
+    ) -> None:
+        self.today = today
+        self.programme = programme
+        self.rules = rules
+        self.planner = Planner(rules, now)
+        self.festival_title = " · ".join(f.name_zh for f in today.festivals)
+        self.day = today.day.isoformat()
+        self._texts: dict[str, str] = {}
+        self._payloads: dict[tuple[str, str, str | None, str | None], str] = {}
+
+    def next_batch(self) -> None:
+        """Forget the batch's payloads (birthday texts are per member: memory stays flat)."""
+        self._payloads.clear()
+
+    def message(
+        self,
+        row: dict[str, Any],
+        key: str,
+        birthday: bool,
+        sent: Mapping[str, tuple[datetime, ...]],
+    ) -> NewOutboxRow:
+        kind = "birthday" if birthday else "festival"
+        text = self._text(row, birthday)
+        plan = self.planner.plan(contact_from(row, sent), kind)
+        title = "生日祝福" if birthday else self.festival_title
+        template_id = self.rules.template_ids.get(kind)
+        channel = Channel.TEMPLATE if plan.channel is Channel.TEMPLATE else Channel.CUSTOM
+        cache_key = (
+            title,
+            text,
+            plan.template_id if channel is Channel.TEMPLATE else None,
+            template_id,
+        )
+        payload = self._payloads.get(cache_key)
+        if payload is None:
+            payload = encode_payload(
+                _payload(text, title, self.day, channel, plan.template_id, template_id)
+            )
+            self._payloads[cache_key] = payload
+        return NewOutboxRow(
+            idempotency_key=key,
+            openid=row["openid"],
+            member_id=row["id"],
+            kind=kind,
+            channel=OutboxChannel.TEMPLATE if channel is Channel.TEMPLATE else OutboxChannel.CUSTOM,
+            payload_json=payload,
+            status=OutboxStatus.QUEUED if plan.sendable else OutboxStatus.SKIPPED,
+            last_error=plan.skipped,
+            not_before=plan.not_before,
+        )
+
+    def _text(self, row: dict[str, Any], birthday: bool) -> str:
+        if birthday:
+            return greeting_text(row, self.today, birthday, self.programme)
+        lang = "en" if row["language"] == "en" else "zh"
+        text = self._texts.get(lang)
+        if text is None:
+            text = self._texts[lang] = greeting_text(row, self.today, False, self.programme)
+        return text
+
+
+def _payload(
+    text: str,
+    title: str,
+    day: str,
+    channel: Channel,
+    plan_template_id: str | None,
+    template_id: str | None,
+) -> dict[str, Any]:
+    data = {"title": title, "content": text, "date": day}
     payload: dict[str, Any]
-    if plan.channel is Channel.TEMPLATE:
+    if channel is Channel.TEMPLATE:
         payload = {
             "msgtype": "template",
-            "template_id": plan.template_id,
+            "template_id": plan_template_id,
             "data": data,
             "url": None,
         }
@@ -277,19 +341,7 @@ def _message(
         if template_id:
             # The worker's fallback when WeChat says the window has closed (45015/45047).
             payload["fallback"] = {"template_id": template_id, "data": data}
-    return OutboxMessage(
-        idempotency_key=greeting_key(row["id"], today.day),
-        openid=row["openid"],
-        member_id=row["id"],
-        kind=kind,
-        channel=OutboxChannel.TEMPLATE
-        if plan.channel is Channel.TEMPLATE
-        else OutboxChannel.CUSTOM,
-        payload=payload,
-        status=OutboxStatus.QUEUED if plan.sendable else OutboxStatus.SKIPPED,
-        last_error=plan.skipped,
-        not_before=plan.not_before,
-    )
+    return payload
 
 
 def greeting_text(
@@ -304,15 +356,6 @@ def greeting_text(
         wish = programme.birthday.text_for(tier.code, lang)
         parts.append(wish.format(name=name, gift=tier.birthday_gift_points))
     return "\n".join(parts)
-
-
-async def _due_ids(keys: list[str], now: datetime) -> list[int]:
-    ids: list[Any] = await OutboxMessage.filter(
-        Q(not_before__isnull=True) | Q(not_before__lte=now),
-        idempotency_key__in=keys,
-        status=OutboxStatus.QUEUED,
-    ).values_list("id", flat=True)
-    return [int(i) for i in ids]
 
 
 def _festival_date(festival: Festival) -> YearlyDate:

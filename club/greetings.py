@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -186,69 +187,71 @@ async def _greet(
 ) -> dict[str, int]:
     rules = delivery_rules(programme)
     compose = _Composer(today, programme, rules, now)
+    record = _Recorder(now, queued)
     counts: Counter[str] = Counter()
-    async for rows in batches:
-        keys = [greeting_key(row["id"], today.day) for row in rows]
-        greeted = await existing_keys(keys)
-        waiting = [row["openid"] for row, key in zip(rows, keys, strict=True) if key not in greeted]
-        sent = await custom_sent(waiting, since=since_for(rules, now), now=now)
-        messages = []
-        for row, key in zip(rows, keys, strict=True):
-            birthday = today.is_birthday(row)
-            counts["found"] += 1
-            counts["birthdays"] += birthday
-            if key in greeted:
-                # Greeted already today (an earlier run, or the other greeting job): the gifts
-                # were given before the message was recorded, so there is nothing left to do.
-                counts["already"] += 1
-                continue
-            await _give_gifts(row, today, birthday, programme, now, gifts, counts)
-            message = compose.message(row, key, birthday, sent)
-            counts[message.status.value] += 1
-            messages.append(message)
-        compose.next_batch()
-        if messages:
-            # One statement a batch on PostgreSQL; a key another run recorded meanwhile is kept
-            # as it is. The ids handed on are those of rows this call inserted that are due now.
-            due = await insert_new(messages, due_at=now if queued is not None else None)
-            if queued is not None:
-                await queued(due)
+    try:
+        async for rows in batches:
+            keys = [greeting_key(row["id"], today.day) for row in rows]
+            greeted = await existing_keys(keys)
+            waiting = [
+                row["openid"] for row, key in zip(rows, keys, strict=True) if key not in greeted
+            ]
+            sent = await custom_sent(waiting, since=since_for(rules, now), now=now)
+            messages = []
+            for row, key in zip(rows, keys, strict=True):
+                birthday = today.is_birthday(row)
+                counts["found"] += 1
+                counts["birthdays"] += birthday
+                if key in greeted:
+                    # Greeted already today (an earlier run, or the other greeting job): the
+                    # gifts were given before the message was recorded: nothing left to do.
+                    counts["already"] += 1
+                    continue
+                due_gifts = compose.gifts(row, birthday)
+                if due_gifts:
+                    # The batch before is recorded before any gift of this one is given: a run
+                    # killed half-way has at most one batch of gifts without their messages.
+                    await record.wait()
+                    for points, ref, reason in due_gifts:
+                        await gifts(row["id"], points, ref=ref, reason=reason, now=now)
+                        counts["gift_points"] += points
+                message = compose.message(row, key, birthday, sent)
+                counts[message.status.value] += 1
+                messages.append(message)
+            compose.next_batch()
+            await record.start(messages)
+    finally:
+        await record.wait()
     log.info("greetings for %s: %s", today.day, dict(counts))
     return dict(counts)
 
 
-async def _give_gifts(
-    row: dict[str, Any],
-    today: GreetingDay,
-    birthday: bool,
-    programme: Programme,
-    now: datetime,
-    gifts: Gifts,
-    counts: Counter[str],
-) -> None:
-    tier = programme.tiers.get(row["tier"])
-    if birthday and tier.birthday_gift_points > 0:
-        year = today.birthday_year(row)
-        await gifts(
-            row["id"],
-            tier.birthday_gift_points,
-            ref=f"birthday:{row['id']}:{year}",
-            reason=f"birthday gift {year}",
-            now=now,
-        )
-        counts["gift_points"] += tier.birthday_gift_points
-    for festival in today.festivals:
-        points = festival.gift_for(tier.code)
-        if points > 0:
-            year = occurrence_year(_festival_date(festival), today.day)
-            await gifts(
-                row["id"],
-                points,
-                ref=f"festival:{festival.key}:{row['id']}:{year}",
-                reason=f"{festival.name_en} gift {year}",
-                now=now,
-            )
-            counts["gift_points"] += points
+class _Recorder:
+    """Records a batch's outbox rows (and hands the due ones on) while the next batch is read
+    and composed: the database inserts one batch as Python works on the next. One batch at a
+    time is in flight, and batches are recorded and handed on in order."""
+
+    def __init__(self, now: datetime, queued: Queued | None) -> None:
+        self.now = now
+        self.queued = queued
+        self._pending: asyncio.Task[None] | None = None
+
+    async def start(self, messages: list[NewOutboxRow]) -> None:
+        await self.wait()
+        if messages:
+            self._pending = asyncio.ensure_future(self._record(messages))
+
+    async def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def _record(self, messages: list[NewOutboxRow]) -> None:
+        # One statement a batch on PostgreSQL; a key another run recorded meanwhile is kept as
+        # it is. The ids handed on are those of rows this call inserted that are due now.
+        due = await insert_new(messages, due_at=self.now if self.queued is not None else None)
+        if self.queued is not None:
+            await self.queued(due)
 
 
 class _Composer:
@@ -266,6 +269,9 @@ class _Composer:
         self.festival_title = " · ".join(f.name_zh for f in today.festivals)
         self.day = today.day.isoformat()
         self._texts: dict[str, str] = {}
+        self._festival_years = [
+            (f, occurrence_year(_festival_date(f), today.day)) for f in today.festivals
+        ]
         self._payloads: dict[tuple[str, str, str | None, str | None], str] = {}
 
     def next_batch(self) -> None:
@@ -308,6 +314,22 @@ class _Composer:
             last_error=plan.skipped,
             not_before=plan.not_before,
         )
+
+    def gifts(self, row: dict[str, Any], birthday: bool) -> list[tuple[int, str, str]]:
+        """The member's gifts today as (points, ledger ref, reason): the ledger is idempotent
+        on the ref (`birthday:<member>:<year>`, `festival:<key>:<member>:<year>`)."""
+        tier = self.programme.tiers.get(row["tier"])
+        due = []
+        if birthday and tier.birthday_gift_points > 0:
+            year = self.today.birthday_year(row)
+            ref = f"birthday:{row['id']}:{year}"
+            due.append((tier.birthday_gift_points, ref, f"birthday gift {year}"))
+        for festival, year in self._festival_years:
+            points = festival.gift_for(tier.code)
+            if points > 0:
+                ref = f"festival:{festival.key}:{row['id']}:{year}"
+                due.append((points, ref, f"{festival.name_en} gift {year}"))
+        return due
 
     def _text(self, row: dict[str, Any], birthday: bool) -> str:
         if birthday:

@@ -7,11 +7,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from club.delivery import (
     Channel,
     Contact,
     DeliveryRules,
+    Plan,
+    Planner,
     QuietHours,
     greeting_key,
     plan_delivery,
@@ -199,3 +203,61 @@ def test_rules_from_the_programme() -> None:
     assert rules.template_ids["birthday"] == "demo-tmpl-birthday"
     assert (rules.messages_after_message, rules.messages_after_event) == (5, 3)
     assert rules.window_after_event == timedelta(minutes=1)
+
+
+_times = st.one_of(
+    st.none(),
+    st.integers(min_value=0, max_value=4 * 24 * 60).map(lambda m: at(20, 0) + timedelta(minutes=m)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    status=st.sampled_from(["active", "active", "blocked"]),
+    unreachable=st.booleans(),
+    event=_times,
+    message=_times,
+    sent=st.lists(
+        st.integers(min_value=0, max_value=4 * 24 * 60).map(
+            lambda m: at(20, 0) + timedelta(minutes=m)
+        ),
+        max_size=7,
+    ),
+    now_minutes=st.integers(min_value=0, max_value=4 * 24 * 60),
+    kind=st.sampled_from(["birthday", "festival"]),
+)
+def test_the_batch_planner_decides_as_plan_delivery_and_window_open_as_window_closed(
+    status: str,
+    unreachable: bool,
+    event: datetime | None,
+    message: datetime | None,
+    sent: list[datetime],
+    now_minutes: int,
+    kind: str,
+) -> None:
+    contact = Contact(status, event, unreachable, message, tuple(sorted(sent)))
+    now = at(20, 0) + timedelta(minutes=now_minutes)
+    for at_ in (now, now + timedelta(hours=13)):
+        assert window_open(contact, RULES, at_) is (window_closed(contact, RULES, at_) is None)
+    planner = Planner(RULES, now)
+    assert planner.plan(contact, kind) == _plan_delivery_as_written(contact, kind, RULES, now)
+    assert planner.plan(contact, kind) == plan_delivery(contact, kind, RULES, now)
+
+
+def _plan_delivery_as_written(
+    contact: Contact, kind: str, rules: DeliveryRules, now: datetime
+) -> Plan:
+    """plan_delivery as it was before the batch planner (the reference for the test above)."""
+    if contact.status != "active":
+        return Plan(None, skipped=f"skipped: member {contact.status}")
+    if contact.unreachable:
+        return Plan(None, skipped="skipped: member unreachable")
+    send_at = rules.quiet.next_allowed(now)
+    not_before = None if send_at == now else send_at
+    closed = window_closed(contact, rules, send_at)
+    if closed is None:
+        return Plan(Channel.CUSTOM, not_before=not_before)
+    template_id = rules.template_ids.get(kind)
+    if template_id:
+        return Plan(Channel.TEMPLATE, not_before=not_before, template_id=template_id)
+    return Plan(None, skipped=f"skipped: no channel ({closed} and no template id for {kind!r})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.greetings import greet_birthdays, greet_festivals, ledger_gifts
 from club.lunar import to_lunar
 from club.programme import Programme, load_programme
+from tests.conftest import ON_POSTGRES
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 23)  # lunar 2026-10-15
@@ -246,3 +248,57 @@ async def test_lunar_30th_greets_on_the_29th_and_the_gift_counts_the_lunar_year(
     assert set(await outbox()) == {born_30th.id}
     refs: list[Any] = await LedgerEntry.filter(member_id=born_30th.id).values_list("ref", flat=True)
     assert list(refs) == [f"birthday:{born_30th.id}:2024"]
+
+
+async def test_two_festival_runs_at_once_greet_and_gift_each_member_once(
+    db: None, programme: Programme
+) -> None:
+    # Three batches of members; both runs read the same members and race to record them.
+    from club.db.models.ledger import LedgerEntry
+    from club.greetings import BATCH
+
+    now = datetime(2026, 9, 25, 10, 0, tzinfo=TZ)
+    joined = NOW - timedelta(days=30)
+    await Member.bulk_create(
+        [
+            Member(
+                openid=f"oRace{i:06d}",
+                status=MemberStatus.ACTIVE,
+                consent_at=joined,
+                joined_at=joined,
+                tier="silver",  # 50 points on 中秋
+                birthday_mmdd=925 if i % 500 == 0 else None,
+            )
+            for i in range(2 * BATCH + 300)
+        ]
+    )
+    member_ids = sorted(await Member.all().values_list("id", flat=True))
+    handed: list[int] = []
+
+    async def queued(ids: Sequence[int]) -> None:
+        handed.extend(ids)
+        await asyncio.sleep(0)
+
+    gifts = ledger_gifts(programme)
+    runs = await asyncio.gather(
+        *(
+            greet_festivals(MID_AUTUMN, programme=programme, now=now, gifts=gifts, queued=queued)
+            for _ in range(2)
+        )
+    )
+    assert sum(run["found"] for run in runs) == 2 * len(member_ids)
+    rows: list[Any] = await OutboxMessage.all().values_list("member_id", "id")
+    assert sorted(m for m, _ in rows) == member_ids  # every member, none twice
+    ids = sorted(i for _, i in rows)
+    if ON_POSTGRES:
+        assert sorted(handed) == ids  # each row handed on by the run that inserted it
+    else:
+        assert set(handed) == set(ids)  # read back by key: a row may be handed on twice
+    refs: list[Any] = await LedgerEntry.filter(ref__startswith="festival:").values_list(
+        "member_id", flat=True
+    )
+    assert sorted(refs) == member_ids
+    balances = await Member.all().values_list("points_balance", flat=True)
+    assert set(balances) == {50, 150}  # 中秋 gift, and the silver birthday gift of 100 on top
+    again = await greet_festivals(MID_AUTUMN, programme=programme, now=now, gifts=gifts)
+    assert again["already"] == len(member_ids) and "queued" not in again

@@ -163,11 +163,12 @@ async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime)
     if not rows:
         return []
     refs = [_expiry_ref(int(r[0])) for r in rows]
-    emptied = set(
-        await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=refs)
+    emptied = {
+        str(row[0])
+        for row in await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=refs)
         .using_db(conn)
-        .values_list("ref", flat=True)
-    )
+        .values_list("ref")
+    }
     uses = []
     for lot_id, points, expires in rows:  # type: ignore[misc]
         expired = (expires is not None and expires <= now) or _expiry_ref(int(lot_id)) in emptied

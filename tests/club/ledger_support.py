@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from club.db.models.ledger import LedgerEntry, PointsLot
+from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
 from club.db.models.members import Member
+from club.rules.kinds import EntryKind
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -35,3 +36,24 @@ async def assert_consistent(member_id: int) -> None:
     assert lot_sum == balance, (lot_sum, balance)
     negative = await PointsLot.filter(member_id=member_id, remaining__lt=0).count()
     assert negative == 0
+    lots = await PointsLot.filter(member_id=member_id)
+    assert all(lot.remaining <= lot.points for lot in lots), [(x.points, x.remaining) for x in lots]
+
+
+async def assert_lots_explained(member_id: int) -> None:
+    """Every lot's remaining points are its points less what movements took from it (less what
+    they gave back) and less what the expiry run emptied: nothing else ever changes a lot."""
+    lots = await PointsLot.filter(member_id=member_id)
+    uses: dict[int, int] = {}
+    for use in await PointsLotUse.filter(lot_id__in=[lot.id for lot in lots]):
+        uses[use.lot_id] = uses.get(use.lot_id, 0) + use.points
+    expired = {
+        e.ref: -e.points
+        for e in await LedgerEntry.filter(member_id=member_id, kind=EntryKind.EXPIRE)
+    }
+    for lot in lots:
+        took = uses.get(lot.id, 0)
+        assert 0 <= took <= lot.points, (lot.id, lot.points, took)
+        assert lot.remaining == lot.points - took - expired.get(f"lot:{lot.id}", 0), (
+            lot.id, lot.points, lot.remaining, took, expired.get(f"lot:{lot.id}", 0)
+        )  # fmt: skip

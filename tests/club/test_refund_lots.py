@@ -7,6 +7,7 @@ refunded and expired in the same movement.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,9 +18,15 @@ from club.expiry import expire_due
 from club.points import EntryKind, InvalidMovement
 from club.programme import Programme, load_programme
 from club.purchases import record_purchase, record_return
-from club.rewards import cancel_redemption, create_reward, redeem
+from club.rewards import RedemptionRefused, Refusal, cancel_redemption, create_reward, redeem
 from club.rules.refunds import Use, plan_refund
-from tests.club.ledger_support import NOW, assert_consistent, make_member, standing
+from tests.club.ledger_support import (
+    NOW,
+    assert_consistent,
+    assert_lots_explained,
+    make_member,
+    standing,
+)
 
 YEAR = NOW + timedelta(days=365)
 
@@ -173,9 +180,7 @@ async def test_cancelling_twice_changes_nothing(db: None, programme: Programme) 
     assert (await lots(member), await standing(member)) == books
 
 
-async def test_a_refund_while_in_debt_pays_the_debt_first(
-    db: None, programme: Programme
-) -> None:
+async def test_a_refund_while_in_debt_pays_the_debt_first(db: None, programme: Programme) -> None:
     member = await make_member()
     bought = await record_purchase(
         member_id=member, order_id="o-1", amount_fen=20_000, now=NOW, programme=programme
@@ -264,3 +269,34 @@ def test_plan_refund_order() -> None:
     assert (plan.to_debt, plan.expire, plan.restore, plan.new_lot) == (0, 0, ((3, 30),), 20)
     with pytest.raises(ValueError):
         plan_refund(uses, 0, debt=0)
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_racing_cancels_redeems_and_expiry_keep_the_lots_exact(
+    db: None, programme: Programme
+) -> None:
+    member = await make_member()
+    soon = await earn(member, 100, "e-soon", NOW + timedelta(hours=2))
+    later = await earn(member, 300, "e-later", YEAR)
+    reward = await create_reward("酒杯", 60, NOW, programme, cancel_window_hours=48)
+    made = [(await redeem(member, reward.id, NOW, f"r-{i}", programme)).id for i in range(4)]
+    at = NOW + timedelta(hours=3)
+    jobs = [cancel_redemption(made[i % 4], at, programme) for i in range(12)]
+    jobs += [redeem(member, reward.id, at, f"r-late-{i}", programme) for i in range(4)]
+    jobs.append(expire_due(at))
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    # A late redemption that ran before the cancellations may find too few points, nothing else.
+    failed = [r for r in results if isinstance(r, Exception)]
+    assert all(
+        isinstance(r, RedemptionRefused) and r.reason is Refusal.NOT_ENOUGH_POINTS for r in failed
+    )
+    late = 4 - len(failed)
+    assert await LedgerEntry.filter(member_id=member, kind=EntryKind.REFUND).count() == 4
+    await assert_consistent(member)
+    await assert_lots_explained(member)
+    # The soon lot gave 100 of the first 240 points: all of them expire, none come back.
+    assert (await PointsLot.get(id=soon)).remaining == 0
+    expired = await LedgerEntry.filter(member_id=member, kind=EntryKind.EXPIRE)
+    assert -sum(e.points for e in expired) == 100
+    assert (await PointsLot.get(id=later)).remaining == 300 - 60 * late
+    assert await standing(member) == (300 - 60 * late, 0)

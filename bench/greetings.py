@@ -31,9 +31,9 @@ from tortoise import Tortoise
 
 from club.db.connect import database
 from club.db.testing import clear_all_tables
+from club.greeting_messages import GreetingDay
 from club.greetings import (
     BATCH,
-    GreetingDay,
     _eligible,
     greet_birthdays,
     greet_festivals,

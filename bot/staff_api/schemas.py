@@ -170,7 +170,9 @@ class MemberOut(Out):
 
 class LedgerQuery(In):
     limit: int = Field(default=100, ge=1, le=500)
-    before_id: int | None = Field(default=None, ge=1, description="Page: entries older than this")
+    before_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Page: entries older than this"
+    )
 
 
 class LedgerEntryOut(Out):

@@ -40,6 +40,9 @@ Ref = Annotated[
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/#-]+$"),
 ]
 OpenId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+NO_NUL = r"^[^\x00]*$"
+"""Free text may hold anything but NUL (U+0000), which PostgreSQL keeps in no text or JSON column:
+refused as invalid input (422) here, not left to fail in the database (500)."""
 MAX_ID = 2**62
 MemberId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 StrictAware = Annotated[
@@ -61,7 +64,7 @@ class Out(BaseModel):
 
 
 class PurchaseItem(In):
-    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     qty: Annotated[StrictInt, Field(ge=1, le=100_000)]
     amount_fen: Fen
     cost_fen: Fen | None = Field(default=None, description="Our cost of the line, for margins")
@@ -72,7 +75,7 @@ class PurchaseIn(In):
     member_id: MemberId | None = None
     order_id: Ref = Field(description="The till's order id; a repeat returns the first answer")
     amount_fen: PositiveFen
-    store: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+    store: Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)] | None = Field(
         default=None, description="A known store id (unknown ones are refused)"
     )
     items: Annotated[list[PurchaseItem], Field(max_length=500)] | None = Field(
@@ -197,7 +200,7 @@ class AdjustmentIn(In):
         description="Points to add (positive) or take away (negative); never zero",
         json_schema_extra={"not": {"const": 0}},
     )
-    reason: Annotated[str, Field(min_length=2, max_length=200)]
+    reason: Annotated[str, Field(min_length=2, max_length=200, pattern=NO_NUL)]
     ref: Ref | None = Field(
         default=None,
         description="Your idempotency key: the same ref again returns the first adjustment",
@@ -235,8 +238,8 @@ class BottleCodesOut(Out):
 
 
 class RewardIn(In):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
-    description: Annotated[str, Field(max_length=255)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+    description: Annotated[str, Field(max_length=255, pattern=NO_NUL)] = ""
     points_cost: Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
     stock: Annotated[StrictInt, Field(ge=0, le=10**9)] | None = Field(
         default=None, description="Items available; omit or null for no limit"

@@ -14,7 +14,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import PointsLot
-from club.ledger_ops import LedgerError, Standing, lock_member, set_standing, write_entry
+from club.ledger_ops import (
+    LedgerError,
+    Standing,
+    expiry_ref,
+    lock_member,
+    set_standing,
+    write_entry,
+)
 from club.rules.expiry import last_valid_day
 from club.rules.kinds import EntryKind
 
@@ -64,7 +71,7 @@ async def _expire_lot(lot_id: int, member_id: int, now: datetime) -> int:
                 points=-points,
                 standing=standing,
                 reason="积分过期",
-                ref=f"lot:{lot_id}",
+                ref=expiry_ref(lot_id),
                 now=now,
                 actor_id=None,
             )

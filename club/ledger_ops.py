@@ -143,8 +143,9 @@ async def _record_uses(conn: BaseDBAsyncClient, entry_id: int, uses: list[tuple[
         await PointsLotUse.bulk_create(rows, using_db=conn)
 
 
-# The expiry run's ledger ref for emptying a lot (club.expiry).
-def _expiry_ref(lot_id: int) -> str:
+def expiry_ref(lot_id: int) -> str:
+    """The ledger ref of the EXPIRE movement that empties a lot (club.expiry writes it; a refund
+    looks for it to know the lot has expired)."""
     return f"lot:{lot_id}"
 
 
@@ -162,7 +163,7 @@ async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime)
     )
     if not rows:
         return []
-    refs = [_expiry_ref(int(r[0])) for r in rows]
+    refs = [expiry_ref(int(r[0])) for r in rows]
     emptied = {
         str(row[0])
         for row in await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=refs)
@@ -171,7 +172,7 @@ async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime)
     }
     uses = []
     for lot_id, points, expires in rows:  # type: ignore[misc]
-        expired = (expires is not None and expires <= now) or _expiry_ref(int(lot_id)) in emptied
+        expired = (expires is not None and expires <= now) or expiry_ref(int(lot_id)) in emptied
         uses.append(Use(int(lot_id), int(points), expires, expired))
     return uses
 

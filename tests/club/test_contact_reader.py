@@ -42,3 +42,11 @@ async def test_the_same_member_twice_in_one_batch(db: None) -> None:
     )
     assert first.member_id == second.member_id
     assert await Member.filter(openid="oDan").count() == 1
+
+
+async def test_without_a_reader_the_same_query_serves_one_member(db: None) -> None:
+    await Member.create(openid="oEve", language="en")
+    eve = await record_contact("oEve", now=NOW, member_sent=True)
+    assert (eve.openid, eve.language, eve.is_new) == ("oEve", "en", False)
+    frank = await record_contact("oFrank", now=NOW, member_sent=True)
+    assert frank.is_new

@@ -8,20 +8,26 @@ ignored value. Datetimes are strict too: an ISO 8601 string with an offset, neve
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Strict,
     StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 MAX_FEN = 10**11
 """One billion yuan: far above any real order, low enough that sums never overflow BIGINT."""
@@ -40,9 +46,64 @@ Ref = Annotated[
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/#-]+$"),
 ]
 OpenId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-NO_NUL = r"^[^\x00]*$"
-"""Free text may hold anything but NUL (U+0000), which PostgreSQL keeps in no text or JSON column:
-refused as invalid input (422) here, not left to fail in the database (500)."""
+
+
+@dataclass(frozen=True)
+class NoControlCharacters:
+    """Free text refuses control characters: a tab or line break in a reward name, sku, store or
+    reason breaks the member's message, the till's receipt and the audit log, and NUL (U+0000)
+    fits in no PostgreSQL text or JSON column (it failed there as a 500). Refused as invalid input
+    (422) with a message naming the character, and documented as `pattern` in the OpenAPI schema
+    (a test checks the pattern against what is refused, character by character).
+
+    Checked after the whitespace at both ends has been trimmed.
+    """
+
+    refused: str
+    """The refused characters, as the inside of a regular expression's character class."""
+    rule: str
+    """What the message says about the field."""
+
+    @property
+    def pattern(self) -> str:
+        """What the OpenAPI document shows: ECMA 262 (JSON Schema) and Python `re` alike."""
+        return f"^[^{self.refused}]*$"
+
+    def check(self, text: str) -> str:
+        found = re.search(f"[{self.refused}]", text)
+        if found is None:
+            return text
+        raise PydanticCustomError(
+            "control_character",
+            "{rule}: found U+{code} at character {position}",
+            {"rule": self.rule, "code": f"{ord(found.group()):04X}", "position": found.start() + 1},
+        )
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+ONE_LINE = NoControlCharacters(
+    refused=r"\x00-\x1f\x7f",
+    rule="must be one line without control characters (no tab, no line break, "
+    "nothing in U+0000-U+001F or U+007F)",
+)
+"""Names, sku, store, reasons."""
+MULTI_LINE = NoControlCharacters(
+    refused=r"\x00-\x08\x0b-\x1f\x7f",
+    rule="may hold newlines (U+000A) and tabs (U+0009) but no other control character "
+    "(U+0000-U+001F, U+007F)",
+)
+"""A description: lines and tabs, nothing else below the space."""
 MAX_ID = 2**62
 MemberId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 StrictAware = Annotated[
@@ -64,7 +125,7 @@ class Out(BaseModel):
 
 
 class PurchaseItem(In):
-    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+    sku: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
     qty: Annotated[StrictInt, Field(ge=1, le=100_000)]
     amount_fen: Fen
     cost_fen: Fen | None = Field(default=None, description="Our cost of the line, for margins")
@@ -75,7 +136,7 @@ class PurchaseIn(In):
     member_id: MemberId | None = None
     order_id: Ref = Field(description="The till's order id; a repeat returns the first answer")
     amount_fen: PositiveFen
-    store: Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)] | None = Field(
+    store: Annotated[str, Field(min_length=1, max_length=32), ONE_LINE] | None = Field(
         default=None, description="A known store id (unknown ones are refused)"
     )
     items: Annotated[list[PurchaseItem], Field(max_length=500)] | None = Field(
@@ -200,7 +261,7 @@ class AdjustmentIn(In):
         description="Points to add (positive) or take away (negative); never zero",
         json_schema_extra={"not": {"const": 0}},
     )
-    reason: Annotated[str, Field(min_length=2, max_length=200, pattern=NO_NUL)]
+    reason: Annotated[str, Field(min_length=2, max_length=200), ONE_LINE]
     ref: Ref | None = Field(
         default=None,
         description="Your idempotency key: the same ref again returns the first adjustment",
@@ -238,8 +299,8 @@ class BottleCodesOut(Out):
 
 
 class RewardIn(In):
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-    description: Annotated[str, Field(max_length=255, pattern=NO_NUL)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    description: Annotated[str, Field(max_length=255), MULTI_LINE] = ""
     points_cost: Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
     stock: Annotated[StrictInt, Field(ge=0, le=10**9)] | None = Field(
         default=None, description="Items available; omit or null for no limit"

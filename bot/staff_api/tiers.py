@@ -10,7 +10,7 @@ from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, member_out, require_joined
 from bot.staff_api.programme import PROGRAMME
-from bot.staff_api.schemas import NO_NUL, In, MemberOut
+from bot.staff_api.schemas import ONE_LINE, In, MemberOut
 from club.staff import Permission
 from club.tiers import set_tier_floor, tier_status
 
@@ -23,7 +23,7 @@ class TierFloorIn(In):
         description="A tier code of the programme; null clears the floor (the tier stays until "
         "the next review)"
     )
-    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)] = Field(
+    reason: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] = Field(
         description="Why; kept in the audit log"
     )
 

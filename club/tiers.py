@@ -42,6 +42,23 @@ class TierChange:
 
 
 @dataclass(frozen=True)
+class FloorChange:
+    """What setting a floor did, every value read in its transaction (the audit keeps them)."""
+
+    member_id: int
+    floor_before: str | None
+    floor_after: str | None
+    tier_before: str
+    tier_after: str
+    lift: TierChange | None
+    """The member was below the new floor and lifted to it."""
+
+    @property
+    def changed(self) -> bool:
+        return self.floor_before != self.floor_after or self.lift is not None
+
+
+@dataclass(frozen=True)
 class TierStatus:
     member_id: int
     tier: Tier
@@ -123,21 +140,34 @@ async def review_tier(member_id: int, now: datetime, programme: Programme) -> Ti
 
 async def set_tier_floor(
     member_id: int, tier_code: str | None, actor_id: int, now: datetime, programme: Programme
-) -> TierChange | None:
-    """Staff set (or clear, with None) a floor; a member below it is lifted to it at once."""
+) -> FloorChange:
+    """Staff set (or clear, with None) a floor; a member below it is lifted to it at once.
+
+    The values before are read under the member's row lock, in the transaction that writes the
+    new ones: of two changes at once, the second sees what the first left.
+    """
     if tier_code is not None:
         programme.tiers.get(tier_code)  # refuses an unknown code before anything changes
+    ladder = programme.tiers
     async with in_transaction() as conn:
         await lock_member(conn, member_id)
-        current, _old_floor = await _tiers_of(conn, member_id)
-        await Member.filter(id=member_id).using_db(conn).update(tier_floor=tier_code)
+        current, old_floor = await _tiers_of(conn, member_id)
+        if tier_code != old_floor:
+            await Member.filter(id=member_id).using_db(conn).update(tier_floor=tier_code)
         log.info("tier floor member=%s floor=%s actor=%s", member_id, tier_code, actor_id)
-        ladder = programme.tiers
-        if tier_code is None or ladder.rank(tier_code) <= ladder.rank(current):
-            return None
-        return await _move(
-            conn, member_id, current, ladder.get(tier_code), now, TierReason.STAFF, programme
-        )
+        lift: TierChange | None = None
+        if tier_code is not None and ladder.rank(tier_code) > ladder.rank(current):
+            lift = await _move(
+                conn, member_id, current, ladder.get(tier_code), now, TierReason.STAFF, programme
+            )
+    return FloorChange(
+        member_id=member_id,
+        floor_before=old_floor,
+        floor_after=tier_code,
+        tier_before=ladder.get(current).code,
+        tier_after=lift.to_tier if lift is not None else ladder.get(current).code,
+        lift=lift,
+    )
 
 
 async def tier_status(member_id: int, now: datetime, programme: Programme) -> TierStatus:

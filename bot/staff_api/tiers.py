@@ -12,7 +12,7 @@ from bot.staff_api.members import member_or_404, member_out, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import ONE_LINE, In, MemberOut
 from club.staff import Permission
-from club.tiers import set_tier_floor, tier_status
+from club.tiers import set_tier_floor
 
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 
@@ -41,7 +41,6 @@ async def put_tier_floor(call: Call) -> MemberOut:
             f"tier: unknown tier code {body.tier!r}; must be one of {', '.join(codes)} or null",
             fields=["tier"],
         )
-    before = await tier_status(member.id, call.now, programme)
     change = await set_tier_floor(
         member.id, body.tier, actor_id=call.staff.id, now=call.now, programme=programme
     )
@@ -49,10 +48,12 @@ async def put_tier_floor(call: Call) -> MemberOut:
     # left out of the summary) and whether anything changed at all (a repeat changes nothing).
     call.summary.update(
         tier=body.tier,
-        floor_before=before.floor,
-        tier_before=before.tier.code,
-        lifted_to=change.to_tier if change is not None else None,
-        changed=before.floor != body.tier or change is not None,
+        floor_before=change.floor_before,
+        floor_after=change.floor_after,
+        tier_before=change.tier_before,
+        tier_after=change.tier_after,
+        lifted_to=change.lift.to_tier if change.lift is not None else None,
+        changed=change.changed,
     )
     return await member_out(call, member)
 

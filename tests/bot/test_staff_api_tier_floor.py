@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from itertools import permutations
 from typing import Any
 
 from club.db.models.members import Member, MemberStatus
@@ -60,6 +62,7 @@ async def test_floor_lifts_the_member_at_once_and_is_audited_with_the_reason(
     assert row.summary["reason"] == "key account of store 12"
     assert row.summary["tier"] == "gold"
     assert (row.summary["floor_before"], row.summary["tier_before"]) == (None, "taste")
+    assert (row.summary["floor_after"], row.summary["tier_after"]) == ("gold", "gold")
     assert (row.summary["lifted_to"], row.summary["changed"]) == ("gold", True)
 
 
@@ -100,6 +103,8 @@ async def test_null_clears_the_floor_and_the_tier_stays_until_the_review(client:
     assert await _tiers(member.id) == ("gold", None)
     cleared = (await audit_rows("tier.floor"))[-1]
     assert cleared.summary["tier"] is None and cleared.summary["floor_before"] == "gold"
+    assert cleared.summary["floor_after"] is None and cleared.summary["changed"] is True
+    assert cleared.summary["tier_before"] == cleared.summary["tier_after"] == "gold"
     assert cleared.summary["reason"] == "no longer vip"
     # Without the floor the next review takes one step down.
     change = await review_tier(member.id, LATER + timedelta(days=31), PROGRAMME)
@@ -123,6 +128,44 @@ async def test_setting_the_same_floor_again_changes_nothing_and_answers_the_same
     rows = await audit_rows("tier.floor")
     assert [r.summary["changed"] for r in rows] == [True, False]
     assert rows[1].summary["lifted_to"] is None
+    before_after = ("floor_before", "floor_after", "tier_before", "tier_after")
+    assert [tuple(r.summary[k] for k in before_after) for r in rows] == [
+        (None, "gold", "silver", "gold"),
+        ("gold", "gold", "gold", "gold"),
+    ]
+
+
+async def test_two_staff_changing_one_floor_at_once_audit_one_history(
+    pg_only: None, client: Client
+) -> None:
+    # The before values are read under the member's row lock, in the transaction that writes the
+    # floor: of two changes at once, one sees the floor as it was and the other sees the first
+    # one's result, never both the same old value. Several rounds, each from where the last ended.
+    member = await joined_member(tier="taste")
+    headers = await staff_headers()
+    url = _url(member.id)
+    floors: list[str | None] = [None, "silver", "gold", "black"]
+    seen = 0
+    for turn in range(8):
+        tier, floor = await _tiers(member.id)
+        first, second = [f for f in floors[turn % 4 :] + floors[: turn % 4] if f != floor][:2]
+        answers = await asyncio.gather(
+            client.put(url, json={"tier": first, "reason": "one"}, headers=headers["admin"]),
+            client.put(url, json={"tier": second, "reason": "two"}, headers=headers["marketer"]),
+        )
+        assert [a.status for a in answers] == [200, 200]
+        rows = [r.summary for r in (await audit_rows("tier.floor"))[seen:]]
+        seen += 2
+        assert len(rows) == 2 and all(r["changed"] for r in rows)
+        orders = [
+            (a, b)
+            for a, b in permutations(rows)
+            if (a["floor_before"], a["tier_before"]) == (floor, tier)
+            and (b["floor_before"], b["tier_before"]) == (a["floor_after"], a["tier_after"])
+        ]
+        assert len(orders) == 1, (floor, tier, rows)
+        last = orders[0][1]
+        assert await _tiers(member.id) == (last["tier_after"], last["floor_after"])
 
 
 async def test_clerk_may_not_set_a_floor(client: Client) -> None:

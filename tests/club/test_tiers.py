@@ -120,10 +120,48 @@ async def test_review_keeps_a_tier_the_spend_still_earns() -> None:
 async def test_staff_floor_lifts_at_once_and_refuses_unknown_tier() -> None:
     m = await make_member()
     change = await set_tier_floor(m, "gold", actor_id=9, now=NOW, programme=PROGRAMME)
-    assert change is not None and change.reason is TierReason.STAFF and change.to_tier == "gold"
+    lift = change.lift
+    assert lift is not None and lift.reason is TierReason.STAFF and lift.to_tier == "gold"
     member = await Member.get(id=m)
     assert (member.tier, member.tier_floor) == ("gold", "gold")
     with pytest.raises(ProgrammeError):
         await set_tier_floor(m, "diamond", actor_id=9, now=NOW, programme=PROGRAMME)
-    assert await set_tier_floor(m, None, actor_id=9, now=NOW, programme=PROGRAMME) is None
+    cleared = await set_tier_floor(m, None, actor_id=9, now=NOW, programme=PROGRAMME)
+    assert cleared.lift is None
     assert (await Member.get(id=m)).tier_floor is None
+
+
+@pytest.mark.usefixtures("db")
+async def test_staff_floor_reports_the_values_before_and_after() -> None:
+    m = await make_member(tier="silver")
+    later = NOW + timedelta(hours=1)
+    steps = [
+        # floor asked, (floor before, floor after, tier before, tier after, lifted, changed)
+        ("gold", (None, "gold", "silver", "gold", True, True)),
+        ("gold", ("gold", "gold", "gold", "gold", False, False)),
+        ("silver", ("gold", "silver", "gold", "gold", False, True)),
+        (None, ("silver", None, "gold", "gold", False, True)),
+        (None, (None, None, "gold", "gold", False, False)),
+        ("black", (None, "black", "gold", "black", True, True)),
+    ]
+    for floor, expected in steps:
+        change = await set_tier_floor(m, floor, actor_id=9, now=later, programme=PROGRAMME)
+        got = (
+            change.floor_before,
+            change.floor_after,
+            change.tier_before,
+            change.tier_after,
+            change.lift is not None,
+            change.changed,
+        )
+        assert (change.member_id, got) == (m, expected), floor
+        member = await Member.get(id=m)
+        assert (member.tier_floor, member.tier) == (expected[1], expected[3])
+
+
+@pytest.mark.usefixtures("db")
+async def test_staff_floor_on_a_member_without_a_tier_starts_from_the_lowest() -> None:
+    m = await make_member(tier=None)
+    change = await set_tier_floor(m, "silver", actor_id=9, now=NOW, programme=PROGRAMME)
+    assert (change.tier_before, change.tier_after) == ("taste", "silver")
+    assert change.lift is not None and change.lift.from_tier == "taste"

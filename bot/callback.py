@@ -161,6 +161,7 @@ def setup_callback(app: web.Application, settings: Settings) -> None:
         app[CONVERSATION] = conv
         yield
         await conv.drain()  # before the database closes: deferred replies still go out
+        await conv.aclose()
 
     app.cleanup_ctx.append(conversation)
     app.router.add_get("/wechat", verify_url)

@@ -222,3 +222,7 @@ class Conversation:
         """Let running handlers finish (and deferred replies go out) before shutting down."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=within)
+
+    async def aclose(self) -> None:
+        """After `drain`: close the callback's own Redis connection."""
+        await self.turns.aclose()

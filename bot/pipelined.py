@@ -52,6 +52,9 @@ class PipelinedScripts:
     def register(self, source: str) -> PipelinedScript:
         return PipelinedScript(self, source)
 
+    async def aclose(self) -> None:
+        """Nothing of its own to close: it borrows the store's connections."""
+
     async def call(self, script: PipelinedScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         return await self._batcher.submit(_Call(script, keys, args))
 

@@ -3,17 +3,21 @@
 `enter`: claim the message for de-duplication; if it is ours, take the member's lock; if that is
 free, read the member's dialog state. `leave`: cache the reply for retries and release the lock
 (compare-and-delete). Each is one script: one command instead of three. Scripts called by
-concurrent callbacks in the same loop turn share one pipeline (`bot.pipelined`).
+concurrent callbacks in the same loop turn go out together: on the real Redis through the
+callback's own connection (`bot.redis_lane`), on the in-process stand-in as one redis-py pipeline
+(`bot.pipelined`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import keys
 from bot.dedup import DONE, RUNNING
 from bot.pipelined import PipelinedScripts
+from bot.redis_lane import ScriptLane
 
 if TYPE_CHECKING:
     from bot.kv import Redis
@@ -49,11 +53,29 @@ class Entry:
     """The dialog state, when the lock was taken too (see `MemberLock.held`)."""
 
 
+class Script(Protocol):
+    async def __call__(self, *, keys: Sequence[str], args: Sequence[str | bytes | int]) -> Any: ...
+
+
+class ScriptRunner(Protocol):
+    @property
+    def batches(self) -> int: ...
+
+    def register(self, source: str) -> Script: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Turns:
-    def __init__(self, store: Redis) -> None:
-        self.scripts = PipelinedScripts(store)
+    def __init__(self, store: Redis, *, scripts: ScriptRunner | None = None) -> None:
+        if scripts is None:
+            scripts = ScriptLane.for_store(store) or PipelinedScripts(store)
+        self.scripts = scripts
         self._enter = self.scripts.register(ENTER)
         self._leave = self.scripts.register(LEAVE)
+
+    async def aclose(self) -> None:
+        await self.scripts.aclose()
 
     async def enter(self, message_key: str, lock: MemberLock, state_key: str | None) -> Entry:
         result: list[Any] = await self._enter(

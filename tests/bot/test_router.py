@@ -301,3 +301,4 @@ async def test_a_turn_claims_locks_and_reads_state_in_one_step(store: Redis) -> 
     assert not first.held
     assert await store.get(keys.member_lock("oT")) is None
     assert await store.get(keys.dedup("msg:1")) == b"=<xml>reply</xml>"
+    await turns.aclose()

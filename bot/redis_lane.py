@@ -1,0 +1,317 @@
+"""The callback's own Redis connection: its two scripts, pipelined, on a plain asyncio protocol.
+
+Every WeChat callback runs two Redis scripts (`bot.turns`). Through redis-py they cost more of
+our CPU than anything else the callback does besides HTTP: measured in process with 32 messages
+in flight, redis-py's pipeline (connection pool, retry wrapper, timeouts, its RESP parser in
+Python, command packing) took about 110 of the ~270 us `Conversation.answer` spends on a
+message, even with the scripts of one loop turn sharing one pipeline. Redis itself spends a few
+microseconds on each.
+
+A lane keeps one connection open and does only what those scripts need:
+- commands are packed by hiredis (C); all the calls made in one loop turn go out in one write;
+- replies are parsed by hiredis's `Reader` as they arrive and handed to the callers in order
+  (Redis answers a connection's commands in the order it got them), with no task per batch;
+- EVALSHA first; a NOSCRIPT answer (Redis restarted or its script cache was flushed) sends that
+  call again with EVAL, which caches the script;
+- a call gets `RedisConnectionError` when the connection drops or Redis does not answer within
+  `timeout`; nothing is retried (a script may have run: the callback's error path handles it,
+  and WeChat retries the message). The next call opens a new connection.
+
+Everything else the service does with Redis (locks taken outside the callback, the dialog's
+writes, the outbox, tokens) stays on redis-py. The lane serves TCP and Unix-socket Redis; for
+TLS, or the in-process stand-in, `for_store` returns None and the callback keeps redis-py
+(`bot.pipelined`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import hiredis
+from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+if TYPE_CHECKING:
+    from bot.kv import Redis
+
+log = logging.getLogger(__name__)
+
+Arg = str | bytes | int
+DEFAULT_TIMEOUT_S = 5.0
+CLIENT_NAME = "clubbot-callback"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the lane connects, and what it says first."""
+
+    host: str | None = "127.0.0.1"
+    port: int = 6379
+    path: str | None = None
+    """A Unix socket instead of host and port."""
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def greeting(self) -> list[tuple[Arg, ...]]:
+        commands: list[tuple[Arg, ...]] = []
+        if self.password:
+            auth: tuple[Arg, ...] = ("AUTH", self.password)
+            commands.append(("AUTH", self.username, self.password) if self.username else auth)
+        if self.db:
+            commands.append(("SELECT", self.db))
+        commands.append(("CLIENT", "SETNAME", CLIENT_NAME))  # tells it apart in CLIENT LIST
+        return commands
+
+
+@dataclass(eq=False)
+class _Call:
+    script: LaneScript
+    keys: Sequence[Arg]
+    args: Sequence[Arg]
+    future: asyncio.Future[Any]
+    by_sha: bool = True
+    deadline: float = 0.0
+
+    def command(self) -> bytes:
+        head: tuple[Arg, ...] = (
+            ("EVALSHA", self.script.sha) if self.by_sha else ("EVAL", self.script.source)
+        )
+        packed: bytes = hiredis.pack_command((*head, len(self.keys), *self.keys, *self.args))  # type: ignore[arg-type]
+        return packed
+
+
+class _Protocol(asyncio.Protocol):
+    """One connection: writes batches, matches each reply to the oldest call waiting."""
+
+    def __init__(self, lane: ScriptLane) -> None:
+        self._lane = lane
+        self._reader = hiredis.Reader()
+        self.transport: asyncio.Transport | None = None
+        self.waiting: collections.deque[_Call | asyncio.Future[Any]] = collections.deque()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.reason = "the connection to Redis closed"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def send(self, data: bytes, calls: Sequence[_Call | asyncio.Future[Any]]) -> None:
+        assert self.transport is not None
+        self.waiting.extend(calls)
+        self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        try:
+            while (reply := self._reader.gets()) is not False:
+                self._lane._answer(self.waiting.popleft(), reply)
+        except hiredis.ProtocolError:
+            self.abort("Redis sent something that is not RESP")
+        except IndexError:
+            self.abort("Redis answered more than it was asked")
+
+    def abort(self, reason: str) -> None:
+        self.reason = reason
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        waiting, self.waiting = self.waiting, collections.deque()
+        for call in waiting:
+            future = call.future if isinstance(call, _Call) else call
+            if not future.done():
+                future.set_exception(RedisConnectionError(self.reason))
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self._lane._lost(self)
+
+
+class ScriptLane:
+    """One per process and event loop (the conversation holds it)."""
+
+    def __init__(self, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.batches = 0
+        """Writes made so far (for tests and benchmarks)."""
+        self._queue: list[_Call] = []
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @classmethod
+    def for_store(cls, store: Redis, *, timeout: float = DEFAULT_TIMEOUT_S) -> ScriptLane | None:
+        """A lane to the same Redis and database as `store`; None if the lane cannot serve it
+        (the in-process stand-in, TLS)."""
+        pool = store.connection_pool
+        kwargs = pool.connection_kwargs
+        db = int(kwargs.get("db") or 0)
+        username, password = kwargs.get("username"), kwargs.get("password")
+        if pool.connection_class is Connection:
+            endpoint = Endpoint(
+                host=str(kwargs.get("host") or "localhost"),
+                port=int(kwargs.get("port") or 6379),
+                db=db,
+                username=username,
+                password=password,
+            )
+        elif pool.connection_class is UnixDomainSocketConnection:
+            endpoint = Endpoint(
+                host=None, path=str(kwargs["path"]), db=db, username=username, password=password
+            )
+        else:
+            return None
+        return cls(endpoint, timeout=timeout)
+
+    def register(self, source: str) -> LaneScript:
+        return LaneScript(self, source)
+
+    async def call(self, script: LaneScript, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        if self._closed:
+            raise RedisConnectionError("the script lane is closed")
+        loop = asyncio.get_running_loop()
+        call = _Call(script, keys, args, loop.create_future())
+        if not self._queue:
+            loop.call_soon(self._flush)
+        self._queue.append(call)
+        return await call.future
+
+    def _flush(self) -> None:
+        if not self._queue:
+            return
+        protocol = self._protocol
+        if protocol is None:  # sent once connected; the connection's failure fails them
+            if self._connecting is None:
+                self._connecting = asyncio.ensure_future(self._connect())
+            return
+        queue, self._queue = self._queue, []
+        self._send(protocol, queue)
+
+    def _send(self, protocol: _Protocol, calls: list[_Call]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        for call in calls:
+            call.deadline = deadline
+        self.batches += 1
+        protocol.send(b"".join(call.command() for call in calls), calls)
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        """Armed while calls wait: a Redis that stops answering fails them after `timeout`."""
+        self._watchdog = None
+        protocol = self._protocol
+        if protocol is None:
+            return
+        oldest = next((c for c in protocol.waiting if isinstance(c, _Call)), None)
+        if oldest is None:
+            return
+        loop = asyncio.get_running_loop()
+        if oldest.deadline <= loop.time():
+            log.error("Redis did not answer the callback's scripts in time; reconnecting")
+            protocol.abort(f"Redis did not answer within {self.timeout:g} s")
+        else:
+            self._watchdog = loop.call_at(oldest.deadline, self._check_deadline)
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        endpoint = self.endpoint
+        try:
+            protocol = await asyncio.wait_for(self._open(loop, endpoint), self.timeout)
+        except Exception as exc:
+            log.error("could not connect the callback's Redis lane: %s", type(exc).__name__)
+            queue, self._queue = self._queue, []
+            for call in queue:
+                if not call.future.done():
+                    call.future.set_exception(
+                        RedisConnectionError(f"could not connect to Redis: {exc!r}")
+                    )
+            return
+        finally:
+            self._connecting = None
+        self._protocol = protocol
+        self._flush()
+
+    async def _open(self, loop: asyncio.AbstractEventLoop, endpoint: Endpoint) -> _Protocol:
+        if endpoint.path is not None:
+            _, protocol = await loop.create_unix_connection(lambda: _Protocol(self), endpoint.path)
+        else:
+            assert endpoint.host is not None
+            _, protocol = await loop.create_connection(
+                lambda: _Protocol(self), endpoint.host, endpoint.port
+            )
+        greeting = endpoint.greeting()
+        if greeting:  # one write; the first call waits for it
+            answers = [loop.create_future() for _ in greeting]
+            protocol.send(b"".join(hiredis.pack_command(c) for c in greeting), answers)  # type: ignore[arg-type]
+            try:
+                for answer in answers:
+                    await answer
+            except BaseException:  # refused, or timed out (cancelled): no half-open connection
+                protocol.abort("Redis refused the lane's AUTH, SELECT or CLIENT SETNAME")
+                raise
+        return protocol
+
+    def _answer(self, waiting: _Call | asyncio.Future[Any], reply: Any) -> None:
+        if isinstance(waiting, asyncio.Future):  # the greeting
+            if not waiting.done():
+                if isinstance(reply, hiredis.ReplyError):
+                    waiting.set_exception(ResponseError(str(reply)))
+                else:
+                    waiting.set_result(reply)
+            return
+        call = waiting
+        if call.future.done():  # the caller went away (cancelled)
+            return
+        if isinstance(reply, hiredis.ReplyError):
+            message = str(reply)
+            if message.startswith("NOSCRIPT") and call.by_sha:
+                call.by_sha = False  # once: EVAL caches it
+                if not self._queue:  # with the other calls of this turn, NOSCRIPT ones too
+                    asyncio.get_running_loop().call_soon(self._flush)
+                self._queue.append(call)
+                return
+            call.future.set_exception(ResponseError(message))
+            return
+        call.future.set_result(reply)
+
+    def _lost(self, protocol: _Protocol) -> None:
+        if self._protocol is protocol:
+            self._protocol = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if self._queue and not self._closed:  # calls made since: on a new connection
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        queue, self._queue = self._queue, []
+        for call in queue:
+            if not call.future.done():
+                call.future.set_exception(RedisConnectionError("the script lane is closed"))
+        if self._connecting is not None:
+            self._connecting.cancel()
+        protocol = self._protocol
+        if protocol is not None and protocol.transport is not None:
+            protocol.reason = "the script lane is closed"
+            protocol.transport.close()
+            await protocol.lost
+
+
+class LaneScript:
+    def __init__(self, lane: ScriptLane, source: str) -> None:
+        self._lane = lane
+        self.source = source
+        self.sha = hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+    async def __call__(self, *, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        return await self._lane.call(self, keys, args)

@@ -1,8 +1,10 @@
-"""The congratulation a member gets when a purchase recorded by staff lifts their tier.
+"""The congratulation a member gets when staff lift their tier: by a purchase, or by a floor.
 
-Queued in the outbox (keyed by the order, so a repeated purchase queues nothing twice) with the
-delivery rules' earliest time, so quiet hours hold; the outbox's sender picks it up from there
-and falls back to a template when the 48-hour window has closed.
+Queued in the outbox with the delivery rules' earliest time, so quiet hours hold; the outbox's
+sender picks it up from there and falls back to a template when the 48-hour window has closed.
+Each is keyed by what lifted the member, so a repeated request queues nothing twice: a purchase by
+its order, a floor by the moment of the lift (a repeat of the same floor lifts nobody, and a
+later lift to the same tier, after a review took the member down, is a new one).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from bot.outbox import Outbox, TextMessage
 from club.cs_window import contact_for
 from club.delivery import delivery_rules, plan_delivery
 from club.member_records import member_by_id
-from club.programme.model import Programme
+from club.programme.model import Programme, Text
+from club.tiers import TierChange
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,10 @@ def upgrade_key(member_id: int, order_id: str) -> str:
     return f"tier:{member_id}:order:{order_id}"[:128]
 
 
+def floor_lift_key(lift: TierChange) -> str:
+    return f"tier:{lift.member_id}:floor:{lift.to_tier}:{lift.at.isoformat()}"[:128]
+
+
 async def congratulate(
     outbox: Outbox,
     programme: Programme,
@@ -32,6 +39,31 @@ async def congratulate(
     member_id: int,
     to_tier: str,
     order_id: str,
+    now: datetime,
+) -> bool:
+    """After a purchase lifted the tier; False when the member cannot be messaged."""
+    key = upgrade_key(member_id, order_id)
+    message = programme.messages.purchase_upgrade
+    return await _announce(outbox, programme, member_id, to_tier, message, key, now)
+
+
+async def congratulate_floor_lift(
+    outbox: Outbox, programme: Programme, lift: TierChange, now: datetime
+) -> bool:
+    """After a floor lifted the tier: the tier review's tier-up message, the same event to the
+    member. False when the member cannot be messaged."""
+    message = programme.messages.tier_upgrade
+    key = floor_lift_key(lift)
+    return await _announce(outbox, programme, lift.member_id, lift.to_tier, message, key, now)
+
+
+async def _announce(
+    outbox: Outbox,
+    programme: Programme,
+    member_id: int,
+    to_tier: str,
+    message: Text,
+    key: str,
     now: datetime,
 ) -> bool:
     """Queue the message; False when the member cannot be messaged (nothing queued)."""
@@ -48,12 +80,11 @@ async def congratulate(
         return False
     tier = programme.tiers.get(to_tier)
     name = tier.name_en if member.language == "en" else tier.name_zh
-    text = programme.messages.purchase_upgrade.render(member.language, tier=name)
     await outbox.enqueue(
         openid=member.openid,
         kind=KIND,
-        key=upgrade_key(member_id, order_id),
-        payload=TextMessage(text),
+        key=key,
+        payload=TextMessage(message.render(member.language, tier=name)),
         member_id=member_id,
         not_before=plan.not_before,
     )

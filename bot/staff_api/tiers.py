@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bot.staff_api.congratulate import congratulate_floor_lift
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, member_out, require_joined
@@ -55,6 +56,8 @@ async def put_tier_floor(call: Call) -> MemberOut:
         lifted_to=change.lift.to_tier if change.lift is not None else None,
         changed=change.changed,
     )
+    if change.lift is not None:
+        await congratulate_floor_lift(call.deps.outbox, programme, change.lift, call.now)
     return await member_out(call, member)
 
 
@@ -67,10 +70,10 @@ ENDPOINTS = [
         summary="Set or clear a member's tier floor",
         description=(
             "The monthly review never takes the member below the floor; a member below it is "
-            "lifted to it at once. `tier: null` clears the floor (the tier itself stays until "
-            "the next review). Audited with the reason. Setting the floor the member already "
-            "has changes nothing and answers the same. Answers the member as "
-            "`GET /api/v1/members/{id}` does."
+            "lifted to it at once and congratulated as the review would. `tier: null` clears "
+            "the floor (the tier itself stays until the next review). Audited with the reason. "
+            "Setting the floor the member already has changes nothing and answers the same. "
+            "Answers the member as `GET /api/v1/members/{id}` does."
         ),
         permission=Permission.SET_TIER_FLOOR,
         body=TierFloorIn,

@@ -7,7 +7,9 @@ from datetime import timedelta
 from itertools import permutations
 from typing import Any
 
+from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxMessage
 from club.programme import load_programme
 from club.tiers import review_tier
 from tests.bot.test_staff_api_support import (
@@ -133,6 +135,65 @@ async def test_setting_the_same_floor_again_changes_nothing_and_answers_the_same
         (None, "gold", "silver", "gold"),
         ("gold", "gold", "gold", "gold"),
     ]
+
+
+async def _tier_messages(member_id: int) -> list[OutboxMessage]:
+    return await OutboxMessage.filter(member_id=member_id, kind="tier_change").order_by("id")
+
+
+async def test_a_lift_queues_the_tier_up_message_of_the_review_once(client: Client) -> None:
+    member = await joined_member(tier="taste", last_interaction_at=NOW - timedelta(hours=1))
+    headers = await staff_headers()
+    url = _url(member.id)
+    body = {"tier": "gold", "reason": "key account"}
+    for role in ("marketer", "admin"):
+        assert (await client.put(url, json=body, headers=headers[role])).status == 200
+    # A repeat lifts nothing and queues nothing: one message, the review's tier-up text.
+    [message] = await _tier_messages(member.id)
+    text = PROGRAMME.messages.tier_upgrade.render("zh", tier="金卡")
+    assert message.payload == {"msgtype": "text", "text": text}
+    assert (message.openid, message.status, message.not_before) == ("o-alice", "queued", None)
+    assert await OutboxMessage.all().count() == 1
+    # A lower floor, or a clear, lifts nobody and queues nothing either.
+    for floor in ("silver", None):
+        resp = await client.put(url, json={"tier": floor, "reason": "r"}, headers=headers["admin"])
+        assert resp.status == 200
+    assert len(await _tier_messages(member.id)) == 1
+
+
+async def test_each_lift_is_announced_in_the_member_s_language(client: Client) -> None:
+    member = await joined_member(
+        tier="black", language="en", last_interaction_at=NOW - timedelta(hours=1)
+    )
+    headers = await staff_headers()
+    url = _url(member.id)
+    # Already above the floor: not lifted, not congratulated.
+    await client.put(url, json={"tier": "silver", "reason": "r"}, headers=headers["admin"])
+    assert await _tier_messages(member.id) == []
+    # The review takes the member down to the floor; a higher floor later is a new lift.
+    assert await review_tier(member.id, LATER, PROGRAMME) is not None
+    assert await review_tier(member.id, LATER + timedelta(days=31), PROGRAMME) is not None
+    assert await _tiers(member.id) == ("silver", "silver")
+    resp = await client.put(url, json={"tier": "black", "reason": "r"}, headers=headers["admin"])
+    assert (await resp.json())["tier"] == "black"
+    [message] = await _tier_messages(member.id)
+    assert message.payload["text"] == "Congratulations: you are now a Black Gold member."
+
+
+async def test_a_lift_in_quiet_hours_waits_for_morning_and_the_unfollowed_get_nothing(
+    client: Client, clock: FixedClock
+) -> None:
+    headers = await staff_headers()
+    body = {"tier": "gold", "reason": "r"}
+    clock.set(NOW.replace(hour=22, minute=30))
+    late = await joined_member(tier="taste", last_interaction_at=clock.now() - timedelta(hours=1))
+    assert (await client.put(_url(late.id), json=body, headers=headers["admin"])).status == 200
+    [message] = await _tier_messages(late.id)
+    assert message.not_before == (NOW + timedelta(days=1)).replace(hour=9, minute=0)
+    gone = await joined_member("o-gone", tier="taste", status=MemberStatus.UNFOLLOWED)
+    assert (await client.put(_url(gone.id), json=body, headers=headers["admin"])).status == 200
+    assert await _tiers(gone.id) == ("gold", "gold")
+    assert await _tier_messages(gone.id) == []
 
 
 async def test_two_staff_changing_one_floor_at_once_audit_one_history(

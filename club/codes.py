@@ -208,6 +208,7 @@ async def _used(
 
 # Failed attempts older than this count for no window (an hour, or the club day so far).
 _FAILED_KEPT = timedelta(days=2)
+PRUNE_BATCH = 1_000
 
 
 async def _failed(
@@ -226,6 +227,35 @@ async def _failed(
         .delete()
     )
     return outcome
+
+
+async def prune_failed_attempts(now: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete every member's failed attempts too old to count, a batch a transaction; how many.
+
+    `_failed` prunes a member's rows only when that member fails again: this catches the members
+    who never do (the daily expire-points job runs it). Rows a member's transaction holds (it is
+    pruning them itself) are skipped, not waited for, so the two never deadlock. Run again, it
+    finds nothing.
+    """
+    cutoff = now - _FAILED_KEPT
+    deleted = 0
+    while True:
+        async with in_transaction() as conn:
+            rows = await (
+                FailedCodeAttempt.filter(at__lt=cutoff)
+                .order_by("id")
+                .limit(batch)
+                .only("id")
+                .select_for_update(skip_locked=True)
+                .using_db(conn)
+            )
+            ids = [row.id for row in rows]
+            if ids:
+                deleted += await FailedCodeAttempt.filter(id__in=ids).using_db(conn).delete()
+        if len(ids) < batch:
+            if deleted:
+                log.info("failed bottle-code attempts deleted: %d", deleted)
+            return deleted
 
 
 async def _too_many_failed(

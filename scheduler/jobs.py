@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from club.clock import Clock
+from club.codes import prune_failed_attempts
 from club.cs_window import member_contact
 from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
@@ -78,11 +79,19 @@ async def _festival(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 
 async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
-    """Expire lots past their date, then remind members whose points expire soon."""
+    """Expire lots past their date, then remind members whose points expire soon; and delete
+    the failed bottle-code attempts too old to count (the daily clean-up of expired things)."""
     now = ctx.clock.now()
     run = await expire_due(now)
     reminded = await _remind_expiring(now, ctx)
-    return {"lots": run.lots, "points": run.points, "members": run.members, **reminded}
+    pruned = await prune_failed_attempts(now)
+    return {
+        "lots": run.lots,
+        "points": run.points,
+        "members": run.members,
+        **reminded,
+        "failed_code_attempts_deleted": pruned,
+    }
 
 
 async def _remind_expiring(now: datetime, ctx: JobContext) -> dict[str, int]:

@@ -8,6 +8,7 @@ import pytest
 
 from club import points
 from club.clock import FixedClock
+from club.db.models.catalog import FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.programme import load_programme
@@ -65,6 +66,21 @@ async def test_expiry_expires_and_reminds_once_per_expiry_date(db: None, clock: 
     again = await job_body("expire-points", ctx)(clock.now().date())
     assert again["lots"] == 0 and again["reminders"] == 0
     assert await OutboxMessage.filter(member_id=member.id).count() == 1
+
+
+async def test_expiry_also_deletes_failed_code_attempts_too_old_to_count(
+    db: None, clock: FixedClock
+) -> None:
+    ctx = JobContext(programme=load_programme(None), clock=clock)
+    now = clock.now()
+    member = await enrolled(clock)
+    for age in (timedelta(days=9), timedelta(days=3), timedelta(hours=2)):
+        await FailedCodeAttempt.create(member_id=member.id, at=now - age, outcome="unknown")
+    counts = await job_body("expire-points", ctx)(now.date())
+    assert counts["failed_code_attempts_deleted"] == 2
+    assert await FailedCodeAttempt.all().values_list("at", flat=True) == [now - timedelta(hours=2)]
+    again = await job_body("expire-points", ctx)(now.date())
+    assert again["failed_code_attempts_deleted"] == 0
 
 
 async def test_tier_review_downgrades_one_step_and_says_how_to_regain(

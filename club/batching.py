@@ -6,6 +6,10 @@ submitted during one turn of the loop and hands the whole queue to `run` at the 
 a lone call goes out on the next turn, so an idle server adds no wait. (ioredis calls this
 auto-pipelining; GraphQL's DataLoader does the same for database reads.)
 
+With `max_in_flight`, no more than that many batches are out at once: what is submitted while
+they run waits and goes as the next batch, so batches grow with the load instead of the number
+of round trips.
+
 Pure asyncio: used by the callback for its Redis scripts and by the club for the member's row.
 """
 
@@ -28,9 +32,18 @@ DEFAULT_MAX_BATCH = 256
 
 
 class TurnBatcher(Generic[T, R]):
-    def __init__(self, run: BatchRun[T, R], *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        run: BatchRun[T, R],
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_in_flight: int | None = None,
+    ) -> None:
         self._run = run
         self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._flush_due = False
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -40,19 +53,35 @@ class TurnBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # first use, or a new loop (tests): nothing carries over
-            self._loop, self._queue = loop, []
+            self._loop, self._queue, self._in_flight, self._flush_due = loop, [], 0, False
         future: asyncio.Future[R] = loop.create_future()
-        if not self._queue:
-            loop.call_soon(self._flush)
         self._queue.append((item, future))
+        if not self._flush_due and not self._full():
+            self._flush_due = True
+            loop.call_soon(self._flush)
         return await future
 
+    def _full(self) -> bool:
+        return self._max_in_flight is not None and self._in_flight >= self._max_in_flight
+
     def _flush(self) -> None:
-        queue, self._queue = self._queue, []
-        for start in range(0, len(queue), self._max_batch):
-            task = asyncio.ensure_future(self._serve(queue[start : start + self._max_batch]))
+        self._flush_due = False
+        while self._queue and not self._full():
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            self._in_flight += 1
+            task = asyncio.ensure_future(self._serve(batch))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.get_loop() is not self._loop:  # a batch of an earlier loop (tests)
+            return
+        self._in_flight -= 1
+        if self._queue and not self._flush_due:
+            # what queued while the batches were out goes next, as one batch
+            self._flush_due = True
+            self._loop.call_soon(self._flush)
 
     async def _serve(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         self.batches += 1

@@ -83,3 +83,52 @@ async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
     release.set()
     assert await second == 2
     assert first.cancelled()
+
+
+class Gate:
+    """A batch run that holds each batch until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.open = asyncio.Event()
+
+    async def run(self, items: list[int]) -> list[int]:
+        self.batches.append(list(items))
+        await self.open.wait()
+        return [i * 10 for i in items]
+
+
+async def test_with_one_batch_in_flight_what_arrives_meanwhile_goes_next_as_one_batch() -> None:
+    gate = Gate()
+    batcher: TurnBatcher[int, int] = TurnBatcher(gate.run, max_in_flight=1)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
+    await asyncio.sleep(0.01)
+    more = asyncio.ensure_future(batcher.submit(4))
+    await asyncio.sleep(0.01)
+    assert gate.batches == [[1]]  # the others wait for the batch out there
+    gate.open.set()
+    assert await first == 10
+    assert [await f for f in later] + [await more] == [20, 30, 40]
+    assert gate.batches == [[1], [2, 3, 4]]
+
+
+async def test_a_failed_batch_in_flight_does_not_hold_back_the_next() -> None:
+    calls = 0
+
+    async def flaky(items: list[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        if calls == 1:
+            raise ConnectionError("gone")
+        return items
+
+    batcher: TurnBatcher[int, int] = TurnBatcher(flaky, max_in_flight=1)
+    failing = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(batcher.submit(2))
+    with pytest.raises(ConnectionError):
+        await failing
+    assert await asyncio.wait_for(waiting, 1) == 2

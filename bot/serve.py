@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -162,6 +163,26 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_garbage_collector() -> None:
+    """After start-up: move what start-up built (modules, models, the programme) out of the
+    collector's sight, and collect the young generation less often.
+
+    CPython's cyclic collector ran every 700 allocations and, at each full collection, walked
+    every object the process holds. Measured under load on the callback: 0.54 s of collection
+    in a run of about 16,000 messages (about 33 us a message, some 6% of the CPU), against
+    0.07 s with this; p99 latency fell from about 105 to 65 ms. A message's work makes almost no
+    reference cycles (about 5 objects per collection were found garbage), so collecting less
+    often costs little memory. `gc.freeze` is what CPython documents for long-lived servers.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 async def serve_app(
     settings: Settings,
     *,
@@ -192,6 +213,7 @@ async def serve_app(
         log.exception("start-up failed", extra={"host": settings.host, "port": settings.port})
         await runner.cleanup()
         return 1
+    settle_garbage_collector()
     log.info("listening", extra={"host": settings.host, "port": settings.port})
     await stop.wait()
     log.info("stopping: finishing requests in flight")

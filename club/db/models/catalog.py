@@ -55,7 +55,8 @@ class FailedCodeAttempt(Model):
     """A code a member sent that earned nothing: never issued, mistyped, or someone else's.
 
     Counted per member over the last hour and the club day, so guessing codes meets a limit.
-    Rows older than two days no longer count and are deleted as new ones are written.
+    Rows older than two days no longer count: the daily expire-points job deletes them for every
+    member (`club.codes.prune_failed_attempts`).
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -69,6 +69,9 @@ class MessageCrypto:
         if len(key) != 32:
             raise ValueError("EncodingAESKey must decode to 32 bytes")
         self._key = key
+        # wechatpy's cipher holds only the key and IV (key[:16]) and makes a fresh encryptor or
+        # decryptor per call, so one serves every message (building it cost ~7 us a message).
+        self._cipher = WeChatCipher(key)
         self._token = token
         self._appid = appid.encode("utf-8")
         self._prefix = prefix
@@ -81,7 +84,7 @@ class MessageCrypto:
             raise BadCiphertext("not base64") from exc
         if len(raw) < _BLOCK or len(raw) % 16:
             raise BadCiphertext("bad length")
-        plain: bytes = WeChatCipher(self._key).decrypt(raw)
+        plain: bytes = self._cipher.decrypt(raw)
         pad = plain[-1]
         if not 1 <= pad <= _BLOCK or plain[-pad:] != bytes([pad]) * pad:
             raise BadCiphertext("bad padding")
@@ -103,7 +106,7 @@ class MessageCrypto:
             raise ValueError("the random prefix must be 16 bytes")
         frame = prefix + struct.pack(">I", len(message)) + message + self._appid
         padded: bytes = PKCS7Encoder.encode(frame)
-        return base64.b64encode(WeChatCipher(self._key).encrypt(padded)).decode("ascii")
+        return base64.b64encode(self._cipher.encrypt(padded)).decode("ascii")
 
     def envelope(self, message: bytes, *, timestamp: str, nonce: str) -> str:
         """A signed, encrypted reply body."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,9 +37,8 @@ DRAIN_TIMEOUT_S = 30.0
 
 def detect_lang(message: Incoming, language: str = "zh") -> Lang:
     """English when the member writes English; otherwise `language` (the member's, or zh)."""
-    text = message.content if message.msg_type == "text" else None
+    text = message.plain_text
     if text:
-        text = unicodedata.normalize("NFKC", text)
         if any("\u3400" <= ch <= "\u9fff" for ch in text):
             return "zh"
         if any(ch.isascii() and ch.isalpha() for ch in text):
@@ -97,7 +95,7 @@ class Conversation:
     async def answer(self, message: Incoming) -> bytes | None:
         """The passive reply (plaintext XML), or None for `success`."""
         metrics = self.deps.metrics
-        metrics.messages.labels(message.kind).inc()
+        metrics.for_kind(message.kind).messages.inc()
         key = message.dedup_key
         budget = self.deps.settings.reply_budget_seconds
         # One round trip for the common case: claim the message, take the member's lock and
@@ -147,7 +145,7 @@ class Conversation:
         except Exception:
             log.exception("handler failed", extra={"kind": message.kind})
             reply = TextReply(t("error", detect_lang(message)))
-        self.deps.metrics.handler_seconds.labels(message.kind).observe(loop.time() - started)
+        self.deps.metrics.for_kind(message.kind).handler_seconds.observe(loop.time() - started)
         try:
             if not job.deferred:
                 body = None if reply is None else self._render(message, reply)

@@ -5,11 +5,18 @@ Pure data (no wechatpy, no XML): handlers import it without pulling the transpor
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def normalise(text: str) -> str:
+    """Full-width letters to ASCII, trimmed, case-folded: `ＨＥＬＰ ` and `Help` are `help`."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,21 @@ class Incoming:
     longitude: str | None = None
     fields: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
     """Every other top-level text field, by its WeChat name (MediaId, PicUrl, Url, ...)."""
+
+    # Worked out once per message: the router tries many filters on the same text.
+    @cached_property
+    def plain_text(self) -> str | None:
+        """A text message's content, NFKC-normalised (full-width letters to ASCII) and trimmed;
+        None for anything else."""
+        if self.msg_type != "text" or self.content is None:
+            return None
+        return unicodedata.normalize("NFKC", self.content).strip()
+
+    @cached_property
+    def words(self) -> str | None:
+        """`plain_text` case-folded: what exact-word filters compare (see `normalise`)."""
+        plain = self.plain_text
+        return None if plain is None else plain.casefold()
 
     @property
     def is_event(self) -> bool:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+@dataclass(frozen=True)
+class KindMetrics:
+    messages: Counter
+    handler_seconds: Histogram
 
 
 class Metrics:
     def __init__(self) -> None:
+        self._kinds: dict[str, KindMetrics] = {}
         self.registry = CollectorRegistry()
         self.messages = Counter(
             "clubbot_messages_total",
@@ -43,6 +52,16 @@ class Metrics:
             ["endpoint", "result"],
             registry=self.registry,
         )
+
+    def for_kind(self, kind: str) -> KindMetrics:
+        """The per-message-type series, looked up once per type: `labels()` takes a lock and
+        builds a key on every call, and the callback counts every message."""
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = KindMetrics(
+                self.messages.labels(kind), self.handler_seconds.labels(kind)
+            )
+        return found
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

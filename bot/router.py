@@ -15,14 +15,13 @@ Within a pass, routers are tried in list order and a router's handlers in regist
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
 
-from bot.messages import Incoming
+from bot.messages import Incoming, normalise
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -75,11 +74,6 @@ class Handler:
         return f"{self.func.__module__}.{self.func.__qualname__}"
 
 
-def normalise(text: str) -> str:
-    """Full-width letters to ASCII, trimmed, case-folded: `ＨＥＬＰ ` and `Help` are `help`."""
-    return unicodedata.normalize("NFKC", text).strip().casefold()
-
-
 def _is_text(message: Incoming) -> bool:
     return message.msg_type == "text" and message.content is not None
 
@@ -104,10 +98,7 @@ class Router:
         wanted = frozenset(normalise(w) for w in words)
         if not wanted:
             raise ValueError("text() needs at least one word")
-        return self._add(
-            Stage.DEFAULT,
-            lambda m: _is_text(m) and normalise(m.content or "") in wanted,
-        )
+        return self._add(Stage.DEFAULT, lambda m: m.words in wanted)
 
     def regex(
         self, pattern: str | re.Pattern[str], flags: int = 0
@@ -116,18 +107,15 @@ class Router:
         compiled = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
 
         def test(message: Incoming) -> re.Match[str] | None:
-            if not _is_text(message):
-                return None
-            return compiled.search(unicodedata.normalize("NFKC", message.content or "").strip())
+            plain = message.plain_text
+            return None if plain is None else compiled.search(plain)
 
         return self._add(Stage.DEFAULT, test)
 
     def cancel(self, *words: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """Words that end any dialog: checked before every other handler."""
         wanted = frozenset(normalise(w) for w in words)
-        return self._add(
-            Stage.CANCEL, lambda m: _is_text(m) and normalise(m.content or "") in wanted
-        )
+        return self._add(Stage.CANCEL, lambda m: m.words in wanted)
 
     def state(
         self, *states: str, any_message: bool = False

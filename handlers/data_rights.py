@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 
+from bot.messages import normalise
 from bot.replies import Reply, TextReply
-from bot.router import Context, Router, normalise
+from bot.router import Context, Router
 from club.member_data import erase_member_data, export_member_data
 from club.members import MemberNotFound
 from handlers.card import member_number

@@ -12,8 +12,9 @@ import unicodedata
 
 from bot.fsm import Scalar
 from bot.keys import STATE_TTL_S
+from bot.messages import normalise
 from bot.replies import Reply, TextReply
-from bot.router import Context, normalise
+from bot.router import Context
 from handlers.texts import Lang, t
 
 AGREE = frozenset({"同意", "我同意", "agree", "i agree", "yes", "y", "好", "好的", "是"})

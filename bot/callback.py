@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.conversation import Conversation
 from bot.deps import DEPS, Deps
@@ -38,7 +39,8 @@ CRYPTO = web.AppKey("wechat_crypto", MessageCrypto)
 class Rejected(Exception):
     status: int
     reason: str
-    """The metrics label: signature, appid, ciphertext, malformed, stale, too_large, no_key."""
+    """The metrics label: signature, appid, ciphertext, malformed, stale, too_large, no_key
+    (and store_unavailable, counted by `receive`)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,12 @@ async def receive(request: web.Request) -> web.Response:
     except Exception:  # a parser surprise must still be a 400, never a 500
         log.exception("callback refused: unexpected error while reading the request")
         return _refuse(deps, Rejected(400, "malformed"))
-    body = await request.app[CONVERSATION].answer(verified.message)
+    try:
+        body = await request.app[CONVERSATION].answer(verified.message)
+    except RedisError as exc:  # the store is down: the message was not claimed; WeChat retries
+        deps.metrics.rejected.labels("store_unavailable").inc()
+        log.error("callback refused: the store is unavailable (%s)", type(exc).__name__)
+        return web.Response(status=503, text="store unavailable")
     if body is None:
         return web.Response(text="success")
     if verified.encrypted and crypto is not None:

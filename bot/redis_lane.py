@@ -29,6 +29,7 @@ import asyncio
 import collections
 import hashlib
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -101,6 +102,11 @@ class _Protocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # A connection silently dropped on the way (NAT, firewall) is found out while idle,
+            # not by the next message waiting out the timeout.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
     def send(self, data: bytes, calls: Sequence[_Call | asyncio.Future[Any]]) -> None:
         assert self.transport is not None

@@ -213,3 +213,12 @@ async def test_calls_after_close_are_refused(lane: ScriptLane) -> None:
     await lane.aclose()
     with pytest.raises(RedisConnectionError, match="closed"):
         await lane.register(INCR_BY)(keys=["k"], args=[1])
+
+
+async def test_the_connection_keeps_itself_alive(lane: ScriptLane) -> None:
+    import socket
+
+    await lane.register(INCR_BY)(keys=["alive"], args=[1])
+    assert lane._protocol is not None and lane._protocol.transport is not None
+    sock = lane._protocol.transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1

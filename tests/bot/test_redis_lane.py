@@ -222,3 +222,41 @@ async def test_the_connection_keeps_itself_alive(lane: ScriptLane) -> None:
     assert lane._protocol is not None and lane._protocol.transport is not None
     sock = lane._protocol.transport.get_extra_info("socket")
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+
+
+async def test_calls_made_while_a_batch_is_out_go_together_when_it_is_answered() -> None:
+    import hiredis
+
+    release = asyncio.Event()
+    commands: list[list[bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await greet(reader, writer)
+        parser = hiredis.Reader()
+        while data := await reader.read(65536):
+            parser.feed(data)
+            while (command := parser.gets()) is not False:
+                commands.append(command)
+                await release.wait()  # the first answer waits for the test
+                writer.write(b":%d\r\n" % len(commands))
+                await writer.drain()
+        writer.close()
+
+    server, port = await fake_redis(handler)
+    lane = ScriptLane(Endpoint(host="127.0.0.1", port=port), timeout=2.0)
+    script = lane.register(INCR_BY)
+    try:
+        first = asyncio.ensure_future(script(keys=["k"], args=[1]))
+        await asyncio.sleep(0.05)
+        later = []
+        for n in (2, 3, 4):  # each in its own loop turn, while the first is out
+            later.append(asyncio.ensure_future(script(keys=["k"], args=[n])))
+            await asyncio.sleep(0.01)
+        assert lane.batches == 1 and len(commands) == 1
+        release.set()
+        assert await first == 1
+        assert [await call for call in later] == [2, 3, 4]
+        assert lane.batches == 2  # the three waiting calls went in one write
+    finally:
+        await lane.aclose()
+        server.close()

@@ -8,6 +8,14 @@ expand, only XML's predefined ones. The body must be UTF-8 (WeChat's encoding); 
 first, so an encoding declaration cannot smuggle a DOCTYPE past the check. Every problem raises
 `MalformedMessage`, so the edge has one thing to catch.
 
+WeChat writes its messages flat: `<xml>`, then fields of the form `<Name><![CDATA[text]]></Name>`
+or `<Name>text</Name>`. A document of exactly that shape is read by regular expressions, about
+half of ElementTree's CPU (measured: 3.6 against 7-11 us for an envelope, 4.8-6.7 against 12-13
+us for a text message). Anything else (a declaration, comments, attributes, nested or repeated
+fields, entities, a split CDATA section, a carriage return, a character XML forbids, junk after
+the root) goes to ElementTree, so the fields are always what ElementTree would give, and
+malformed input is refused by it; a property test checks the two agree.
+
 We build `Incoming` ourselves rather than through `wechatpy.parse_message`: that one rewrites
 `subscribe` events with a QR scene into another event name and gives no typed fields.
 """
@@ -64,6 +72,38 @@ def _fields(element: Element) -> XmlFields:
     return fields
 
 
+_FLAT_OPEN = re.compile(r"[ \t\n]*<xml>")
+_FLAT_FIELD = re.compile(
+    # CDATA content is text without "]]>": runs of non-"]" and "]" not starting "]]>".
+    r"[ \t\n]*<([A-Za-z][A-Za-z0-9_]*)>"
+    r"(?:<!\[CDATA\[([^\]]*(?:\](?!\]>)[^\]]*)*)\]\]>|([^<&\]]*))</\1>"
+)
+_FLAT_CLOSE = re.compile(r"[ \t\n]*</xml>[ \t\n]*")
+_NOT_FLAT = re.compile("[\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""A carriage return (ElementTree normalises line ends) or a character XML forbids (it refuses
+the document): either way, ElementTree decides."""
+
+
+def flat_fields(text: str) -> XmlFields | None:
+    """The fields of a flat WeChat document, exactly as `tree_fields` would give them; None for
+    any other document (then ElementTree reads it, or refuses it)."""
+    opened = _FLAT_OPEN.match(text)
+    if opened is None or _NOT_FLAT.search(text):
+        return None
+    fields: XmlFields = {}
+    pos = opened.end()
+    while (found := _FLAT_FIELD.match(text, pos)) is not None:
+        name, cdata, plain = found.groups()
+        if name in fields:
+            return None  # a repeated tag is a list: ElementTree's job
+        value = cdata if cdata is not None else plain
+        fields[name] = value.strip() or None
+        pos = found.end()
+    if not fields or _FLAT_CLOSE.fullmatch(text, pos) is None:
+        return None
+    return fields
+
+
 def parse_fields(body: bytes) -> XmlFields:
     """The children of the `<xml>` root, as strings (or nested mappings)."""
     if not body or not body.strip():
@@ -74,6 +114,11 @@ def parse_fields(body: bytes) -> XmlFields:
         raise MalformedMessage("not UTF-8") from None
     if _DECLARATION.search(text):
         raise MalformedMessage("DOCTYPE or ENTITY declarations are not accepted")
+    return flat_fields(text) or tree_fields(text)
+
+
+def tree_fields(text: str) -> XmlFields:
+    """ElementTree's reading of a document (already decoded and free of declarations)."""
     try:
         # Safe without defusedxml: the attacks it guards against (entity expansion, external
         # entities, DTD retrieval) all need a DOCTYPE, refused above; the body is at most 64 KiB.

@@ -93,15 +93,15 @@ class NoControlCharacters:
 
 
 ONE_LINE = NoControlCharacters(
-    refused=r"\x00-\x1f\x7f",
+    refused=r"\x00-\x1f\x7f-\x9f\u2028\u2029",
     rule="must be one line without control characters (no tab, no line break, "
-    "nothing in U+0000-U+001F or U+007F)",
+    "nothing in U+0000-U+001F or U+007F-U+009F, no U+2028 or U+2029)",
 )
 """Names, sku, store, reasons."""
 MULTI_LINE = NoControlCharacters(
-    refused=r"\x00-\x08\x0b-\x1f\x7f",
+    refused=r"\x00-\x08\x0b-\x1f\x7f-\x9f",
     rule="may hold newlines (U+000A) and tabs (U+0009) but no other control character "
-    "(U+0000-U+001F, U+007F)",
+    "(U+0000-U+001F, U+007F-U+009F)",
 )
 """A description: lines and tabs, nothing else below the space."""
 MAX_ID = 2**62

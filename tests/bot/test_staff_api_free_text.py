@@ -26,8 +26,11 @@ from club.db.models.staff import AuditLog
 from tests.bot.test_staff_api_support import Client, error_of, joined_member, staff_headers
 
 # Inside the text, not at its ends: leading and trailing whitespace is trimmed before the check.
-REFUSED_ANYWHERE = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\r", "\x1b", "\x1f", "\x7f"]
-REFUSED_IN_ONE_LINE = ["\t", "\n", *REFUSED_ANYWHERE]
+REFUSED_ANYWHERE = [
+    *("\x00", "\x01", "\x08", "\x0b", "\x0c", "\r", "\x1b", "\x1f", "\x7f"),
+    *("\x80", "\x85", "\x9f"),  # C1 controls; U+0085 is a line break (NEL)
+]
+REFUSED_IN_ONE_LINE = ["\t", "\n", "\u2028", "\u2029", *REFUSED_ANYWHERE]
 
 
 def _requests(member_id: int, text: str) -> list[tuple[str, str, dict[str, Any], str]]:
@@ -180,7 +183,7 @@ async def test_the_documented_pattern_is_what_the_server_enforces(
     doc = await (await client.get("/api/openapi.json")).json()
     schema, prop = where
     pattern = re.compile(_doc_pattern(doc["components"]["schemas"][schema]["properties"][prop]))
-    for code_point in [*range(0x00, 0xA0), 0x2028, 0x3000]:
+    for code_point in [*range(0x00, 0xA2), 0x2028, 0x2029, 0x3000]:
         text = f"ab{chr(code_point)}cd"
         filled = json.loads(json.dumps(body))
         if field == "sku":

@@ -13,12 +13,12 @@ retried with EVAL, which caches the script again.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import NoScriptError
 
+from bot.scripts import Arg, Script
 from club.batching import TurnBatcher
 
 if TYPE_CHECKING:
@@ -26,13 +26,11 @@ if TYPE_CHECKING:
 
     from bot.kv import Redis
 
-Arg = str | bytes | int
-
 
 @dataclass(frozen=True)
 class _Call:
-    script: PipelinedScript
-    keys: Sequence[str]
+    script: Script
+    keys: Sequence[Arg]
     args: Sequence[Arg]
 
     def command(self, by_sha: bool) -> tuple[Arg, ...]:
@@ -49,13 +47,13 @@ class PipelinedScripts:
     def batches(self) -> int:
         return self._batcher.batches
 
-    def register(self, source: str) -> PipelinedScript:
-        return PipelinedScript(self, source)
+    def register(self, source: str) -> Script:
+        return Script(self, source)
 
     async def aclose(self) -> None:
         """Nothing of its own to close: it borrows the store's connections."""
 
-    async def call(self, script: PipelinedScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+    async def call(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         return await self._batcher.submit(_Call(script, keys, args))
 
     async def _run(self, calls: list[_Call]) -> list[Any]:
@@ -72,13 +70,3 @@ class PipelinedScripts:
         for call in calls:
             pipe.execute_command(*call.command(by_sha))
         return list(await pipe.execute(raise_on_error=False))
-
-
-class PipelinedScript:
-    def __init__(self, owner: PipelinedScripts, source: str) -> None:
-        self._owner = owner
-        self.source = source
-        self.sha = hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-    async def __call__(self, *, keys: Sequence[str], args: Sequence[Arg]) -> Any:
-        return await self._owner.call(self, keys, args)

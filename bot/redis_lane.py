@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import hashlib
 import logging
 import socket
 from collections.abc import Sequence
@@ -40,12 +39,13 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from bot.scripts import Arg, Script
+
 if TYPE_CHECKING:
     from bot.kv import Redis
 
 log = logging.getLogger(__name__)
 
-Arg = str | bytes | int
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MAX_IN_FLIGHT = 1
 """One batch out at a time: calls made while it is out go together when it is answered. Each
@@ -79,7 +79,7 @@ class Endpoint:
 
 @dataclass(eq=False)
 class _Call:
-    script: LaneScript
+    script: Script
     keys: Sequence[Arg]
     args: Sequence[Arg]
     future: asyncio.Future[Any]
@@ -193,10 +193,10 @@ class ScriptLane:
             return None
         return cls(endpoint, timeout=timeout)
 
-    def register(self, source: str) -> LaneScript:
-        return LaneScript(self, source)
+    def register(self, source: str) -> Script:
+        return Script(self, source)
 
-    async def call(self, script: LaneScript, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+    async def call(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         if self._closed:
             raise RedisConnectionError("the script lane is closed")
         loop = asyncio.get_running_loop()
@@ -341,13 +341,3 @@ class ScriptLane:
             protocol.reason = "the script lane is closed"
             protocol.transport.close()
             await protocol.lost
-
-
-class LaneScript:
-    def __init__(self, lane: ScriptLane, source: str) -> None:
-        self._lane = lane
-        self.source = source
-        self.sha = hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-    async def __call__(self, *, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
-        return await self._lane.call(self, keys, args)

@@ -10,14 +10,14 @@ callback's own connection (`bot.redis_lane`), on the in-process stand-in as one 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot import keys
 from bot.dedup import DONE, RUNNING
 from bot.pipelined import PipelinedScripts
 from bot.redis_lane import ScriptLane
+from bot.scripts import ScriptRunner
 
 if TYPE_CHECKING:
     from bot.kv import Redis
@@ -51,19 +51,6 @@ class Entry:
     """First arrival of this message: ours to handle."""
     state_raw: bytes | None
     """The dialog state, when the lock was taken too (see `MemberLock.held`)."""
-
-
-class Script(Protocol):
-    async def __call__(self, *, keys: Sequence[str], args: Sequence[str | bytes | int]) -> Any: ...
-
-
-class ScriptRunner(Protocol):
-    @property
-    def batches(self) -> int: ...
-
-    def register(self, source: str) -> Script: ...
-
-    async def aclose(self) -> None: ...
 
 
 class Turns:

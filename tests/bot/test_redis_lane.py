@@ -119,9 +119,11 @@ async def test_a_dropped_connection_fails_the_calls_in_flight_and_the_next_call_
 ) -> None:
     incr = lane.register(INCR_BY)
     assert await incr(keys=["d"], args=[1]) == 1
-    ours = [c["id"] for c in await store.client_list() if c["name"] == CLIENT_NAME]
-    assert len(ours) == 1
-    assert await store.client_kill_filter(_id=ours[0]) == 1
+    assert lane._protocol is not None and lane._protocol.transport is not None
+    host, port = lane._protocol.transport.get_extra_info("sockname")[:2]
+    ours = [c for c in await store.client_list() if c["addr"] == f"{host}:{port}"]
+    assert [c["name"] for c in ours] == [CLIENT_NAME]
+    assert await store.client_kill_filter(_id=ours[0]["id"]) == 1
     await asyncio.sleep(0.05)  # the lane hears of it
     assert await incr(keys=["d"], args=[1]) == 2
 

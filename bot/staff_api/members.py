@@ -25,11 +25,14 @@ async def member_or_404(member_id: int) -> MemberRecord:
     return member
 
 
-def require_joined(member: MemberRecord) -> None:
-    """Points belong to club members: a follower who has not joined (consented) earns none."""
+def require_joined(member: MemberRecord, what: str = "points") -> None:
+    """Points and tiers belong to club members: a follower who has not joined (given consent)
+    has neither. `what` names what was asked for, in the message."""
     if not member.joined:
         raise ApiError(
-            409, "not_joined", f"member {member.id} has not joined the club; points need consent"
+            409,
+            "not_joined",
+            f"member {member.id} has not joined the club: {what} are for members only",
         )
 
 

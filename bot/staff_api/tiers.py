@@ -31,7 +31,7 @@ class TierFloorIn(In):
 
 async def put_tier_floor(call: Call) -> MemberOut:
     member = await member_or_404(call.path["id"])
-    require_joined(member)
+    require_joined(member, "tier floors")
     body = call.body_as(TierFloorIn)
     programme = call.request.app[PROGRAMME]
     codes = programme.tiers.codes

@@ -292,6 +292,8 @@ async def test_unknown_deleted_and_not_joined_members(client: Client) -> None:
         409,
     )
     assert refused["code"] == adjusted["code"] == "not_joined"
+    assert "tier floors are for members only" in refused["message"]
+    assert "points are for members only" in adjusted["message"]
     assert await _tiers(follower.id) == ("taste", None)
     assert await _tiers(gone.id) == (None, None)
 

@@ -8,6 +8,7 @@ at most and never below the floor a member of staff set.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -139,12 +140,20 @@ async def review_tier(member_id: int, now: datetime, programme: Programme) -> Ti
 
 
 async def set_tier_floor(
-    member_id: int, tier_code: str | None, actor_id: int, now: datetime, programme: Programme
+    member_id: int,
+    tier_code: str | None,
+    actor_id: int,
+    now: datetime,
+    programme: Programme,
+    *,
+    on_lift: Callable[[TierChange], Awaitable[object]] | None = None,
 ) -> FloorChange:
     """Staff set (or clear, with None) a floor; a member below it is lifted to it at once.
 
     The values before are read under the member's row lock, in the transaction that writes the
-    new ones: of two changes at once, the second sees what the first left.
+    new ones: of two changes at once, the second sees what the first left. `on_lift` (queuing
+    the member's message) runs in that transaction too: if it fails, nothing is kept, and the
+    retry lifts and tells; were the lift kept alone, the retry would lift nobody and tell no one.
     """
     if tier_code is not None:
         programme.tiers.get(tier_code)  # refuses an unknown code before anything changes
@@ -160,6 +169,8 @@ async def set_tier_floor(
             lift = await _move(
                 conn, member_id, current, ladder.get(tier_code), now, TierReason.STAFF, programme
             )
+            if on_lift is not None:
+                await on_lift(lift)
     return FloorChange(
         member_id=member_id,
         floor_before=old_floor,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from club.clock import Clock
 from club.codes import prune_failed_attempts
 from club.cs_window import member_contact
@@ -145,22 +147,35 @@ async def _tier_review(day: date, ctx: JobContext) -> Mapping[str, int]:
         last = int(ids[-1])
         for member_id in ids:
             counts["reviewed"] += 1
-            change = await review_tier(int(member_id), now, ctx.programme)
-            if change is None:
-                continue
+            # The change and its message commit together: a run stopped between the two would
+            # leave a moved member untold, and the re-run would see no change to tell.
+            async with in_transaction():
+                change = await review_tier(int(member_id), now, ctx.programme)
+                if change is None:
+                    continue
+                member = await Member.get(id=member_id)
+                contact = await member_contact(member, rules, now)
+                plan = plan_delivery(contact, "tier_change", rules, now)
+                text = _tier_text(member.language, change.to_tier, change.upgrade, ctx.programme)
+                key = f"tier:{member.id}:{day.isoformat()}"
+                row, created = await _outbox_row(member, key, "tier_change", text, plan, now)
             counts["upgraded" if change.upgrade else "downgraded"] += 1
-            member = await Member.get(id=member_id)
-            contact = await member_contact(member, rules, now)
-            plan = plan_delivery(contact, "tier_change", rules, now)
-            text = _tier_text(member.language, change.to_tier, change.upgrade, ctx.programme)
-            key = f"tier:{member.id}:{day.isoformat()}"
-            await _record(member, key, "tier_change", text, plan, ctx, now)
+            await _hand_over(row, created, plan, ctx)  # after the commit: workers can see it
 
 
 async def _record(
     member: Member, key: str, kind: str, text: str, plan: Plan, ctx: JobContext, now: datetime
 ) -> int:
     """One outbox row for this key (1 if new); due rows are handed to the workers."""
+    row, created = await _outbox_row(member, key, kind, text, plan, now)
+    await _hand_over(row, created, plan, ctx)
+    return int(created)
+
+
+async def _outbox_row(
+    member: Member, key: str, kind: str, text: str, plan: Plan, now: datetime
+) -> tuple[OutboxMessage, bool]:
+    """The outbox row for this key, made now unless it exists (created: True)."""
     data = {"title": kind, "content": text, "date": now.date().isoformat()}
     if plan.channel is Channel.TEMPLATE and plan.template_id:
         payload: dict[str, Any] = {
@@ -184,9 +199,13 @@ async def _record(
             "not_before": plan.not_before,
         },
     )
+    return row, created
+
+
+async def _hand_over(row: OutboxMessage, created: bool, plan: Plan, ctx: JobContext) -> None:
+    """A new row due now goes to the sending workers (later ones are found when due)."""
     if created and plan.sendable and plan.not_before is None and ctx.queued is not None:
         await ctx.queued([row.id])
-    return int(created)
 
 
 def _expiry_text(language: str, points: int, last_day: date, programme: Programme) -> str:

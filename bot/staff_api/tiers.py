@@ -13,7 +13,7 @@ from bot.staff_api.members import member_or_404, member_out, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import ONE_LINE, In, MemberOut
 from club.staff import Permission
-from club.tiers import set_tier_floor
+from club.tiers import TierChange, set_tier_floor
 
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 
@@ -42,8 +42,18 @@ async def put_tier_floor(call: Call) -> MemberOut:
             f"tier: unknown tier code {body.tier!r}; must be one of {', '.join(codes)} or null",
             fields=["tier"],
         )
+    outbox = call.deps.outbox
+
+    async def tell(lift: TierChange) -> None:  # in the floor's transaction (see set_tier_floor)
+        await congratulate_floor_lift(outbox, programme, lift, call.now)
+
     change = await set_tier_floor(
-        member.id, body.tier, actor_id=call.staff.id, now=call.now, programme=programme
+        member.id,
+        body.tier,
+        actor_id=call.staff.id,
+        now=call.now,
+        programme=programme,
+        on_lift=tell,
     )
     # The audit row says what the request did, including a cleared floor (null is otherwise
     # left out of the summary) and whether anything changed at all (a repeat changes nothing).
@@ -56,8 +66,6 @@ async def put_tier_floor(call: Call) -> MemberOut:
         lifted_to=change.lift.to_tier if change.lift is not None else None,
         changed=change.changed,
     )
-    if change.lift is not None:
-        await congratulate_floor_lift(call.deps.outbox, programme, change.lift, call.now)
     return await member_out(call, member)
 
 

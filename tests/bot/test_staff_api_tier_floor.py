@@ -180,6 +180,32 @@ async def test_each_lift_is_announced_in_the_member_s_language(client: Client) -
     assert message.payload["text"] == "Congratulations: you are now a Black Gold member."
 
 
+async def test_a_lift_whose_message_cannot_be_queued_is_not_kept_and_the_retry_does_both(
+    client: Client, monkeypatch: Any
+) -> None:
+    """The floor, the lift and its message commit together: otherwise a failure between them
+    would keep the lift, and the retry, lifting nobody, would never tell the member."""
+    import bot.staff_api.tiers as view
+
+    member = await joined_member(tier="taste", last_interaction_at=NOW - timedelta(hours=1))
+    headers = await staff_headers()
+    body = {"tier": "gold", "reason": "key account"}
+    real = view.congratulate_floor_lift
+
+    async def fails(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(view, "congratulate_floor_lift", fails)
+    resp = await client.put(_url(member.id), json=body, headers=headers["admin"])
+    assert resp.status == 500
+    assert await _tiers(member.id) == ("taste", None)  # neither lifted nor floored
+    monkeypatch.setattr(view, "congratulate_floor_lift", real)
+    resp = await client.put(_url(member.id), json=body, headers=headers["admin"])
+    assert resp.status == 200
+    assert await _tiers(member.id) == ("gold", "gold")
+    assert len(await _tier_messages(member.id)) == 1
+
+
 async def test_a_lift_in_quiet_hours_waits_for_morning_and_the_unfollowed_get_nothing(
     client: Client, clock: FixedClock
 ) -> None:

@@ -102,6 +102,35 @@ async def test_tier_review_downgrades_one_step_and_says_how_to_regain(
     assert await OutboxMessage.filter(member_id=member.id).count() == 1
 
 
+async def test_a_review_stopped_before_the_message_leaves_the_tier_as_it_was(
+    db: None, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tier change and its message commit together: a run that stops between the two would
+    otherwise leave a moved member untold, and the re-run would see nothing to tell."""
+    import scheduler.jobs as jobs
+
+    ctx = JobContext(programme=load_programme(None), clock=clock)
+    member = await enrolled(clock, tier="gold")
+    real = jobs._outbox_row
+
+    async def stops(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("the database went away mid-run")
+
+    monkeypatch.setattr(jobs, "_outbox_row", stops)
+    with pytest.raises(ConnectionError):
+        await job_body("tier-review", ctx)(clock.now().date())
+    await member.refresh_from_db()
+    assert member.tier == "gold"  # rolled back with the message that failed
+    assert await OutboxMessage.filter(member_id=member.id).count() == 0
+
+    monkeypatch.setattr(jobs, "_outbox_row", real)
+    counts = await job_body("tier-review", ctx)(clock.now().date())
+    assert counts["downgraded"] == 1
+    await member.refresh_from_db()
+    assert member.tier == "silver"
+    assert await OutboxMessage.filter(member_id=member.id, kind="tier_change").count() == 1
+
+
 @pytest.mark.parametrize("job", ["churn-scan", "campaigns"])
 def test_later_jobs_are_refused_clearly(
     job: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]

@@ -124,7 +124,7 @@ class _Protocol(asyncio.Protocol):
         try:
             while (reply := self._reader.gets()) is not False:
                 self._lane._answer(self.waiting.popleft(), reply)
-            self._lane._next_batch()
+            self._lane._flush()  # what queued meanwhile (and NOSCRIPT calls) goes now
         except hiredis.ProtocolError:
             self.abort("Redis sent something that is not RESP")
         except IndexError:
@@ -215,14 +215,9 @@ class ScriptLane:
                 self._connecting = asyncio.ensure_future(self._connect())
             return
         if self._in_flight >= self.max_in_flight:
-            return  # goes when a batch out there has its answers (`_next_batch`)
+            return  # goes when a batch out there has its answers (`data_received`)
         queue, self._queue = self._queue, []
         self._send(protocol, queue)
-
-    def _next_batch(self) -> None:
-        """After replies came in: what queued meanwhile goes now, in one write."""
-        if self._queue and self._in_flight < self.max_in_flight and self._protocol is not None:
-            self._flush()
 
     def _send(self, protocol: _Protocol, calls: list[_Call]) -> None:
         loop = asyncio.get_running_loop()
@@ -309,9 +304,7 @@ class ScriptLane:
         if isinstance(reply, hiredis.ReplyError):
             message = str(reply)
             if message.startswith("NOSCRIPT") and call.by_sha:
-                call.by_sha = False  # once: EVAL caches it
-                if not self._queue:  # with the other calls of this turn, NOSCRIPT ones too
-                    asyncio.get_running_loop().call_soon(self._flush)
+                call.by_sha = False  # once: EVAL caches it; sent after this read's replies
                 self._queue.append(call)
                 return
             call.future.set_exception(ResponseError(message))

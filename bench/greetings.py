@@ -31,8 +31,8 @@ from tortoise import Tortoise
 
 from club.db.connect import database
 from club.db.testing import clear_all_tables
-from club.greeting_messages import GreetingDay
-from club.greetings import (
+from club.greetings.compose import GreetingDay
+from club.greetings.service import (
     BATCH,
     _eligible,
     greet_birthdays,

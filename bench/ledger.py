@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from club import points
 from club.db.connect import database
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
 from club.db.testing import clear_all_tables
+from club.points import ledger as points
 from club.rules.kinds import EntryKind
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -109,7 +109,7 @@ def run_staff_add(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.serve import prepare_sqlite_file
     from bot.staff_api.cli import staff_add
-    from club.staff import StaffError
+    from club.staff.accounts import StaffError
 
     settings = load_settings()
     setup_logging(settings)

@@ -23,7 +23,7 @@ from bot.outbox import NewsMessage, Payload, TextMessage
 from bot.replies import Reply, TextReply, render
 from bot.router import Context, Dispatcher, Lang
 from bot.turns import Turns
-from club.members_contact import ContactReader, record_contact
+from club.members.contact import ContactReader, record_contact
 from handlers.texts import t
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.wechat.api import WeChatAPI
     from club.clock import Clock
-    from club.programme.model import Programme
+    from club.rules.programme import Programme
     from config import Settings
 
 

@@ -7,9 +7,10 @@
   recorded on the row: sent (with WeChat's msgid), skipped (outside the window, unreachable),
   failed, or back to queued with a later `not_before` when trying again later can help.
 - In dry-run mode the row itself is the destination: status sent, `dry_run` true, no call.
-- `deliver(..., window=...)`: the sender asks, once the row is claimed, whether a customer-service
-  row may still go (`club.cs_window.refusal`: the window's allowance, counted from the outbox);
-  if not, the row is skipped with the reason and reported as outside the window, like a 45047.
+- `deliver(..., window=...)`: the sender asks, once the row is claimed, whether a
+  customer-service row may still go (`club.messaging.window.refusal`: the window's allowance,
+  counted from the outbox); if not, the row is skipped with the reason and reported as outside
+  the window, like a 45047.
 
 A row left in `sending` (its worker died between the claim and the answer) is never re-claimed:
 whether WeChat got it is unknown, and sending twice is the worse mistake (customer-service and

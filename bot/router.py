@@ -27,7 +27,7 @@ from bot.replies import Reply
 if TYPE_CHECKING:
     from bot.deps import Deps
     from bot.fsm import Dialog
-    from club.members_contact import Contact
+    from club.members.contact import Contact
 
 Lang = Literal["zh", "en"]
 

@@ -6,9 +6,9 @@ import re
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.birthday_text import BirthdayError
-from club.member_data import export_member_data
-from club.members import parse_birthday, set_birthday
+from club.members.birthday_text import BirthdayError
+from club.members.data_rights import export_member_data
+from club.members.enrolment import parse_birthday, set_birthday
 from handlers.dialogs import enter, expired, invite_to_join, live_data
 from handlers.formatting import birthday, birthday_problem
 from handlers.texts import t

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.members import CardView, card_view
-from club.tiers import tier_status
+from club.members.enrolment import CardView, card_view
+from club.tiers.service import tier_status
 from handlers.dialogs import invite_to_join
 from handlers.formatting import yuan
 from handlers.texts import Lang, t

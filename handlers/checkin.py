@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.checkin import check_in
+from club.points.checkin import check_in
 from handlers.dialogs import invite_to_join
 from handlers.texts import t
 

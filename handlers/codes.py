@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.codegen import format_code
-from club.codes import CodeOutcome, CodeStatus, redeem_code
+from club.codes.bottle import CodeOutcome, CodeStatus, redeem_code
+from club.codes.codegen import format_code
 from handlers.dialogs import invite_to_join
 from handlers.texts import t
 

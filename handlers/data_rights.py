@@ -11,8 +11,8 @@ import contextlib
 from bot.messages import normalise
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.member_data import erase_member_data, export_member_data
-from club.members import MemberNotFound
+from club.members.data_rights import erase_member_data, export_member_data
+from club.members.enrolment import MemberNotFound
 from handlers.card import member_number
 from handlers.dialogs import CONFIRM, enter, expired, live_data
 from handlers.formatting import birthday, day

@@ -12,8 +12,8 @@ from __future__ import annotations
 from bot.fsm import Scalar
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.birthday_text import Birthday, BirthdayError, LunarBirthday, SolarBirthday
-from club.members import (
+from club.members.birthday_text import Birthday, BirthdayError, LunarBirthday, SolarBirthday
+from club.members.enrolment import (
     ConsentRequired,
     EnrolmentStatus,
     MemberNotFound,
@@ -21,7 +21,7 @@ from club.members import (
     parse_birthday,
     record_consent,
 )
-from club.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
+from club.members.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
 from handlers.card import card_text, show_card
 from handlers.dialogs import AGREE, CONFIRM, JOIN_WORDS, SKIP, enter, live_data, said
 from handlers.formatting import birthday as birthday_text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from club.birthday_text import Birthday, BirthdayError, BirthdayProblem, SolarBirthday
+from club.members.birthday_text import Birthday, BirthdayError, BirthdayProblem, SolarBirthday
 from handlers.texts import Lang, t
 
 _MONTHS_EN = (

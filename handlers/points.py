@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.ledger_views import movements
-from club.members import card_view
+from club.members.enrolment import card_view
+from club.points.views import movements
 from handlers.card import tier_name
 from handlers.dialogs import invite_to_join
 from handlers.formatting import day, yuan

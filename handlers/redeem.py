@@ -13,7 +13,7 @@ import re
 from bot.fsm import Scalar
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.rewards import RedemptionRefused, Refusal, list_rewards, redeem
+from club.rewards.redemptions import RedemptionRefused, Refusal, list_rewards, redeem
 from handlers.dialogs import CONFIRM, enter, expired, invite_to_join, live_data, said
 from handlers.texts import t
 

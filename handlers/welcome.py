@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.members_contact import parse_scene, record_follow, record_unfollow
+from club.members.contact import parse_scene, record_follow, record_unfollow
 from handlers.texts import t
 
 router = Router("welcome")

@@ -16,16 +16,16 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from club.clock import Clock
-from club.codes import prune_failed_attempts
-from club.cs_window import member_contact
+from club.codes.bottle import prune_failed_attempts
 from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
-from club.delivery import Channel, Plan, delivery_rules, plan_delivery
-from club.expiry import expire_due, expiring_soon
-from club.greetings import Queued, greet_birthdays, greet_festivals, ledger_gifts
+from club.greetings.service import Queued, greet_birthdays, greet_festivals, ledger_gifts
+from club.messaging.plan import Channel, Plan, delivery_rules, plan_delivery
+from club.messaging.window import member_contact
+from club.points.expiry import expire_due, expiring_soon
 from club.programme import Programme
-from club.tiers import review_tier
+from club.tiers.service import review_tier
 
 log = logging.getLogger(__name__)
 

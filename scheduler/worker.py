@@ -5,7 +5,7 @@
 - `python -m scheduler worker` processes run `deliver_chunk`: each row through
   `Outbox.deliver`, which claims it (so a task delivered twice sends nothing twice) and records
   the outcome. Before a customer-service row goes, the window's allowance is checked against
-  the outbox (`club.cs_window.refusal`, at sending time: rows wait for quiet hours). Used up,
+  the outbox (`club.messaging.window.refusal`, at sending time: rows wait for quiet hours). Used up,
   or 45015/45047 (outside the window): the same greeting goes again as a template
   message, under its own key `<key>:template`. 43004/43101: the member is marked unreachable.
   Retryable errors leave the row queued with a back-off `not_before`.
@@ -30,9 +30,9 @@ from tortoise.expressions import Q
 from bot import keys
 from bot.kv import Redis
 from bot.outbox import DeliveryStatus, Outbox, TemplateMessage, claimable, settle_abandoned
-from club.cs_window import refusal
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.delivery import delivery_rules
+from club.messaging.plan import delivery_rules
+from club.messaging.window import refusal
 from club.programme import Programme
 
 log = logging.getLogger(__name__)

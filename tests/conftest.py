@@ -29,6 +29,7 @@ TEST_DB_URL = os.environ.get("CLUBBOT_TEST_DATABASE_URL", "sqlite://:memory:")
 TEST_REDIS_URL = os.environ.get("CLUBBOT_TEST_REDIS_URL") or None
 ON_POSTGRES = TEST_DB_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
+
 @pytest.fixture(scope="session", autouse=True)
 def fresh_postgres_schema() -> None:
     """On the real-servers pass, start the session from an empty schema.

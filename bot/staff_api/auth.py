@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api.errors import ApiError, Handler
-from club.staff import Permission, StaffIdentity, authenticate, can
+from club.staff.accounts import Permission, StaffIdentity, authenticate, can
 
 log = logging.getLogger(__name__)
 

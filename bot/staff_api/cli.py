@@ -10,7 +10,7 @@ import asyncio
 
 from club.clock import SystemClock
 from club.db.migrate import open_database
-from club.staff import create_staff
+from club.staff.accounts import create_staff
 from config import Settings
 
 
@@ -29,7 +29,7 @@ async def _add(settings: Settings, name: str, role: str, *, create_schema: bool 
 def staff_add(
     settings: Settings, name: str, role: str, *, create_schema: bool | None = None
 ) -> str:
-    """Create the account and return its bearer token. Raises `club.staff.StaffError`.
+    """Create the account and return its bearer token. Raises `club.staff.accounts.StaffError`.
 
     The embedded demo applies the migrations itself (as the server does); production expects
     `python -m bot migrate` to have run.

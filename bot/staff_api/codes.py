@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.schemas import BottleCodesIn, BottleCodesOut
-from club.codes import generate_batch
-from club.staff import Permission
+from club.codes.bottle import generate_batch
+from club.staff.accounts import Permission
 
 
 async def create_batch(call: Call) -> BottleCodesOut:

@@ -13,11 +13,11 @@ import logging
 from datetime import datetime
 
 from bot.outbox import Outbox, TextMessage
-from club.cs_window import contact_for
-from club.delivery import delivery_rules, plan_delivery
-from club.member_records import member_by_id
-from club.programme.model import Programme, Text
-from club.tiers import TierChange
+from club.members.records import member_by_id
+from club.messaging.plan import delivery_rules, plan_delivery
+from club.messaging.window import contact_for
+from club.rules.programme import Programme, Text
+from club.tiers.service import TierChange
 
 log = logging.getLogger(__name__)
 

@@ -7,17 +7,17 @@ so the same refusal reads the same on every route.
 from __future__ import annotations
 
 from bot.staff_api.errors import ApiError
-from club.codes import CodeBatchError
-from club.ledger_ops import LedgerError
-from club.points import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
-from club.purchases import (
+from club.codes.bottle import CodeBatchError
+from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
+from club.points.ops import LedgerError
+from club.rewards.redemptions import RewardRefConflict, RewardSpecError
+from club.sales.purchases import (
     OrderConflict,
     PurchaseError,
     ReturnExceedsPurchase,
     UnknownOrder,
     UnknownStore,
 )
-from club.rewards import RewardRefConflict, RewardSpecError
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),

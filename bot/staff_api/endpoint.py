@@ -23,7 +23,7 @@ from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
 from bot.staff_api.schemas import MAX_ID
-from club.staff import Permission, StaffIdentity, record_audit
+from club.staff.accounts import Permission, StaffIdentity, record_audit
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
-from club.member_records import MemberRecord, member_by_id, member_by_openid
-from club.phone import mask_phone
-from club.points import balance
+from club.members.phone import mask_phone
+from club.members.records import MemberRecord, member_by_id, member_by_openid
+from club.points.ledger import balance
 from club.rules.earning import purchase_points
-from club.staff import Permission, can
-from club.tiers import tier_status
+from club.staff.accounts import Permission, can
+from club.tiers.service import tier_status
 
 
 def not_found(what: str) -> ApiError:

@@ -12,10 +12,10 @@ from bot.staff_api.schemas import (
     LedgerOut,
     LedgerQuery,
 )
-from club import points
-from club.ledger_views import movements
+from club.points import ledger as points
+from club.points.views import movements
 from club.rules.expiry import expires_at
-from club.staff import Permission
+from club.staff.accounts import Permission
 
 
 async def ledger(call: Call) -> LedgerOut:

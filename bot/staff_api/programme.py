@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from club.programme.loader import load_programme
-from club.programme.model import Programme
+from club.rules.programme import Programme
 
 PROGRAMME = web.AppKey("staff_api_programme", Programme)
 

@@ -8,9 +8,9 @@ from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
-from club import purchases
-from club.member_records import member_by_openid
-from club.staff import Permission
+from club.members.records import member_by_openid
+from club.sales import purchases
+from club.staff.accounts import Permission
 
 
 async def _member_id(body: PurchaseIn) -> int:

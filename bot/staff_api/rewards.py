@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import RewardIn, RewardList, RewardOut
-from club import rewards
-from club.staff import Permission
+from club.rewards import redemptions as rewards
+from club.staff.accounts import Permission
 
 
 async def list_rewards(call: Call) -> RewardList:

@@ -12,8 +12,8 @@ from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, member_out, require_joined
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import ONE_LINE, In, MemberOut
-from club.staff import Permission
-from club.tiers import TierChange, set_tier_floor
+from club.staff.accounts import Permission
+from club.tiers.service import TierChange, set_tier_floor
 
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 

@@ -4,7 +4,7 @@
 """
 
 from club.programme.loader import load_programme, parse_programme, parse_programme_text
-from club.programme.model import (
+from club.rules.programme import (
     Birthday,
     BottleCodeLimits,
     Calendar,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from club.programme.loader import parse_programme_text
-from club.programme.model import Programme
+from club.rules.programme import Programme
 
 DEMO_TOML = r'''
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from club.programme.messages import LANGUAGES, PLACEHOLDERS, check_text
-from club.programme.model import (
+from club.rules.programme import (
     Birthday,
     BottleCodeLimits,
     Calendar,

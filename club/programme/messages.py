@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from string import Formatter
 
-from club.programme.model import ProgrammeError
+from club.rules.programme import ProgrammeError
 
 # Message -> its placeholders, each with a sample value of the type the sender passes (used to
 # try the text once at load time, which also catches bad format specs such as {points:x}).

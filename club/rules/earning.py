@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
-from club.programme.model import Earning
+from club.rules.programme import Earning
 
 
 def purchase_points(amount_fen: int, earning: Earning, multiplier: Decimal) -> int:

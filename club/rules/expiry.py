@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from club.programme.model import ExpiryKind, ExpiryRule
+from club.rules.programme import ExpiryKind, ExpiryRule
 
 
 def expiry_date(earned_at: datetime, rule: ExpiryRule) -> date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from club.programme.model import Tier, TierLadder
+from club.rules.programme import Tier, TierLadder
 
 
 def upgrade_target(ladder: TierLadder, current: str | None, spend_fen: int) -> Tier | None:

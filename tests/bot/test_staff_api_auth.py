@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from club.db.models.staff import AuditLog, StaffUser
-from club.staff import deactivate, hash_token
+from club.staff.accounts import deactivate, hash_token
 from tests.bot.test_staff_api_support import (
     MASKED,
     PHONE,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from club import rewards
-from club.codegen import CodeShape, classify
+from club.codes.codegen import CodeShape, classify
 from club.db.models.catalog import BottleCode, CodeBatch, Reward
+from club.rewards import redemptions as rewards
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
 
 

@@ -15,7 +15,7 @@ from club.clock import FixedClock
 from club.db.connect import database
 from club.db.models.staff import StaffUser
 from club.db.testing import clear_all_tables
-from club.staff import StaffError, hash_token
+from club.staff.accounts import StaffError, hash_token
 from tests.bot.test_staff_api_support import NOW
 from tests.conftest import ON_POSTGRES, TEST_DB_URL, make_settings
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from club import points
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.db.models.staff import AuditLog, StaffUser
+from club.points import ledger as points
 from club.rules.kinds import EntryKind
 from tests.bot.test_staff_api_support import (
     NOW,

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from club.db.models.members import Member
 from club.db.models.staff import AuditLog
-from club.staff import create_staff
+from club.staff.accounts import create_staff
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)

@@ -11,7 +11,7 @@ from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.programme import load_programme
-from club.tiers import review_tier
+from club.tiers.service import review_tier
 from tests.bot.test_staff_api_support import (
     NOW,
     Client,

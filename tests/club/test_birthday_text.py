@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from club.birthday_text import (
+from club.members.birthday_text import (
     BirthdayError,
     BirthdayProblem,
     LunarBirthday,

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from club.checkin import check_in
 from club.db.models.ledger import CheckIn, LedgerEntry
-from club.ledger_ops import UnknownMember
+from club.points.checkin import check_in
+from club.points.ops import UnknownMember
 from club.programme import load_programme
 from tests.club.ledger_support import NOW, assert_consistent, make_member, standing
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club.codegen import ALPHABET, BOTTLE_CODE_LENGTH, normalise, random_code
-from club.codes import CodeBatchError, CodeStatus, generate_batch, redeem_code
+from club.codes.bottle import CodeBatchError, CodeStatus, generate_batch, redeem_code
+from club.codes.codegen import ALPHABET, BOTTLE_CODE_LENGTH, normalise, random_code
 from club.db.models.catalog import BottleCode, CodeBatch
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
 from club.programme import BottleCodeLimits, Programme, load_programme
 
 TZ = ZoneInfo("Asia/Shanghai")

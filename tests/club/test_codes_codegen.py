@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from club.codegen import (
+from club.codes.codegen import (
     ALPHABET,
     BOTTLE_CODE_LENGTH,
     CodeShape,

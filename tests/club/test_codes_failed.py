@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club.codegen import ALPHABET, normalise, random_code
-from club.codes import CodeStatus, generate_batch, redeem_code
+from club.codes.bottle import CodeStatus, generate_batch, redeem_code
+from club.codes.codegen import ALPHABET, normalise, random_code
 from club.db.models.catalog import BottleCode, FailedCodeAttempt
 from club.db.models.members import Member
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
 from club.programme import BottleCodeLimits, Programme, load_programme
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise.transactions import in_transaction
 
-from club.codes import prune_failed_attempts
+from club.codes.bottle import prune_failed_attempts
 from club.db.models.catalog import FailedCodeAttempt
 from club.db.models.members import Member
 

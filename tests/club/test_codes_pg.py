@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club.codes import CodeStatus, generate_batch, redeem_code
+from club.codes.bottle import CodeStatus, generate_batch, redeem_code
 from club.db.models.catalog import BottleCode
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
 from club.programme import Programme, load_programme
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from club.db.models.members import Member
-from club.members_contact import ContactReader, record_contact
+from club.members.contact import ContactReader, record_contact
 
 NOW = datetime.fromisoformat("2026-12-02T10:00:00+08:00")
 

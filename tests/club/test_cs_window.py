@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club import points
-from club.cs_window import contact_for, custom_sent
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.delivery import delivery_rules
-from club.greetings import greet_birthdays, ledger_gifts
+from club.greetings.service import greet_birthdays, ledger_gifts
+from club.messaging.plan import delivery_rules
+from club.messaging.window import contact_for, custom_sent
+from club.points import ledger as points
 from club.programme import Programme, ProgrammeError, load_programme, parse_programme
 from club.programme.demo import DEMO_TOML
 from club.rules.kinds import EntryKind

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club.birthday_text import SolarBirthday
-from club.codes import generate_batch, redeem_code
+from club.codes.bottle import generate_batch, redeem_code
 from club.db.models.ledger import CheckIn, LedgerEntry, Purchase
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.member_data import erase_member_data, erased_openid, export_member_data
-from club.members import (
+from club.members.birthday_text import SolarBirthday
+from club.members.data_rights import erase_member_data, erased_openid, export_member_data
+from club.members.enrolment import (
     MemberNotFound,
     card_view,
     complete_enrolment,
@@ -23,7 +23,7 @@ from club.members import (
     set_phone,
 )
 from club.programme import Programme, load_programme
-from club.rewards import create_reward, redeem
+from club.rewards.redemptions import create_reward, redeem
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from club.delivery import (
+from club.messaging.plan import (
     Channel,
     Contact,
     DeliveryRules,
@@ -194,7 +194,7 @@ def test_one_greeting_key_per_member_and_day() -> None:
 
 
 def test_rules_from_the_programme() -> None:
-    from club.delivery import delivery_rules
+    from club.messaging.plan import delivery_rules
     from club.programme import load_programme
 
     rules = delivery_rules(load_programme(None))

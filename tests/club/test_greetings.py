@@ -14,8 +14,8 @@ import pytest
 
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.greetings import greet_birthdays, greet_festivals, ledger_gifts
-from club.lunar import to_lunar
+from club.greetings.lunar import to_lunar
+from club.greetings.service import greet_birthdays, greet_festivals, ledger_gifts
 from club.programme import Programme, load_programme
 from tests.conftest import ON_POSTGRES
 
@@ -255,7 +255,7 @@ async def test_two_festival_runs_at_once_greet_and_gift_each_member_once(
 ) -> None:
     # Three batches of members; both runs read the same members and race to record them.
     from club.db.models.ledger import LedgerEntry
-    from club.greetings import BATCH
+    from club.greetings.service import BATCH
 
     now = datetime(2026, 9, 25, 10, 0, tzinfo=TZ)
     joined = NOW - timedelta(days=30)

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from club import points
-from club.ledger_views import MAX_MOVEMENTS, movements
-from club.points import EntryKind
+from club.points import ledger as points
+from club.points.ledger import EntryKind
+from club.points.views import MAX_MOVEMENTS, movements
 from tests.club.ledger_support import NOW, TZ, make_member
 
 pytestmark = pytest.mark.usefixtures("db")

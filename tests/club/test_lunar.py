@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from lunar_python import Lunar, Solar
 
-from club.lunar import (
+from club.greetings.lunar import (
     InvalidYearlyDate,
     YearlyDate,
     falls_on,

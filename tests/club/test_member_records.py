@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from club.db.models.members import Member, MemberStatus
-from club.member_records import member_by_id, member_by_openid
+from club.members.records import member_by_id, member_by_openid
 from tests.club.ledger_support import NOW
 
 pytestmark = pytest.mark.usefixtures("db")

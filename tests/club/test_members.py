@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club import points
-from club.birthday_text import LunarBirthday, SolarBirthday
 from club.db.models.ledger import LedgerEntry, Purchase
 from club.db.models.members import Member
-from club.members import (
+from club.members.birthday_text import LunarBirthday, SolarBirthday
+from club.members.enrolment import (
     ConsentRequired,
     EnrolmentStage,
     EnrolmentStatus,
@@ -28,6 +27,7 @@ from club.members import (
     set_phone,
     stored_birthday,
 )
+from club.points import ledger as points
 from club.programme import Programme, load_programme
 
 TZ = ZoneInfo("Asia/Shanghai")

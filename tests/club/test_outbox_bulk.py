@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from tortoise import timezone
 
-from club.cs_window import custom_sent
 from club.db import outbox_bulk
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.db.outbox_bulk import NewOutboxRow, encode_payload, existing_keys, insert_new
+from club.messaging.window import custom_sent
 from tests.conftest import ON_POSTGRES
 
 TZ = ZoneInfo("Asia/Shanghai")

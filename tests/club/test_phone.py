@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from club.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
+from club.members.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,15 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from club import points
 from club.db.models.ledger import LedgerEntry, PointsLot
-from club.points import EntryKind, InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
+from club.points import ledger as points
+from club.points.ledger import (
+    EntryKind,
+    InsufficientPoints,
+    InvalidMovement,
+    RefConflict,
+    UnknownMember,
+)
 from tests.club.ledger_support import NOW, TZ, assert_consistent, make_member, standing
 
 pytestmark = pytest.mark.usefixtures("db")

@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from club import points
 from club.db.models.ledger import LedgerEntry, PointsLot
-from club.expiry import expire_due, expiring_soon
-from club.points import EntryKind
+from club.points import ledger as points
+from club.points.expiry import expire_due, expiring_soon
+from club.points.ledger import EntryKind
 from club.programme import ExpiryKind, ExpiryRule
 from club.rules.expiry import expires_at, expiry_date, last_valid_day
 from tests.club.ledger_support import NOW, TZ, assert_consistent, make_member, standing

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from club import points
 from club.db.models.ledger import LedgerEntry, PointsLot
-from club.expiry import expire_due
-from club.points import EntryKind, InsufficientPoints
+from club.points import ledger as points
+from club.points.expiry import expire_due
+from club.points.ledger import EntryKind, InsufficientPoints
 from club.programme import load_programme
-from club.purchases import ReturnExceedsPurchase, record_purchase, record_return
+from club.sales.purchases import ReturnExceedsPurchase, record_purchase, record_return
 from tests.club.ledger_support import (
     NOW,
     assert_consistent,

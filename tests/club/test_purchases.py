@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from club import points
 from club.db.models.ledger import ChannelLevel, LedgerEntry, Purchase, PurchaseItem
 from club.db.models.members import Member
-from club.points import EntryKind, UnknownMember
+from club.points import ledger as points
+from club.points.ledger import EntryKind, UnknownMember
 from club.programme import load_programme
-from club.purchases import (
+from club.sales.purchases import (
     OrderConflict,
     PurchaseError,
     PurchaseLine,
@@ -174,7 +174,7 @@ async def test_returns_are_idempotent_and_refused_when_too_large() -> None:
 
 
 async def test_returns_lower_qualifying_spend_but_do_not_downgrade_at_once() -> None:
-    from club.tiers import tier_status
+    from club.tiers.service import tier_status
 
     m = await make_member()
     await buy(m, "K1", 400_000)

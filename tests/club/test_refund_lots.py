@@ -12,14 +12,20 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from club import points
 from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
-from club.expiry import expire_due
-from club.points import EntryKind, InvalidMovement
+from club.points import ledger as points
+from club.points.expiry import expire_due
+from club.points.ledger import EntryKind, InvalidMovement
 from club.programme import Programme, load_programme
-from club.purchases import record_purchase, record_return
-from club.rewards import RedemptionRefused, Refusal, cancel_redemption, create_reward, redeem
+from club.rewards.redemptions import (
+    RedemptionRefused,
+    Refusal,
+    cancel_redemption,
+    create_reward,
+    redeem,
+)
 from club.rules.refunds import Use, plan_refund
+from club.sales.purchases import record_purchase, record_return
 from tests.club.ledger_support import (
     NOW,
     assert_consistent,

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club import points
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
+from club.points import ledger as points
 from club.programme import Programme, load_programme
-from club.rewards import (
+from club.rewards.redemptions import (
     RedemptionRefused,
     Refusal,
     RewardRefConflict,

@@ -8,13 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from club import points
 from club.db.models.catalog import Redemption, Reward
 from club.db.models.ledger import LedgerEntry, PointsLot
 from club.db.models.members import Member
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
+from club.points import ledger as points
 from club.programme import Programme, load_programme
-from club.rewards import RedemptionRefused, RedemptionView, Refusal, create_reward, redeem
+from club.rewards.redemptions import (
+    RedemptionRefused,
+    RedemptionView,
+    Refusal,
+    create_reward,
+    redeem,
+)
 from club.rules.kinds import EntryKind
 
 TZ = ZoneInfo("Asia/Shanghai")

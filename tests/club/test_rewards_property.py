@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from club import points
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import LedgerEntry, PointsLot
 from club.db.models.members import Member
-from club.expiry import expire_due
-from club.members import complete_enrolment, get_or_create_member, record_consent
+from club.members.enrolment import complete_enrolment, get_or_create_member, record_consent
+from club.points import ledger as points
+from club.points.expiry import expire_due
 from club.programme import load_programme
-from club.rewards import RedemptionRefused, cancel_redemption, create_reward, redeem
+from club.rewards.redemptions import RedemptionRefused, cancel_redemption, create_reward, redeem
 from club.rules.kinds import EntryKind
 from tests.club.ledger_support import assert_lots_explained
 

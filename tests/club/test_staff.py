@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from club.db.models.staff import AuditLog, StaffRole, StaffUser
-from club.staff import (
+from club.staff.accounts import (
     Permission,
     StaffError,
     authenticate,

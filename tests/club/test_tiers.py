@@ -8,9 +8,15 @@ import pytest
 
 from club.db.models.members import Member
 from club.programme import ProgrammeError, load_programme
-from club.purchases import record_purchase, record_return
 from club.rules.tiers import months_back, review_target, spend_to_next, upgrade_target
-from club.tiers import TierReason, qualifying_spend, review_tier, set_tier_floor, tier_status
+from club.sales.purchases import record_purchase, record_return
+from club.tiers.service import (
+    TierReason,
+    qualifying_spend,
+    review_tier,
+    set_tier_floor,
+    tier_status,
+)
 from tests.club.ledger_support import NOW, TZ, make_member
 
 PROGRAMME = load_programme(None)

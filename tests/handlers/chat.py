@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from bot.deps import DEPS
 from bot.kv import Redis
 from club.clock import FixedClock
-from club.programme.model import Programme
+from club.rules.programme import Programme
 from tests.conftest import TOKEN
 from tests.fixtures.wechat import plain_query
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from club.codegen import ALPHABET, format_code, random_code
-from club.codes import generate_batch
+from club.codes.bottle import generate_batch
+from club.codes.codegen import ALPHABET, format_code, random_code
 from club.db.models.catalog import BottleCode
 from club.db.models.members import Member
 from handlers.texts import t

@@ -5,8 +5,8 @@ The demo programme allows 5 failed attempts in an hour and 10 in a club day.
 
 from __future__ import annotations
 
-from club.codegen import ALPHABET, format_code, random_code
-from club.codes import generate_batch
+from club.codes.bottle import generate_batch
+from club.codes.codegen import ALPHABET, format_code, random_code
 from club.db.models.members import Member
 from handlers.texts import t
 from tests.handlers.chat import Chat

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from club import points
 from club.db.models.members import Member
-from club.purchases import record_purchase
+from club.points import ledger as points
 from club.rules.kinds import EntryKind
+from club.sales.purchases import record_purchase
 from handlers.texts import t
 from tests.handlers.chat import Chat
 

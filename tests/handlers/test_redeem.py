@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from club.db.models.catalog import Redemption, Reward
 from club.db.models.members import Member
-from club.rewards import create_reward
+from club.rewards.redemptions import create_reward
 from handlers.texts import t
 from tests.handlers.chat import Chat
 

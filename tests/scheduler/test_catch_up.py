@@ -13,12 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
-from club import points
 from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
+from club.points import ledger as points
 from club.programme import Programme, TierReview, load_programme
 from club.rules.kinds import EntryKind
 from scheduler.app import Runtime, catch_up

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from club import points
 from club.clock import FixedClock
 from club.db.models.catalog import FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
+from club.points import ledger as points
 from club.programme import load_programme
 from club.rules.kinds import EntryKind
 from scheduler.__main__ import main

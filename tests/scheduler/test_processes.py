@@ -17,7 +17,7 @@ from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
-from club.greetings import BATCH
+from club.greetings.service import BATCH
 from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
 
 pytestmark = pytest.mark.slow

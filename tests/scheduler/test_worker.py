@@ -13,7 +13,7 @@ from bot.outbox import OUTCOME_UNKNOWN, SENDING_LEASE, Outbox
 from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.greetings import greet_birthdays, ledger_gifts
+from club.greetings.service import greet_birthdays, ledger_gifts
 from club.programme import Programme
 from scheduler.worker import Feeder, build_broker, deliver_ids, send_due
 from tests.conftest import TEST_REDIS_URL

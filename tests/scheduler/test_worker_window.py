@@ -9,9 +9,9 @@ from itertools import count
 
 from bot.outbox import OUTCOME_UNKNOWN, DeliveryStatus, Outbox, TextMessage
 from club.clock import FixedClock
-from club.cs_window import OUTCOME_UNKNOWN_PREFIX
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.messaging.window import OUTCOME_UNKNOWN_PREFIX
 from club.programme import Programme
 from scheduler.worker import deliver_ids, send_due
 from tests.fakes import FakeWeChat

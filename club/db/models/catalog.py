@@ -56,7 +56,7 @@ class FailedCodeAttempt(Model):
 
     Counted per member over the last hour and the club day, so guessing codes meets a limit.
     Rows older than two days no longer count: the daily expire-points job deletes them for every
-    member (`club.codes.prune_failed_attempts`).
+    member (`club.codes.bottle.prune_failed_attempts`).
     """
 
     id = fields.BigIntField(primary_key=True)

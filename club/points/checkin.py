@@ -12,14 +12,14 @@ from datetime import date, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from club import points
 from club.db.models.ledger import CheckIn
 from club.db.models.members import Member
-from club.ledger_ops import lock_member
-from club.programme.model import Programme
+from club.points import ledger as points
+from club.points.ops import lock_member
 from club.rules.earning import checkin_points, checkin_streak
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
+from club.rules.programme import Programme
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from club import points
 from club.db.models.ledger import (
     ChannelLevel,
     LedgerEntry,
@@ -25,12 +24,13 @@ from club.db.models.ledger import (
     Store,
 )
 from club.db.models.members import Member
-from club.ledger_ops import LedgerError, UnknownMember, lock_member
-from club.programme.model import Programme
+from club.points import ledger as points
+from club.points.ops import LedgerError, UnknownMember, lock_member
 from club.rules.earning import proportional_reversal, purchase_points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
-from club.tiers import TierChange, TierReason, upgrade_if_due
+from club.rules.programme import Programme
+from club.tiers.service import TierChange, TierReason, upgrade_if_due
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import PointsLot
-from club.ledger_ops import (
+from club.points.ops import (
     LedgerError,
     Standing,
     expiry_ref,

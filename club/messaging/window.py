@@ -1,7 +1,8 @@
-"""The customer-service window as the outbox records it: what `club.delivery` needs per member.
+"""The customer-service window as the outbox records it: what `club.messaging.plan` needs per
+member.
 
-WeChat counts the customer-service messages a member's window allows (`club.delivery`); we count
-them from our own outbox, without touching the callback's path: the member's openings are the
+WeChat counts the customer-service messages a member's window allows (`club.messaging.plan`); we
+count them from our own outbox, without touching the callback's path: the member's openings are the
 `last_message_at` / `last_interaction_at` columns the callback already writes, and the messages
 sent since are outbox rows on the custom channel that were
 
@@ -31,7 +32,7 @@ from tortoise.expressions import Q
 
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from club.delivery import Contact, DeliveryRules, window_closed
+from club.messaging.plan import Contact, DeliveryRules, window_closed
 
 REPLY_KIND = "reply"
 """Outbox kind of a deferred answer to the member's message (bot.conversation)."""

@@ -1,4 +1,4 @@
-"""Steps of a points movement inside one open transaction (used by `club.points`).
+"""Steps of a points movement inside one open transaction (used by `club.points.ledger`).
 
 Every step takes the transaction's connection. The member row is always changed first, by one
 conditional UPDATE: on PostgreSQL that also locks the row, so the lot reads and writes that follow
@@ -144,8 +144,8 @@ async def _record_uses(conn: BaseDBAsyncClient, entry_id: int, uses: list[tuple[
 
 
 def expiry_ref(lot_id: int) -> str:
-    """The ledger ref of the EXPIRE movement that empties a lot (club.expiry writes it; a refund
-    looks for it to know the lot has expired)."""
+    """The ledger ref of the EXPIRE movement that empties a lot (club.points.expiry writes it; a
+    refund looks for it to know the lot has expired)."""
     return f"lot:{lot_id}"
 
 

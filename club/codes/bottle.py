@@ -26,13 +26,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from club import points
-from club.codegen import CodeShape, classify, format_code, random_code
+from club.codes.codegen import CodeShape, classify, format_code, random_code
 from club.db.models.catalog import BottleCode, CodeBatch, FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
-from club.programme.model import Programme
+from club.points import ledger as points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
+from club.rules.programme import Programme
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 - Today's birthdays come from the indexes, never a scan: `birthday_mmdd` for solar birthdays and
   (`birthday_lunar_month`, `birthday_lunar_day`) for lunar ones, asked for exactly the keys that
-  greet today (`club.lunar`: 29 February, lunar 30th and leap-month rules). A member who gave a
-  lunar birthday is greeted by it alone.
+  greet today (`club.greetings.lunar`: 29 February, lunar 30th and leap-month rules). A member
+  who gave a lunar birthday is greeted by it alone.
 - Festival recipients are every active, consenting member, read in id order in batches: memory
   stays flat however many members there are.
 - A member whose birthday is a festival gets one combined message. Both jobs build the same
@@ -13,9 +13,9 @@
   `festival:<key>:<member>:<year>`), before the message; a run killed half-way and run again
   gives the rest and nothing twice.
 - How each message goes (customer service, template, or skipped with the reason) is decided by
-  `club.delivery`, with the customer-service messages each member of the batch received lately
-  (`club.cs_window`, one query a batch); the sender decides again when the message goes.
-- The day's facts, the texts and each member's outbox row are built in `club.greeting_messages`.
+  `club.messaging.plan`, with the customer-service messages each member of the batch received lately
+  (`club.messaging.window`, one query a batch); the sender decides again when the message goes.
+- The day's facts, the texts and each member's outbox row are built in `club.greetings.compose`.
 """
 
 from __future__ import annotations
@@ -27,15 +27,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from club import points as points_ledger
-from club.cs_window import custom_sent, since_for
 from club.db.models.members import Member, MemberStatus
 from club.db.outbox_bulk import NewOutboxRow, existing_keys, insert_new
-from club.delivery import (
+from club.greetings.compose import Composer, GreetingDay
+from club.messaging.plan import (
     delivery_rules,
     greeting_key,
 )
-from club.greeting_messages import Composer, GreetingDay
+from club.messaging.window import custom_sent, since_for
+from club.points import ledger as points_ledger
 from club.programme import Programme
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind

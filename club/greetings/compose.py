@@ -2,7 +2,7 @@
 
 `GreetingDay` holds what is the same for every member of a day (birthday keys, festivals);
 `Composer` builds the outbox rows of one job run, working out once what many members share.
-`club.greetings` finds the members and records the rows.
+`club.greetings.service` finds the members and records the rows.
 """
 
 from __future__ import annotations
@@ -14,15 +14,9 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from club.cs_window import contact_from
 from club.db.models.outbox import OutboxChannel, OutboxStatus
 from club.db.outbox_bulk import NewOutboxRow, encode_payload
-from club.delivery import (
-    Channel,
-    DeliveryRules,
-    Planner,
-)
-from club.lunar import (
+from club.greetings.lunar import (
     CalendarKind,
     YearlyDate,
     falls_on,
@@ -31,6 +25,12 @@ from club.lunar import (
     solar_keys_on,
     to_lunar,
 )
+from club.messaging.plan import (
+    Channel,
+    DeliveryRules,
+    Planner,
+)
+from club.messaging.window import contact_from
 from club.programme import Festival, Programme
 
 

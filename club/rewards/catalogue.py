@@ -1,6 +1,6 @@
 """The reward catalogue as staff manage it: add a reward (idempotent with a ref), list them all.
 
-Redemptions, which take points and stock, live in `club.rewards`.
+Redemptions, which take points and stock, live in `club.rewards.redemptions`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from club.db.models.catalog import Reward
-from club.programme.model import Programme
+from club.rules.programme import Programme
 
 
 class RewardSpecError(ValueError):

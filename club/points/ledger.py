@@ -26,8 +26,8 @@ from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
-from club.expiry import next_expiry
-from club.ledger_ops import (
+from club.points.expiry import next_expiry
+from club.points.ops import (
     InsufficientPoints,
     LedgerError,
     Standing,

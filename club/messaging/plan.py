@@ -15,7 +15,7 @@ follow or a QR scan allows 3 within one minute, and a click does not give a mess
 Each opening is judged on its own, counting the messages sent since it: a new message renews
 the allowance instead of adding to what is left (as the mini-program pages say; the official
 account pages are silent). So a proactive message in practice rides only on the member's last
-message. The counts come from the outbox (`club.cs_window`), the numbers from the programme.
+message. The counts come from the outbox (`club.messaging.window`), the numbers from the programme.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from club.programme.model import Programme
+from club.rules.programme import Programme
 
 
 class Channel(StrEnum):

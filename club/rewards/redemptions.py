@@ -1,4 +1,4 @@
-"""Redemptions against the reward catalogue (the catalogue itself: `club.reward_catalogue`).
+"""Redemptions against the reward catalogue (the catalogue itself: `club.rewards.catalogue`).
 
 A redemption takes points and stock in ONE transaction: the member row is locked (so the
 per-member limit holds under concurrent requests), stock drops by a conditional update
@@ -19,13 +19,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from club import points
-from club.codegen import VOUCHER_BODY_LENGTH, format_code, random_code
+from club.codes.codegen import VOUCHER_BODY_LENGTH, format_code, random_code
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
-from club.programme.model import Programme, ProgrammeError, TierLadder
-from club.reward_catalogue import (
+from club.points import ledger as points
+from club.rewards.catalogue import (
     RewardRefConflict,
     RewardSpecError,
     RewardView,
@@ -35,6 +34,7 @@ from club.reward_catalogue import (
 )
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
+from club.rules.programme import Programme, ProgrammeError, TierLadder
 
 log = logging.getLogger(__name__)
 

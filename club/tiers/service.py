@@ -19,8 +19,8 @@ from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member
-from club.ledger_ops import UnknownMember, lock_member
-from club.programme.model import Programme, Tier
+from club.points.ops import UnknownMember, lock_member
+from club.rules.programme import Programme, Tier
 from club.rules.tiers import months_back, review_target, spend_to_next, upgrade_target
 
 log = logging.getLogger(__name__)

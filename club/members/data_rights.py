@@ -16,13 +16,13 @@ from datetime import date, datetime
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from club.birthday_text import Birthday
-from club.codegen import format_code
+from club.codes.codegen import format_code
 from club.db.models.catalog import BottleCode, Redemption, RedemptionStatus
 from club.db.models.ledger import CheckIn, LedgerEntry, Purchase
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.members import MemberNotFound, stored_birthday
+from club.members.birthday_text import Birthday
+from club.members.enrolment import MemberNotFound, stored_birthday
 from club.rules.kinds import EntryKind
 
 log = logging.getLogger(__name__)

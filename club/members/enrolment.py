@@ -5,7 +5,7 @@ The chat's enrolment dialog calls one service per step: `record_consent` -> `val
 written only once consent is recorded; `ConsentRequired` otherwise. Enrolment and its welcome
 bonus are one transaction, and the bonus's ledger reference (`welcome:<member>`) is unique, so a
 retried confirmation neither enrols twice nor pays twice. Data rights (export, erasure) live in
-`club.member_data`.
+`club.members.data_rights`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,20 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from club import points
-from club.birthday_text import Birthday, BirthdayError, LunarBirthday, SolarBirthday, parse_birthday
 from club.db.models.members import Member, MemberStatus
-from club.phone import InvalidPhone, mask_phone, validate_phone
-from club.programme.model import Programme
+from club.members.birthday_text import (
+    Birthday,
+    BirthdayError,
+    LunarBirthday,
+    SolarBirthday,
+    parse_birthday,
+)
+from club.members.phone import InvalidPhone, mask_phone, validate_phone
+from club.points import ledger as points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
-from club.tiers import tier_status
+from club.rules.programme import Programme
+from club.tiers.service import tier_status
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,2 @@
+"""Sales recorded by staff: purchases and returns, with the points and qualifying spend they
+move."""

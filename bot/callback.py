@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from bot.conversation import Conversation
 from bot.deps import DEPS, Deps
 from bot.messages import Incoming
-from bot.router import Dispatcher
+from bot.router import Dispatcher, Texts
 from bot.wechat.crypto import BadCiphertext, MessageCrypto, WrongAppId, signature_matches
 from bot.wechat.inbound import MalformedMessage, parse_fields, parse_incoming, text_field
 from config import Settings
@@ -151,20 +151,20 @@ async def verify_url(request: web.Request) -> web.Response:
     return web.Response(text=echostr)
 
 
-def setup_callback(app: web.Application, settings: Settings) -> None:
-    """Add `GET/POST /wechat` (and, in dry-run, `GET /dev/outbox`) to the app."""
+def setup_callback(
+    app: web.Application, settings: Settings, *, dispatcher: Dispatcher, texts: Texts
+) -> None:
+    """Add `GET/POST /wechat` (and, in dry-run, `GET /dev/outbox`) to the app.
+
+    `dispatcher` routes messages to the handlers (a test may replace it with app[DISPATCHER]
+    before start-up); `texts` gives the answers the conversation makes itself (busy, error)."""
     if settings.aes_key:
         app[CRYPTO] = MessageCrypto(
             token=settings.token, aes_key=settings.aes_key, appid=settings.wechat_appid
         )
 
     async def conversation(app: web.Application) -> AsyncIterator[None]:
-        dispatcher = app.get(DISPATCHER)
-        if dispatcher is None:
-            from handlers import routers
-
-            dispatcher = Dispatcher(routers())
-        conv = Conversation(app[DEPS], dispatcher)
+        conv = Conversation(app[DEPS], app.get(DISPATCHER) or dispatcher, texts)
         app[CONVERSATION] = conv
         yield
         await conv.drain()  # before the database closes: deferred replies still go out

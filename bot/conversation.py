@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import keys
 from bot.dedup import Dedup
 from bot.fsm import Dialog, RedisStateStorage, StateStorage
 from bot.locks import MemberBusy, MemberLock
-from bot.outbox import Article as OutArticle
-from bot.outbox import NewsMessage, Payload, TextMessage
-from bot.replies import Reply, TextReply, render
-from bot.router import Context, Dispatcher, Lang
+from bot.metrics import count_deliveries
+from bot.replies import NewsReply, Reply, TextReply, render
+from bot.router import Context, Dispatcher, Lang, Texts
 from bot.turns import Turns
 from club.members.contact import ContactReader, record_contact
-from handlers.texts import t
+from club.members.language import reply_language
+from club.messaging import announcements
+from club.messaging.keys import outbox_key
+from club.messaging.message import LinkCard
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -37,24 +41,18 @@ DRAIN_TIMEOUT_S = 30.0
 
 def detect_lang(message: Incoming, language: str = "zh") -> Lang:
     """English when the member writes English; otherwise `language` (the member's, or zh)."""
-    text = message.plain_text
-    if text:
-        if any("\u3400" <= ch <= "\u9fff" for ch in text):
-            return "zh"
-        if any(ch.isascii() and ch.isalpha() for ch in text):
-            return "en"
-    return "en" if language == "en" else "zh"
+    return reply_language(message.plain_text, language)
 
 
-def to_payload(reply: Reply) -> Payload:
+def deferred(reply: Reply, now: datetime) -> announcements.Say:
+    """A reply that missed the budget, as the club sends it (a news reply as a link card of its
+    first article: the customer-service API shows one; its titles are the template's text)."""
     if isinstance(reply, TextReply):
-        return TextMessage(text=reply.content)
-    return NewsMessage(
-        articles=tuple(
-            OutArticle(title=a.title, description=a.description, url=a.url, picurl=a.picurl)
-            for a in reply.articles
-        )
-    )
+        return announcements.reply(reply.content, now)
+    assert isinstance(reply, NewsReply)
+    first = reply.articles[0]
+    card = LinkCard(first.title, first.url, first.description, first.picurl)
+    return announcements.reply("\n".join(a.title for a in reply.articles), now, card)
 
 
 @dataclass
@@ -79,10 +77,16 @@ class Conversation:
     """One per process (stored on the app); shared by all requests."""
 
     def __init__(
-        self, deps: Deps, dispatcher: Dispatcher, *, states: StateStorage | None = None
+        self,
+        deps: Deps,
+        dispatcher: Dispatcher,
+        texts: Texts,
+        *,
+        states: StateStorage | None = None,
     ) -> None:
         self.deps = deps
         self.dispatcher = dispatcher
+        self.texts = texts
         self.states = states or RedisStateStorage(deps.store)
         self.dedup = Dedup(deps.store)
         self.turns = Turns(deps.store)
@@ -141,10 +145,10 @@ class Conversation:
         try:
             reply = await self._handle(message, job)
         except MemberBusy:
-            reply = TextReply(t("busy", detect_lang(message)))
+            reply = TextReply(self.texts("busy", detect_lang(message)))
         except Exception:
             log.exception("handler failed", extra={"kind": message.kind})
-            reply = TextReply(t("error", detect_lang(message)))
+            reply = TextReply(self.texts("error", detect_lang(message)))
         self.deps.metrics.for_kind(message.kind).handler_seconds.observe(loop.time() - started)
         try:
             if not job.deferred:
@@ -160,13 +164,7 @@ class Conversation:
                 return
             await lock.release()
             if reply is not None:
-                await self.deps.outbox.send_now(
-                    openid=message.openid,
-                    kind="reply",
-                    key=f"reply:{key}",
-                    payload=to_payload(reply),
-                    member_id=job.member_id,
-                )
+                await self._send_deferred(message, key, reply, job.member_id)
         except Exception:
             log.exception("could not record or deliver a reply", extra={"kind": message.kind})
             if not job.future.done():
@@ -199,6 +197,25 @@ class Conversation:
             member=contact,
         )
         return await self.dispatcher.dispatch(ctx)
+
+    async def _send_deferred(
+        self, message: Incoming, key: str, reply: Reply, member_id: int | None
+    ) -> None:
+        """The reply that missed the budget, by the customer-service API at once (or, if the
+        window has closed meanwhile, the template the programme maps for replies)."""
+        deps = self.deps
+        told = await deps.outbox.tell(
+            deferred(reply, deps.clock.now()),
+            key=outbox_key("reply", key),
+            now=deps.clock.now(),
+            member_id=member_id,
+            openid=message.openid,
+            hand_over=False,  # sent right here, not by a queue worker
+        )
+        if told.outbox_id is not None:
+            counts: Counter[str] = Counter()
+            await deps.delivery.deliver_with_fallback(told.outbox_id, counts)
+            await count_deliveries(deps.store, counts)
 
     @staticmethod
     async def _release_quietly(lock: MemberLock) -> None:

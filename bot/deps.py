@@ -1,10 +1,11 @@
-"""What the running service hands to its parts: one typed container, built by `bot.app`.
+"""What a running process hands to its parts: one typed container, built by `bot.resources`.
 
 Kept small and explicit (STYLE.md: no injection by parameter name).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,9 +16,10 @@ if TYPE_CHECKING:
 
     from bot.kv import Redis
     from bot.metrics import Metrics
-    from bot.outbox import Outbox
     from bot.wechat.api import WeChatAPI
     from club.clock import Clock
+    from club.messaging.delivery import Delivery
+    from club.messaging.outbox import Outbox
     from club.rules.programme import Programme
     from config import Settings
 
@@ -30,9 +32,14 @@ class Deps:
     http: aiohttp.ClientSession
     metrics: Metrics
     wechat: WeChatAPI
-    outbox: Outbox
     programme: Programme
-    """The club programme (CLUB_CONFIG or the built-in demo), loaded once at start-up."""
+    """The club programme (CLUB_CONFIG or the built-in demo), loaded once per process."""
+    outbox: Outbox
+    """The one way to tell a member something (plans, records, hands over to the senders)."""
+    delivery: Delivery
+    """The sending side: claims outbox rows and hands them to the sender."""
+    drain: Callable[[], Awaitable[None]]
+    """Waits for sends in flight (embedded mode's in-process sender) before shutting down."""
 
 
 DEPS = web.AppKey("deps", Deps)

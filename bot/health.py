@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 # The body generate_latest() writes is the 0.0.4 text format; say so (not CONTENT_TYPE_LATEST).
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
+from redis.exceptions import RedisError
 from tortoise import Tortoise
 
 from bot.deps import DEPS
+from bot.metrics import render_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,9 @@ async def metrics(request: web.Request) -> web.Response:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
+    # With the store down /readyz says so; the process's own metrics still answer.
+    with contextlib.suppress(RedisError):
+        body += await render_deliveries(request.app[DEPS].store)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 

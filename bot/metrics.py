@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -65,3 +67,35 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+DELIVERIES_KEY = "clubbot:metrics:outbox_deliveries"
+"""A Redis hash of outbox delivery outcomes, added to by every process that sends (queue
+workers, the embedded sender, the callback's deferred replies) and read by `/metrics`: one
+series for the whole deployment, whichever process sent."""
+
+
+async def count_deliveries(store: Any, counts: Mapping[str, int]) -> None:
+    """Add one sending step's outcomes (`club.messaging.delivery.DeliveryStatus` values)."""
+    if not counts:
+        return
+    pipe = store.pipeline(transaction=False)
+    for outcome, n in counts.items():
+        if n:
+            pipe.hincrby(DELIVERIES_KEY, outcome, n)
+    await pipe.execute()
+
+
+async def render_deliveries(store: Any) -> bytes:
+    """The deployment's delivery outcomes in the Prometheus text format."""
+    counts = await store.hgetall(DELIVERIES_KEY)
+    lines = [
+        "# HELP clubbot_outbox_deliveries_total Outbox sends by outcome (sent, dry_run, "
+        "retry_later, failed, outcome_unknown, outside_window, unreachable, quota, ...), "
+        "all processes",
+        "# TYPE clubbot_outbox_deliveries_total counter",
+    ]
+    for outcome, n in sorted(counts.items()):
+        name = outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+        lines.append(f'clubbot_outbox_deliveries_total{{outcome="{name}"}} {int(n)}')
+    return ("\n".join(lines) + "\n").encode()

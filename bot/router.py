@@ -174,6 +174,11 @@ class Route:
     match: re.Match[str] | None
 
 
+Texts = Callable[..., str]
+"""The chat's texts: `texts(key, lang, **values)` (`handlers.texts.t`); the transport needs
+"busy" and "error" for the answers it gives itself."""
+
+
 class Dispatcher:
     def __init__(self, routers: list[Router] | tuple[Router, ...]) -> None:
         names = [r.name for r in routers]

@@ -24,7 +24,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from multiprocessing.connection import wait
 from pathlib import Path
 from types import FrameType
@@ -32,8 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import BackgroundService, create_app
-from bot.deps import DEPS
+from bot.app import BackgroundService
 from bot.health import MULTIPROCESS_DIR
 from bot.logs import setup_logging
 from config import ConfigError, Settings
@@ -113,28 +112,17 @@ def describe_start(
     )
 
 
-async def in_process_scheduler(app: web.Application) -> AsyncIterator[None]:
-    """The scheduler and its sender inside the web process, on the app's resources.
-
-    Embedded mode only: there is one process, so no other scheduler can run the same jobs.
-    Production runs `python -m scheduler` instead (safe on several hosts).
-    """
-    from scheduler.app import start_embedded  # the scheduler needs bot; import it late
-
-    running = await start_embedded(app[DEPS])
-    try:
-        yield
-    finally:
-        await running.stop()
-
-
-def embedded_services(settings: Settings) -> list[BackgroundService]:
-    """What `python -m bot` runs in-process besides the web app."""
-    return [in_process_scheduler] if settings.embedded else []
+AppFactory = Callable[..., web.Application]
+"""`factory(settings, background=...)`: the whole web app (`clubbot.web.create_app`). A module
+level function, so that spawned worker processes can be handed it."""
 
 
 def serve(
-    settings: Settings, *, workers: int = 1, background: Sequence[BackgroundService] = ()
+    settings: Settings,
+    factory: AppFactory,
+    *,
+    workers: int = 1,
+    background: Sequence[BackgroundService] = (),
 ) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code.
 
@@ -147,8 +135,8 @@ def serve(
     prepare_sqlite_file(settings.database_url)
     describe_start(settings, workers, background)
     if workers == 1:
-        return run_loop(serve_app(settings, reuse_port=False, background=background))
-    return supervise(settings, workers)
+        return run_loop(serve_app(settings, factory, reuse_port=False, background=background))
+    return supervise(settings, factory, workers)
 
 
 def run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -185,12 +173,13 @@ def settle_garbage_collector() -> None:
 
 async def serve_app(
     settings: Settings,
+    factory: AppFactory,
     *,
     reuse_port: bool,
     background: Sequence[BackgroundService] = (),
     metrics_dir: str | None = None,
 ) -> int:
-    app = create_app(settings, background=background)
+    app = factory(settings, background=background)
     if metrics_dir is not None:
         app[MULTIPROCESS_DIR] = metrics_dir
     # The access log writes a line per request (WeChat's query strings included); it is there
@@ -222,16 +211,18 @@ async def serve_app(
     return 0
 
 
-def _worker(settings: Settings, metrics_dir: str) -> None:
+def _worker(settings: Settings, factory: AppFactory, metrics_dir: str) -> None:
     """Entry point of a worker process (spawned: a fresh interpreter, nothing inherited)."""
     # Ctrl-C reaches the whole process group; the supervisor turns it into one SIGTERM per
     # worker, so a worker still starting up does not die with a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(settings)
-    raise SystemExit(run_loop(serve_app(settings, reuse_port=True, metrics_dir=metrics_dir)))
+    raise SystemExit(
+        run_loop(serve_app(settings, factory, reuse_port=True, metrics_dir=metrics_dir))
+    )
 
 
-def supervise(settings: Settings, workers: int) -> int:
+def supervise(settings: Settings, factory: AppFactory, workers: int) -> int:
     """Start `workers` processes on one port; forward SIGTERM/SIGINT; wait for all of them."""
     # Metrics of all workers in one place, so /metrics on any of them adds up all. The variable
     # must be in the environment before a worker imports prometheus_client: set it here, the
@@ -239,15 +230,17 @@ def supervise(settings: Settings, workers: int) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="clubbot-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        return _run_workers(settings, workers, metrics_dir)
+        return _run_workers(settings, factory, workers, metrics_dir)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _run_workers(settings: Settings, workers: int, metrics_dir: str) -> int:
+def _run_workers(settings: Settings, factory: AppFactory, workers: int, metrics_dir: str) -> int:
     context = multiprocessing.get_context("spawn")
     procs = [
-        context.Process(target=_worker, args=(settings, metrics_dir), name=f"clubbot-worker-{n}")
+        context.Process(
+            target=_worker, args=(settings, factory, metrics_dir), name=f"clubbot-worker-{n}"
+        )
         for n in range(1, workers + 1)
     ]
     stopping = False

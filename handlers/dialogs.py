@@ -8,14 +8,13 @@ tests that move the clock.
 
 from __future__ import annotations
 
-import unicodedata
-
 from bot.fsm import Scalar
 from bot.keys import STATE_TTL_S
 from bot.messages import normalise
 from bot.replies import Reply, TextReply
 from bot.router import Context
-from handlers.texts import Lang, t
+from club.members.language import speaks
+from handlers.texts import t
 
 AGREE = frozenset({"同意", "我同意", "agree", "i agree", "yes", "y", "好", "好的", "是"})
 CONFIRM = frozenset({"确认", "确定", "confirm", "yes", "y", "ok", "好", "好的", "是"})
@@ -26,16 +25,6 @@ _AT = "at"
 """Dialog data key: when the last step was taken (POSIX seconds, club clock)."""
 _LANG = "lang"
 """Dialog data key: the language the dialog is held in."""
-
-
-def _speaks(text: str) -> Lang | None:
-    """The language a text is written in; None for digits, dates and signs (a phone number)."""
-    folded = unicodedata.normalize("NFKC", text)
-    if any("\u3400" <= ch <= "\u9fff" for ch in folded):
-        return "zh"
-    if any(ch.isascii() and ch.isalpha() for ch in folded):
-        return "en"
-    return None
 
 
 def said(ctx: Context, words: frozenset[str]) -> bool:
@@ -59,7 +48,7 @@ async def live_data(ctx: Context) -> dict[str, Scalar] | None:
     if not isinstance(at, int | float) or ctx.now.timestamp() - at > STATE_TTL_S:
         await ctx.state.clear()
         return None
-    if _speaks(ctx.text) is None and lang in ("zh", "en"):
+    if speaks(ctx.text) is None and lang in ("zh", "en"):
         ctx.lang = "en" if lang == "en" else "zh"
     return data
 

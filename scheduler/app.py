@@ -18,23 +18,22 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
-import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.kv import Redis, open_store
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.wechat.api import WeChatAPI
-from club.clock import Clock, SystemClock
-from club.db.migrate import open_database
+from bot.deps import Deps
+from bot.kv import Redis
+from bot.metrics import count_deliveries
+from bot.queue import build_broker
+from bot.resources import open_resources
+from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
-from club.programme import Programme, load_programme
+from club.programme import Programme
 from config import Settings
 from scheduler.jobs import JobContext, job_body
 from scheduler.runner import JobRunner, RunResult
-from scheduler.worker import Feeder, build_broker, send_due
+from scheduler.worker import dispatch_due, register_task
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,25 @@ TIER_REVIEW_TIME = time(4, 0)
 class Runtime:
     """What a scheduler or worker process holds while it runs."""
 
-    settings: Settings
-    clock: Clock
-    store: Redis
-    outbox: Outbox
-    programme: Programme
-    feeder: Feeder | None
-    """The taskiq feed (REDIS_URL set); None: rows are sent in-process by `send_due`."""
+    deps: Deps
     broker: Any = None
+    """The taskiq broker (REDIS_URL set); None: rows are sent in-process (embedded mode)."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
+    def store(self) -> Redis:
+        return self.deps.store
+
+    @property
+    def programme(self) -> Programme:
+        return self.deps.programme
 
     def runner(self, lock_ttl_s: int | None = None) -> JobRunner:
         if lock_ttl_s is None:
@@ -63,8 +73,7 @@ class Runtime:
         return JobRunner(store=self.store, clock=self.clock, lock_ttl_s=lock_ttl_s)
 
     def context(self) -> JobContext:
-        queued = self.feeder.queued if self.feeder is not None else None
-        return JobContext(programme=self.programme, clock=self.clock, queued=queued)
+        return JobContext(programme=self.programme, clock=self.clock, outbox=self.deps.outbox)
 
     async def run_job(self, name: str, day: date, lock_ttl_s: int | None = None) -> RunResult:
         return await self.runner(lock_ttl_s).run(name, day, job_body(name, self.context()))
@@ -74,34 +83,23 @@ class Runtime:
 async def runtime(
     settings: Settings, *, clock: Clock | None = None, create_schema: bool | None = None
 ) -> AsyncIterator[Runtime]:
-    clock = clock or SystemClock(settings.tz)
-    store = open_store(settings)
+    """The resources of a scheduler or worker process (`bot.resources`), with the queue's
+    broker, its sending task registered, when REDIS_URL is set."""
     broker = build_broker(settings.redis_url) if settings.redis_url else None
-    try:
-        async with (
-            open_database(
-                settings.database_url,
-                timezone=settings.club_tz,
-                embedded=settings.embedded,
-                create_schema=create_schema,
-            ),
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3)) as http,
-        ):
-            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
-            outbox = Outbox(api=api, settings=settings, clock=clock)
-            programme = load_programme(settings.club_config)
-            feeder = None
+    state: dict[str, Deps] = {}
+    if broker is not None:
+        register_task(broker, state)
+    async with open_resources(
+        settings, clock=clock, create_schema=create_schema, broker=broker
+    ) as deps:
+        state["deps"] = deps
+        if broker is not None:
+            await broker.startup()
+        try:
+            yield Runtime(deps, broker)
+        finally:
             if broker is not None:
-                broker.clubbot_state.update(outbox=outbox, programme=programme, clock=clock)
-                await broker.startup()
-                feeder = Feeder(broker)
-            try:
-                yield Runtime(settings, clock, store, outbox, programme, feeder, broker)
-            finally:
-                if broker is not None:
-                    await broker.shutdown()
-    finally:
-        await store.aclose()
+                await broker.shutdown()
 
 
 def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]]:
@@ -212,12 +210,14 @@ async def _today(rt: Runtime, name: str) -> None:
 
 async def _dispatch(rt: Runtime) -> None:
     now = rt.clock.now()
-    if rt.feeder is not None:
-        fed = await rt.feeder.dispatch_due(rt.store, now)
+    feed = rt.deps.outbox.feed
+    if rt.broker is not None and feed is not None:
+        fed = await dispatch_due(rt.store, feed, now)
         if fed:
             log.info("fed %s due outbox rows to the workers", fed)
     else:
-        counts = await send_due(rt.outbox, rt.programme, now)
+        counts = await rt.deps.delivery.send_due()
+        await count_deliveries(rt.store, counts)
         if counts:
             log.info("sent in-process: %s", dict(counts))
 
@@ -235,21 +235,8 @@ class Embedded:
             await self.task
 
 
-async def start_embedded(deps: Any) -> Embedded:
-    """Start the scheduler in-process on the app's resources (`bot.deps.Deps`)."""
-    programme = getattr(deps, "programme", None) or load_programme(deps.settings.club_config)
-    rt = Runtime(deps.settings, deps.clock, deps.store, deps.outbox, programme, None)
+async def start_embedded(deps: Deps) -> Embedded:
+    """Start the scheduler in-process on the web app's resources (embedded mode)."""
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(rt, stop), name="clubbot-scheduler")
+    task = asyncio.create_task(serve(Runtime(deps), stop), name="clubbot-scheduler")
     return Embedded(task, stop)
-
-
-async def embedded_service(app: Any) -> AsyncIterator[None]:
-    """`create_app(..., background=[embedded_service])`: the scheduler for the app's lifetime."""
-    from bot.deps import DEPS
-
-    embedded = await start_embedded(app[DEPS])
-    try:
-        yield
-    finally:
-        await embedded.stop()

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.kv import Redis, in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
 from club.db.testing import clear_all_tables
+from clubbot.web import create_app
 from config import Settings
 from tests.fakes import FakeWeChat
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.deps import DEPS
 from bot.staff_api import codes, members, points, purchases, rewards, tiers
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
 from bot.staff_api.openapi import build_document, name_tier_codes
-from bot.staff_api.programme import PROGRAMME, load_at_startup
 
 API_VERSION = "1.0.0"
 OPENAPI_PATH = "/api/openapi.json"
@@ -39,13 +39,12 @@ def setup_staff_api(app: web.Application) -> None:
     # Errors outermost, so a refused token also answers in the API's error shape.
     app.middlewares.append(api_errors)
     app.middlewares.append(api_auth)
-    app.cleanup_ctx.append(load_at_startup)
     register(app, table)
     document = build_document(table, version=API_VERSION)
 
     async def with_programme(app: web.Application) -> AsyncIterator[None]:
         # Tier codes come from the programme, known only once it is loaded.
-        app[DOCUMENT] = name_tier_codes(document, app[PROGRAMME].tiers.codes)
+        app[DOCUMENT] = name_tier_codes(document, app[DEPS].programme.tiers.codes)
         yield
 
     app.cleanup_ctx.append(with_programme)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
 from club.members.phone import mask_phone
 from club.members.records import MemberRecord, member_by_id, member_by_openid
@@ -37,7 +36,7 @@ def require_joined(member: MemberRecord, what: str = "points") -> None:
 
 
 async def member_out(call: Call, member: MemberRecord) -> MemberOut:
-    programme = call.request.app[PROGRAMME]
+    programme = call.deps.programme
     standing = await tier_status(member.id, call.now, programme)
     points = await balance(member.id, call.now)
     to_next = standing.spend_to_next_fen

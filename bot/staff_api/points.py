@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.members import member_or_404, require_joined
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -46,7 +45,7 @@ async def adjust(call: Call) -> AdjustmentOut:
     require_joined(member)
     body = call.body_as(AdjustmentIn)
     # Points given by hand follow the programme's expiry like any earned points.
-    expiry = expires_at(call.now, call.request.app[PROGRAMME].expiry) if body.points > 0 else None
+    expiry = expires_at(call.now, call.deps.programme.expiry) if body.points > 0 else None
     movement = await points.adjust(
         member.id,
         body.points,

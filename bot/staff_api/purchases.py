@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from bot.staff_api.congratulate import congratulate
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, require_joined
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import PurchaseIn, PurchaseOut, ReturnIn, ReturnOut
 from club.members.records import member_by_openid
 from club.sales import purchases
@@ -30,7 +28,7 @@ async def record_purchase(call: Call) -> PurchaseOut:
     body = call.body_as(PurchaseIn)
     call.target = f"order:{body.order_id}"
     member_id = await _member_id(body)
-    programme = call.request.app[PROGRAMME]
+    programme = call.deps.programme
     result = await purchases.record_purchase(
         order_id=body.order_id,
         amount_fen=body.amount_fen,
@@ -42,21 +40,11 @@ async def record_purchase(call: Call) -> PurchaseOut:
             purchases.PurchaseLine(i.sku, i.qty, i.amount_fen, i.cost_fen) for i in body.items or ()
         ],
         actor_id=call.staff.id,
+        outbox=call.deps.outbox,
     )
     call.summary.update(
         member_id=result.member_id, points_earned=result.points_earned, replayed=result.replayed
     )
-    if result.upgrade is not None:
-        # Also on a repeat: the message is keyed by the order, so a retry after a failure to
-        # queue it queues it once, and a plain repeat queues nothing.
-        await congratulate(
-            call.deps.outbox,
-            programme,
-            member_id=result.member_id,
-            to_tier=result.upgrade.to_tier,
-            order_id=result.order_id,
-            now=call.now,
-        )
     return PurchaseOut(
         member_id=result.member_id,
         order_id=result.order_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import RewardIn, RewardList, RewardOut
 from club.rewards import redemptions as rewards
 from club.staff.accounts import Permission
@@ -20,7 +19,7 @@ async def create_reward(call: Call) -> RewardOut:
         body.name,
         body.points_cost,
         call.now,
-        call.request.app[PROGRAMME],
+        call.deps.programme,
         description=body.description,
         stock=body.stock,
         min_tier=body.min_tier,

@@ -6,14 +6,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.staff_api.congratulate import congratulate_floor_lift
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.members import member_or_404, member_out, require_joined
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.schemas import ONE_LINE, In, MemberOut
 from club.staff.accounts import Permission
-from club.tiers.service import TierChange, set_tier_floor
+from club.tiers.service import set_tier_floor
 
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 
@@ -33,7 +31,7 @@ async def put_tier_floor(call: Call) -> MemberOut:
     member = await member_or_404(call.path["id"])
     require_joined(member, "tier floors")
     body = call.body_as(TierFloorIn)
-    programme = call.request.app[PROGRAMME]
+    programme = call.deps.programme
     codes = programme.tiers.codes
     if body.tier is not None and body.tier not in codes:
         raise ApiError(
@@ -42,18 +40,13 @@ async def put_tier_floor(call: Call) -> MemberOut:
             f"tier: unknown tier code {body.tier!r}; must be one of {', '.join(codes)} or null",
             fields=["tier"],
         )
-    outbox = call.deps.outbox
-
-    async def tell(lift: TierChange) -> None:  # in the floor's transaction (see set_tier_floor)
-        await congratulate_floor_lift(outbox, programme, lift, call.now)
-
     change = await set_tier_floor(
         member.id,
         body.tier,
         actor_id=call.staff.id,
         now=call.now,
         programme=programme,
-        on_lift=tell,
+        outbox=call.deps.outbox,
     )
     # The audit row says what the request did, including a cleared floor (null is otherwise
     # left out of the summary) and whether anything changed at all (a repeat changes nothing).

@@ -4,8 +4,12 @@ Every URL, the token endpoint included, is built on `settings.wechat_api_base` (
 proxies, the fake server in tests). Each call:
 - takes the shared access token (`bot.wechat.token`); on 40001/40014/42001 it gets a new one once
   and retries once; a second rejection is raised, never looped on;
-- backs off and retries, a bounded number of times, on 45011, -1, network errors, timeouts and
-  5xx (exponential delay with jitter; the delays and the sleep are injectable for tests);
+- backs off and retries, a bounded number of times, on 45011, -1 and a connection that could
+  not be made; on timeouts, dropped connections and 5xx only where sending again cannot repeat
+  an effect (`idempotent`: reads, template messages with `client_msg_id`, mass sends with
+  `clientmsgid`). A customer-service message after such an error is not retried: WeChat may have
+  delivered it, and it has no idempotency key (exponential delay with jitter; the delays and the
+  sleep are injectable for tests);
 - raises the error class that says what happened (`bot.wechat.errors`) for everything else.
 Nothing here logs the access token, the secret or a full openid.
 """
@@ -91,7 +95,13 @@ class WeChatAPI:
     async def send_text(self, openid: str, text: str) -> SendResult:
         """A customer-service text message (inside the 48-hour window)."""
         body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        await self._call("message/custom/send", body=body)
+        await self._call("message/custom/send", body=body, idempotent=False)
+        return SendResult(msgid=None)
+
+    async def send_image(self, openid: str, media_id: str) -> SendResult:
+        """A customer-service image message, by the media id of an uploaded image."""
+        body = {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        await self._call("message/custom/send", body=body, idempotent=False)
         return SendResult(msgid=None)
 
     async def send_news(self, openid: str, articles: Sequence[Article]) -> SendResult:
@@ -103,7 +113,7 @@ class WeChatAPI:
             "msgtype": "news",
             "news": {"articles": [a.to_json() for a in articles]},
         }
-        await self._call("message/custom/send", body=body)
+        await self._call("message/custom/send", body=body, idempotent=False)
         return SendResult(msgid=None)
 
     async def send_template(
@@ -127,7 +137,9 @@ class WeChatAPI:
             body["url"] = url
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
-        answer = await self._call("message/template/send", body=body)
+        answer = await self._call(
+            "message/template/send", body=body, idempotent=client_msg_id is not None
+        )
         msgid = answer.get("msgid")
         return SendResult(msgid=None if msgid is None else str(msgid))
 
@@ -238,7 +250,10 @@ class WeChatAPI:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         method: str = "POST",
+        idempotent: bool = True,
     ) -> dict[str, Any]:
+        """`idempotent=False`: an error after which WeChat may have acted is raised, not
+        retried (only a connection that could not be made, or a busy answer, is retried)."""
         token = await self.tokens.get()
         token_renewed = False
         retries = 0
@@ -254,7 +269,8 @@ class WeChatAPI:
                 log.warning("%s: access token rejected; renewing it once", path)
                 token = await self.tokens.refresh_invalid(token)
             except WeChatAPIError as exc:
-                if not exc.retryable or retries >= self._retry.retries:
+                may_repeat = idempotent or not getattr(exc, "written", False)
+                if not exc.retryable or not may_repeat or retries >= self._retry.retries:
                     raise
                 retries += 1
                 delay = self._retry.delay(retries)
@@ -304,14 +320,18 @@ class WeChatAPI:
                 raw = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Only the class name: aiohttp's messages can carry the URL, and so the token.
-            err: WeChatAPIError = TransportError(0, type(exc).__name__, endpoint=path)
-            self._count(path, err.result)
-            raise err from None
+            transport = TransportError(0, type(exc).__name__, endpoint=path)
+            # A connection never made (refused, DNS, connect timeout) carried no request.
+            transport.written = not isinstance(
+                exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+            )
+            self._count(path, transport.result)
+            raise transport from None
         if status >= 300:
-            err = TransportError(status, f"HTTP {status}", endpoint=path)
-            err.retryable = status >= 500
-            self._count(path, err.result)
-            raise err
+            transport = TransportError(status, f"HTTP {status}", endpoint=path)
+            transport.retryable = status >= 500
+            self._count(path, transport.result)
+            raise transport
         try:
             answer = _json_object(raw)
         except ValueError:

@@ -66,10 +66,13 @@ class DuplicateMassSend(WeChatAPIError):
 class TransportError(WeChatAPIError):
     """No usable answer: a network error, a timeout, a 5xx, or a body that is not JSON.
 
-    `errcode` is the HTTP status when there was one, else 0.
+    `errcode` is the HTTP status when there was one, else 0. `written`: the request may have
+    reached WeChat (a timeout after connecting, a dropped connection, a 5xx); False only when
+    the connection itself failed, so WeChat cannot have acted on it.
     """
 
     retryable = True
+    written = True
 
     @property
     def result(self) -> str:

@@ -62,7 +62,10 @@ class _Cached:
 
 
 class TokenUnavailable(TransportError):
-    """Another worker held the refresh lock for too long and no valid token appeared."""
+    """Another worker held the refresh lock for too long and no valid token appeared (or the
+    token store is down): no request was made."""
+
+    written = False
 
 
 class AccessTokens:

@@ -9,7 +9,7 @@ concurrent one) is left as it is and not returned. Elsewhere (SQLite, one proces
 
 Every column is filled as the ORM would fill it: `created_at` and `updated_at` the time of the
 insert, and the model's defaults for the columns a new row does not set (dry_run, attempts,
-wechat_msgid, sent_at). A test compares a row inserted here with one made by `create()`.
+wechat_msgid, sent_at, outcome, first_attempt_at). A test compares a row inserted here with one made by `create()`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from tortoise import connections, timezone
-from tortoise.expressions import Q
 from tortoise.fields.data import JSONField
 
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
@@ -30,15 +29,15 @@ _INSERT_PG = """
 INSERT INTO "outbox_message" (
     "idempotency_key", "openid", "member_id", "kind", "channel", "payload", "status",
     "last_error", "not_before", "dry_run", "attempts", "wechat_msgid", "sent_at",
-    "created_at", "updated_at"
+    "outcome", "first_attempt_at", "created_at", "updated_at"
 )
-SELECT k, o, m, kd, c, p::jsonb, s, e, nb, $10, $11, NULL, NULL, $12, $12
+SELECT k, o, m, kd, c, p::jsonb, s, e, nb, $10, $11, NULL, NULL, NULL, NULL, $12, $12
 FROM unnest(
     $1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::varchar[], $6::text[],
     $7::varchar[], $8::varchar[], $9::timestamptz[]
 ) AS v(k, o, m, kd, c, p, s, e, nb)
 ON CONFLICT ("idempotency_key") DO NOTHING
-RETURNING "id", "status", "not_before"
+RETURNING "id", "idempotency_key", "status", "not_before"
 """
 
 _EXISTING_PG = (
@@ -88,18 +87,36 @@ async def existing_keys(keys: Sequence[str]) -> set[str]:
     return {str(k) for k in found}
 
 
+class Inserted(NamedTuple):
+    id: int
+    idempotency_key: str
+    due: bool
+    """Queued and not held past the `due_at` asked about."""
+
+
 async def insert_new(rows: Sequence[NewOutboxRow], *, due_at: datetime | None = None) -> list[int]:
     """Insert the rows whose key is not in the outbox yet; the rest are left untouched.
 
-    Returns the ids of inserted rows that are due at `due_at` (none asked: `[]`). On SQLite the
-    due rows are read back by key, so a row with one of these keys inserted by someone else
-    just before may be among them (harmless: the senders claim each row once).
-    """
+    Returns the ids of inserted rows that are due at `due_at` (none asked: `[]`)."""
+    if due_at is None:
+        await insert_rows(rows, due_at=None)
+        return []
+    return [row.id for row in await insert_rows(rows, due_at=due_at) if row.due]
+
+
+async def insert_rows(rows: Sequence[NewOutboxRow], *, due_at: datetime | None) -> list[Inserted]:
+    """Insert the rows whose key is not in the outbox yet; returns the rows this call inserted
+    (with `due_at` None, none are read back). On SQLite (one process) the keys already present
+    are looked up first and the new rows read back by key after the insert."""
     if not rows:
         return []
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         return await _insert_pg(conn, rows, due_at)
+    present = await existing_keys([r.idempotency_key for r in rows])
+    rows = [r for r in rows if r.idempotency_key not in present]
+    if not rows:
+        return []
     await OutboxMessage.bulk_create(
         [
             OutboxMessage(
@@ -119,15 +136,18 @@ async def insert_new(rows: Sequence[NewOutboxRow], *, due_at: datetime | None = 
     )
     if due_at is None:
         return []
-    ids: list[Any] = await OutboxMessage.filter(
-        Q(not_before__isnull=True) | Q(not_before__lte=due_at),
-        idempotency_key__in=[r.idempotency_key for r in rows],
-        status=OutboxStatus.QUEUED,
-    ).values_list("id", flat=True)
-    return [int(i) for i in ids]
+    found = await OutboxMessage.filter(
+        idempotency_key__in=[r.idempotency_key for r in rows]
+    ).values_list("id", "idempotency_key", "status", "not_before")
+    return [
+        Inserted(int(i), str(key), is_due(str(status), not_before, due_at))
+        for i, key, status, not_before in found
+    ]
 
 
-async def _insert_pg(conn: Any, rows: Sequence[NewOutboxRow], due_at: datetime | None) -> list[int]:
+async def _insert_pg(
+    conn: Any, rows: Sequence[NewOutboxRow], due_at: datetime | None
+) -> list[Inserted]:
     fields = OutboxMessage._meta.fields_map
     # One array a column, in the order of the statement's unnest (the tuple's own order).
     values: list[Any] = [list(column) for column in zip(*rows, strict=True)]
@@ -140,5 +160,10 @@ async def _insert_pg(conn: Any, rows: Sequence[NewOutboxRow], due_at: datetime |
     if due_at is None:
         return []
     return [
-        int(row["id"]) for row in inserted if is_due(str(row["status"]), row["not_before"], due_at)
+        Inserted(
+            int(row["id"]),
+            str(row["idempotency_key"]),
+            is_due(str(row["status"]), row["not_before"], due_at),
+        )
+        for row in inserted
     ]

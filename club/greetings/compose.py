@@ -1,21 +1,20 @@
-"""What each member gets on a greeting day: the day's facts, the text, the outbox row.
+"""What each member gets on a greeting day: the day's facts, the greeting, the gifts.
 
 `GreetingDay` holds what is the same for every member of a day (birthday keys, festivals);
-`Composer` builds the outbox rows of one job run, working out once what many members share.
-`club.greetings.service` finds the members and records the rows.
+`Composer` says what a run tells each member (the texts themselves are built in
+`club.messaging.announcements`) and which gifts they get. `club.greetings.service` finds the
+members, gives the gifts and records the messages through the outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from tortoise.expressions import Q
 
-from club.db.models.outbox import OutboxChannel, OutboxStatus
-from club.db.outbox_bulk import NewOutboxRow, encode_payload
 from club.greetings.lunar import (
     CalendarKind,
     YearlyDate,
@@ -25,12 +24,8 @@ from club.greetings.lunar import (
     solar_keys_on,
     to_lunar,
 )
-from club.messaging.plan import (
-    Channel,
-    DeliveryRules,
-    Planner,
-)
-from club.messaging.window import contact_from
+from club.messaging import announcements
+from club.messaging.announcements import Say
 from club.programme import Festival, Programme
 
 
@@ -56,7 +51,7 @@ class GreetingDay:
         ]
         return Q(solar, *lunar, join_type=Q.OR)
 
-    def is_birthday(self, row: dict[str, Any]) -> bool:
+    def is_birthday(self, row: Mapping[str, Any]) -> bool:
         if row["birthday_lunar_month"] is not None:
             key = (
                 row["birthday_lunar_month"],
@@ -66,73 +61,30 @@ class GreetingDay:
             return key in self.lunar_keys
         return row["birthday_mmdd"] in self.solar_keys
 
-    def birthday_year(self, row: dict[str, Any]) -> int:
+    def birthday_year(self, row: Mapping[str, Any]) -> int:
         """The year of this birthday: the lunar year for a lunar birthday (gift ref)."""
         return self.day.year if row["birthday_lunar_month"] is None else to_lunar(self.day).year
 
 
 class Composer:
-    """Builds the outbox rows of one job run. What is the same for many members is worked out
-    once: the delivery plan's quiet hours (`Planner`), the festival-only title and text per
-    language, and each distinct payload's JSON (most members get one of a few payloads)."""
+    """What one greeting run tells each member: the day's two greetings (birthday and festival
+    only) are made once, and a member's gifts by their tier."""
 
-    def __init__(
-        self, today: GreetingDay, programme: Programme, rules: DeliveryRules, now: datetime
-    ) -> None:
+    def __init__(self, today: GreetingDay, programme: Programme) -> None:
         self.today = today
         self.programme = programme
-        self.rules = rules
-        self.planner = Planner(rules, now)
-        self.festival_title = " · ".join(f.name_zh for f in today.festivals)
-        self.day = today.day.isoformat()
-        self._texts: dict[str, str] = {}
+        self._says = {
+            birthday: announcements.greeting(programme, today.festivals, birthday, today.day)
+            for birthday in (True, False)
+        }
         self._festival_years = [
             (f, occurrence_year(_festival_date(f), today.day)) for f in today.festivals
         ]
-        self._payloads: dict[tuple[str, str, str | None, str | None], str] = {}
 
-    def next_batch(self) -> None:
-        """Forget the batch's payloads (birthday texts are per member: memory stays flat)."""
-        self._payloads.clear()
+    def say(self, birthday: bool) -> Say:
+        return self._says[birthday]
 
-    def message(
-        self,
-        row: dict[str, Any],
-        key: str,
-        birthday: bool,
-        sent: Mapping[str, tuple[datetime, ...]],
-    ) -> NewOutboxRow:
-        kind = "birthday" if birthday else "festival"
-        text = self._text(row, birthday)
-        plan = self.planner.plan(contact_from(row, sent), kind)
-        title = "生日祝福" if birthday else self.festival_title
-        template_id = self.rules.template_ids.get(kind)
-        channel = Channel.TEMPLATE if plan.channel is Channel.TEMPLATE else Channel.CUSTOM
-        cache_key = (
-            title,
-            text,
-            plan.template_id if channel is Channel.TEMPLATE else None,
-            template_id,
-        )
-        payload = self._payloads.get(cache_key)
-        if payload is None:
-            payload = encode_payload(
-                _payload(text, title, self.day, channel, plan.template_id, template_id)
-            )
-            self._payloads[cache_key] = payload
-        return NewOutboxRow(
-            idempotency_key=key,
-            openid=row["openid"],
-            member_id=row["id"],
-            kind=kind,
-            channel=OutboxChannel.TEMPLATE if channel is Channel.TEMPLATE else OutboxChannel.CUSTOM,
-            payload_json=payload,
-            status=OutboxStatus.QUEUED if plan.sendable else OutboxStatus.SKIPPED,
-            last_error=plan.skipped,
-            not_before=plan.not_before,
-        )
-
-    def gifts(self, row: dict[str, Any], birthday: bool) -> list[tuple[int, str, str]]:
+    def gifts(self, row: Mapping[str, Any], birthday: bool) -> list[tuple[int, str, str]]:
         """The member's gifts today as (points, ledger ref, reason): the ledger is idempotent
         on the ref (`birthday:<member>:<year>`, `festival:<key>:<member>:<year>`)."""
         tier = self.programme.tiers.get(row["tier"])
@@ -147,54 +99,6 @@ class Composer:
                 ref = f"festival:{festival.key}:{row['id']}:{year}"
                 due.append((points, ref, f"{festival.name_en} gift {year}"))
         return due
-
-    def _text(self, row: dict[str, Any], birthday: bool) -> str:
-        if birthday:
-            return greeting_text(row, self.today, birthday, self.programme)
-        lang = "en" if row["language"] == "en" else "zh"
-        text = self._texts.get(lang)
-        if text is None:
-            text = self._texts[lang] = greeting_text(row, self.today, False, self.programme)
-        return text
-
-
-def _payload(
-    text: str,
-    title: str,
-    day: str,
-    channel: Channel,
-    plan_template_id: str | None,
-    template_id: str | None,
-) -> dict[str, Any]:
-    data = {"title": title, "content": text, "date": day}
-    payload: dict[str, Any]
-    if channel is Channel.TEMPLATE:
-        payload = {
-            "msgtype": "template",
-            "template_id": plan_template_id,
-            "data": data,
-            "url": None,
-        }
-    else:
-        payload = {"msgtype": "text", "text": text}
-        if template_id:
-            # The worker's fallback when WeChat says the window has closed (45015/45047).
-            payload["fallback"] = {"template_id": template_id, "data": data}
-    return payload
-
-
-def greeting_text(
-    row: dict[str, Any], today: GreetingDay, birthday: bool, programme: Programme
-) -> str:
-    """The festival greetings of the day, then the birthday wish: one message."""
-    lang = "en" if row["language"] == "en" else "zh"
-    parts = [f.text_en if lang == "en" else f.text_zh for f in today.festivals]
-    if birthday:
-        tier = programme.tiers.get(row["tier"])
-        name = row["name"] or ("dear member" if lang == "en" else "尊敬的会员")
-        wish = programme.birthday.text_for(tier.code, lang)
-        parts.append(wish.format(name=name, gift=tier.birthday_gift_points))
-    return "\n".join(parts)
 
 
 def _festival_date(festival: Festival) -> YearlyDate:

@@ -23,18 +23,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from club.db.models.members import Member, MemberStatus
-from club.db.outbox_bulk import NewOutboxRow, existing_keys, insert_new
+from club.db.outbox_bulk import Inserted, existing_keys
 from club.greetings.compose import Composer, GreetingDay
-from club.messaging.plan import (
-    delivery_rules,
-    greeting_key,
-)
-from club.messaging.window import custom_sent, since_for
+from club.messaging.keys import greeting_key
+from club.messaging.outbox import MEMBER_FIELDS as CONTACT_FIELDS
+from club.messaging.outbox import Batch, Letter, Outbox
 from club.points import ledger as points_ledger
 from club.programme import Programme
 from club.rules.expiry import expires_at
@@ -44,15 +42,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 MEMBER_FIELDS = (
-    "id",
-    "openid",
-    "name",
-    "tier",
-    "language",
-    "status",
-    "last_interaction_at",
-    "last_message_at",
-    "unreachable_at",
+    *CONTACT_FIELDS,
     "birthday_mmdd",
     "birthday_lunar_month",
     "birthday_lunar_day",
@@ -85,27 +75,35 @@ def ledger_gifts(programme: Programme) -> Gifts:
     return give
 
 
-Queued = Callable[[Sequence[int]], Awaitable[None]]
-"""Told the ids of outbox rows that are due now, batch by batch (the queue workers' feed)."""
-
-
 async def greet_birthdays(
-    day: date, *, programme: Programme, now: datetime, gifts: Gifts, queued: Queued | None = None
+    day: date,
+    *,
+    programme: Programme,
+    now: datetime,
+    gifts: Gifts,
+    outbox: Outbox | None = None,
 ) -> dict[str, int]:
-    """Greet today's birthday members (with a festival's greeting when today is one)."""
+    """Greet today's birthday members (with a festival's greeting when today is one); the
+    messages go through `outbox` (none given: recorded, left for the senders' sweep)."""
     today = GreetingDay.of(day, programme)
     members = _stream(_eligible().filter(today.birthday_query()))
-    return await _greet(members, today, programme, now, gifts, queued)
+    return await _greet(members, today, programme, now, gifts, outbox or Outbox(programme))
 
 
 async def greet_festivals(
-    day: date, *, programme: Programme, now: datetime, gifts: Gifts, queued: Queued | None = None
+    day: date,
+    *,
+    programme: Programme,
+    now: datetime,
+    gifts: Gifts,
+    outbox: Outbox | None = None,
 ) -> dict[str, int]:
     """Greet every active, consenting member on a festival day; nothing on other days."""
     today = GreetingDay.of(day, programme)
     if not today.festivals:
         return {"festivals": 0}
-    counts = await _greet(_stream(_eligible()), today, programme, now, gifts, queued)
+    members = _stream(_eligible())
+    counts = await _greet(members, today, programme, now, gifts, outbox or Outbox(programme))
     return {"festivals": len(today.festivals), **counts}
 
 
@@ -132,21 +130,18 @@ async def _greet(
     programme: Programme,
     now: datetime,
     gifts: Gifts,
-    queued: Queued | None,
+    outbox: Outbox,
 ) -> dict[str, int]:
-    rules = delivery_rules(programme)
-    compose = Composer(today, programme, rules, now)
-    record = _Recorder(now, queued)
+    compose = Composer(today, programme)
+    record = _Recorder()
     counts: Counter[str] = Counter()
     try:
         async for rows in batches:
             keys = [greeting_key(row["id"], today.day) for row in rows]
             greeted = await existing_keys(keys)
-            waiting = [
-                row["openid"] for row, key in zip(rows, keys, strict=True) if key not in greeted
-            ]
-            sent = await custom_sent(waiting, since=since_for(rules, now), now=now)
-            messages = []
+            waiting = [row for row, key in zip(rows, keys, strict=True) if key not in greeted]
+            batch = await outbox.batch(waiting, now)
+            letters = []
             for row, key in zip(rows, keys, strict=True):
                 birthday = today.is_birthday(row)
                 counts["found"] += 1
@@ -164,11 +159,10 @@ async def _greet(
                     for points, ref, reason in due_gifts:
                         await gifts(row["id"], points, ref=ref, reason=reason, now=now)
                         counts["gift_points"] += points
-                message = compose.message(row, key, birthday, sent)
-                counts[message.status.value] += 1
-                messages.append(message)
-            compose.next_batch()
-            await record.start(messages)
+                letter = batch.letter(row, compose.say(birthday), key)
+                counts["queued" if letter.plan.sendable else "skipped"] += 1
+                letters.append(letter)
+            await record.start(batch, letters)
     finally:
         await record.wait()
     log.info("greetings for %s: %s", today.day, dict(counts))
@@ -176,28 +170,21 @@ async def _greet(
 
 
 class _Recorder:
-    """Records a batch's outbox rows (and hands the due ones on) while the next batch is read
-    and composed: the database inserts one batch as Python works on the next. One batch at a
-    time is in flight, and batches are recorded and handed on in order."""
+    """Records a batch's messages (and hands the due ones on) while the next batch is read and
+    composed: the database inserts one batch as Python works on the next. One batch at a time
+    is in flight, and batches are recorded and handed on in order."""
 
-    def __init__(self, now: datetime, queued: Queued | None) -> None:
-        self.now = now
-        self.queued = queued
-        self._pending: asyncio.Task[None] | None = None
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[list[Inserted]] | None = None
 
-    async def start(self, messages: list[NewOutboxRow]) -> None:
+    async def start(self, batch: Batch, letters: list[Letter]) -> None:
         await self.wait()
-        if messages:
-            self._pending = asyncio.ensure_future(self._record(messages))
+        if letters:
+            # One statement a batch on PostgreSQL; a key another run recorded meanwhile is kept
+            # as it is. The rows handed on are those this call inserted that are due now.
+            self._pending = asyncio.ensure_future(batch.record(letters))
 
     async def wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             await pending
-
-    async def _record(self, messages: list[NewOutboxRow]) -> None:
-        # One statement a batch on PostgreSQL; a key another run recorded meanwhile is kept as
-        # it is. The ids handed on are those of rows this call inserted that are due now.
-        due = await insert_new(messages, due_at=self.now if self.queued is not None else None)
-        if self.queued is not None:
-            await self.queued(due)

@@ -1,12 +1,13 @@
-"""How a proactive message reaches a member, decided in one place (greetings, reminders, campaigns).
+"""How a message reaches a member, decided in one place (every message the club sends).
 
 Pure: rules and time arithmetic only. WeChat lets us message a member proactively in two ways:
 a customer-service message while the member's window is open and its message allowance is not
-used up, or a template message with a template id configured for that kind of message. With
+used up, or a template message where the programme maps the announcement to a template. With
 neither, the message is recorded as skipped with the reason, never sent some other way. Quiet
 hours (21:00-09:00 by default) delay a message to the end of the quiet period; the window is
 judged at that later time. Members who unfollowed, blocked us, were deleted or were found
-unreachable get nothing.
+unreachable get nothing, and a marketing message (`club.messaging.kinds`) to a member who had
+the week's share already (`marketing_per_week`) is skipped: the frequency cap.
 
 The window, as WeChat documents it since June 2023 (developers.weixin.qq.com/doc/offiaccount/
 Customer_Service/Customer_Service_Messages.html, "客服消息下发规则"): a member's own message
@@ -20,11 +21,11 @@ message. The counts come from the outbox (`club.messaging.window`), the numbers 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from club.messaging.kinds import is_marketing
 from club.rules.programme import Programme
 
 
@@ -78,8 +79,8 @@ class DeliveryRules:
     """Customer-service messages a member's message allows (WeChat since June 2023: 5)."""
     messages_after_event: int = 3
     """Customer-service messages a click, scan or follow allows (WeChat: 3)."""
-    template_ids: Mapping[str, str] = field(default_factory=dict)
-    """Template id per message kind (birthday, festival, expiry, tier, campaign)."""
+    marketing_per_week: int | None = None
+    """The frequency cap: marketing messages a member may get in 7 days (None: no cap)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class Contact:
     """The member's latest own message (None: never wrote)."""
     custom_sent: tuple[datetime, ...] = ()
     """When recent customer-service messages went to the member (sent, or being sent)."""
+    marketing_recent: int = 0
+    """Marketing messages queued, sent or being sent to the member in the last 7 days."""
 
     def sent_since(self, opened: datetime) -> int:
         """Customer-service messages counted against a window opened at `opened`."""
@@ -106,7 +109,6 @@ class Plan:
 
     channel: Channel | None
     not_before: datetime | None = None
-    template_id: str | None = None
     skipped: str | None = None
 
     @property
@@ -123,13 +125,16 @@ def delivery_rules(programme: Programme) -> DeliveryRules:
         window_after_event=timedelta(minutes=d.window_minutes_after_event),
         messages_after_message=d.window_messages_after_message,
         messages_after_event=d.window_messages_after_event,
-        template_ids=dict(d.templates),
+        marketing_per_week=d.marketing_per_week,
     )
 
 
-def plan_delivery(contact: Contact, kind: str, rules: DeliveryRules, now: datetime) -> Plan:
-    """Choose how (and from when) a message of `kind` goes to this member, or why it cannot."""
-    return Planner(rules, now).plan(contact, kind)
+def plan_delivery(
+    contact: Contact, kind: str, rules: DeliveryRules, now: datetime, *, has_template: bool
+) -> Plan:
+    """Choose how (and from when) a message of `kind` goes to this member, or why it cannot;
+    `has_template`: the programme maps this announcement to a template."""
+    return Planner(rules, now).plan(contact, kind, has_template=has_template)
 
 
 class Planner:
@@ -143,24 +148,26 @@ class Planner:
         self.send_at = rules.quiet.next_allowed(now)
         self.not_before = None if self.send_at == now else self.send_at
         self._custom = Plan(Channel.CUSTOM, not_before=self.not_before)
-        self._template: dict[str, Plan] = {}
+        self._template = Plan(Channel.TEMPLATE, not_before=self.not_before)
 
-    def plan(self, contact: Contact, kind: str) -> Plan:
+    def plan(self, contact: Contact, kind: str, *, has_template: bool) -> Plan:
         if contact.status != MESSAGEABLE_STATUS:
             return Plan(None, skipped=f"skipped: member {contact.status}")
         if contact.unreachable:
             return Plan(None, skipped="skipped: member unreachable")
+        cap = self.rules.marketing_per_week
+        if cap is not None and is_marketing(kind) and contact.marketing_recent >= cap:
+            return Plan(
+                None,
+                skipped=f"skipped: frequency cap ({contact.marketing_recent} marketing messages "
+                f"in 7 days, at most {cap})",
+            )
         if window_open(contact, self.rules, self.send_at):
             return self._custom
-        template_id = self.rules.template_ids.get(kind)
-        if template_id:
-            plan = self._template.get(template_id)
-            if plan is None:
-                plan = Plan(Channel.TEMPLATE, not_before=self.not_before, template_id=template_id)
-                self._template[template_id] = plan
-            return plan
+        if has_template:
+            return self._template
         closed = window_closed(contact, self.rules, self.send_at)
-        return Plan(None, skipped=f"skipped: no channel ({closed} and no template id for {kind!r})")
+        return Plan(None, skipped=f"skipped: no channel ({closed} and no template for {kind!r})")
 
 
 def window_open(contact: Contact, rules: DeliveryRules, at: datetime) -> bool:
@@ -216,8 +223,3 @@ def window_closed(contact: Contact, rules: DeliveryRules, at: datetime) -> str |
             f"since the member's {what} at {stamp}"
         )
     return reasons[0]
-
-
-def greeting_key(member_id: int, day: date) -> str:
-    """The outbox idempotency key of a member's greeting: at most one a member a day."""
-    return f"greeting:{member_id}:{day.isoformat()}"

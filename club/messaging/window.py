@@ -32,14 +32,17 @@ from tortoise.expressions import Q
 
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.messaging.kinds import MARKETING
 from club.messaging.plan import Contact, DeliveryRules, window_closed
 
 REPLY_KIND = "reply"
 """Outbox kind of a deferred answer to the member's message (bot.conversation)."""
 OUTCOME_UNKNOWN_PREFIX = "outcome unknown"
-"""How `bot.outbox.settle_abandoned` marks a row its sender died sending (a test pins it)."""
+"""How `club.messaging.delivery` marks a row that may have reached WeChat (a test pins it)."""
 SEND_TIME_MARGIN = timedelta(seconds=30)
 """At sending time the message goes out now: only the HTTP call's own time is left to allow."""
+CAP_PERIOD = timedelta(days=7)
+"""The frequency cap counts marketing messages over the last seven days."""
 
 
 async def custom_sent(
@@ -107,24 +110,66 @@ def since_for(rules: DeliveryRules, now: datetime) -> datetime:
     return now - max(rules.window, rules.window_after_event)
 
 
+async def marketing_recent(openids: Iterable[str], *, now: datetime) -> dict[str, int]:
+    """How many marketing messages each member has queued, sent or being sent in 7 days (the
+    frequency cap; skipped rows do not count, and neither do failures known not to have gone)."""
+    wanted = list(dict.fromkeys(openids))
+    if not wanted:
+        return {}
+    since = now - CAP_PERIOD
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        raw = await conn.execute_query_dict(
+            _MARKETING_PG, [wanted, sorted(MARKETING), since, f"{OUTCOME_UNKNOWN_PREFIX}%"]
+        )
+        return {str(r["openid"]): int(r["n"]) for r in raw}
+    counted = Q(status__in=[OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT]) | Q(
+        status=OutboxStatus.FAILED, last_error__startswith=OUTCOME_UNKNOWN_PREFIX
+    )
+    rows: list[Any] = await OutboxMessage.filter(
+        counted, openid__in=wanted, kind__in=sorted(MARKETING), created_at__gte=since
+    ).values_list("openid", flat=True)
+    found: defaultdict[str, int] = defaultdict(int)
+    for openid in rows:
+        found[str(openid)] += 1
+    return dict(found)
+
+
+_MARKETING_PG = f"""
+SELECT "openid", count(*) AS n FROM "outbox_message"
+WHERE "openid" = ANY($1::varchar[]) AND "kind" = ANY($2::varchar[]) AND "created_at" >= $3 AND (
+    "status" IN ('{OutboxStatus.QUEUED.value}', '{OutboxStatus.SENDING.value}',
+                 '{OutboxStatus.SENT.value}')
+    OR ("status" = '{OutboxStatus.FAILED.value}' AND "last_error" LIKE $4)
+)
+GROUP BY "openid"
+"""  # noqa: S608 (constants only)
+
+
 def contact_from(
-    row: Mapping[str, Any] | Member, sent: Mapping[str, tuple[datetime, ...]]
+    row: Mapping[str, Any] | Member,
+    sent: Mapping[str, tuple[datetime, ...]],
+    marketing: Mapping[str, int] | None = None,
 ) -> Contact:
-    """A delivery Contact from a member (model or `.values()` row) and `custom_sent`'s result."""
+    """A delivery Contact from a member (model or `.values()` row), `custom_sent`'s result and
+    `marketing_recent`'s."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name)
     status = get("status")
+    openid = str(get("openid"))
     return Contact(
         status=str(getattr(status, "value", status)),
         last_interaction_at=get("last_interaction_at"),
         unreachable=get("unreachable_at") is not None,
         last_message_at=get("last_message_at"),
-        custom_sent=sent.get(str(get("openid")), ()),
+        custom_sent=sent.get(openid, ()),
+        marketing_recent=(marketing or {}).get(openid, 0),
     )
 
 
 async def member_contact(member: Member, rules: DeliveryRules, now: datetime) -> Contact:
     sent = await custom_sent([member.openid], since=since_for(rules, now), now=now)
-    return contact_from(member, sent)
+    marketing = await marketing_recent([member.openid], now=now)
+    return contact_from(member, sent, marketing)
 
 
 async def contact_for(member_id: int, rules: DeliveryRules, now: datetime) -> Contact | None:

@@ -3,7 +3,8 @@
 `load_programme(path)` reads `CLUB_CONFIG`; `load_programme(None)` is the built-in demo.
 """
 
-from club.programme.loader import load_programme, parse_programme, parse_programme_text
+from club.programme.loader import parse_programme, parse_programme_text
+from club.programme.source import load_programme
 from club.rules.programme import (
     Birthday,
     BottleCodeLimits,

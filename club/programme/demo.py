@@ -94,14 +94,50 @@ window_hours = 48
 window_messages_after_message = 5
 window_messages_after_event = 3
 window_minutes_after_event = 1
+# Marketing messages (greetings, points reminders, campaigns) a member gets in any 7 days at
+# most; replies and service notices are never capped. 0 turns marketing messages off.
+marketing_per_week = 3
 
-[delivery.templates]
-birthday = "demo-tmpl-birthday"
-festival = "demo-tmpl-festival"
-points_expiry = "demo-tmpl-points-expiry"
-tier_change = "demo-tmpl-tier-change"
-points_change = "demo-tmpl-points-change"
-campaign = "demo-tmpl-campaign"
+# Template messages: how each announcement fills one of your Official Account's templates.
+# `id` is the template id from the admin console; `fields` gives each of the template's fields
+# (thing1, time2, keyword1, first, remark...) its text, where {placeholders} are the
+# announcement's values:
+#   all:              {content} (the whole message in the member's language), {date}
+#   birthday:         {name}, {tier}, {gift}
+#   festival:         {festival}, {gift}
+#   points_expiry:    {points}, {year}, {month}, {day}        (must tell {points} and {date})
+#   tier_upgrade, purchase_upgrade: {tier}                     (must tell {tier})
+#   tier_downgrade:   {tier}, {regain_tier}, {amount}, {months} (must tell {tier})
+#   reply:            (a chat answer that missed WeChat's 5 s; must tell {content})
+# Values are cut to what each new-style field type takes (thing: 20 characters, phrase: 5...).
+# An announcement without a template reaches the member only inside the customer-service window.
+[templates.birthday]
+id = "demo-tmpl-birthday"
+fields = { thing1 = "{name}", thing2 = "生日快乐，{gift}积分生日礼已到账", time3 = "{date}" }
+
+[templates.festival]
+id = "demo-tmpl-festival"
+fields = { thing1 = "{festival}快乐", thing2 = "{content}", time3 = "{date}" }
+
+[templates.points_expiry]
+id = "demo-tmpl-points-expiry"
+fields = { number1 = "{points}", time2 = "{date}", thing3 = "积分即将到期，请及时兑换" }
+
+[templates.tier_upgrade]
+id = "demo-tmpl-tier-change"
+fields = { thing1 = "{tier}", time2 = "{date}", thing3 = "新等级权益已为您开启" }
+
+[templates.purchase_upgrade]
+id = "demo-tmpl-tier-change"
+fields = { thing1 = "{tier}", time2 = "{date}", thing3 = "感谢惠顾，新等级权益已开启" }
+
+[templates.tier_downgrade]
+id = "demo-tmpl-tier-change"
+fields = { thing1 = "{tier}", time2 = "{date}", thing3 = "{months}个月满{amount}元回{regain_tier}" }
+
+[templates.reply]
+id = "demo-tmpl-service-reply"
+fields = { thing1 = "{content}", time2 = "{date}" }
 
 [tier_review]
 day_of_month = 1

@@ -6,10 +6,10 @@ import tomllib
 from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from club.programme.messages import LANGUAGES, PLACEHOLDERS, check_text
+from club.programme.templates import parse_templates
 from club.rules.programme import (
     Birthday,
     BottleCodeLimits,
@@ -184,15 +184,17 @@ def _texts(table: _Table, name: str, tiers: TierLadder) -> tuple[tuple[str, str]
 
 
 def _delivery(table: _Table) -> Delivery:
-    templates = table.table("templates")
-    for kind, template_id in templates.data.items():
-        if not isinstance(template_id, str):
-            raise ProgrammeError(f"{templates.key(kind)}: expected a template id string")
+    if "templates" in table.data:
+        raise ProgrammeError(
+            f"{table.key('templates')}: template ids by kind are replaced by a [templates] table "
+            "that maps each announcement to a template id and its fields (see "
+            "config/programme.example.toml)"
+        )
     return Delivery(
         quiet_start=table.clock_time("quiet_start"),
         quiet_end=table.clock_time("quiet_end"),
         window_hours=table.integer("window_hours", low=1, high=48),
-        templates=tuple(sorted(templates.data.items())),
+        marketing_per_week=table.integer("marketing_per_week", low=0, high=100, default=3),
         # WeChat's limits since June 2023 are 5 after a message and 3 (for one minute) after a
         # click, scan or follow; up to 20 is accepted in case it raises them again.
         window_messages_after_message=table.integer(
@@ -283,6 +285,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
             text_en=consent.string("text_en"),
         ),
         messages=_messages(root.table("messages")),
+        templates=parse_templates(root.raw("templates", None)),
     )
 
 
@@ -295,16 +298,3 @@ def parse_programme_text(text: str, *, source: str = "<programme>") -> Programme
         return parse_programme(data)
     except ProgrammeError as exc:
         raise ProgrammeError(f"{source}: {exc}") from None
-
-
-def load_programme(path: Path | None) -> Programme:
-    """The programme from a TOML file (`CLUB_CONFIG`), or the built-in demo for None."""
-    if path is None:
-        from club.programme.demo import demo_programme
-
-        return demo_programme()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProgrammeError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_programme_text(text, source=str(path))

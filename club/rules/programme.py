@@ -6,6 +6,7 @@ integer fen; multipliers are Decimals so that points come out exact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
@@ -143,17 +144,15 @@ class Delivery:
     quiet_start: time
     quiet_end: time
     window_hours: int
-    templates: tuple[tuple[str, str], ...]
-    """(message kind, WeChat template id)."""
     window_messages_after_message: int = 5
     """Customer-service messages a member's own message allows within `window_hours`."""
     window_messages_after_event: int = 3
     """Customer-service messages a menu click, QR scan or follow allows."""
     window_minutes_after_event: int = 1
     """How long a click, scan or follow keeps the window open (WeChat: one minute)."""
-
-    def template_for(self, kind: str) -> str | None:
-        return dict(self.templates).get(kind)
+    marketing_per_week: int = 3
+    """Marketing messages (greetings, reminders, campaigns) a member may get in any 7 days;
+    0: none. Service messages (replies, notices) are never capped."""
 
     def is_quiet(self, at: time) -> bool:
         """Inside quiet hours; the span may wrap past midnight (21:00-09:00)."""
@@ -205,6 +204,24 @@ class Messages:
 
 
 @dataclass(frozen=True)
+class TemplateMapping:
+    """How one announcement fills one template of the Official Account.
+
+    `fields` are the template's field names (as the Official Account's admin console shows them:
+    `thing2`, `time3`, `keyword1`...) with the text each gets, where `{placeholders}` stand for
+    the announcement's values (checked at load, `club.programme.templates`).
+    """
+
+    announcement: str
+    template_id: str
+    fields: tuple[tuple[str, str], ...]
+    url: str | None = None
+
+    def render(self, values: Mapping[str, object]) -> dict[str, str]:
+        return {name: text.format_map(values) for name, text in self.fields}
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -218,3 +235,12 @@ class Programme:
     tier_review: TierReview
     consent: Consent
     messages: Messages
+    templates: tuple[TemplateMapping, ...] = ()
+    """Template messages by announcement; an announcement without one goes by customer service
+    only (and is skipped, with the reason, when the member's window is closed)."""
+
+    def template_for(self, announcement: str) -> TemplateMapping | None:
+        for mapping in self.templates:
+            if mapping.announcement == announcement:
+                return mapping
+        return None

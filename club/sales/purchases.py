@@ -24,6 +24,10 @@ from club.db.models.ledger import (
     Store,
 )
 from club.db.models.members import Member
+from club.db.tx import transaction
+from club.messaging import announcements
+from club.messaging.keys import outbox_key
+from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.points.ops import LedgerError, UnknownMember, lock_member
 from club.rules.earning import proportional_reversal, purchase_points
@@ -157,8 +161,13 @@ async def record_purchase(
     items: Sequence[PurchaseLine] = (),
     cost_fen: int | None = None,
     actor_id: int | None = None,
+    outbox: Outbox | None = None,
 ) -> PurchaseResult:
-    """Record a purchase once: points at the member's tier multiplier, upgrade if due."""
+    """Record a purchase once: points at the member's tier multiplier, upgrade if due.
+
+    A tier lifted by the purchase is announced through `outbox` in the purchase's transaction:
+    the purchase and its congratulation are kept together or not at all, and the message
+    reaches the senders when the transaction commits."""
     _validate(order_id, amount_fen, items)
     member = await _member_id(member_id, openid)
     if cost_fen is None and items and all(i.cost_fen is not None for i in items):
@@ -169,7 +178,7 @@ async def record_purchase(
     if store_id is not None and not await Store.filter(id=store_id).exists():
         raise UnknownStore(f"no store with id {store_id!r}")
     try:
-        async with in_transaction() as conn:
+        async with transaction() as conn:
             # The member lock serialises this member's purchases, so the repeat of an order
             # waits here and then finds it below, and the qualifying spend counts every
             # earlier purchase.
@@ -212,6 +221,13 @@ async def record_purchase(
             if change is not None:
                 purchase.tier_after = change.to_tier
                 await purchase.save(using_db=conn, update_fields=["tier_after"])
+                if outbox is not None:
+                    await outbox.tell(
+                        announcements.purchase_upgrade(programme, change.to_tier, now),
+                        key=outbox_key("tier", member, "order", order_id),
+                        now=now,
+                        member_id=member,
+                    )
             if items:
                 await PurchaseItem.bulk_create(
                     [

@@ -8,10 +8,10 @@ at most and never below the floor a member of staff set.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Sum
@@ -19,6 +19,10 @@ from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member
+from club.db.tx import transaction
+from club.messaging import announcements
+from club.messaging.keys import outbox_key
+from club.messaging.outbox import Outbox
 from club.points.ops import UnknownMember, lock_member
 from club.rules.programme import Programme, Tier
 from club.rules.tiers import months_back, review_target, spend_to_next, upgrade_target
@@ -146,19 +150,22 @@ async def set_tier_floor(
     now: datetime,
     programme: Programme,
     *,
-    on_lift: Callable[[TierChange], Awaitable[object]] | None = None,
+    outbox: Outbox | None = None,
 ) -> FloorChange:
     """Staff set (or clear, with None) a floor; a member below it is lifted to it at once.
 
     The values before are read under the member's row lock, in the transaction that writes the
-    new ones: of two changes at once, the second sees what the first left. `on_lift` (queuing
-    the member's message) runs in that transaction too: if it fails, nothing is kept, and the
-    retry lifts and tells; were the lift kept alone, the retry would lift nobody and tell no one.
+    new ones: of two changes at once, the second sees what the first left. A lifted member is
+    told through `outbox` (the review's tier-up message: the same event to the member) in that
+    transaction too: if telling fails, nothing is kept, and the retry lifts and tells; were the
+    lift kept alone, the retry would lift nobody and tell no one. The message is keyed by the
+    moment of the lift: a repeat of the same floor lifts nobody, and a later lift to the same
+    tier, after a review took the member down, is a new one.
     """
     if tier_code is not None:
         programme.tiers.get(tier_code)  # refuses an unknown code before anything changes
     ladder = programme.tiers
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         await lock_member(conn, member_id)
         current, old_floor = await _tiers_of(conn, member_id)
         if tier_code != old_floor:
@@ -169,8 +176,13 @@ async def set_tier_floor(
             lift = await _move(
                 conn, member_id, current, ladder.get(tier_code), now, TierReason.STAFF, programme
             )
-            if on_lift is not None:
-                await on_lift(lift)
+            if outbox is not None:
+                await outbox.tell(
+                    announcements.tier_upgrade(programme, lift.to_tier, now),
+                    key=outbox_key("tier", member_id, "floor", lift.to_tier, now.isoformat()),
+                    now=now,
+                    member_id=member_id,
+                )
     return FloorChange(
         member_id=member_id,
         floor_before=old_floor,
@@ -197,3 +209,43 @@ async def tier_status(member_id: int, now: datetime, programme: Programme) -> Ti
         next_tier=ladder.above(current),
         spend_to_next_fen=spend_to_next(ladder, current, spend),
     )
+
+
+REVIEW_BATCH = 500
+
+
+async def review_all(
+    day: date, now: datetime, programme: Programme, outbox: Outbox
+) -> dict[str, int]:
+    """The monthly review of every enrolled member; those who move are told, kindly.
+
+    Each member's change and its message commit together: a run stopped between the two would
+    leave a moved member untold, and the re-run would see no change to tell (`tier:<member>:
+    <day>` keys the message, so a re-run tells nobody twice)."""
+    counts = {"reviewed": 0, "upgraded": 0, "downgraded": 0}
+    last = 0
+    while True:
+        found: list[Any] = (
+            await Member.filter(joined_at__isnull=False, id__gt=last)
+            .order_by("id")
+            .limit(REVIEW_BATCH)
+            .values_list("id", flat=True)
+        )
+        ids = [int(i) for i in found]
+        if not ids:
+            return counts
+        last = ids[-1]
+        for member_id in ids:
+            counts["reviewed"] += 1
+            async with transaction():
+                change = await review_tier(member_id, now, programme)
+                if change is None:
+                    continue
+                say = (
+                    announcements.tier_upgrade(programme, change.to_tier, now)
+                    if change.upgrade
+                    else announcements.tier_downgrade(programme, change.to_tier, now)
+                )
+                key = outbox_key("tier", member_id, day.isoformat())
+                await outbox.tell(say, key=key, now=now, member_id=member_id)
+            counts["upgraded" if change.upgrade else "downgraded"] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -174,16 +175,29 @@ async def test_errors_map_to_their_meaning_and_are_not_retried(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_retried_then_given_up(
+async def test_server_errors_of_a_call_safe_to_repeat_are_retried_then_given_up(
     fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis, status: int
 ) -> None:
     sleeps = Sleeps()
     api = make_api(fake, http, store, sleep=sleeps)
+    fake.script("user/info", [Reply(status=status, body="<html>bad gateway</html>")] * 10)
+    with pytest.raises(TransportError) as caught:
+        await api.user_info(OPENID)
+    assert caught.value.errcode == status
+    assert fake.count("user/info") == 1 + FAST.retries
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_customer_service_message_is_not_repeated_after_a_server_error(
+    fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis, status: int
+) -> None:
+    # WeChat may have delivered it before the error: no idempotency key, so no second try.
+    api = make_api(fake, http, store)
     fake.script(SEND, [Reply(status=status, body="<html>bad gateway</html>")] * 10)
     with pytest.raises(TransportError) as caught:
         await api.send_text(OPENID, "hi")
-    assert caught.value.errcode == status
-    assert fake.count(SEND) == 1 + FAST.retries
+    assert caught.value.errcode == status and caught.value.written
+    assert fake.count(SEND) == 1
 
 
 async def test_a_server_error_then_success(
@@ -191,18 +205,40 @@ async def test_a_server_error_then_success(
 ) -> None:
     api = make_api(fake, http, store)
     fake.script("message/template/send", [Reply(status=502), Reply(body="not json")])
-    result = await api.send_template(OPENID, "TPL", {"first": "生日快乐"})
+    result = await api.send_template(OPENID, "TPL", {"first": "生日快乐"}, client_msg_id="m1")
     assert result.msgid is not None
     assert fake.count("message/template/send") == 3
 
 
-async def test_a_timeout_is_retried(
+async def test_a_template_without_a_client_msg_id_is_not_repeated(
+    fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis
+) -> None:
+    api = make_api(fake, http, store)
+    fake.script("message/template/send", [Reply(status=502)])
+    with pytest.raises(TransportError):
+        await api.send_template(OPENID, "TPL", {"first": "生日快乐"})
+    assert fake.count("message/template/send") == 1
+
+
+async def test_a_timeout_is_retried_where_a_repeat_is_harmless(
     fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis
 ) -> None:
     api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
-    fake.script(SEND, [Reply(body={"errcode": 0}, delay=1.0)])
-    await api.send_text(OPENID, "hi")
-    assert fake.count(SEND) == 2
+    fake.script("message/template/send", [Reply(body={"errcode": 0, "msgid": 1}, delay=1.0)])
+    await api.send_template(OPENID, "TPL", {"first": "生日快乐"}, client_msg_id="m2")
+    assert fake.count("message/template/send") == 2
+
+
+async def test_a_customer_service_message_answered_after_the_timeout_is_not_repeated(
+    fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis
+) -> None:
+    api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
+    fake.script(SEND, [Reply(body={"errcode": 0}, delay=0.5)])
+    with pytest.raises(TransportError) as caught:
+        await api.send_text(OPENID, "hi")
+    assert caught.value.written
+    await asyncio.sleep(0.4)
+    assert fake.count(SEND) == 1
 
 
 async def test_a_4xx_is_not_retried(
@@ -264,6 +300,8 @@ async def test_metrics_count_calls_by_endpoint_and_result(
     metrics = Metrics()
     api = make_api(fake, http, store, metrics=metrics)
     fake.script(SEND, [45011, Reply(status=503)])
+    with pytest.raises(TransportError):  # a 503 may have delivered it: not repeated
+        await api.send_text(OPENID, "hi")
     await api.send_text(OPENID, "hi")
 
     def value(endpoint: str, result: str) -> float | None:
@@ -283,7 +321,8 @@ async def test_logs_carry_no_token_secret_or_full_openid(
     caplog.set_level(logging.DEBUG)
     api = make_api(fake, http, store)
     fake.script(SEND, [40001, 45011, Reply(status=502)])
-    await api.send_text(OPENID, "hi")
+    with pytest.raises(TransportError):
+        await api.send_text(OPENID, "hi")
     fake.script(SEND, [43004])
     with pytest.raises(MemberUnreachable):
         await api.send_text(OPENID, "hi")

@@ -142,7 +142,9 @@ async def test_a_handler_slower_than_the_budget_answers_success_and_replies_by_t
         row = await OutboxMessage.get(openid="oMember0001")
         assert row.kind == "reply"
         assert row.idempotency_key == "reply:msg:24571001001"
-        assert row.payload == {"msgtype": "text", "text": "慢慢来 #1"}
+        assert row.payload["msgtype"] == "text" and row.payload["text"] == "慢慢来 #1"
+        # Should the window be refused, the programme's reply template goes instead.
+        assert row.payload["fallback"]["data"]["thing1"] == "慢慢来 #1"
         assert (row.status, row.dry_run) == (OutboxStatus.SENT, True)
         assert row.member_id is not None
         # A late retry after delivery: still `success`, still one run, still one row.

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import parse
 from bot.serve import prepare_sqlite_file
+from clubbot.cli import parse
 from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def test_bare_machine_runs_the_embedded_demo_and_chats(tmp_path: Path, serve: li
     assert "store=in-process" in log and "dry_run=True" in log
     assert "WECHAT_APPID, WECHAT_SECRET, WECHAT_TOKEN are public demo values" in log
     assert "clubbot-demo-secret" not in log  # the demo secret itself is never printed
-    assert "in_process_services=bot.serve.in_process_scheduler" in log
+    assert "in_process_services=clubbot.embedded.in_process_scheduler" in log
 
     # WeChat's URL check.
     status, echoed = get(server.url(f"/wechat?{signed_query(DEMO_TOKEN, echostr='e4a1b2')}"))

@@ -14,10 +14,10 @@ from redis.backoff import NoBackoff
 from tortoise import Tortoise
 
 from bot import health
-from bot.app import create_app
 from bot.deps import DEPS
 from bot.kv import Redis
 from club.clock import FixedClock
+from clubbot.web import create_app
 from config import Settings
 
 Client = TestClient[web.Request, web.Application]

@@ -1,4 +1,4 @@
-"""The app builds one WeChat client and one outbox, on its own session and store."""
+"""The app builds one WeChat client, one outbox and one sender, on its session and store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
-from bot.outbox import DeliveryStatus, TextMessage
+from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
+from club.messaging import announcements
+from club.messaging.delivery import DeliveryStatus
 from config import Settings
 from tests.conftest import make_settings
 from tests.fakes import FakeWeChat
@@ -25,10 +27,13 @@ async def test_the_app_outbox_sends_through_the_configured_api(
     client: TestClient[web.Request, web.Application], fake_wechat: FakeWeChat
 ) -> None:
     deps = client.app[DEPS]
-    status = await deps.outbox.send_now(
-        openid=OPENID, kind="reply", key="reply:app:1", payload=TextMessage("你好")
+    now = deps.clock.now()
+    await Member.create(openid=OPENID, last_message_at=now)
+    told = await deps.outbox.tell(
+        announcements.reply("你好", now), key="reply:app:1", now=now, openid=OPENID
     )
-    assert status is DeliveryStatus.SENT
+    assert told.outbox_id is not None
+    assert await deps.delivery.deliver(told.outbox_id) is DeliveryStatus.SENT
     assert fake_wechat.count("stable_token") == 1
     assert fake_wechat.calls("message/custom/send")[0].body["text"] == {"content": "你好"}
     assert await OutboxMessage.filter(status="sent").count() == 1

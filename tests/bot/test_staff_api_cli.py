@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.kv import in_process_store
 from bot.staff_api.cli import staff_add
 from club.clock import FixedClock
@@ -16,6 +15,7 @@ from club.db.connect import database
 from club.db.models.staff import StaffUser
 from club.db.testing import clear_all_tables
 from club.staff.accounts import StaffError, hash_token
+from clubbot.web import create_app
 from tests.bot.test_staff_api_support import NOW
 from tests.conftest import ON_POSTGRES, TEST_DB_URL, make_settings
 

@@ -114,7 +114,7 @@ async def test_allowance_used_and_no_template_is_skipped_with_the_reason(
     wrote = NOW - timedelta(hours=10)
     member = await birthday_member(wrote=wrote)
     await sent_to(member, *(wrote + timedelta(minutes=m) for m in range(5)))
-    await greet(with_delivery(programme, templates=()))
+    await greet(dataclasses.replace(programme, templates=()))
     row = await greeting_of(member)
     assert row.status is OutboxStatus.SKIPPED
     assert row.last_error is not None
@@ -179,6 +179,7 @@ async def test_what_counts_as_sent(db: None, programme: Programme) -> None:
 
 async def test_expiry_reminder_counts_the_window_too(db: None, programme: Programme) -> None:
     from club.clock import FixedClock
+    from club.messaging.outbox import Outbox
     from scheduler.jobs import JobContext, job_body
 
     wrote = NOW - timedelta(hours=10)
@@ -193,7 +194,7 @@ async def test_expiry_reminder_counts_the_window_too(db: None, programme: Progra
         now=NOW,
         expires_at=NOW + timedelta(days=20),
     )
-    ctx = JobContext(programme=programme, clock=FixedClock(NOW))
+    ctx = JobContext(programme=programme, clock=FixedClock(NOW), outbox=Outbox(programme))
     assert (await job_body("expire-points", ctx)(DAY))["reminders"] == 1
     reminder = await OutboxMessage.get(member_id=member.id, kind="points_expiry")
     assert reminder.channel is OutboxChannel.TEMPLATE

@@ -16,6 +16,7 @@ from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.greetings.lunar import to_lunar
 from club.greetings.service import greet_birthdays, greet_festivals, ledger_gifts
+from club.messaging.outbox import Outbox
 from club.programme import Programme, load_programme
 from tests.conftest import ON_POSTGRES
 
@@ -133,9 +134,7 @@ async def test_window_chooses_customer_service_else_template(
 async def test_no_window_and_no_template_recorded_as_skipped(
     db: None, programme: Programme
 ) -> None:
-    no_templates = dataclasses.replace(
-        programme, delivery=dataclasses.replace(programme.delivery, templates=())
-    )
+    no_templates = dataclasses.replace(programme, templates=())
     m = await member(solar=(11, 23))
     counts = await greet_birthdays(
         DAY, programme=no_templates, now=NOW, gifts=ledger_gifts(programme)
@@ -157,7 +156,11 @@ async def test_quiet_hours_wait_and_are_not_handed_to_workers(
         handed.extend(ids)
 
     await greet_birthdays(
-        DAY, programme=programme, now=late, gifts=ledger_gifts(programme), queued=queued
+        DAY,
+        programme=programme,
+        now=late,
+        gifts=ledger_gifts(programme),
+        outbox=Outbox(programme, queued),
     )
     row = (await outbox())[m.id]
     assert row.not_before == datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
@@ -165,7 +168,11 @@ async def test_quiet_hours_wait_and_are_not_handed_to_workers(
     # In daytime the rows are handed over at once.
     other = await member(solar=(11, 23))
     await greet_birthdays(
-        DAY, programme=programme, now=NOW, gifts=ledger_gifts(programme), queued=queued
+        DAY,
+        programme=programme,
+        now=NOW,
+        gifts=ledger_gifts(programme),
+        outbox=Outbox(programme, queued),
     )
     assert handed == [(await outbox())[other.id].id]
 
@@ -175,8 +182,9 @@ async def test_birthday_on_a_festival_is_one_combined_message(
 ) -> None:
     assert to_lunar(MID_AUTUMN).month == 8 and to_lunar(MID_AUTUMN).day == 15
     now = datetime(2026, 9, 25, 10, 0, tzinfo=TZ)
-    both = await member(solar=(9, 25), tier="silver")
-    plain = await member(tier="silver")
+    wrote = now - timedelta(hours=1)  # the window is open: the message goes as text
+    both = await member(solar=(9, 25), tier="silver", last_message_at=wrote)
+    plain = await member(tier="silver", last_message_at=wrote)
     gifts = ledger_gifts(programme)
     festival_first = await greet_festivals(MID_AUTUMN, programme=programme, now=now, gifts=gifts)
     birthday_after = await greet_birthdays(MID_AUTUMN, programme=programme, now=now, gifts=gifts)
@@ -199,14 +207,18 @@ async def test_birthday_job_first_on_a_festival_gives_the_same_combined_message(
     db: None, programme: Programme
 ) -> None:
     now = datetime(2026, 9, 25, 10, 0, tzinfo=TZ)
-    both = await member(solar=(9, 25), language="en")
+    wrote = now - timedelta(hours=1)
+    both = await member(solar=(9, 25), language="en", last_message_at=wrote)
     gifts = ledger_gifts(programme)
     await greet_birthdays(MID_AUTUMN, programme=programme, now=now, gifts=gifts)
     again = await greet_festivals(MID_AUTUMN, programme=programme, now=now, gifts=gifts)
     assert again["already"] == 1
     row = (await outbox())[both.id]
-    text = row.payload["data"]["content"]
+    text = row.payload["text"]
     assert text.startswith("Happy Mid-Autumn Festival!") and "Happy birthday" in text
+    # Outside the window it would go as the birthday template, its fields filled.
+    assert row.payload["fallback"]["template_id"] == "demo-tmpl-birthday"
+    assert row.payload["fallback"]["data"]["thing1"] == "王芳"
 
 
 async def test_no_festival_no_festival_greetings(db: None, programme: Programme) -> None:
@@ -282,7 +294,13 @@ async def test_two_festival_runs_at_once_greet_and_gift_each_member_once(
     gifts = ledger_gifts(programme)
     runs = await asyncio.gather(
         *(
-            greet_festivals(MID_AUTUMN, programme=programme, now=now, gifts=gifts, queued=queued)
+            greet_festivals(
+                MID_AUTUMN,
+                programme=programme,
+                now=now,
+                gifts=gifts,
+                outbox=Outbox(programme, queued),
+            )
             for _ in range(2)
         )
     )

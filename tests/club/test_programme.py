@@ -42,8 +42,10 @@ def test_demo_tiers_and_rules() -> None:
     assert p.delivery.window_hours == 48
     assert p.delivery.is_quiet(time(21, 0)) and p.delivery.is_quiet(time(3, 0))
     assert not p.delivery.is_quiet(time(9, 0)) and not p.delivery.is_quiet(time(20, 59))
-    assert p.delivery.template_for("birthday") == "demo-tmpl-birthday"
-    assert p.delivery.template_for("nope") is None
+    birthday = p.template_for("birthday")
+    assert birthday is not None and birthday.template_id == "demo-tmpl-birthday"
+    assert p.template_for("nope") is None
+    assert p.delivery.marketing_per_week == 3
     assert p.tier_review.day_of_month == 1 and p.tier_review.months == 12
     assert p.consent.version and "删除我的数据" in p.consent.text_zh
 

@@ -1,4 +1,4 @@
-"""Fixtures of the sending-side tests: a local fake WeChat API and an outbox that talks to it."""
+"""Fixtures of the sending-side tests: a local fake WeChat API and a sender that talks to it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import pytest
 
 from bot.kv import Redis
 from bot.metrics import Metrics
-from bot.outbox import Outbox
 from bot.wechat.api import RetryPolicy, WeChatAPI
+from bot.wechat.sender import WeChatSender
 from club.clock import FixedClock
+from club.messaging.delivery import Delivery
+from club.messaging.plan import delivery_rules
 from club.programme import Programme, load_programme
 from tests.conftest import make_settings
 from tests.fakes import FakeWeChat
@@ -24,9 +26,9 @@ async def fake() -> AsyncIterator[FakeWeChat]:
 
 
 @pytest.fixture
-async def outbox(
+async def delivery(
     db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
-) -> AsyncIterator[Outbox]:
+) -> AsyncIterator[Delivery]:
     settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False)
     async with aiohttp.ClientSession() as http:
         api = WeChatAPI(
@@ -36,7 +38,7 @@ async def outbox(
             metrics=Metrics(),
             retry=RetryPolicy(retries=0),  # the outbox's own back-off is what is tested here
         )
-        yield Outbox(api=api, settings=settings, clock=clock)
+        yield Delivery(WeChatSender(api), delivery_rules(load_programme(None)), clock)
 
 
 @pytest.fixture

@@ -9,21 +9,20 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.deps import DEPS
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.programme import load_programme
+from clubbot.embedded import in_process_scheduler
+from clubbot.web import create_app
 from config import Settings
 from scheduler.app import (
     MISFIRE_GRACE_S,
     Runtime,
     build_scheduler,
     catch_up,
-    embedded_service,
     start_embedded,
 )
 from scheduler.runner import Outcome
@@ -46,7 +45,7 @@ async def birthday_member(clock: FixedClock) -> Member:
 
 def runtime_of(client: TestClient[web.Request, web.Application]) -> Runtime:
     deps = client.app[DEPS]
-    return Runtime(deps.settings, deps.clock, deps.store, deps.outbox, load_programme(None), None)
+    return Runtime(deps)
 
 
 async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
@@ -116,7 +115,7 @@ async def test_embedded_service_runs_for_the_apps_lifetime(
     settings: Settings, clock: FixedClock, store: Redis
 ) -> None:
     app = create_app(
-        settings, clock=clock, store=store, create_schema=True, background=[embedded_service]
+        settings, clock=clock, store=store, create_schema=True, background=[in_process_scheduler]
     )
     async with TestClient(TestServer(app)):
         # Started with the app: its catch-up records today's runs (10:00 is the send time).

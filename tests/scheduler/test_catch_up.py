@@ -5,6 +5,7 @@ The demo programme: birthdays and festivals at 10:00, expiry at 03:00, the tier 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ App = TestClient[web.Request, web.Application]
 def runtime(client: App, programme: Programme | None = None) -> Runtime:
     deps = client.app[DEPS]
     programme = programme or load_programme(None)
-    return Runtime(deps.settings, deps.clock, deps.store, deps.outbox, programme, None)
+    return Runtime(dataclasses.replace(deps, programme=programme))
 
 
 def review_on(day_of_month: int) -> Programme:

@@ -10,11 +10,16 @@ from club.clock import FixedClock
 from club.db.models.catalog import FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
+from club.messaging.outbox import Outbox
 from club.points import ledger as points
-from club.programme import load_programme
+from club.programme import Programme, load_programme
 from club.rules.kinds import EntryKind
 from scheduler.__main__ import main
 from scheduler.jobs import JobContext, JobUnavailable, job_body
+
+
+def context(programme: Programme, clock: FixedClock) -> JobContext:
+    return JobContext(programme=programme, clock=clock, outbox=Outbox(programme))
 
 
 async def enrolled(clock: FixedClock, *, tier: str = "taste", language: str = "zh") -> Member:
@@ -32,7 +37,7 @@ async def enrolled(clock: FixedClock, *, tier: str = "taste", language: str = "z
 
 
 async def test_expiry_expires_and_reminds_once_per_expiry_date(db: None, clock: FixedClock) -> None:
-    ctx = JobContext(programme=load_programme(None), clock=clock)
+    ctx = context(load_programme(None), clock)
     now = clock.now()
     member = await enrolled(clock)
     await points.credit(
@@ -71,7 +76,7 @@ async def test_expiry_expires_and_reminds_once_per_expiry_date(db: None, clock: 
 async def test_expiry_also_deletes_failed_code_attempts_too_old_to_count(
     db: None, clock: FixedClock
 ) -> None:
-    ctx = JobContext(programme=load_programme(None), clock=clock)
+    ctx = context(load_programme(None), clock)
     now = clock.now()
     member = await enrolled(clock)
     for age in (timedelta(days=9), timedelta(days=3), timedelta(hours=2)):
@@ -87,7 +92,7 @@ async def test_tier_review_downgrades_one_step_and_says_how_to_regain(
     db: None, clock: FixedClock
 ) -> None:
     programme = load_programme(None)
-    ctx = JobContext(programme=programme, clock=clock)
+    ctx = context(programme, clock)
     member = await enrolled(clock, tier="gold")
     counts = await job_body("tier-review", ctx)(clock.now().date())
     assert counts == {"reviewed": 1, "upgraded": 0, "downgraded": 1}
@@ -107,23 +112,23 @@ async def test_a_review_stopped_before_the_message_leaves_the_tier_as_it_was(
 ) -> None:
     """The tier change and its message commit together: a run that stops between the two would
     otherwise leave a moved member untold, and the re-run would see nothing to tell."""
-    import scheduler.jobs as jobs
+    import club.messaging.outbox as writer
 
-    ctx = JobContext(programme=load_programme(None), clock=clock)
+    ctx = context(load_programme(None), clock)
     member = await enrolled(clock, tier="gold")
-    real = jobs._outbox_row
+    real = writer.insert_rows
 
     async def stops(*args: object, **kwargs: object) -> object:
         raise ConnectionError("the database went away mid-run")
 
-    monkeypatch.setattr(jobs, "_outbox_row", stops)
+    monkeypatch.setattr(writer, "insert_rows", stops)
     with pytest.raises(ConnectionError):
         await job_body("tier-review", ctx)(clock.now().date())
     await member.refresh_from_db()
     assert member.tier == "gold"  # rolled back with the message that failed
     assert await OutboxMessage.filter(member_id=member.id).count() == 0
 
-    monkeypatch.setattr(jobs, "_outbox_row", real)
+    monkeypatch.setattr(writer, "insert_rows", real)
     counts = await job_body("tier-review", ctx)(clock.now().date())
     assert counts["downgraded"] == 1
     await member.refresh_from_db()
@@ -136,7 +141,7 @@ def test_later_jobs_are_refused_clearly(
     job: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(JobUnavailable, match="not yet available"):
-        job_body(job, JobContext(programme=load_programme(None), clock=clock))
+        job_body(job, context(load_programme(None), clock))
     assert main(["run", job]) == 2
     assert "not yet available" in capsys.readouterr().err
 
@@ -151,7 +156,7 @@ async def test_tier_and_expiry_texts_come_from_the_programme_in_the_members_lang
     db: None, clock: FixedClock
 ) -> None:
     programme = load_programme(None)
-    ctx = JobContext(programme=programme, clock=clock)
+    ctx = context(programme, clock)
     member = await enrolled(clock, tier="gold", language="en")
     await job_body("tier-review", ctx)(clock.now().date())
     message = await OutboxMessage.get(member_id=member.id, kind="tier_change")

@@ -4,16 +4,16 @@ it was queued: replies sent in between count, replies themselves are never held 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 
-from bot.outbox import OUTCOME_UNKNOWN, DeliveryStatus, Outbox, TextMessage
 from club.clock import FixedClock
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.messaging.delivery import OUTCOME_UNKNOWN, Delivery, DeliveryStatus
+from club.messaging.message import Envelope, Template, Text, encode
 from club.messaging.window import OUTCOME_UNKNOWN_PREFIX
 from club.programme import Programme
-from scheduler.worker import deliver_ids, send_due
 from tests.fakes import FakeWeChat
 
 SEND = "message/custom/send"
@@ -32,37 +32,48 @@ async def wrote(clock: FixedClock, hours_ago: float) -> Member:
     )
 
 
-async def queued(outbox: Outbox, member: Member, kind: str = "birthday") -> int:
-    row = await outbox.enqueue(
-        openid=member.openid,
+BIRTHDAY_TEMPLATE = Template("demo-tmpl-birthday", {"thing1": "生日快乐"})
+
+
+async def row_for(
+    member: Member | None,
+    kind: str,
+    text: str,
+    *,
+    key: str | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """A customer-service row as the outbox writes one (with the template to fall back on)."""
+    fallback = BIRTHDAY_TEMPLATE if kind == "birthday" else None
+    row = await OutboxMessage.create(
+        idempotency_key=key or f"test:{kind}:{next(_keys)}",
+        openid=member.openid if member is not None else "oStaffOnly0001",
+        member_id=member.id if member is not None else None,
         kind=kind,
-        key=f"test:{kind}:{next(_keys)}",
-        payload=TextMessage("生日快乐"),
-        member_id=member.id,
+        channel=OutboxChannel.CUSTOM,
+        payload=encode(Envelope(Text(text), fallback)),
+        not_before=not_before,
     )
-    return row.id
+    return int(row.id)
 
 
-async def replies(outbox: Outbox, member: Member, n: int) -> list[DeliveryStatus]:
+async def queued(member: Member, kind: str = "birthday") -> int:
+    return await row_for(member, kind, "生日快乐")
+
+
+async def replies(delivery: Delivery, member: Member, n: int) -> list[DeliveryStatus]:
     return [
-        await outbox.send_now(
-            openid=member.openid,
-            kind="reply",
-            key=f"reply:{next(_keys)}",
-            payload=TextMessage("您的积分：80"),
-            member_id=member.id,
-        )
-        for _ in range(n)
+        await delivery.deliver(await row_for(member, "reply", "您的积分：80")) for _ in range(n)
     ]
 
 
 async def test_replies_sent_since_queueing_use_up_the_allowance_then_template(
-    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     member = await wrote(clock, hours_ago=10)
-    greeting = await queued(outbox, member)  # queued with the whole allowance left
-    assert await replies(outbox, member, 5) == [DeliveryStatus.SENT] * 5
-    counts = await deliver_ids(outbox, [greeting], programme, clock.now())
+    greeting = await queued(member)  # queued with the whole allowance left
+    assert await replies(delivery, member, 5) == [DeliveryStatus.SENT] * 5
+    counts = await delivery.deliver_ids([greeting])
     assert counts == {"outside_window": 1, "template_sent": 1}
     assert fake.count(SEND) == 5 and fake.count(TEMPLATE) == 1
     row = await OutboxMessage.get(id=greeting)
@@ -75,78 +86,61 @@ async def test_replies_sent_since_queueing_use_up_the_allowance_then_template(
 
 
 async def test_with_room_left_it_goes_by_customer_service(
-    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     member = await wrote(clock, hours_ago=10)
-    greeting = await queued(outbox, member)
-    await replies(outbox, member, 4)
-    assert await deliver_ids(outbox, [greeting], programme, clock.now()) == {"sent": 1}
+    greeting = await queued(member)
+    await replies(delivery, member, 4)
+    assert await delivery.deliver_ids([greeting]) == {"sent": 1}
     assert fake.count(SEND) == 5 and fake.count(TEMPLATE) == 0
 
 
 async def test_replies_are_never_held_back_by_the_allowance(
-    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     member = await wrote(clock, hours_ago=1)
-    greetings = [await queued(outbox, member) for _ in range(5)]
-    assert await deliver_ids(outbox, greetings, programme, clock.now()) == {"sent": 5}
+    greetings = [await queued(member) for _ in range(5)]
+    assert await delivery.deliver_ids(greetings) == {"sent": 5}
     # The allowance is used up; a reply to the member's message still goes (WeChat decides).
-    assert await replies(outbox, member, 1) == [DeliveryStatus.SENT]
+    assert await replies(delivery, member, 1) == [DeliveryStatus.SENT]
     # A reply that waited for a retry is not held back by the sender either.
-    late = await outbox.enqueue(
-        openid=member.openid,
-        kind="reply",
-        key="reply:late",
-        payload=TextMessage("稍等"),
-        member_id=member.id,
-    )
-    assert await deliver_ids(outbox, [late.id], programme, clock.now()) == {"sent": 1}
+    late = await row_for(member, "reply", "稍等", key="reply:late")
+    assert await delivery.deliver_ids([late]) == {"sent": 1}
     assert fake.count(SEND) == 7
 
 
 async def test_the_check_is_at_sending_time_after_quiet_hours(
-    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     # Queued at 22:00 for 09:00; the member's message at 21:00 still opens the window then, but
     # five replies went out in the evening.
     clock.set(clock.now().replace(hour=22))
     member = await wrote(clock, hours_ago=1)
-    await replies(outbox, member, 5)
-    row = await outbox.enqueue(
-        openid=member.openid,
-        kind="birthday",
-        key="greeting:late",
-        payload=TextMessage("生日快乐"),
-        member_id=member.id,
-        not_before=(clock.now() + timedelta(days=1)).replace(hour=9),
-    )
-    clock.set((clock.now() + timedelta(days=1)).replace(hour=9))
-    assert await send_due(outbox, programme, clock.now()) == {
+    await replies(delivery, member, 5)
+    morning = (clock.now() + timedelta(days=1)).replace(hour=9)
+    row = await row_for(member, "birthday", "生日快乐", not_before=morning)
+    clock.set(morning)
+    assert await delivery.send_due() == {
         "outside_window": 1,
         "template_sent": 1,
     }
-    assert (await OutboxMessage.get(id=row.id)).status is OutboxStatus.SKIPPED
+    assert (await OutboxMessage.get(id=row)).status is OutboxStatus.SKIPPED
 
 
 async def test_rows_for_no_known_member_are_left_to_wechat(
-    outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
-    row = await outbox.enqueue(
-        openid="oStaffOnly0001", kind="notice", key="notice:1", payload=TextMessage("x")
-    )
-    assert await deliver_ids(outbox, [row.id], programme, clock.now()) == {"sent": 1}
+    row = await row_for(None, "notice", "x")
+    assert await delivery.deliver_ids([row]) == {"sent": 1}
 
 
 async def test_two_senders_racing_for_the_last_allowed_message_send_at_most_one(
-    pg_only: None, outbox: Outbox, fake: FakeWeChat, clock: FixedClock, programme: Programme
+    pg_only: None, delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
 ) -> None:
     member = await wrote(clock, hours_ago=10)
-    first, second = await queued(outbox, member), await queued(outbox, member)
-    await replies(outbox, member, 4)  # one left
-    a, b = await asyncio.gather(
-        deliver_ids(outbox, [first], programme, clock.now()),
-        deliver_ids(outbox, [second], programme, clock.now()),
-    )
+    first, second = await queued(member), await queued(member)
+    await replies(delivery, member, 4)  # one left
+    a, b = await asyncio.gather(delivery.deliver_ids([first]), delivery.deliver_ids([second]))
     assert fake.count(SEND) - 4 <= 1
     assert fake.count(SEND) - 4 + fake.count(TEMPLATE) == 2
     assert (a + b)["template_sent"] >= 1

@@ -46,6 +46,10 @@ class OutboxMessage(Model):
     wechat_msgid = fields.CharField(max_length=64, null=True)
     not_before = fields.DatetimeField(null=True)
     """Quiet hours: nothing goes out before this time."""
+    outcome = fields.CharField(max_length=24, null=True)
+    """What the last attempt came to (`club.messaging.outcomes.Outcome`): finer than status."""
+    first_attempt_at = fields.DatetimeField(null=True)
+    """When a sender first claimed the row (template retries are safe for 10 minutes after)."""
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     sent_at = fields.DatetimeField(null=True)

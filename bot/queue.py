@@ -1,0 +1,71 @@
+"""The sending queue: outbox ids handed to the queue workers over taskiq-redis.
+
+A producer (web process, scheduler) only needs the broker and the task's name: `Feeder` kicks
+one task per 500 ids (one task per message ran at ~1k/s; chunks do not). The workers
+(`scheduler.worker`) register the task's body on the same broker and run it. Delivery is at
+least once: a chunk delivered twice finds its rows claimed (`club.messaging.delivery`).
+
+Without REDIS_URL (the embedded default) there is no queue: `InProcessFeed` delivers due rows
+in the background of the one process, as soon as they are handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from club.messaging.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+TASK_NAME = "clubbot.deliver_chunk"
+QUEUE_NAME = "clubbot:outbox"
+
+
+def build_broker(redis_url: str) -> Any:
+    """The taskiq-redis stream broker (no task bodies: workers add theirs)."""
+    from taskiq_redis import RedisStreamBroker
+
+    return RedisStreamBroker(redis_url, queue_name=QUEUE_NAME)
+
+
+class Feeder:
+    """Hands outbox ids to the queue workers, 500 a task."""
+
+    def __init__(self, broker: Any) -> None:
+        from taskiq.kicker import AsyncKicker
+
+        self._kicker: Any = AsyncKicker(TASK_NAME, broker, {})
+
+    async def __call__(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), CHUNK):
+            await self._kicker.kiq(list(ids[start : start + CHUNK]))
+
+
+class InProcessFeed:
+    """Embedded mode: due rows are delivered by a background task of this process at once."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, ids: Sequence[int]) -> None:
+        task = asyncio.create_task(self._deliver(list(ids)), name="clubbot-send")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, ids: list[int]) -> None:
+        try:
+            counts = await self._delivery.deliver_ids(ids)
+        except Exception:
+            log.exception("in-process sending failed; the sender's sweep tries again")
+            return
+        log.info("sent in-process: %s", dict(counts))
+
+    async def drain(self, within: float = 10.0) -> None:
+        """Let sends in flight finish before the database closes."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)

@@ -1,0 +1,98 @@
+"""The shared resources of a process, built in one place for the web server, the scheduler and
+the queue worker: the programme (loaded once), the store, the database, the HTTP session, the
+WeChat client, the sender, the outbox and the feed to the sending workers.
+
+With REDIS_URL the outbox hands due rows to the taskiq queue workers; without it (the embedded
+default, one process) they are delivered in the background of this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from bot.deps import Deps
+from bot.kv import Redis, open_store
+from bot.metrics import Metrics
+from bot.queue import Feeder, InProcessFeed, build_broker
+from bot.wechat.api import WeChatAPI
+from bot.wechat.sender import DryRunSender, WeChatSender
+from club.clock import Clock, SystemClock
+from club.db.migrate import open_database
+from club.messaging.delivery import Delivery
+from club.messaging.outbox import Outbox
+from club.messaging.plan import delivery_rules
+from club.messaging.sending import Sender
+from club.programme.source import load_programme
+from config import Settings
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Redis | None = None,
+    create_schema: bool | None = None,
+    broker: Any = None,
+) -> AsyncIterator[Deps]:
+    """Everything a process shares, open for the block. `store` may be injected (tests share
+    one fake between apps); `broker`: a taskiq broker the caller has already built (the queue
+    worker registers its task on it), else one is built when REDIS_URL is set."""
+    clock = clock or SystemClock(settings.tz)
+    programme = load_programme(settings.club_config)  # a bad CLUB_CONFIG stops start-up
+    kv = store if store is not None else open_store(settings)
+    own_broker = broker is None and settings.redis_url is not None
+    if own_broker and settings.redis_url is not None:
+        broker = build_broker(settings.redis_url)
+    try:
+        async with (
+            open_database(
+                settings.database_url,
+                timezone=settings.club_tz,
+                embedded=settings.embedded,
+                create_schema=create_schema,
+            ),
+            aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
+        ):
+            metrics = Metrics()
+            wechat = WeChatAPI(http=http, store=kv, settings=settings, metrics=metrics)
+            sender: Sender = DryRunSender() if settings.dry_run else WeChatSender(wechat)
+            delivery = Delivery(sender, delivery_rules(programme), clock)
+            if broker is not None:
+                if own_broker:
+                    await broker.startup()
+                feed: Any = Feeder(broker)
+                drain = _nothing
+            else:
+                feed = InProcessFeed(delivery)
+                drain = feed.drain
+            try:
+                yield Deps(
+                    settings=settings,
+                    clock=clock,
+                    store=kv,
+                    http=http,
+                    metrics=metrics,
+                    wechat=wechat,
+                    programme=programme,
+                    outbox=Outbox(programme, feed),
+                    delivery=delivery,
+                    drain=drain,
+                )
+                await drain()
+            finally:
+                if own_broker:
+                    await broker.shutdown()
+    finally:
+        if store is None:
+            await kv.aclose()
+
+
+async def _nothing() -> None:
+    return None

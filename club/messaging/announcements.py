@@ -1,0 +1,177 @@
+"""What the club tells a member, each message built here once: the text in the member's language
+and the values its template (if the programme maps one) is filled with.
+
+Pure apart from reading the programme. A builder takes the domain's facts and returns a `Say`:
+given the member (`Recipient`: language, name, tier), the `Announcement` to record. The outbox
+(`club.messaging.outbox`) plans how it goes and writes it; nothing else builds these texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from club.messaging.kinds import Kind
+from club.messaging.message import Content
+from club.rules.programme import Festival, Programme
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a message may say about the member it goes to."""
+
+    member_id: int | None
+    openid: str
+    language: str = "zh"
+    name: str | None = None
+    tier: str | None = None
+
+    @property
+    def lang(self) -> str:
+        return "en" if self.language == "en" else "zh"
+
+
+@dataclass(frozen=True)
+class Announcement:
+    name: str
+    """Its name in the programme's [templates] table (`club.programme.templates`)."""
+    kind: Kind
+    text: str
+    """The customer-service text, in the member's language."""
+    values: Mapping[str, object]
+    """What its template's fields may use (`content` and `date` always among them)."""
+    content: Content | None = None
+    """What goes by customer service when it is not the text itself (a link card)."""
+
+
+Say = Callable[[Recipient], Announcement]
+
+
+def template_date(day: date) -> str:
+    """A date as template `time`/`date` fields take it (2026年12月4日), whatever the language."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _announce(announcement: str, kind: Kind, text: str, on: date, **values: object) -> Announcement:
+    values = {"content": text, "date": template_date(on), **values}
+    return Announcement(announcement, kind, text, values)
+
+
+def _tier_name(programme: Programme, code: str, lang: str) -> str:
+    tier = programme.tiers.get(code)
+    return tier.name_en if lang == "en" else tier.name_zh
+
+
+def tier_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
+    """The monthly review (or a staff floor) lifted the member's tier."""
+
+    def say(to: Recipient) -> Announcement:
+        tier = _tier_name(programme, to_tier, to.lang)
+        text = programme.messages.tier_upgrade.render(to.lang, tier=tier)
+        return _announce("tier_upgrade", Kind.TIER_CHANGE, text, now.date(), tier=tier)
+
+    return say
+
+
+def purchase_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
+    """A purchase recorded by staff lifted the member's tier."""
+
+    def say(to: Recipient) -> Announcement:
+        tier = _tier_name(programme, to_tier, to.lang)
+        text = programme.messages.purchase_upgrade.render(to.lang, tier=tier)
+        return _announce("purchase_upgrade", Kind.TIER_CHANGE, text, now.date(), tier=tier)
+
+    return say
+
+
+def tier_downgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
+    """The monthly review lowered the tier: said kindly, with what it takes to come back."""
+
+    def say(to: Recipient) -> Announcement:
+        lang = to.lang
+        messages = programme.messages
+        tier = _tier_name(programme, to_tier, lang)
+        text = messages.tier_downgrade.render(lang, tier=tier)
+        above = programme.tiers.above(to_tier)
+        values: dict[str, object] = {"tier": tier, "regain_tier": "", "amount": 0, "months": 0}
+        if above is not None:
+            months = programme.tier_review.months
+            regain_tier = _tier_name(programme, above.code, lang)
+            amount = above.threshold_fen // 100
+            regain = messages.tier_regain.render(
+                lang, tier=regain_tier, amount=amount, months=months
+            )
+            # English sentences are separated by a space; Chinese ones follow on directly.
+            text = f"{text} {regain}" if lang == "en" else text + regain
+            values.update(regain_tier=regain_tier, amount=amount, months=months)
+        return _announce("tier_downgrade", Kind.TIER_CHANGE, text, now.date(), **values)
+
+    return say
+
+
+def points_expiry(programme: Programme, points: int, last_day: date, now: datetime) -> Say:
+    """`points` expire after `last_day` (the reminder, `reminder_days` before)."""
+
+    def say(to: Recipient) -> Announcement:
+        text = programme.messages.points_expiry.render(
+            to.lang,
+            points=points,
+            date=last_day.isoformat(),
+            year=last_day.year,
+            month=last_day.month,
+            day=last_day.day,
+        )
+        announcement = _announce(
+            "points_expiry",
+            Kind.POINTS_EXPIRY,
+            text,
+            now.date(),
+            points=points,
+            year=last_day.year,
+            month=last_day.month,
+            day=last_day.day,
+        )
+        # {date} in this template is the last valid day, not the day it is sent.
+        values = {**announcement.values, "date": template_date(last_day)}
+        return Announcement(announcement.name, announcement.kind, text, values)
+
+    return say
+
+
+def reply(text: str, now: datetime, content: Content | None = None) -> Say:
+    """A chat answer that missed WeChat's 5 seconds (already in the member's language);
+    `content`: a link card to send instead of the text, when the answer was one."""
+
+    def say(to: Recipient) -> Announcement:
+        announcement = _announce("reply", Kind.REPLY, text, now.date())
+        return Announcement(
+            announcement.name, announcement.kind, text, announcement.values, content
+        )
+
+    return say
+
+
+def greeting(programme: Programme, festivals: Sequence[Festival], birthday: bool, day: date) -> Say:
+    """The day's festival greetings, then the birthday wish: one message."""
+
+    def say(to: Recipient) -> Announcement:
+        lang = to.lang
+        tier = programme.tiers.get(to.tier)
+        parts = [f.text_en if lang == "en" else f.text_zh for f in festivals]
+        values: dict[str, object] = {
+            "festival": "、".join(f.name_zh for f in festivals),
+            "gift": sum(f.gift_for(tier.code) for f in festivals),
+            "tier": tier.name_en if lang == "en" else tier.name_zh,
+        }
+        if birthday:
+            name = to.name or ("dear member" if lang == "en" else "尊敬的会员")
+            wish = programme.birthday.text_for(tier.code, lang)
+            parts.append(wish.format(name=name, gift=tier.birthday_gift_points))
+            values.update(name=name, gift=tier.birthday_gift_points)
+        text = "\n".join(parts)
+        which = "birthday" if birthday else "festival"
+        kind = Kind.BIRTHDAY if birthday else Kind.FESTIVAL
+        return _announce(which, kind, text, day, **values)
+
+    return say

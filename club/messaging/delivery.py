@@ -1,0 +1,311 @@
+"""Sending outbox rows: claim a row, hand it to the `Sender`, record what became of it.
+
+- `deliver` claims the row with one conditional update (queued, or failed by a quota, and due:
+  -> sending, attempts + 1), so of two workers delivering the same row exactly one sends. A
+  customer-service row is first checked against the member's window allowance, counted from the
+  outbox (`club.messaging.window.refusal`): used up, it is skipped like a 45047.
+- The sender's failure is turned into the row's outcome by the one rule
+  (`club.messaging.outcomes.after_failure`): retried later, failed, skipped, waiting for the
+  quota, or outcome unknown (never sent again).
+- `deliver_with_fallback`: a customer-service row the window refused is sent again as the
+  template its envelope carries, as a row of its own (`<key>:template`).
+- `deliver_ids` (a queue task's chunk): quiet hours are checked again at the time of sending
+  (a backlog reaching into the evening holds its rows until morning; answers to the member are
+  never held), then each row is delivered with its fallback.
+- A row left `sending` past its lease lost its sender (`settle_abandoned`): a template row still
+  inside WeChat's de-duplication window goes back to the queue (sending it again cannot show it
+  twice); any other is recorded as failed, outcome unknown, and never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tortoise.expressions import F, Q
+
+from club.clock import Clock
+from club.db.models.members import Member
+from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.messaging.keys import template_copy_key
+from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, guarantee
+from club.messaging.message import decode
+from club.messaging.outbox import IMMEDIATE, record_template_copy
+from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure
+from club.messaging.plan import DeliveryRules
+from club.messaging.sending import Sender, SendFailed
+from club.messaging.window import OUTCOME_UNKNOWN_PREFIX, refusal
+
+log = logging.getLogger(__name__)
+
+SENDING_LEASE = timedelta(minutes=2)
+"""How long a claimed row may stay `sending`. A send is one HTTP call with a 10-second timeout
+and a few quick retries (under a minute at worst), so a row sending for longer lost its sender."""
+OUTCOME_UNKNOWN = f"{OUTCOME_UNKNOWN_PREFIX}: the send may have reached WeChat"
+CHUNK = 500
+
+
+class DeliveryStatus(StrEnum):
+    """What one `deliver` call came to."""
+
+    SENT = "sent"
+    DRY_RUN = "dry_run"
+    OUTSIDE_WINDOW = "outside_window"
+    """45015/45047, or the window's allowance used: skipped (its template may go instead)."""
+    UNREACHABLE = "unreachable"
+    QUOTA = "quota"
+    RETRY_LATER = "retry_later"
+    """Not sent now, may go later (back-off, or not yet due)."""
+    FAILED = "failed"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    DUPLICATE = "duplicate"
+    """Nothing done: sent, being sent or settled already (or no such row)."""
+
+
+_STATUS = {
+    Outcome.OUTSIDE_WINDOW: DeliveryStatus.OUTSIDE_WINDOW,
+    Outcome.UNREACHABLE: DeliveryStatus.UNREACHABLE,
+    Outcome.QUOTA: DeliveryStatus.QUOTA,
+    Outcome.FAILED: DeliveryStatus.FAILED,
+    Outcome.OUTCOME_UNKNOWN: DeliveryStatus.OUTCOME_UNKNOWN,
+    Outcome.RETRY: DeliveryStatus.RETRY_LATER,
+}
+
+
+def claimable() -> Q:
+    """Rows a sender may claim: queued, or failed for a used-up quota (tried again once due)."""
+    return Q(status=OutboxStatus.QUEUED) | Q(status=OutboxStatus.FAILED, outcome=Outcome.QUOTA)
+
+
+class Delivery:
+    """Built once per process with its sender (WeChat, dry run, or a test's fake)."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        rules: DeliveryRules,
+        clock: Clock,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.sender = sender
+        self.rules = rules
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    async def deliver(self, outbox_id: int) -> DeliveryStatus:
+        """Send one row if it is due and nobody else has it; record and return the outcome."""
+        now = self.clock.now()
+        claimed = await OutboxMessage.filter(
+            Q(not_before__isnull=True) | Q(not_before__lte=now),
+            claimable(),
+            id=outbox_id,
+            attempts__lt=self.max_attempts,
+        ).update(status=OutboxStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
+        if not claimed:
+            return await self._not_claimed(outbox_id)
+        row = await OutboxMessage.get(id=outbox_id)
+        if row.first_attempt_at is None:
+            row.first_attempt_at = now
+            await OutboxMessage.filter(id=outbox_id).update(first_attempt_at=now)
+        if row.channel is OutboxChannel.CUSTOM:
+            # Asked after the claim: of two senders racing for one member's last allowed
+            # message, at least one sees the other's row `sending` and holds back.
+            closed = await refusal(row, self.rules, now)
+            if closed is not None:
+                await _settle(row, OutboxStatus.SKIPPED, Outcome.REFUSED_BY_RULES, closed)
+                return DeliveryStatus.OUTSIDE_WINDOW
+        try:
+            envelope = decode(row.payload)
+        except ValueError as exc:  # a row written by hand or an old version: no retry helps
+            await _settle(row, OutboxStatus.FAILED, Outcome.FAILED, f"bad payload: {exc}")
+            return DeliveryStatus.FAILED
+        try:
+            receipt = await self.sender.send(
+                row.openid, envelope.content, ref=f"clubbot-outbox-{row.id}"
+            )
+        except SendFailed as failed:
+            return await self._failed(row, failed, now)
+        await _settle(
+            row,
+            OutboxStatus.SENT,
+            Outcome.DRY_RUN if receipt.dry_run else Outcome.SENT,
+            None,
+            dry_run=receipt.dry_run,
+            sent_at=now,
+            wechat_msgid=receipt.msgid,
+        )
+        return DeliveryStatus.DRY_RUN if receipt.dry_run else DeliveryStatus.SENT
+
+    async def deliver_with_fallback(self, outbox_id: int, counts: Counter[str]) -> None:
+        """`deliver`; a customer-service row the window refused goes again as its template."""
+        status = await self.deliver(outbox_id)
+        counts[status.value] += 1
+        if status is not DeliveryStatus.OUTSIDE_WINDOW:
+            return
+        row = await OutboxMessage.get(id=outbox_id)
+        fallback = decode(row.payload).fallback
+        if fallback is None:
+            log.info("outbox %s: window closed and no template for %r", row.id, row.kind)
+            return
+        copy_id = await record_template_copy(
+            key=template_copy_key(row.idempotency_key),
+            openid=row.openid,
+            member_id=row.member_id,
+            kind=row.kind,
+            fallback=fallback,
+            now=self.clock.now(),
+        )
+        if copy_id is not None:
+            counts[f"template_{(await self.deliver(copy_id)).value}"] += 1
+
+    async def deliver_ids(self, ids: Sequence[int]) -> Counter[str]:
+        """Deliver a chunk of rows, each once, holding what quiet hours hold."""
+        counts: Counter[str] = Counter()
+        now = self.clock.now()
+        later = self.rules.quiet.next_allowed(now)
+        wanted = [int(i) for i in ids]
+        if later != now:
+            held = await OutboxMessage.filter(
+                id__in=wanted, status=OutboxStatus.QUEUED, kind__not_in=sorted(IMMEDIATE)
+            ).update(not_before=later)
+            if held:
+                counts["held_for_quiet_hours"] += held
+            wanted = await _ids(OutboxMessage.filter(id__in=wanted, kind__in=sorted(IMMEDIATE)))
+        for outbox_id in wanted:
+            await self.deliver_with_fallback(outbox_id, counts)
+        return counts
+
+    async def send_due(self) -> Counter[str]:
+        """Deliver every row due now, in id order, chunk by chunk (embedded mode's sender)."""
+        counts: Counter[str] = Counter()
+        now = self.clock.now()
+        requeued, unknown = await settle_abandoned(now)
+        counts["requeued"] += requeued
+        counts["outcome_unknown"] += unknown
+        counts += Counter()  # drops the zero counts
+        last = 0
+        while ids := await due_ids(now, after_id=last):
+            counts += await self.deliver_ids(ids)
+            last = ids[-1]
+        return counts
+
+    async def _failed(
+        self, row: OutboxMessage, failed: SendFailed, now: datetime
+    ) -> DeliveryStatus:
+        decision = after_failure(
+            failed.failure,
+            guarantee(row.channel.value),
+            attempts=row.attempts,
+            first_attempt_at=row.first_attempt_at,
+            now=now,
+            max_attempts=self.max_attempts,
+        )
+        log.warning(
+            "outbox %s (%s, %s): %s -> %s",
+            row.id,
+            row.kind,
+            row.channel.value,
+            failed,
+            decision.outcome.value,
+        )
+        await _record(row, decision, failed.detail)
+        if decision.outcome is Outcome.UNREACHABLE:
+            members = (
+                Member.filter(id=row.member_id)
+                if row.member_id is not None
+                else Member.filter(openid=row.openid)
+            )
+            await members.update(unreachable_at=now, unreachable_reason=failed.detail[:64])
+        return _STATUS[decision.outcome]
+
+    async def _not_claimed(self, outbox_id: int) -> DeliveryStatus:
+        row = await OutboxMessage.get_or_none(id=outbox_id)
+        if row is None:
+            return DeliveryStatus.DUPLICATE  # rolled back after it was handed over
+        if row.status is OutboxStatus.QUEUED:
+            if row.attempts >= self.max_attempts:
+                return DeliveryStatus.FAILED
+            return DeliveryStatus.RETRY_LATER  # not due yet (quiet hours, back-off)
+        return DeliveryStatus.DUPLICATE
+
+
+async def _record(row: OutboxMessage, decision: Decision, detail: str) -> None:
+    outcome = decision.outcome
+    if outcome is Outcome.RETRY:
+        status = OutboxStatus.QUEUED
+    elif outcome in (Outcome.OUTSIDE_WINDOW, Outcome.UNREACHABLE):
+        status = OutboxStatus.SKIPPED
+    else:
+        status = OutboxStatus.FAILED
+    error = f"{OUTCOME_UNKNOWN}; {detail}" if outcome is Outcome.OUTCOME_UNKNOWN else detail
+    await _settle(row, status, outcome, error, not_before=decision.retry_at)
+
+
+async def _settle(
+    row: OutboxMessage,
+    status: OutboxStatus,
+    outcome: Outcome,
+    error: str | None,
+    **fields: Any,
+) -> None:
+    # Only the claimant (status still `sending`) may write the outcome.
+    await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(
+        status=status,
+        outcome=outcome.value,
+        last_error=None if error is None else error[:255],
+        **fields,
+    )
+
+
+async def settle_abandoned(now: datetime) -> tuple[int, int]:
+    """Rows left `sending` past their lease: a template row inside WeChat's de-duplication
+    window back to the queue; any other failed, outcome unknown. Returns (requeued, unknown)."""
+    stale = Q(status=OutboxStatus.SENDING, updated_at__lte=now - SENDING_LEASE)
+    requeued = await OutboxMessage.filter(
+        stale,
+        Q(channel=OutboxChannel.MASS)
+        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW),
+    ).update(status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, updated_at=now)
+    ids = await _ids(OutboxMessage.filter(stale).order_by("id").limit(1000))
+    if not ids:
+        return int(requeued), 0
+    # Conditional on `sending` still: a sender answering at this moment keeps its outcome.
+    settled = await OutboxMessage.filter(id__in=ids, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.FAILED,
+        outcome=Outcome.OUTCOME_UNKNOWN.value,
+        last_error=f"{OUTCOME_UNKNOWN}; its sender stopped while sending",
+        updated_at=now,
+    )
+    if settled:
+        shown = ", ".join(str(i) for i in ids[:20]) + (", ..." if len(ids) > 20 else "")
+        log.warning(
+            "%d outbox row(s) left sending for over %s settled as failed, outcome unknown "
+            "(not resent; check with the member if it matters): %s",
+            settled,
+            SENDING_LEASE,
+            shown,
+        )
+    return int(requeued), int(settled)
+
+
+async def due_ids(now: datetime, *, limit: int = CHUNK, after_id: int = 0) -> list[int]:
+    """Queued rows due at `now`, in id order, after `after_id`."""
+    return await _ids(
+        OutboxMessage.filter(
+            Q(not_before__isnull=True) | Q(not_before__lte=now),
+            status=OutboxStatus.QUEUED,
+            id__gt=after_id,
+        )
+        .order_by("id")
+        .limit(limit)
+    )
+
+
+async def _ids(query: Any) -> list[int]:
+    found: list[Any] = await query.values_list("id", flat=True)
+    return [int(i) for i in found]

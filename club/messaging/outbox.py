@@ -1,0 +1,269 @@
+"""The one way into the outbox: the club says what to tell a member, this plans and records it.
+
+`Outbox.tell` (one member) and `Outbox.batch` (many: a greeting day, a campaign) take an
+announcement (`club.messaging.announcements`), read what the delivery rules need about each
+member (their window, what they were sent lately), plan the channel (`club.messaging.plan`:
+customer service, template, or skipped with the reason; quiet hours; the frequency cap), build
+the envelope (the text in the member's language, the template the programme maps, the template
+as fallback of a customer-service message) and write the rows, one statement a batch, each
+idempotency key once (`club.db.outbox_bulk`). Skipped messages are rows too, with the reason, so
+staff can see what was not sent and why.
+
+Rows due now are handed to the sending workers (`feed`) as soon as they are committed: at once
+when written outside a transaction, after the commit when written inside `club.db.tx.
+transaction()`. Writing outbox rows inside a plain tortoise transaction is refused: nobody could
+tell when to hand them over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from club.db import tx
+from club.db.models.members import Member
+from club.db.models.outbox import OutboxChannel, OutboxStatus
+from club.db.outbox_bulk import Inserted, NewOutboxRow, encode_payload, insert_new, insert_rows
+from club.messaging.announcements import Announcement, Recipient, Say
+from club.messaging.kinds import Kind
+from club.messaging.message import Envelope, Template, Text, check, encode, template
+from club.messaging.plan import Channel, Contact, Plan, Planner, delivery_rules
+from club.messaging.window import contact_from, custom_sent, marketing_recent, since_for
+from club.rules.programme import Programme
+
+log = logging.getLogger(__name__)
+
+Feed = Callable[[Sequence[int]], Awaitable[None]]
+"""Hands the ids of committed rows that are due now to the sending workers."""
+
+MEMBER_FIELDS = (
+    "id",
+    "openid",
+    "name",
+    "tier",
+    "language",
+    "status",
+    "last_interaction_at",
+    "last_message_at",
+    "unreachable_at",
+)
+"""What planning and composing read of a member (`.values()` of these)."""
+
+IMMEDIATE = frozenset({Kind.REPLY, Kind.NOTICE})
+"""Answers to what the member just did: never held for quiet hours."""
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One message to record: to whom, why (its key), what, and how (its plan)."""
+
+    key: str
+    recipient: Recipient
+    kind: str
+    envelope: Envelope
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class Told:
+    """What `tell` recorded for one member."""
+
+    outbox_id: int | None
+    """The row's id when this call wrote it and it is due now (None otherwise)."""
+    plan: Plan | None
+    """None: no such member, nothing recorded."""
+
+    @property
+    def sendable(self) -> bool:
+        return self.plan is not None and self.plan.sendable
+
+
+class Outbox:
+    """Built once per process with the programme and the feed to the sending workers."""
+
+    def __init__(self, programme: Programme, feed: Feed | None = None) -> None:
+        self.programme = programme
+        self.rules = delivery_rules(programme)
+        self.feed = feed
+
+    async def tell(
+        self,
+        say: Say,
+        *,
+        key: str,
+        now: datetime,
+        member_id: int | None = None,
+        openid: str | None = None,
+        hand_over: bool = True,
+    ) -> Told:
+        """Plan and record one message to a member (by id, or by openid); the same key again
+        records nothing. `hand_over=False`: the caller delivers the row itself."""
+        query = Member.filter(id=member_id) if member_id is not None else None
+        if query is None:
+            if not openid:
+                raise ValueError("tell needs a member id or an openid")
+            query = Member.filter(openid=openid)
+        rows = await query.values(*MEMBER_FIELDS)
+        if not rows:
+            return Told(None, None)
+        batch = await self.batch(rows, now)
+        letter = batch.letter(rows[0], say, key)
+        inserted = await batch.record([letter], hand_over=hand_over)
+        due = [row.id for row in inserted if row.due]
+        return Told(due[0] if due else None, letter.plan)
+
+    async def batch(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> Batch:
+        """Planning for these members (`.values(*MEMBER_FIELDS)` rows) at `now`: what they were
+        sent lately is read once for all of them (two queries)."""
+        openids = [str(r["openid"]) for r in rows]
+        sent = await custom_sent(openids, since=since_for(self.rules, now), now=now)
+        marketing = await marketing_recent(openids, now=now)
+        return Batch(self, now, sent, marketing)
+
+    async def hand_over(self, ids: Sequence[int]) -> None:
+        """Give due rows to the workers once committed; a failure here loses nothing (the
+        workers' sweep finds due rows), so it is logged, not raised."""
+        if not ids or self.feed is None:
+            return
+        feed = self.feed
+        wanted = list(ids)
+
+        async def give() -> None:
+            try:
+                await feed(wanted)
+            except Exception:
+                log.warning("could not hand %d outbox row(s) over; the sweep will", len(wanted))
+
+        if tx.after_commit(give):
+            return
+        if tx.in_untracked_transaction():
+            raise RuntimeError(
+                "outbox rows written inside a transaction must use club.db.tx.transaction(), "
+                "so that they are handed over when it commits"
+            )
+        await give()
+
+
+class Batch:
+    """Letters to many members at one `now`: plans and envelopes shared where they can be."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        now: datetime,
+        sent: Mapping[str, tuple[datetime, ...]],
+        marketing: Mapping[str, int],
+    ) -> None:
+        self.outbox = outbox
+        self.now = now
+        self._sent = sent
+        self._marketing = marketing
+        self._planner = Planner(outbox.rules, now)
+        self._immediate = Plan(Channel.CUSTOM)
+        self._payloads: dict[tuple[object, ...], str] = {}
+
+    def contact(self, row: Mapping[str, Any]) -> Contact:
+        return contact_from(row, self._sent, self._marketing)
+
+    def letter(self, row: Mapping[str, Any], say: Say, key: str) -> Letter:
+        """Compose and plan one member's message."""
+        recipient = Recipient(
+            member_id=row["id"],
+            openid=str(row["openid"]),
+            language=str(row["language"]),
+            name=row["name"],
+            tier=row["tier"],
+        )
+        announcement = say(recipient)
+        return self.plan(recipient, announcement, key, self.contact(row))
+
+    def plan(
+        self, recipient: Recipient, announcement: Announcement, key: str, contact: Contact
+    ) -> Letter:
+        mapping = self.outbox.programme.template_for(announcement.name)
+        fallback = (
+            template(mapping.template_id, mapping.render(announcement.values), mapping.url)
+            if mapping is not None
+            else None
+        )
+        plan = self._planner.plan(contact, announcement.kind, has_template=fallback is not None)
+        if plan.sendable and announcement.kind in IMMEDIATE:
+            plan = self._immediate
+        content = announcement.content or Text(announcement.text)
+        check(content)
+        if plan.channel is Channel.TEMPLATE and fallback is not None:
+            envelope = Envelope(fallback)
+        else:
+            envelope = Envelope(content, fallback)
+        return Letter(key, recipient, announcement.kind, envelope, plan)
+
+    async def record(self, letters: Sequence[Letter], *, hand_over: bool = True) -> list[Inserted]:
+        """Write the letters (each key at most once); returns the rows this call wrote. Those
+        due now are handed to the workers once committed (unless `hand_over` is False)."""
+        rows = [self._row(letter) for letter in letters]
+        inserted = await insert_rows(rows, due_at=self.now)
+        if hand_over:
+            await self.outbox.hand_over([row.id for row in inserted if row.due])
+        return inserted
+
+    def _row(self, letter: Letter) -> NewOutboxRow:
+        envelope = letter.envelope
+        # Most members of a batch get one of a few messages: each is encoded once.
+        cache_key = _cache_key(envelope)
+        payload = self._payloads.get(cache_key)
+        if payload is None:
+            payload = self._payloads[cache_key] = encode_payload(encode(envelope))
+        plan = letter.plan
+        return NewOutboxRow(
+            idempotency_key=letter.key,
+            openid=letter.recipient.openid,
+            member_id=letter.recipient.member_id,
+            kind=letter.kind,
+            channel=_channel(envelope),
+            payload_json=payload,
+            status=OutboxStatus.QUEUED if plan.sendable else OutboxStatus.SKIPPED,
+            last_error=plan.skipped,
+            not_before=plan.not_before,
+        )
+
+    def forget_payloads(self) -> None:
+        """Between batches of a long run: encoded payloads are kept per batch only."""
+        self._payloads.clear()
+
+
+async def record_template_copy(
+    *, key: str, openid: str, member_id: int | None, kind: str, fallback: Template, now: datetime
+) -> int | None:
+    """The template message sent in place of a customer-service row the window refused, as a
+    row of its own (`key` is the original's `template_copy_key`); its id when new."""
+    row = NewOutboxRow(
+        idempotency_key=key,
+        openid=openid,
+        member_id=member_id,
+        kind=kind,
+        channel=OutboxChannel.TEMPLATE,
+        payload_json=encode_payload(encode(Envelope(fallback))),
+    )
+    inserted = await insert_new([row], due_at=now)
+    return inserted[0] if inserted else None
+
+
+def _channel(envelope: Envelope) -> OutboxChannel:
+    if isinstance(envelope.content, Template):
+        return OutboxChannel.TEMPLATE
+    return OutboxChannel.CUSTOM
+
+
+def _cache_key(envelope: Envelope) -> tuple[object, ...]:
+    content, fallback = envelope.content, envelope.fallback
+    parts: tuple[object, ...] = (
+        (content.template_id, tuple(sorted(content.fields.items())), content.url)
+        if isinstance(content, Template)
+        else (content,)
+    )
+    if fallback is not None:
+        parts += (fallback.template_id, tuple(sorted(fallback.fields.items())), fallback.url)
+    return parts

@@ -1,0 +1,96 @@
+"""What becomes of a message after a failed send: the rule, in one place.
+
+Pure: standard library only. `after_failure` turns what the sender reported (`Failure`) and
+the message's guarantee (`Guarantee`, from its channel) into what the outbox records:
+
+| failure | customer service (at most once) | template (10 min) | mass |
+| --- | --- | --- | --- |
+| not sent (refused, busy, token) | retry with back-off | retry | retry |
+| ambiguous (timeout, 5xx, drop) | outcome unknown, never again | retry 9 min, then unknown | yes |
+| outside the window | skipped; its template goes instead | - | - |
+| unreachable | skipped; the member is marked unreachable | same | same |
+| quota used up | failed, tried again after midnight | same | same |
+| rejected | failed | failed | failed |
+
+Retries stop after `max_attempts`, the message then failed for good. "Outcome unknown" counts
+against the member's window allowance (WeChat may have delivered it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, Guarantee
+from club.messaging.sending import Failure
+
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+
+
+class Outcome(StrEnum):
+    """The outbox row's `outcome` column: what happened, finer than its status."""
+
+    SENT = "sent"
+    DRY_RUN = "dry_run"
+    RETRY = "retry"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    OUTSIDE_WINDOW = "outside_window"
+    UNREACHABLE = "unreachable"
+    QUOTA = "quota"
+    FAILED = "failed"
+    REFUSED_BY_RULES = "refused_by_rules"
+    """Not sent because our own rules said no at sending time (the window's allowance)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    retry_at: datetime | None = None
+    """Set for RETRY and QUOTA: when the row may be claimed again."""
+
+
+def after_failure(
+    failure: Failure,
+    guarantee: Guarantee,
+    *,
+    attempts: int,
+    first_attempt_at: datetime | None,
+    now: datetime,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> Decision:
+    """What to record after a send of a row (claimed `attempts` times) failed with `failure`."""
+    if failure is Failure.OUTSIDE_WINDOW:
+        return Decision(Outcome.OUTSIDE_WINDOW)
+    if failure is Failure.UNREACHABLE:
+        return Decision(Outcome.UNREACHABLE)
+    if failure is Failure.QUOTA:
+        return Decision(Outcome.QUOTA, retry_at=next_midnight(now))
+    if failure is Failure.REJECTED:
+        return Decision(Outcome.FAILED)
+    if failure is Failure.AMBIGUOUS and not _may_repeat(guarantee, first_attempt_at, now):
+        return Decision(Outcome.OUTCOME_UNKNOWN)
+    if attempts >= max_attempts:
+        return Decision(Outcome.FAILED)
+    return Decision(Outcome.RETRY, retry_at=now + backoff(attempts))
+
+
+def _may_repeat(guarantee: Guarantee, first_attempt_at: datetime | None, now: datetime) -> bool:
+    if guarantee is Guarantee.IDEMPOTENT:
+        return True
+    if guarantee is Guarantee.IDEMPOTENT_WINDOW:
+        return first_attempt_at is not None and now - first_attempt_at < TEMPLATE_DEDUP_WINDOW
+    return False
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next attempt: 30 s, 1, 2, 4 ... minutes, at most an hour."""
+    wait: timedelta = RETRY_BASE * 2 ** max(0, attempts - 1)
+    return min(RETRY_MAX, wait)
+
+
+def next_midnight(now: datetime) -> datetime:
+    """WeChat's daily quotas reset at midnight, China time (`now` is in the club's zone)."""
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,55 @@
+"""The sender port: how the club hands one message to the channel that delivers it.
+
+Pure: standard library only. The async WeChat client implements `Sender` in the transport layer
+(`bot.wechat.sender`), a dry-run sender records without calling anyone, and the tests have a
+fake. A sender raises `SendFailed` with the `Failure` that says what became of the message; the
+outbox decides from that (and the message's guarantee, `club.messaging.kinds`) what to do next
+(`club.messaging.outcomes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from club.messaging.message import Content
+
+
+class Failure(StrEnum):
+    NOT_SENT = "not_sent"
+    """WeChat certainly did not take it: the connection was refused before the request went
+    out, or WeChat answered busy (45011, -1) or refused our token. Trying again is safe."""
+    AMBIGUOUS = "ambiguous"
+    """It may have been delivered: a timeout after the request went out, a 5xx, a dropped
+    connection. Trying again may deliver it twice."""
+    OUTSIDE_WINDOW = "outside_window"
+    """45015 / 45047: the member's customer-service window is closed."""
+    UNREACHABLE = "unreachable"
+    """43004 / 43101: the member unfollowed or refused messages."""
+    QUOTA = "quota"
+    """45009: the API's daily quota is used up; nothing goes today."""
+    REJECTED = "rejected"
+    """Anything else WeChat refused (bad template id, bad openid, not authorised): final."""
+
+
+class SendFailed(Exception):
+    def __init__(self, failure: Failure, detail: str) -> None:
+        self.failure = failure
+        self.detail = detail
+        super().__init__(f"{failure.value}: {detail}")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    msgid: str | None = None
+    """WeChat's id for the message, where it gives one (template messages)."""
+    dry_run: bool = False
+    """Recorded as sent without calling WeChat (WECHAT_DRY_RUN)."""
+
+
+class Sender(Protocol):
+    async def send(self, openid: str, content: Content, *, ref: str) -> Receipt:
+        """Send `content` to the member; `ref` names this message for the channel's own
+        de-duplication where it has one (template `client_msg_id`). Raises `SendFailed`."""
+        ...

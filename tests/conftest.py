@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -107,6 +108,19 @@ async def db() -> AsyncIterator[None]:
     async with database(TEST_DB_URL, create_schema=True):
         await clear_all_tables()
         yield
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWeChat]:
+    """A local fake WeChat API server with its default appid (API client tests)."""
+    async with FakeWeChat() as server:
+        yield server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ concurrent one) is left as it is and not returned. Elsewhere (SQLite, one proces
 
 Every column is filled as the ORM would fill it: `created_at` and `updated_at` the time of the
 insert, and the model's defaults for the columns a new row does not set (dry_run, attempts,
-wechat_msgid, sent_at, outcome, first_attempt_at). A test compares a row inserted here with one made by `create()`.
+wechat_msgid, sent_at, outcome, first_attempt_at). A test compares a row inserted here with one
+made by `create()`.
 """
 
 from __future__ import annotations

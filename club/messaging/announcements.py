@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from club.messaging.kinds import Kind
 from club.messaging.message import Content
-from club.rules.programme import Festival, Programme
+from club.rules.programme import Festival, Programme, Text
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,21 @@ def _tier_name(programme: Programme, code: str, lang: str) -> str:
 
 def tier_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
     """The monthly review (or a staff floor) lifted the member's tier."""
-
-    def say(to: Recipient) -> Announcement:
-        tier = _tier_name(programme, to_tier, to.lang)
-        text = programme.messages.tier_upgrade.render(to.lang, tier=tier)
-        return _announce("tier_upgrade", Kind.TIER_CHANGE, text, now.date(), tier=tier)
-
-    return say
+    return _tier_up("tier_upgrade", programme.messages.tier_upgrade, programme, to_tier, now)
 
 
 def purchase_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
     """A purchase recorded by staff lifted the member's tier."""
+    return _tier_up(
+        "purchase_upgrade", programme.messages.purchase_upgrade, programme, to_tier, now
+    )
 
+
+def _tier_up(name: str, message: Text, programme: Programme, to_tier: str, now: datetime) -> Say:
     def say(to: Recipient) -> Announcement:
         tier = _tier_name(programme, to_tier, to.lang)
-        text = programme.messages.purchase_upgrade.render(to.lang, tier=tier)
-        return _announce("purchase_upgrade", Kind.TIER_CHANGE, text, now.date(), tier=tier)
+        text = message.render(to.lang, tier=tier)
+        return _announce(name, Kind.TIER_CHANGE, text, now.date(), tier=tier)
 
     return say
 

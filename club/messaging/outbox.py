@@ -162,7 +162,6 @@ class Batch:
         self._sent = sent
         self._marketing = marketing
         self._planner = Planner(outbox.rules, now)
-        self._immediate = Plan(Channel.CUSTOM)
         self._payloads: dict[tuple[object, ...], str] = {}
 
     def contact(self, row: Mapping[str, Any]) -> Contact:
@@ -190,8 +189,8 @@ class Batch:
             else None
         )
         plan = self._planner.plan(contact, announcement.kind, has_template=fallback is not None)
-        if plan.sendable and announcement.kind in IMMEDIATE:
-            plan = self._immediate
+        if plan.not_before is not None and announcement.kind in IMMEDIATE:
+            plan = Plan(plan.channel)  # an answer the member waits for: no quiet hours
         content = announcement.content or Text(announcement.text)
         check(content)
         if plan.channel is Channel.TEMPLATE and fallback is not None:

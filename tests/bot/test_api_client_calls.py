@@ -20,12 +20,6 @@ OPENID = "oQwErTyUiOp1234567890abcd"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
 async def api(fake: FakeWeChat, store: Redis) -> AsyncIterator[WeChatAPI]:
     async with aiohttp.ClientSession() as http:
         yield WeChatAPI(

@@ -7,7 +7,6 @@ single-flight tests run against both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -22,18 +21,6 @@ from tests.fakes import FakeWeChat
 
 OPENID = "oQwErTyUiOp1234567890abcd"
 FAST = RetryPolicy(retries=2, base_delay_s=0.01, max_delay_s=0.02)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def worker(fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis, **kw: object) -> WeChatAPI:

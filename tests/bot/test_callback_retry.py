@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -173,6 +174,35 @@ async def test_a_deferred_reply_goes_out_by_the_customer_service_api(
             assert body["text"]["content"] == "慢慢来 #1"
             row = await OutboxMessage.get(openid="oMember0001")
             assert (row.status, row.dry_run) == (OutboxStatus.SENT, False)
+
+
+@pytest.mark.parametrize("code", [45015, 45047])
+async def test_a_deferred_reply_refused_by_the_window_goes_as_the_reply_template(
+    clock: FixedClock, store: Redis, code: int
+) -> None:
+    # The member is waiting for an answer: when WeChat refuses the customer-service message
+    # (the window, or its allowance, closed meanwhile), the programme's reply template carries
+    # the answer instead of leaving the member unanswered.
+    runs: list[str] = []
+    async with FakeWeChat(appid=APPID) as fake:
+        fake.script("message/custom/send", [code])
+        settings = make_settings(
+            reply_budget_seconds=0.3, wechat_dry_run=False, wechat_api_base=fake.base_url
+        )
+        async with running_app(
+            settings, clock, store, routers=[slow_router(runs, first_delay=0.8)]
+        ) as client:
+            assert await send(client, clock, xml("text.xml")) == (200, "success")
+            await drain(client)
+            assert fake.count("message/custom/send") == 1
+            (call,) = fake.calls("message/template/send")
+            assert call.body["touser"] == "oMember0001"
+            assert call.body["template_id"] == "demo-tmpl-service-reply"
+            assert call.body["data"]["thing1"] == {"value": "慢慢来 #1"}
+            reply = await OutboxMessage.get(idempotency_key="reply:msg:24571001001")
+            assert (reply.status, reply.outcome) == (OutboxStatus.SKIPPED, "outside_window")
+            copy = await OutboxMessage.get(idempotency_key="reply:msg:24571001001:template")
+            assert copy.status is OutboxStatus.SENT
 
 
 async def test_a_failing_handler_answers_an_apology_once(clock: FixedClock, store: Redis) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -29,18 +28,6 @@ OPENID = "oQwErTyUiOp1234567890abcd"
 SEND = "message/custom/send"
 TEMPLATE = "message/template/send"
 NO_RETRY = RetryPolicy(retries=0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def make_api(

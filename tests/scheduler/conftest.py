@@ -20,12 +20,6 @@ from tests.fakes import FakeWeChat
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    async with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
 async def delivery(
     db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
 ) -> AsyncIterator[Delivery]:

@@ -1,0 +1,220 @@
+"""Every announcement the club makes, built once (club.messaging.announcements) and recorded
+through the one outbox writer: as a customer-service message (with its template as fallback)
+while the member's window is open, as the programme's template with its fields when it is not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from itertools import count
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from club.db.models.members import Member, MemberStatus
+from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.messaging import announcements
+from club.messaging.announcements import Say
+from club.messaging.outbox import Outbox
+from club.programme import Programme, load_programme
+from club.programme.templates import ANNOUNCEMENTS
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+PROGRAMME = load_programme(None)
+MID_AUTUMN = [f for f in PROGRAMME.festivals if f.key == "mid_autumn"]
+_ids = count(1)
+
+
+def birthday(p: Programme) -> Say:
+    return announcements.greeting(p, (), True, NOW.date())
+
+
+def festival(p: Programme) -> Say:
+    return announcements.greeting(p, MID_AUTUMN, False, NOW.date())
+
+
+def points_expiry(p: Programme) -> Say:
+    return announcements.points_expiry(p, 80, date(2026, 12, 31), NOW)
+
+
+CASES: dict[str, tuple[Callable[[Programme], Say], str, str, dict[str, str]]] = {
+    # announcement: (builder, outbox kind, text the member reads, template fields)
+    "birthday": (
+        birthday,
+        "birthday",
+        "王芳，生日快乐！金卡会员专属300积分生日礼已到账，愿您事事如意，举杯同庆。",
+        {"thing1": "王芳", "thing2": "生日快乐，300积分生日礼已到账", "time3": "2026年11月23日"},
+    ),
+    "festival": (
+        festival,
+        "festival",
+        "中秋快乐！花好月圆，醇香会祝您阖家幸福。",
+        {
+            "thing1": "中秋快乐",
+            "thing2": "中秋快乐！花好月圆，醇香会祝您阖家幸福。",
+            "time3": "2026年11月23日",
+        },
+    ),
+    "points_expiry": (
+        points_expiry,
+        "points_expiry",
+        "您有80积分将于12月31日后到期，记得及时兑换哦。",
+        {"number1": "80", "time2": "2026年12月31日", "thing3": "积分即将到期，请及时兑换"},
+    ),
+    "tier_upgrade": (
+        lambda p: announcements.tier_upgrade(p, "black", NOW),
+        "tier_change",
+        "恭喜您升级为黑金会员！",
+        {"thing1": "黑金", "time2": "2026年11月23日", "thing3": "新等级权益已为您开启"},
+    ),
+    "tier_downgrade": (
+        lambda p: announcements.tier_downgrade(p, "silver", NOW),
+        "tier_change",
+        "感谢您一直以来的支持，您的会员等级调整为银卡。12个月内消费满10000元即可重回金卡。",
+        {"thing1": "银卡", "time2": "2026年11月23日", "thing3": "12个月满10000元回金卡"},
+    ),
+    "purchase_upgrade": (
+        lambda p: announcements.purchase_upgrade(p, "black", NOW),
+        "tier_change",
+        "恭喜您升级为黑金会员！感谢您的支持，新等级的权益已为您开启。",
+        {"thing1": "黑金", "time2": "2026年11月23日", "thing3": "感谢惠顾，新等级权益已开启"},
+    ),
+    "reply": (
+        lambda p: announcements.reply("您的积分：80", NOW),
+        "reply",
+        "您的积分：80",
+        {"thing1": "您的积分：80", "time2": "2026年11月23日"},
+    ),
+}
+
+
+def test_every_announcement_the_programme_can_map_is_covered_here() -> None:
+    assert set(CASES) == set(ANNOUNCEMENTS)
+
+
+async def gold_member(*, window_open: bool) -> Member:
+    n = next(_ids)
+    return await Member.create(
+        openid=f"oAnnounce{n:05d}",
+        status=MemberStatus.ACTIVE,
+        name="王芳",
+        tier="gold",
+        consent_at=NOW - timedelta(days=30),
+        joined_at=NOW - timedelta(days=30),
+        last_message_at=NOW - timedelta(hours=1) if window_open else None,
+        last_interaction_at=NOW - timedelta(hours=1) if window_open else None,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_outside_the_window_the_mapped_template_goes(db: None, name: str) -> None:
+    build, kind, _text, fields = CASES[name]
+    member = await gold_member(window_open=False)
+    told = await Outbox(PROGRAMME).tell(
+        build(PROGRAMME), key=f"t:{name}", now=NOW, member_id=member.id
+    )
+    assert told.sendable
+    row = await OutboxMessage.get(idempotency_key=f"t:{name}")
+    mapping = PROGRAMME.template_for(name)
+    assert mapping is not None
+    assert (row.kind, row.channel, row.status) == (kind, OutboxChannel.TEMPLATE, "queued")
+    assert row.payload == {
+        "msgtype": "template",
+        "template_id": mapping.template_id,
+        "data": fields,
+        "url": None,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_inside_the_window_a_customer_service_message_goes(db: None, name: str) -> None:
+    build, kind, text, fields = CASES[name]
+    member = await gold_member(window_open=True)
+    await Outbox(PROGRAMME).tell(build(PROGRAMME), key=f"c:{name}", now=NOW, member_id=member.id)
+    row = await OutboxMessage.get(idempotency_key=f"c:{name}")
+    assert (row.kind, row.channel) == (kind, OutboxChannel.CUSTOM)
+    assert row.payload["msgtype"] == "text" and row.payload["text"] == text
+    assert row.payload["fallback"]["data"] == fields
+
+
+async def test_english_members_read_english(db: None) -> None:
+    member = await gold_member(window_open=True)
+    await Member.filter(id=member.id).update(language="en")
+    say = announcements.tier_downgrade(PROGRAMME, "silver", NOW)
+    await Outbox(PROGRAMME).tell(say, key="en", now=NOW, member_id=member.id)
+    row = await OutboxMessage.get(idempotency_key="en")
+    assert row.payload["text"] == (
+        "Your tier is now Silver. Thank you for being with us. "
+        "Spend 10000 yuan in 12 months to regain Gold."
+    )
+
+
+async def test_the_same_key_again_records_nothing(db: None) -> None:
+    member = await gold_member(window_open=True)
+    outbox = Outbox(PROGRAMME)
+    first = await outbox.tell(
+        announcements.tier_upgrade(PROGRAMME, "black", NOW), key="k", now=NOW, member_id=member.id
+    )
+    again = await outbox.tell(
+        announcements.tier_upgrade(PROGRAMME, "gold", NOW), key="k", now=NOW, member_id=member.id
+    )
+    assert first.outbox_id is not None and again.outbox_id is None
+    [row] = await OutboxMessage.all()
+    assert "黑金" in row.payload["text"]
+
+
+async def test_a_member_nobody_can_reach_is_recorded_as_skipped_with_the_reason(db: None) -> None:
+    member = await gold_member(window_open=True)
+    await Member.filter(id=member.id).update(status=MemberStatus.UNFOLLOWED)
+    told = await Outbox(PROGRAMME).tell(
+        announcements.tier_upgrade(PROGRAMME, "black", NOW), key="s", now=NOW, member_id=member.id
+    )
+    assert not told.sendable and told.outbox_id is None
+    row = await OutboxMessage.get(idempotency_key="s")
+    assert (row.status, row.last_error) == (OutboxStatus.SKIPPED, "skipped: member unfollowed")
+
+
+async def test_no_such_member_records_nothing(db: None) -> None:
+    told = await Outbox(PROGRAMME).tell(
+        announcements.tier_upgrade(PROGRAMME, "black", NOW), key="x", now=NOW, member_id=10**9
+    )
+    assert told.plan is None and await OutboxMessage.all().count() == 0
+
+
+async def marketing_sent(member: Member, kinds: list[str], *, days_ago: float = 1) -> None:
+    for i, kind in enumerate(kinds):
+        await OutboxMessage.create(
+            idempotency_key=f"earlier:{member.id}:{kind}:{i}",
+            openid=member.openid,
+            member_id=member.id,
+            kind=kind,
+            payload={"msgtype": "text", "text": "x"},
+            status=OutboxStatus.SENT,
+            sent_at=NOW - timedelta(days=days_ago),
+        )
+    await OutboxMessage.filter(member_id=member.id).update(
+        created_at=NOW - timedelta(days=days_ago)
+    )
+
+
+async def test_greetings_reminders_and_campaigns_share_one_weekly_cap(db: None) -> None:
+    member = await gold_member(window_open=True)
+    await marketing_sent(member, ["campaign", "festival", "points_expiry"])
+    outbox = Outbox(PROGRAMME)
+    greeting = await outbox.tell(birthday(PROGRAMME), key="g", now=NOW, member_id=member.id)
+    assert not greeting.sendable
+    row = await OutboxMessage.get(idempotency_key="g")
+    assert row.last_error == "skipped: frequency cap (3 marketing messages in 7 days, at most 3)"
+    # Service messages are never capped.
+    notice = await outbox.tell(
+        announcements.tier_upgrade(PROGRAMME, "black", NOW), key="t", now=NOW, member_id=member.id
+    )
+    assert notice.sendable
+
+
+async def test_the_cap_counts_seven_days_only(db: None) -> None:
+    member = await gold_member(window_open=True)
+    await marketing_sent(member, ["campaign", "festival", "points_expiry"], days_ago=7.5)
+    told = await Outbox(PROGRAMME).tell(birthday(PROGRAMME), key="g", now=NOW, member_id=member.id)
+    assert told.sendable

@@ -174,6 +174,8 @@ async def test_a_deferred_reply_goes_out_by_the_customer_service_api(
             assert body["text"]["content"] == "慢慢来 #1"
             row = await OutboxMessage.get(openid="oMember0001")
             assert (row.status, row.dry_run) == (OutboxStatus.SENT, False)
+            metrics = await (await client.get("/metrics")).text()
+            assert 'clubbot_outbox_deliveries_total{outcome="sent"} 1' in metrics
 
 
 @pytest.mark.parametrize("code", [45015, 45047])
@@ -203,6 +205,9 @@ async def test_a_deferred_reply_refused_by_the_window_goes_as_the_reply_template
             assert (reply.status, reply.outcome) == (OutboxStatus.SKIPPED, "outside_window")
             copy = await OutboxMessage.get(idempotency_key="reply:msg:24571001001:template")
             assert copy.status is OutboxStatus.SENT
+            metrics = await (await client.get("/metrics")).text()
+            assert 'clubbot_outbox_deliveries_total{outcome="outside_window"} 1' in metrics
+            assert 'clubbot_outbox_deliveries_total{outcome="template_sent"} 1' in metrics
 
 
 async def test_a_failing_handler_answers_an_apology_once(clock: FixedClock, store: Redis) -> None:

@@ -2,10 +2,15 @@
 
     python -m scheduler                               run the scheduler (any number of hosts)
     python -m scheduler worker                        a queue worker sending outbox messages
-    python -m scheduler run JOB [--date YYYY-MM-DD]   run one job for one day, print what it did
+    python -m scheduler run JOB [--date YYYY-MM-DD] [--dry-run]
+                                                      run one job for one day, print what it did
 
-Exit codes: 0 done (or already done), 1 the job failed, 2 bad usage or configuration (including
-the jobs not yet available), 3 another process is running that job for that day right now.
+A date after today is refused unless `--dry-run` is given; a dry run prints what the job would
+queue and give and changes nothing (it runs in a transaction that is rolled back, and hands
+nothing to the senders).
+
+Exit codes: 0 done (or already done), 1 the job failed, 2 bad usage or configuration, 3 another
+process is running that job for that day right now.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from club.clock import SystemClock
 from config import ConfigError, Settings
-from scheduler.jobs import JOBS, NOT_YET_AVAILABLE
+from scheduler.jobs import JOBS
 from scheduler.runner import Outcome
 
 log = logging.getLogger("scheduler")
@@ -38,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=JOBS, metavar="JOB", help=f"one of: {', '.join(JOBS)}")
     run.add_argument("--date", type=date.fromisoformat, help="the day (default: today, CLUB_TZ)")
     run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what the job would queue and give, change nothing (any date)",
+    )
+    run.add_argument(
         "--lock-ttl", type=int, default=None, metavar="SECONDS", help=argparse.SUPPRESS
     )
     return parser
@@ -45,9 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run" and args.job in NOT_YET_AVAILABLE:
-        print(NOT_YET_AVAILABLE[args.job], file=sys.stderr)
-        return EXIT_USAGE
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -57,6 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     if args.command == "run":
+        today = SystemClock(settings.tz).now().date()
+        if args.date is not None and args.date > today and not args.dry_run:
+            print(
+                f"{args.job} for {args.date} is in the future (today is {today} in "
+                f"{settings.club_tz}): refused; add --dry-run to see what it would do",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        if args.dry_run:
+            return asyncio.run(_dry_run(settings, args.job, args.date))
         return asyncio.run(_run(settings, args.job, args.date, args.lock_ttl))
     if args.command == "worker":
         if not settings.redis_url:
@@ -79,6 +97,23 @@ async def _run(settings: Settings, job: str, day: date | None, lock_ttl: int | N
     if result.outcome is Outcome.FAILED:
         return EXIT_FAILED
     return EXIT_BUSY if result.outcome is Outcome.BUSY else 0
+
+
+async def _dry_run(settings: Settings, job: str, day: date | None) -> int:
+    from club.db.tx import rolled_back
+    from club.messaging.outbox import Outbox
+    from scheduler.app import runtime
+    from scheduler.jobs import JobContext, job_body
+
+    async with runtime(settings) as rt:
+        day = day or rt.clock.now().date()
+        # No feed: what it records is not handed to the senders, and the transaction is undone.
+        ctx = JobContext(programme=rt.programme, clock=rt.clock, outbox=Outbox(rt.programme))
+        async with rolled_back():
+            counts = dict(await job_body(job, ctx)(day))
+    shown = " ".join(f"{k}={v}" for k, v in counts.items()) or "nothing"
+    print(f"{job} {day.isoformat()}: dry run, nothing changed; it would do: {shown}")
+    return 0
 
 
 async def _scheduler(settings: Settings) -> None:

@@ -2,9 +2,8 @@
 
 Each job takes the day it is for and returns counts of what it did; `scheduler.runner` makes
 sure each (job, day) runs once. Messages go through the process's outbox, which hands the due
-ones to the sending workers as they are recorded. `churn-scan` and `campaigns` are named by the
-contract but belong to later work (segments and campaigns): asking for them is refused,
-clearly, not faked.
+ones to the sending workers as they are recorded. Only jobs that exist are listed: the contract's
+`value-refresh`, `churn-scan` and `automations` join `JOBS` with the work that brings them.
 """
 
 from __future__ import annotations
@@ -25,17 +24,9 @@ from club.tiers.service import review_all
 
 log = logging.getLogger(__name__)
 
-JOBS = ("birthday", "festival", "expire-points", "tier-review", "churn-scan", "campaigns")
-NOT_YET_AVAILABLE = {
-    "churn-scan": "churn-scan is not yet available: it arrives with customer value management",
-    "campaigns": "campaigns is not yet available: it arrives with segments and campaigns",
-}
+JOBS = ("birthday", "festival", "expire-points", "tier-review")
 
 JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
-
-
-class JobUnavailable(LookupError):
-    """The job is named by the contract but not part of this release."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +37,6 @@ class JobContext:
 
 
 def job_body(name: str, ctx: JobContext) -> JobBody:
-    if name in NOT_YET_AVAILABLE:
-        raise JobUnavailable(NOT_YET_AVAILABLE[name])
     bodies: dict[str, JobBody] = {
         "birthday": lambda day: _birthday(day, ctx),
         "festival": lambda day: _festival(day, ctx),

@@ -55,3 +55,23 @@ def after_commit(hook: Hook) -> bool:
 def in_untracked_transaction() -> bool:
     """Inside a tortoise transaction that was not opened with `transaction()`."""
     return _hooks.get() is None and isinstance(connections.get("default"), TransactionalDBClient)
+
+
+class _RollBack(Exception):
+    """Raised at the end of a dry run so that its transaction rolls back."""
+
+
+@asynccontextmanager
+async def rolled_back() -> AsyncIterator[Any]:
+    """A transaction that is always rolled back: everything written inside it is undone (a dry
+    run). Hooks registered inside it are dropped; code that writes outbox rows inside it must
+    be given an outbox without a feed, so that nothing is handed over either."""
+    token = _hooks.set([])
+    try:
+        async with in_transaction() as conn:
+            yield conn
+            raise _RollBack
+    except _RollBack:
+        pass
+    finally:
+        _hooks.reset(token)

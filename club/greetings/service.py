@@ -32,7 +32,7 @@ from club.db.outbox_bulk import Inserted, existing_keys
 from club.greetings.compose import Composer, GreetingDay
 from club.messaging.keys import greeting_key
 from club.messaging.outbox import MEMBER_FIELDS as CONTACT_FIELDS
-from club.messaging.outbox import Batch, Letter, Outbox
+from club.messaging.outbox import Batch, Letter, Outbox, count_plan
 from club.points import ledger as points_ledger
 from club.programme import Programme
 from club.rules.expiry import expires_at
@@ -160,7 +160,7 @@ async def _greet(
                         await gifts(row["id"], points, ref=ref, reason=reason, now=now)
                         counts["gift_points"] += points
                 letter = batch.letter(row, compose.say(birthday), key)
-                counts["queued" if letter.plan.sendable else "skipped"] += 1
+                count_plan(counts, letter.plan)
                 letters.append(letter)
             await record.start(batch, letters)
     finally:

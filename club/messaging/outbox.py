@@ -18,6 +18,7 @@ tell when to hand them over.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -254,6 +255,17 @@ def _channel(envelope: Envelope) -> OutboxChannel:
     if isinstance(envelope.content, Template):
         return OutboxChannel.TEMPLATE
     return OutboxChannel.CUSTOM
+
+
+def count_plan(counts: Counter[str], plan: Plan | None) -> None:
+    """Add one message to a run's counts: `queued`, or `skipped` and `skipped_<reason>`."""
+    if plan is None:
+        counts["no_member"] += 1
+    elif plan.sendable:
+        counts["queued"] += 1
+    else:
+        counts["skipped"] += 1
+        counts[f"skipped_{plan.reason or 'other'}"] += 1
 
 
 def _cache_key(envelope: Envelope) -> tuple[object, ...]:

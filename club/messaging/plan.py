@@ -110,6 +110,10 @@ class Plan:
     channel: Channel | None
     not_before: datetime | None = None
     skipped: str | None = None
+    """Why it cannot go, in words (kept on the outbox row)."""
+    reason: str | None = None
+    """The same as a short name for counting: member_unfollowed, unreachable, frequency_cap,
+    no_channel."""
 
     @property
     def sendable(self) -> bool:
@@ -152,22 +156,29 @@ class Planner:
 
     def plan(self, contact: Contact, kind: str, *, has_template: bool) -> Plan:
         if contact.status != MESSAGEABLE_STATUS:
-            return Plan(None, skipped=f"skipped: member {contact.status}")
+            return Plan(
+                None, skipped=f"skipped: member {contact.status}", reason=f"member_{contact.status}"
+            )
         if contact.unreachable:
-            return Plan(None, skipped="skipped: member unreachable")
+            return Plan(None, skipped="skipped: member unreachable", reason="unreachable")
         cap = self.rules.marketing_per_week
         if cap is not None and is_marketing(kind) and contact.marketing_recent >= cap:
             return Plan(
                 None,
                 skipped=f"skipped: frequency cap ({contact.marketing_recent} marketing messages "
                 f"in 7 days, at most {cap})",
+                reason="frequency_cap",
             )
         if window_open(contact, self.rules, self.send_at):
             return self._custom
         if has_template:
             return self._template
         closed = window_closed(contact, self.rules, self.send_at)
-        return Plan(None, skipped=f"skipped: no channel ({closed} and no template for {kind!r})")
+        return Plan(
+            None,
+            skipped=f"skipped: no channel ({closed} and no template for {kind!r})",
+            reason="no_channel",
+        )
 
 
 def window_open(contact: Contact, rules: DeliveryRules, at: datetime) -> bool:

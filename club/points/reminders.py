@@ -15,7 +15,7 @@ from club.db.models.ledger import PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.messaging import announcements
 from club.messaging.keys import outbox_key
-from club.messaging.outbox import MEMBER_FIELDS, Outbox
+from club.messaging.outbox import MEMBER_FIELDS, Outbox, count_plan
 from club.points.expiry import expiring_soon
 from club.rules.programme import Programme
 
@@ -41,7 +41,11 @@ async def remind_expiring(now: datetime, programme: Programme, outbox: Outbox) -
             .values_list("member_id", flat=True)
         )
         if not member_ids:
-            return {"reminders": counts["queued"], "reminders_skipped": counts["skipped"]}
+            return {
+                "reminders": counts.pop("queued", 0),
+                "reminders_skipped": counts.pop("skipped", 0),
+                **{f"reminders_{name}": n for name, n in counts.items()},
+            }
         last = int(member_ids[-1])
         rows = await Member.filter(id__in=member_ids, status=MemberStatus.ACTIVE).values(
             *MEMBER_FIELDS
@@ -57,4 +61,4 @@ async def remind_expiring(now: datetime, programme: Programme, outbox: Outbox) -
         new = {row.idempotency_key for row in await batch.record(letters)}
         for letter in letters:
             if letter.key in new:
-                counts["queued" if letter.plan.sendable else "skipped"] += 1
+                count_plan(counts, letter.plan)

@@ -8,6 +8,7 @@ at most and never below the floor a member of staff set.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,7 +23,7 @@ from club.db.models.members import Member
 from club.db.tx import transaction
 from club.messaging import announcements
 from club.messaging.keys import outbox_key
-from club.messaging.outbox import Outbox
+from club.messaging.outbox import Outbox, count_plan
 from club.points.ops import UnknownMember, lock_member
 from club.rules.programme import Programme, Tier
 from club.rules.tiers import months_back, review_target, spend_to_next, upgrade_target
@@ -222,7 +223,7 @@ async def review_all(
     Each member's change and its message commit together: a run stopped between the two would
     leave a moved member untold, and the re-run would see no change to tell (`tier:<member>:
     <day>` keys the message, so a re-run tells nobody twice)."""
-    counts = {"reviewed": 0, "upgraded": 0, "downgraded": 0}
+    counts: Counter[str] = Counter(reviewed=0, upgraded=0, downgraded=0)
     last = 0
     while True:
         found: list[Any] = (
@@ -233,7 +234,7 @@ async def review_all(
         )
         ids = [int(i) for i in found]
         if not ids:
-            return counts
+            return dict(counts)
         last = ids[-1]
         for member_id in ids:
             counts["reviewed"] += 1
@@ -247,5 +248,6 @@ async def review_all(
                     else announcements.tier_downgrade(programme, change.to_tier, now)
                 )
                 key = outbox_key("tier", member_id, day.isoformat())
-                await outbox.tell(say, key=key, now=now, member_id=member_id)
+                told = await outbox.tell(say, key=key, now=now, member_id=member_id)
             counts["upgraded" if change.upgrade else "downgraded"] += 1
+            count_plan(counts, told.plan)

@@ -255,9 +255,11 @@ def _plan_delivery_as_written(
 ) -> Plan:
     """plan_delivery as it was before the batch planner (the reference for the test above)."""
     if contact.status != "active":
-        return Plan(None, skipped=f"skipped: member {contact.status}")
+        return Plan(
+            None, skipped=f"skipped: member {contact.status}", reason=f"member_{contact.status}"
+        )
     if contact.unreachable:
-        return Plan(None, skipped="skipped: member unreachable")
+        return Plan(None, skipped="skipped: member unreachable", reason="unreachable")
     send_at = rules.quiet.next_allowed(now)
     not_before = None if send_at == now else send_at
     closed = window_closed(contact, rules, send_at)
@@ -265,7 +267,8 @@ def _plan_delivery_as_written(
         return Plan(Channel.CUSTOM, not_before=not_before)
     if kind in TEMPLATED:
         return Plan(Channel.TEMPLATE, not_before=not_before)
-    return Plan(None, skipped=f"skipped: no channel ({closed} and no template for {kind!r})")
+    skipped = f"skipped: no channel ({closed} and no template for {kind!r})"
+    return Plan(None, skipped=skipped, reason="no_channel")
 
 
 # --- the frequency cap ---

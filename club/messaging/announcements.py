@@ -45,7 +45,17 @@ class Announcement:
     """What goes by customer service when it is not the text itself (a link card)."""
 
 
-Say = Callable[[Recipient], Announcement]
+@dataclass(frozen=True)
+class Say:
+    """What to tell a member, made for each recipient by `build`. `personal`: the text uses the
+    member's name; otherwise it depends on their language and tier only, and a batch builds it
+    once for each pair (a festival greeting to a million members is a handful of texts)."""
+
+    build: Callable[[Recipient], Announcement]
+    personal: bool = False
+
+    def __call__(self, to: Recipient) -> Announcement:
+        return self.build(to)
 
 
 def template_date(day: date) -> str:
@@ -81,7 +91,7 @@ def _tier_up(name: str, message: Text, programme: Programme, to_tier: str, now: 
         text = message.render(to.lang, tier=tier)
         return _announce(name, Kind.TIER_CHANGE, text, now.date(), tier=tier)
 
-    return say
+    return Say(say)
 
 
 def tier_downgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
@@ -106,7 +116,7 @@ def tier_downgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
             values.update(regain_tier=regain_tier, amount=amount, months=months)
         return _announce("tier_downgrade", Kind.TIER_CHANGE, text, now.date(), **values)
 
-    return say
+    return Say(say)
 
 
 def points_expiry(programme: Programme, points: int, last_day: date, now: datetime) -> Say:
@@ -135,7 +145,7 @@ def points_expiry(programme: Programme, points: int, last_day: date, now: dateti
         values = {**announcement.values, "date": template_date(last_day)}
         return Announcement(announcement.name, announcement.kind, text, values)
 
-    return say
+    return Say(say)
 
 
 def reply(text: str, now: datetime, content: Content | None = None) -> Say:
@@ -148,7 +158,7 @@ def reply(text: str, now: datetime, content: Content | None = None) -> Say:
             announcement.name, announcement.kind, text, announcement.values, content
         )
 
-    return say
+    return Say(say)
 
 
 def greeting(programme: Programme, festivals: Sequence[Festival], birthday: bool, day: date) -> Say:
@@ -173,4 +183,4 @@ def greeting(programme: Programme, festivals: Sequence[Festival], birthday: bool
         kind = Kind.BIRTHDAY if birthday else Kind.FESTIVAL
         return _announce(which, kind, text, day, **values)
 
-    return say
+    return Say(say, personal=birthday)

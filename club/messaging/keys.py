@@ -17,9 +17,10 @@ _DIGEST = 32
 
 def outbox_key(*parts: object) -> str:
     """`a:b:c` from the parts; over 128 characters: its start and a digest of the whole."""
-    key = ":".join(str(p) for p in parts)
-    if not parts or not all(str(p) for p in parts):
+    texts = [str(p) for p in parts]
+    if not texts or not all(texts):
         raise ValueError("an outbox key needs non-empty parts")
+    key = ":".join(texts)
     if len(key) <= MAX_KEY:
         return key
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_DIGEST]

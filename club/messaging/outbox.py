@@ -69,6 +69,13 @@ class Letter:
 
 
 @dataclass(frozen=True)
+class _Composed:
+    kind: str
+    by_service: Envelope
+    by_template: Envelope | None
+
+
+@dataclass(frozen=True)
 class Told:
     """What `tell` recorded for one member."""
 
@@ -163,7 +170,8 @@ class Batch:
         self._sent = sent
         self._marketing = marketing
         self._planner = Planner(outbox.rules, now)
-        self._payloads: dict[tuple[object, ...], str] = {}
+        self._payloads: dict[int, str] = {}
+        self._composed: dict[tuple[object, ...], _Composed] = {}
 
     def contact(self, row: Mapping[str, Any]) -> Contact:
         return contact_from(row, self._sent, self._marketing)
@@ -177,28 +185,39 @@ class Batch:
             name=row["name"],
             tier=row["tier"],
         )
-        announcement = say(recipient)
-        return self.plan(recipient, announcement, key, self.contact(row))
+        # Keyed by the Say itself (not its id): the memo keeps it alive, so a new one made later
+        # can never be mistaken for it.
+        memo = (say, recipient.lang, recipient.tier, recipient.name if say.personal else 0)
+        composed = self._composed.get(memo)
+        if composed is None:
+            composed = self._composed[memo] = self._compose(say(recipient))
+        plan = self._planner.plan(
+            self.contact(row), composed.kind, has_template=composed.by_template is not None
+        )
+        if plan.not_before is not None and composed.kind in IMMEDIATE:
+            plan = Plan(plan.channel)  # an answer the member waits for: no quiet hours
+        if plan.channel is Channel.TEMPLATE and composed.by_template is not None:
+            envelope = composed.by_template
+        else:
+            envelope = composed.by_service
+        return Letter(key, recipient, composed.kind, envelope, plan)
 
-    def plan(
-        self, recipient: Recipient, announcement: Announcement, key: str, contact: Contact
-    ) -> Letter:
+    def _compose(self, announcement: Announcement) -> _Composed:
+        """The two envelopes an announcement can go in: customer service (carrying its
+        template as fallback) and template, where the programme maps one."""
         mapping = self.outbox.programme.template_for(announcement.name)
         fallback = (
             template(mapping.template_id, mapping.render(announcement.values), mapping.url)
             if mapping is not None
             else None
         )
-        plan = self._planner.plan(contact, announcement.kind, has_template=fallback is not None)
-        if plan.not_before is not None and announcement.kind in IMMEDIATE:
-            plan = Plan(plan.channel)  # an answer the member waits for: no quiet hours
         content = announcement.content or Text(announcement.text)
         check(content)
-        if plan.channel is Channel.TEMPLATE and fallback is not None:
-            envelope = Envelope(fallback)
-        else:
-            envelope = Envelope(content, fallback)
-        return Letter(key, recipient, announcement.kind, envelope, plan)
+        return _Composed(
+            announcement.kind,
+            Envelope(content, fallback),
+            Envelope(fallback) if fallback is not None else None,
+        )
 
     async def record(self, letters: Sequence[Letter], *, hand_over: bool = True) -> list[Inserted]:
         """Write the letters (each key at most once); returns the rows this call wrote. Those
@@ -211,11 +230,11 @@ class Batch:
 
     def _row(self, letter: Letter) -> NewOutboxRow:
         envelope = letter.envelope
-        # Most members of a batch get one of a few messages: each is encoded once.
-        cache_key = _cache_key(envelope)
-        payload = self._payloads.get(cache_key)
+        # Most members of a batch get one of a few messages, shared envelopes (the batch keeps
+        # them alive, so their ids stay theirs): each is encoded once.
+        payload = self._payloads.get(id(envelope))
         if payload is None:
-            payload = self._payloads[cache_key] = encode_payload(encode(envelope))
+            payload = self._payloads[id(envelope)] = encode_payload(encode(envelope))
         plan = letter.plan
         return NewOutboxRow(
             idempotency_key=letter.key,
@@ -228,10 +247,6 @@ class Batch:
             last_error=plan.skipped,
             not_before=plan.not_before,
         )
-
-    def forget_payloads(self) -> None:
-        """Between batches of a long run: encoded payloads are kept per batch only."""
-        self._payloads.clear()
 
 
 async def record_template_copy(
@@ -266,15 +281,3 @@ def count_plan(counts: Counter[str], plan: Plan | None) -> None:
     else:
         counts["skipped"] += 1
         counts[f"skipped_{plan.reason or 'other'}"] += 1
-
-
-def _cache_key(envelope: Envelope) -> tuple[object, ...]:
-    content, fallback = envelope.content, envelope.fallback
-    parts: tuple[object, ...] = (
-        (content.template_id, tuple(sorted(content.fields.items())), content.url)
-        if isinstance(content, Template)
-        else (content,)
-    )
-    if fallback is not None:
-        parts += (fallback.template_id, tuple(sorted(fallback.fields.items())), fallback.url)
-    return parts

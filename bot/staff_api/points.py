@@ -11,7 +11,7 @@ from bot.staff_api.schemas import (
     LedgerOut,
     LedgerQuery,
 )
-from club.points import ledger as points
+from club.points.adjustments import adjust_and_tell
 from club.points.views import movements
 from club.rules.expiry import expires_at
 from club.staff.accounts import Permission
@@ -46,12 +46,14 @@ async def adjust(call: Call) -> AdjustmentOut:
     body = call.body_as(AdjustmentIn)
     # Points given by hand follow the programme's expiry like any earned points.
     expiry = expires_at(call.now, call.deps.programme.expiry) if body.points > 0 else None
-    movement = await points.adjust(
+    movement = await adjust_and_tell(
         member.id,
         body.points,
         body.reason,
-        call.staff.id,
-        call.now,
+        actor_id=call.staff.id,
+        now=call.now,
+        programme=call.deps.programme,
+        outbox=call.deps.outbox,
         ref=body.ref,
         expires_at=expiry,
     )

@@ -59,7 +59,13 @@ async def record_return(call: Call) -> ReturnOut:
     body = call.body_as(ReturnIn)
     call.target = f"order:{body.order_id}"
     result = await purchases.record_return(
-        body.order_id, body.amount_fen, now=call.now, ref=body.ref, actor_id=call.staff.id
+        body.order_id,
+        body.amount_fen,
+        now=call.now,
+        ref=body.ref,
+        actor_id=call.staff.id,
+        programme=call.deps.programme,
+        outbox=call.deps.outbox,
     )
     call.summary.update(
         member_id=result.member_id,

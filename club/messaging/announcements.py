@@ -78,13 +78,6 @@ def tier_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
     return _tier_up("tier_upgrade", programme.messages.tier_upgrade, programme, to_tier, now)
 
 
-def purchase_upgrade(programme: Programme, to_tier: str, now: datetime) -> Say:
-    """A purchase recorded by staff lifted the member's tier."""
-    return _tier_up(
-        "purchase_upgrade", programme.messages.purchase_upgrade, programme, to_tier, now
-    )
-
-
 def _tier_up(name: str, message: Text, programme: Programme, to_tier: str, now: datetime) -> Say:
     def say(to: Recipient) -> Announcement:
         tier = _tier_name(programme, to_tier, to.lang)
@@ -144,6 +137,87 @@ def points_expiry(programme: Programme, points: int, last_day: date, now: dateti
         # {date} in this template is the last valid day, not the day it is sent.
         values = {**announcement.values, "date": template_date(last_day)}
         return Announcement(announcement.name, announcement.kind, text, values)
+
+    return Say(say)
+
+
+def yuan(fen: int) -> str:
+    """An amount as members read it: 120, 99.5, 0.01 (yuan, without trailing zeros)."""
+    whole, cents = divmod(abs(fen), 100)
+    sign = "-" if fen < 0 else ""
+    if not cents:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{cents:02d}".rstrip("0")
+
+
+@dataclass(frozen=True)
+class PointsChange:
+    """A movement of a member's points the member did not cause in chat."""
+
+    points: int
+    """Points moved (positive: how many were given or taken, by `kind`)."""
+    balance: int
+    amount_fen: int = 0
+    order: str = ""
+    reason: str = ""
+
+
+def purchase(
+    programme: Programme, change: PointsChange, upgraded_to: str | None, now: datetime
+) -> Say:
+    """A purchase recorded by staff: the points it earned and, when it lifted the tier, the
+    congratulation after them, in one message."""
+
+    def say(to: Recipient) -> Announcement:
+        values: dict[str, object] = {
+            "points": change.points,
+            "balance": change.balance,
+            "amount": yuan(change.amount_fen),
+            "order": change.order,
+        }
+        text = programme.messages.points_earned.render(to.lang, **values)
+        if upgraded_to is None:
+            return _announce("points_earned", Kind.POINTS_CHANGE, text, now.date(), **values)
+        tier = _tier_name(programme, upgraded_to, to.lang)
+        up = programme.messages.purchase_upgrade.render(to.lang, tier=tier)
+        text = f"{text} {up}" if to.lang == "en" else text + up
+        return _announce(
+            "purchase_upgrade", Kind.TIER_CHANGE, text, now.date(), tier=tier, **values
+        )
+
+    return Say(say)
+
+
+def points_reversed(programme: Programme, change: PointsChange, now: datetime) -> Say:
+    """A return recorded by staff took points back."""
+
+    def say(to: Recipient) -> Announcement:
+        values: dict[str, object] = {
+            "points": change.points,
+            "balance": change.balance,
+            "amount": yuan(change.amount_fen),
+            "order": change.order,
+        }
+        text = programme.messages.points_reversed.render(to.lang, **values)
+        return _announce("points_reversed", Kind.POINTS_CHANGE, text, now.date(), **values)
+
+    return Say(say)
+
+
+def points_adjusted(
+    programme: Programme, delta: int, balance: int, reason: str, now: datetime
+) -> Say:
+    """Staff adjusted the member's points (`delta` signed), with the reason they gave."""
+
+    def say(to: Recipient) -> Announcement:
+        values: dict[str, object] = {
+            "change": f"{delta:+d}",
+            "points": abs(delta),
+            "balance": balance,
+            "reason": reason,
+        }
+        text = programme.messages.points_adjusted.render(to.lang, **values)
+        return _announce("points_adjusted", Kind.POINTS_CHANGE, text, now.date(), **values)
 
     return Say(say)
 

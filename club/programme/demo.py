@@ -109,6 +109,11 @@ marketing_per_week = 3
 #   tier_upgrade, purchase_upgrade: {tier}                     (must tell {tier})
 #   tier_downgrade:   {tier}, {regain_tier}, {amount}, {months} (must tell {tier})
 #   reply:            (a chat answer that missed WeChat's 5 s; must tell {content})
+#   points_earned, points_reversed: {points}, {balance}, {amount} (yuan), {order}
+#                                   (must tell {points} and {balance})
+#   points_adjusted:  {change} (+100 or -50), {points}, {balance}, {reason}
+#                     (must tell {change} and {balance})
+#   purchase_upgrade also has the purchase's {points}, {balance}, {amount} and {order}
 # Values are cut to what each new-style field type takes (thing: 20 characters, phrase: 5...).
 # An announcement without a template reaches the member only inside the customer-service window.
 [templates.birthday]
@@ -139,6 +144,33 @@ fields = { thing1 = "{tier}", time2 = "{date}", thing3 = "{months}个月满{amou
 id = "demo-tmpl-service-reply"
 fields = { thing1 = "{content}", time2 = "{date}" }
 
+[templates.points_earned]
+id = "demo-tmpl-points-change"
+
+[templates.points_earned.fields]
+thing1 = "消费{amount}元"
+character_string2 = "+{points}"
+number3 = "{balance}"
+time4 = "{date}"
+
+[templates.points_reversed]
+id = "demo-tmpl-points-change"
+
+[templates.points_reversed.fields]
+thing1 = "退货{amount}元"
+character_string2 = "-{points}"
+number3 = "{balance}"
+time4 = "{date}"
+
+[templates.points_adjusted]
+id = "demo-tmpl-points-change"
+
+[templates.points_adjusted.fields]
+thing1 = "{reason}"
+character_string2 = "{change}"
+number3 = "{balance}"
+time4 = "{date}"
+
 [tier_review]
 day_of_month = 1
 months = 12
@@ -160,6 +192,11 @@ send "my data" to see it or "delete my data" to erase it at any time."""
 #   tier_upgrade, tier_downgrade, purchase_upgrade: {tier}, the new tier's name
 #   tier_regain (added after a downgrade): {amount} yuan to spend in {months} months to regain
 #     {tier}, the tier just left
+#   points_earned, points_reversed (a purchase, a return recorded by staff): {points},
+#     {balance}, {amount} (yuan), {order}; a purchase that lifts the tier sends points_earned
+#     followed by purchase_upgrade, as one message
+#   points_adjusted (by staff): {change} (+100 or -50), {points}, {balance}, {reason}
+# Messages added after a programme was written may be left out; the texts shown here are used.
 # Write a literal brace as {{ or }}.
 [messages.points_expiry]
 zh = "您有{points}积分将于{month}月{day}日后到期，记得及时兑换哦。"
@@ -176,6 +213,18 @@ en = "Your tier is now {tier}. Thank you for being with us."
 [messages.tier_regain]
 zh = "{months}个月内消费满{amount}元即可重回{tier}。"
 en = "Spend {amount} yuan in {months} months to regain {tier}."
+
+[messages.points_earned]
+zh = "感谢惠顾！本次消费{amount}元，获得{points}积分，当前积分{balance}。"
+en = "Thank you for your purchase of {amount} yuan: {points} points earned, {balance} in all."
+
+[messages.points_reversed]
+zh = "您的订单{order}退货{amount}元，扣回{points}积分，当前积分{balance}。"
+en = "A return of {amount} yuan (order {order}) took back {points} points: {balance} left."
+
+[messages.points_adjusted]
+zh = "您的积分已调整{change}（{reason}），当前积分{balance}。"
+en = "Your points were adjusted by {change} ({reason}); your balance is {balance}."
 
 [messages.purchase_upgrade]
 zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"

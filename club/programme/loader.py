@@ -8,7 +8,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from club.programme.messages import LANGUAGES, PLACEHOLDERS, check_text
+from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.templates import parse_templates
 from club.rules.programme import (
     Birthday,
@@ -215,6 +215,9 @@ def _messages(table: _Table) -> Messages:
         raise ProgrammeError(f"{table.key(unknown[0])}: not a message the club sends")
     texts: dict[str, Text] = {}
     for name in PLACEHOLDERS:
+        if name not in table.data and name in OPTIONAL:
+            texts[name] = Text(**OPTIONAL[name])
+            continue
         message = table.table(name)
         extra = sorted(set(message.data) - set(LANGUAGES))
         if extra:

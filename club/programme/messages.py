@@ -19,8 +19,30 @@ PLACEHOLDERS: Mapping[str, Mapping[str, object]] = {
     "tier_downgrade": {"tier": "Silver"},
     "tier_regain": {"tier": "Gold", "amount": 10000, "months": 12},
     "purchase_upgrade": {"tier": "Gold"},
+    "points_earned": {"points": 120, "balance": 680, "amount": "120", "order": "A1001"},
+    "points_reversed": {"points": 60, "balance": 620, "amount": "60", "order": "A1001"},
+    "points_adjusted": {"change": "+100", "points": 100, "balance": 780, "reason": "补录"},
 }
 LANGUAGES = ("zh", "en")
+
+OPTIONAL: Mapping[str, Mapping[str, str]] = {
+    "points_earned": {
+        "zh": "感谢惠顾！本次消费{amount}元，获得{points}积分，当前积分{balance}。",
+        "en": "Thank you for your purchase of {amount} yuan: {points} points earned, "
+        "{balance} in all.",
+    },
+    "points_reversed": {
+        "zh": "您的订单{order}退货{amount}元，扣回{points}积分，当前积分{balance}。",
+        "en": "A return of {amount} yuan (order {order}) took back {points} points: "
+        "{balance} left.",
+    },
+    "points_adjusted": {
+        "zh": "您的积分已调整{change}（{reason}），当前积分{balance}。",
+        "en": "Your points were adjusted by {change} ({reason}); your balance is {balance}.",
+    },
+}
+"""Messages a programme file may leave out (added after programmes were written): these texts
+are used when it does."""
 
 
 def check_text(key: str, message: str, text: str) -> None:

@@ -49,8 +49,23 @@ ANNOUNCEMENTS: Mapping[str, Announcement] = {
         {**_CONTENT, "tier": "银卡", "regain_tier": "金卡", "amount": 10000, "months": 12},
         required=("tier",),
     ),
-    "purchase_upgrade": Announcement({**_CONTENT, "tier": "金卡"}, required=("tier",)),
+    "purchase_upgrade": Announcement(
+        {**_CONTENT, "tier": "金卡", "points": 120, "balance": 680, "amount": "120", "order": "A1"},
+        required=("tier",),
+    ),
     "reply": Announcement(_CONTENT, required=("content",)),
+    "points_earned": Announcement(
+        {**_CONTENT, "points": 120, "balance": 680, "amount": "120", "order": "A1001"},
+        required=("points", "balance"),
+    ),
+    "points_reversed": Announcement(
+        {**_CONTENT, "points": 60, "balance": 620, "amount": "60", "order": "A1001"},
+        required=("points", "balance"),
+    ),
+    "points_adjusted": Announcement(
+        {**_CONTENT, "change": "+100", "points": 100, "balance": 780, "reason": "补录"},
+        required=("change", "balance"),
+    ),
 }
 """Every announcement the club makes, by the name the programme's [templates] table uses."""
 

@@ -201,6 +201,12 @@ class Messages:
     """Added after a downgrade: spend {amount} yuan in {months} months to regain {tier}."""
     purchase_upgrade: Text
     """A purchase recorded by staff lifted the tier: {tier}."""
+    points_earned: Text
+    """A purchase earned points: {points}, {balance}, {amount} (yuan), {order}."""
+    points_reversed: Text
+    """A return took points back: {points}, {balance}, {amount} (yuan), {order}."""
+    points_adjusted: Text
+    """Staff adjusted the points: {change} (signed), {points}, {balance}, {reason}."""
 
 
 @dataclass(frozen=True)

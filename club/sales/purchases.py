@@ -13,7 +13,6 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import (
     ChannelLevel,
@@ -26,6 +25,7 @@ from club.db.models.ledger import (
 from club.db.models.members import Member
 from club.db.tx import transaction
 from club.messaging import announcements
+from club.messaging.announcements import PointsChange
 from club.messaging.keys import outbox_key
 from club.messaging.outbox import Outbox
 from club.points import ledger as points
@@ -165,9 +165,10 @@ async def record_purchase(
 ) -> PurchaseResult:
     """Record a purchase once: points at the member's tier multiplier, upgrade if due.
 
-    A tier lifted by the purchase is announced through `outbox` in the purchase's transaction:
-    the purchase and its congratulation are kept together or not at all, and the message
-    reaches the senders when the transaction commits."""
+    The member is told through `outbox` (the points earned and the balance, and the new tier
+    when the purchase lifted it, in one message) in the purchase's transaction: the purchase and
+    its message are kept together or not at all, and the message reaches the senders when the
+    transaction commits. The message is keyed by the order: a repeat tells nobody twice."""
     _validate(order_id, amount_fen, items)
     member = await _member_id(member_id, openid)
     if cost_fen is None and items and all(i.cost_fen is not None for i in items):
@@ -221,13 +222,15 @@ async def record_purchase(
             if change is not None:
                 purchase.tier_after = change.to_tier
                 await purchase.save(using_db=conn, update_fields=["tier_after"])
-                if outbox is not None:
-                    await outbox.tell(
-                        announcements.purchase_upgrade(programme, change.to_tier, now),
-                        key=outbox_key("tier", member, "order", order_id),
-                        now=now,
-                        member_id=member,
-                    )
+            if outbox is not None and (earned > 0 or change is not None):
+                told = PointsChange(earned, balance, amount_fen=amount_fen, order=order_id)
+                upgraded = change.to_tier if change is not None else None
+                await outbox.tell(
+                    announcements.purchase(programme, told, upgraded, now),
+                    key=outbox_key("purchase", member, order_id),
+                    now=now,
+                    member_id=member,
+                )
             if items:
                 await PurchaseItem.bulk_create(
                     [
@@ -282,11 +285,14 @@ async def record_return(
     now: datetime,
     ref: str | None = None,
     actor_id: int | None = None,
+    programme: Programme | None = None,
+    outbox: Outbox | None = None,
 ) -> ReturnResult:
     """Reverse points in proportion to the refunded amount; the shortfall becomes debt.
 
     `ref` identifies the return (the POS return id). Without one, the same order and amount
-    again is taken as a retry of the same return, never as a second return.
+    again is taken as a retry of the same return, never as a second return. Points taken back
+    are told to the member through `outbox` (with `programme`), in the return's transaction.
     """
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise PurchaseError("amount_fen must be a positive integer (fen)")
@@ -297,7 +303,7 @@ async def record_return(
     if stored is not None:
         return _same_return(stored, order_id, amount_fen)
     try:
-        async with in_transaction() as conn:
+        async with transaction() as conn:
             purchase = (
                 await Purchase.filter(order_id=order_id).using_db(conn).select_for_update().first()
             )
@@ -338,6 +344,14 @@ async def record_return(
                     actor_id=actor_id,
                 )
                 balance, debt = movement.balance_after, movement.debt_after
+                if outbox is not None and programme is not None:
+                    change = PointsChange(reversed_now, balance, amount_fen, order_id)
+                    await outbox.tell(
+                        announcements.points_reversed(programme, change, now),
+                        key=outbox_key("return", key),
+                        now=now,
+                        member_id=purchase.member_id,
+                    )
             else:
                 standing = await lock_member(conn, purchase.member_id)
                 balance, debt = standing.balance, standing.debt

@@ -14,7 +14,7 @@ import pytest
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.messaging import announcements
-from club.messaging.announcements import Say
+from club.messaging.announcements import PointsChange, Say, yuan
 from club.messaging.outbox import Outbox
 from club.programme import Programme, load_programme
 from club.programme.templates import ANNOUNCEMENTS
@@ -23,6 +23,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
 PROGRAMME = load_programme(None)
 MID_AUTUMN = [f for f in PROGRAMME.festivals if f.key == "mid_autumn"]
+BOUGHT = PointsChange(120, 680, amount_fen=12000, order="A1001")
+RETURNED = PointsChange(60, 620, amount_fen=6050, order="A1001")
 _ids = count(1)
 
 
@@ -75,10 +77,44 @@ CASES: dict[str, tuple[Callable[[Programme], Say], str, str, dict[str, str]]] = 
         {"thing1": "银卡", "time2": "2026年11月23日", "thing3": "12个月满10000元回金卡"},
     ),
     "purchase_upgrade": (
-        lambda p: announcements.purchase_upgrade(p, "black", NOW),
+        lambda p: announcements.purchase(p, BOUGHT, "black", NOW),
         "tier_change",
+        "感谢惠顾！本次消费120元，获得120积分，当前积分680。"
         "恭喜您升级为黑金会员！感谢您的支持，新等级的权益已为您开启。",
         {"thing1": "黑金", "time2": "2026年11月23日", "thing3": "感谢惠顾，新等级权益已开启"},
+    ),
+    "points_earned": (
+        lambda p: announcements.purchase(p, BOUGHT, None, NOW),
+        "points_change",
+        "感谢惠顾！本次消费120元，获得120积分，当前积分680。",
+        {
+            "thing1": "消费120元",
+            "character_string2": "+120",
+            "number3": "680",
+            "time4": "2026年11月23日",
+        },
+    ),
+    "points_reversed": (
+        lambda p: announcements.points_reversed(p, RETURNED, NOW),
+        "points_change",
+        "您的订单A1001退货60.5元，扣回60积分，当前积分620。",
+        {
+            "thing1": "退货60.5元",
+            "character_string2": "-60",
+            "number3": "620",
+            "time4": "2026年11月23日",
+        },
+    ),
+    "points_adjusted": (
+        lambda p: announcements.points_adjusted(p, -50, 730, "补录错误", NOW),
+        "points_change",
+        "您的积分已调整-50（补录错误），当前积分730。",
+        {
+            "thing1": "补录错误",
+            "character_string2": "-50",
+            "number3": "730",
+            "time4": "2026年11月23日",
+        },
     ),
     "reply": (
         lambda p: announcements.reply("您的积分：80", NOW),
@@ -218,3 +254,7 @@ async def test_the_cap_counts_seven_days_only(db: None) -> None:
     await marketing_sent(member, ["campaign", "festival", "points_expiry"], days_ago=7.5)
     told = await Outbox(PROGRAMME).tell(birthday(PROGRAMME), key="g", now=NOW, member_id=member.id)
     assert told.sendable
+
+
+def test_amounts_read_as_yuan() -> None:
+    assert [yuan(f) for f in (12000, 9950, 1, 100, -250)] == ["120", "99.5", "0.01", "1", "-2.5"]

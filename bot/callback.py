@@ -21,6 +21,7 @@ from bot.conversation import Conversation
 from bot.deps import DEPS, Deps
 from bot.messages import Incoming
 from bot.router import Dispatcher, Texts
+from bot.unavailable import Part, Unavailable
 from bot.wechat.crypto import BadCiphertext, MessageCrypto, WrongAppId, signature_matches
 from bot.wechat.inbound import MalformedMessage, parse_fields, parse_incoming, text_field
 from config import Settings
@@ -40,7 +41,7 @@ class Rejected(Exception):
     status: int
     reason: str
     """The metrics label: signature, appid, ciphertext, malformed, stale, too_large, no_key
-    (and store_unavailable, counted by `receive`)."""
+    (and store_unavailable, database_unavailable, counted by `receive`)."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,9 @@ async def receive(request: web.Request) -> web.Response:
     try:
         body = await request.app[CONVERSATION].answer(verified.message)
     except RedisError as exc:  # the store is down: the message was not claimed; WeChat retries
-        deps.metrics.rejected.labels("store_unavailable").inc()
-        log.error("callback refused: the store is unavailable (%s)", type(exc).__name__)
-        return web.Response(status=503, text="store unavailable")
+        return _unavailable(deps, "store", type(exc).__name__)
+    except Unavailable as exc:  # the handler could not reach it; the claim was given back
+        return _unavailable(deps, exc.part, exc.error)
     if body is None:
         return web.Response(text="success")
     if verified.encrypted and crypto is not None:
@@ -127,6 +128,13 @@ async def receive(request: web.Request) -> web.Response:
         nonce = str(secrets.randbelow(10**10))
         body = crypto.envelope(body, timestamp=timestamp, nonce=nonce).encode("utf-8")
     return web.Response(body=body, content_type="application/xml", charset="utf-8")
+
+
+def _unavailable(deps: Deps, part: Part, error: str) -> web.Response:
+    """503, nothing cached: WeChat retries, and the retry is handled once `part` is back."""
+    deps.metrics.rejected.labels(f"{part}_unavailable").inc()
+    log.error("callback refused: the %s is unavailable", part, extra={"error": error})
+    return web.Response(status=503, text=f"{part} unavailable")
 
 
 def _refuse(deps: Deps, exc: Rejected) -> web.Response:

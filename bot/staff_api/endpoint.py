@@ -23,6 +23,7 @@ from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
 from bot.staff_api.schemas import MAX_ID
+from bot.unavailable import Unavailable, part_down
 from club.staff.accounts import Permission, StaffIdentity, record_audit
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,13 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             call.summary.setdefault("refused", exc.reason)
             await _audit(endpoint, call, exc.status)
             raise
-        except Exception:
+        except Exception as exc:
+            part = await part_down(exc)
+            if part is not None:
+                call.summary.setdefault("refused", f"{part}_unavailable")
+                if part != "database":  # the audit row needs the database
+                    await _audit(endpoint, call, 503)
+                raise Unavailable(part, error=type(exc).__name__) from exc
             call.summary.setdefault("refused", "internal")
             await _audit(endpoint, call, 500)
             raise

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from bot import keys
 from bot.dedup import Dedup
 from bot.fsm import Dialog, RedisStateStorage, StateStorage
@@ -68,6 +70,8 @@ class _Job:
     """The dialog state read with the lock, when the lock was taken before the task started."""
     deferred: bool = False
     member_id: int | None = field(default=None)
+    lock_deadline: float | None = None
+    """The loop time until which the member's lock is waited for (inside the reply budget)."""
     unavailable: Unavailable | None = None
     """Set when the handler failed because a shared part was out of reach (answer 503)."""
 
@@ -130,10 +134,13 @@ class Conversation:
         )
 
     async def _first(self, message: Incoming, key: str, budget: float, job: _Job) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        # The lock wait ends inside the budget, so a busy notice is the passive reply.
+        job.lock_deadline = loop.time() + keys.lock_wait(budget)
         task = asyncio.create_task(self._work(message, key, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        timer = asyncio.get_running_loop().call_later(budget, job.defer_if_pending)
+        timer = loop.call_later(budget, job.defer_if_pending)
         try:
             body = await job.future
         finally:
@@ -154,7 +161,7 @@ class Conversation:
         try:
             reply = await self._handle(message, job)
         except MemberBusy:
-            reply = TextReply(self.texts("busy", detect_lang(message)))
+            reply = await self._busy_notice(message, job)
         except Exception as exc:
             part = await part_down(exc)
             if part is not None:
@@ -192,7 +199,9 @@ class Conversation:
         storage = self.states
         raw = job.state_raw
         if not job.lock.held:
-            raw = await job.lock.acquire(peek=self._state_key(message.openid))
+            raw = await job.lock.acquire(
+                peek=self._state_key(message.openid), until=job.lock_deadline
+            )
         # The state is read in the lock's round trip: only lock holders write it.
         if isinstance(storage, RedisStateStorage):
             record = storage.decode(raw)
@@ -231,6 +240,23 @@ class Conversation:
             counts: Counter[str] = Counter()
             await deps.delivery.deliver_with_fallback(told.outbox_id, counts)
             await count_deliveries(deps.store, counts)
+
+    async def _busy_notice(self, message: Incoming, job: _Job) -> Reply | None:
+        """The member's previous message still runs: tell them, at most once a minute, and
+        only as the passive reply. Never by the customer-service API: that would spend the
+        allowance of a member who has not written since (a Redis freeze once sent one member
+        30 of them). The caller checks `job.deferred` right after, without an await between."""
+        if job.deferred:
+            return None
+        try:
+            first = await self.deps.store.set(
+                keys.busy_notice(message.openid), b"1", nx=True, ex=keys.BUSY_NOTICE_TTL_S
+            )
+        except RedisError:
+            return None  # no notice rather than one per message
+        if not first or job.deferred:
+            return None
+        return TextReply(self.texts("busy", detect_lang(message)))
 
     async def _give_back(
         self, message: Incoming, key: str, job: _Job, unavailable: Unavailable

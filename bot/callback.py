@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from bot.conversation import Conversation
 from bot.deps import DEPS, Deps
+from bot.limits import ClientGone, read_body
 from bot.messages import Incoming
 from bot.router import Dispatcher, Texts
 from bot.unavailable import Part, Unavailable
@@ -70,7 +71,7 @@ async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Rejected(400, "too_large")
     try:
-        return await request.read()  # the app's client_max_size is MAX_BODY
+        return await read_body(request)  # the app's client_max_size is MAX_BODY
     except web.HTTPRequestEntityTooLarge:
         raise Rejected(400, "too_large") from None
 
@@ -112,6 +113,8 @@ async def receive(request: web.Request) -> web.Response:
     except MalformedMessage as exc:
         log.info("callback refused: %s", exc)
         return _refuse(deps, Rejected(400, "malformed"))
+    except ClientGone:
+        raise  # not a refusal: nobody is there to answer (bot.limits logs it)
     except Exception:  # a parser surprise must still be a 400, never a 500
         log.exception("callback refused: unexpected error while reading the request")
         return _refuse(deps, Rejected(400, "malformed"))

@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.deps import DEPS, Deps
+from bot.limits import ClientGone, read_body
 from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
@@ -112,7 +113,7 @@ def _parse_query(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
 async def _parse_body(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
     if endpoint.body is None:
         return None
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         raise ApiError(400, "missing_body", "a JSON object body is required")
     try:
@@ -189,6 +190,8 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             call.summary.setdefault("refused", exc.code)
             await _audit(endpoint, call, exc.status)
             raise
+        except ClientGone:
+            raise  # nothing was done and nobody waits for an answer (bot.limits logs it)
         except web.HTTPException as exc:
             # aiohttp's own refusals, e.g. a body over the size limit (413).
             call.summary.setdefault("refused", exc.reason)

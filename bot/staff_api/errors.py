@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.limits import ClientGone
 from bot.unavailable import RETRY_AFTER_S, Part, Unavailable, part_down
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except ClientGone:
+        raise  # handled outside (bot.limits): one log line, no answer to give
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -21,7 +21,6 @@ import socket
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +52,19 @@ def server_sockets(pid: int) -> int:
 
 def signed_path() -> str:
     ts, nonce = str(int(time.time())), "20261204"
-    signature = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()  # noqa: S324
+    signature = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()
     return f"/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=oBench"
+
+
+async def healthy(port: int) -> bool:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+    answer = await reader.read()
+    writer.close()
+    return answer.startswith(b"HTTP/1.1 200")
 
 
 class Outcomes:
@@ -104,13 +114,10 @@ async def run(args: argparse.Namespace) -> None:
         sys.executable, "-m", "bot", cwd=work, env=env, stdout=log, stderr=log
     )
     try:
-        url = f"http://127.0.0.1:{port}/healthz"
         for _ in range(200):
-            try:
-                with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own server
-                    break
-            except OSError:
-                await asyncio.sleep(0.1)
+            if await healthy(port):
+                break
+            await asyncio.sleep(0.1)
         baseline = rss_mib(server.pid)
         print(f"source {args.source}; server pid {server.pid}, RSS at rest {baseline:.1f} MiB")
         outcomes = Outcomes()

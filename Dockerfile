@@ -36,6 +36,7 @@ RUN python -m venv /opt/venv \
 COPY pyproject.toml ./
 COPY bot ./bot
 COPY club ./club
+COPY clubbot ./clubbot
 COPY config ./config
 COPY handlers ./handlers
 COPY scheduler ./scheduler

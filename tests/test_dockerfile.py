@@ -20,8 +20,15 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
-PACKAGES = ("bot", "club", "config", "handlers", "scheduler")
-"""The service's packages: pyproject.toml's [tool.setuptools.packages.find] include."""
+PACKAGES = tuple(
+    sorted(
+        pattern.rstrip("*")
+        for pattern in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]["find"]["include"]
+    )
+)
+"""The service's packages, as pyproject.toml's [tool.setuptools.packages.find] lists them."""
 
 
 def hadolint() -> str:

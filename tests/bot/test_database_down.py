@@ -138,7 +138,7 @@ async def test_a_database_that_was_never_reachable(
     needs it answers 503; once something answers on that port the same app serves."""
     port = free_port()
     settings = make_settings(database_url=through(port))
-    from bot.app import create_app
+    from clubbot.web import create_app
 
     app = create_app(settings, clock=clock, store=store, create_schema=False)
     async with TestClient(TestServer(app)) as client:

@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
 from bot.deps import DEPS
 from bot.kv import Redis
 from bot.limits import CappedSite, ServerLimits
@@ -28,6 +27,7 @@ from club.clock import FixedClock
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member
 from club.db.testing import clear_all_tables
+from clubbot.web import create_app
 from tests.bot.test_staff_api_support import joined_member, staff_headers
 from tests.conftest import TOKEN, make_settings
 from tests.fixtures.wechat import plain_query, xml

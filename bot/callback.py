@@ -19,8 +19,10 @@ from redis.exceptions import RedisError
 
 from bot.conversation import Conversation
 from bot.deps import DEPS, Deps
+from bot.limits import ClientGone, read_body
 from bot.messages import Incoming
 from bot.router import Dispatcher, Texts
+from bot.unavailable import Part, Unavailable
 from bot.wechat.crypto import BadCiphertext, MessageCrypto, WrongAppId, signature_matches
 from bot.wechat.inbound import MalformedMessage, parse_fields, parse_incoming, text_field
 from config import Settings
@@ -40,7 +42,7 @@ class Rejected(Exception):
     status: int
     reason: str
     """The metrics label: signature, appid, ciphertext, malformed, stale, too_large, no_key
-    (and store_unavailable, counted by `receive`)."""
+    (and store_unavailable, database_unavailable, counted by `receive`)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Rejected(400, "too_large")
     try:
-        return await request.read()  # the app's client_max_size is MAX_BODY
+        return await read_body(request)  # the app's client_max_size is MAX_BODY
     except web.HTTPRequestEntityTooLarge:
         raise Rejected(400, "too_large") from None
 
@@ -111,15 +113,17 @@ async def receive(request: web.Request) -> web.Response:
     except MalformedMessage as exc:
         log.info("callback refused: %s", exc)
         return _refuse(deps, Rejected(400, "malformed"))
+    except ClientGone:
+        raise  # not a refusal: nobody is there to answer (bot.limits logs it)
     except Exception:  # a parser surprise must still be a 400, never a 500
         log.exception("callback refused: unexpected error while reading the request")
         return _refuse(deps, Rejected(400, "malformed"))
     try:
         body = await request.app[CONVERSATION].answer(verified.message)
     except RedisError as exc:  # the store is down: the message was not claimed; WeChat retries
-        deps.metrics.rejected.labels("store_unavailable").inc()
-        log.error("callback refused: the store is unavailable (%s)", type(exc).__name__)
-        return web.Response(status=503, text="store unavailable")
+        return _unavailable(deps, "store", type(exc).__name__)
+    except Unavailable as exc:  # the handler could not reach it; the claim was given back
+        return _unavailable(deps, exc.part, exc.error)
     if body is None:
         return web.Response(text="success")
     if verified.encrypted and crypto is not None:
@@ -127,6 +131,13 @@ async def receive(request: web.Request) -> web.Response:
         nonce = str(secrets.randbelow(10**10))
         body = crypto.envelope(body, timestamp=timestamp, nonce=nonce).encode("utf-8")
     return web.Response(body=body, content_type="application/xml", charset="utf-8")
+
+
+def _unavailable(deps: Deps, part: Part, error: str) -> web.Response:
+    """503, nothing cached: WeChat retries, and the retry is handled once `part` is back."""
+    deps.metrics.rejected.labels(f"{part}_unavailable").inc()
+    log.error("callback refused: the %s is unavailable", part, extra={"error": error})
+    return web.Response(status=503, text=f"{part} unavailable")
 
 
 def _refuse(deps: Deps, exc: Rejected) -> web.Response:

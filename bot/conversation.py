@@ -5,6 +5,10 @@ The handler runs in its own task. If it has not finished after `settings.reply_b
 the callback answers `success` and the task, when done, sends its reply through the outbox
 (customer-service API, or the outbox row itself in dry-run). The decision is taken in one place
 without an await between check and act, so a reply is never both answered and sent, nor lost.
+
+When a handler fails because a shared part (the database, the store) is out of reach, nothing is
+answered or cached: the claim on the message is given back and the callback answers 503, so
+WeChat retries and the message is handled once the part is back (`bot.unavailable`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from bot import keys
 from bot.dedup import Dedup
 from bot.fsm import Dialog, RedisStateStorage, StateStorage
@@ -24,6 +30,7 @@ from bot.metrics import count_deliveries
 from bot.replies import NewsReply, Reply, TextReply, render
 from bot.router import Context, Dispatcher, Lang, Texts
 from bot.turns import Turns
+from bot.unavailable import Unavailable, part_down
 from club.members.contact import ContactReader, record_contact
 from club.members.language import reply_language
 from club.messaging import announcements
@@ -63,6 +70,10 @@ class _Job:
     """The dialog state read with the lock, when the lock was taken before the task started."""
     deferred: bool = False
     member_id: int | None = field(default=None)
+    lock_deadline: float | None = None
+    """The loop time until which the member's lock is waited for (inside the reply budget)."""
+    unavailable: Unavailable | None = None
+    """Set when the handler failed because a shared part was out of reach (answer 503)."""
 
     def defer_if_pending(self) -> None:
         """The budget ran out: from now on the reply goes by the outbox. Synchronous on purpose:
@@ -123,14 +134,19 @@ class Conversation:
         )
 
     async def _first(self, message: Incoming, key: str, budget: float, job: _Job) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        # The lock wait ends inside the budget, so a busy notice is the passive reply.
+        job.lock_deadline = loop.time() + keys.lock_wait(budget)
         task = asyncio.create_task(self._work(message, key, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        timer = asyncio.get_running_loop().call_later(budget, job.defer_if_pending)
+        timer = loop.call_later(budget, job.defer_if_pending)
         try:
             body = await job.future
         finally:
             timer.cancel()
+        if job.unavailable is not None:
+            raise job.unavailable
         if job.deferred:
             self.deps.metrics.deferred.inc()
             log.info("reply deferred past the budget", extra={"kind": message.kind})
@@ -145,8 +161,14 @@ class Conversation:
         try:
             reply = await self._handle(message, job)
         except MemberBusy:
-            reply = TextReply(self.texts("busy", detect_lang(message)))
-        except Exception:
+            reply = await self._busy_notice(message, job)
+        except Exception as exc:
+            part = await part_down(exc)
+            if part is not None:
+                await self._give_back(
+                    message, key, job, Unavailable(part, error=type(exc).__name__)
+                )
+                return
             log.exception("handler failed", extra={"kind": message.kind})
             reply = TextReply(self.texts("error", detect_lang(message)))
         self.deps.metrics.for_kind(message.kind).handler_seconds.observe(loop.time() - started)
@@ -177,7 +199,9 @@ class Conversation:
         storage = self.states
         raw = job.state_raw
         if not job.lock.held:
-            raw = await job.lock.acquire(peek=self._state_key(message.openid))
+            raw = await job.lock.acquire(
+                peek=self._state_key(message.openid), until=job.lock_deadline
+            )
         # The state is read in the lock's round trip: only lock holders write it.
         if isinstance(storage, RedisStateStorage):
             record = storage.decode(raw)
@@ -216,6 +240,48 @@ class Conversation:
             counts: Counter[str] = Counter()
             await deps.delivery.deliver_with_fallback(told.outbox_id, counts)
             await count_deliveries(deps.store, counts)
+
+    async def _busy_notice(self, message: Incoming, job: _Job) -> Reply | None:
+        """The member's previous message still runs: tell them, at most once a minute, and
+        only as the passive reply. Never by the customer-service API: that would spend the
+        allowance of a member who has not written since (a Redis freeze once sent one member
+        30 of them). The caller checks `job.deferred` right after, without an await between."""
+        if job.deferred:
+            return None
+        try:
+            first = await self.deps.store.set(
+                keys.busy_notice(message.openid), b"1", nx=True, ex=keys.BUSY_NOTICE_TTL_S
+            )
+        except RedisError:
+            return None  # no notice rather than one per message
+        if not first or job.deferred:
+            return None
+        return TextReply(self.texts("busy", detect_lang(message)))
+
+    async def _give_back(
+        self, message: Incoming, key: str, job: _Job, unavailable: Unavailable
+    ) -> None:
+        """Nothing is cached and the claim is dropped, so WeChat's retry runs the message again;
+        only then is the request answered (503)."""
+        try:
+            await self.turns.give_back(key, job.lock)
+        except Exception as exc:  # the store may be the part that is down
+            # The claim and the lock expire by themselves (DEDUP_RUNNING_TTL_S, MEMBER_LOCK_TTL_S).
+            log.warning(
+                "could not give the message back",
+                extra={"kind": message.kind, "error": type(exc).__name__},
+            )
+        if job.deferred:
+            # `success` has gone out already: WeChat will not retry this one.
+            log.warning(
+                "message not handled: the %s became unavailable after the reply budget",
+                unavailable.part,
+                extra={"kind": message.kind},
+            )
+            return
+        job.unavailable = unavailable
+        if not job.future.done():
+            job.future.set_result(None)
 
     @staticmethod
     async def _release_quietly(lock: MemberLock) -> None:

@@ -19,7 +19,21 @@ STATE_TTL_S = 30 * 60
 
 # Per-member serialisation of handlers.
 MEMBER_LOCK_TTL_S = 30
-MEMBER_LOCK_WAIT_S = 4.5
+MEMBER_LOCK_WAIT_S = 3.5
+"""The default wait for a member's lock. The callback waits less: until its reply budget
+(REPLY_BUDGET_SECONDS) less `BUSY_REPLY_ROOM_S`, so a "busy" notice is always the passive reply
+(see `lock_wait`)."""
+BUSY_REPLY_ROOM_S = 0.5
+"""Kept free inside the reply budget after the lock wait, to render and answer the busy notice."""
+BUSY_NOTICE_TTL_S = 60
+"""A member gets at most one "busy" notice in this many seconds; later busy messages get none."""
+
+
+def lock_wait(reply_budget_s: float) -> float:
+    """How long the callback waits for a member's lock: the budget less the room for the reply
+    (at most half the budget, for very short budgets)."""
+    return reply_budget_s - min(BUSY_REPLY_ROOM_S, reply_budget_s / 2)
+
 
 # Access token.
 TOKEN_LOCK_TTL_S = 15
@@ -36,6 +50,11 @@ def state(openid: str) -> str:
 
 def member_lock(openid: str) -> str:
     return f"{PREFIX}:lock:member:{openid}"
+
+
+def busy_notice(openid: str) -> str:
+    """Present while a member has had a busy notice in the last `BUSY_NOTICE_TTL_S` seconds."""
+    return f"{PREFIX}:busy:{openid}"
 
 
 def access_token(appid: str) -> str:

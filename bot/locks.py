@@ -59,11 +59,12 @@ class MemberLock:
         """The lock was taken with this object's token by a script of the caller's."""
         self.held = True
 
-    async def acquire(self, *, peek: str | None = None) -> bytes | None:
-        """Take the lock (waiting up to `wait`); returns the value of `peek` read just after
-        (safe to use: only lock holders write what the lock protects)."""
+    async def acquire(self, *, peek: str | None = None, until: float | None = None) -> bytes | None:
+        """Take the lock (waiting up to `wait`, or until the loop time `until`); returns the
+        value of `peek` read just after (safe to use: only lock holders write what the lock
+        protects)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._wait
+        deadline = loop.time() + self._wait if until is None else until
         while True:
             pipe = self._store.pipeline(transaction=True)
             pipe.set(self.key, self.token, nx=True, px=self.ttl_ms)

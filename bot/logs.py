@@ -4,9 +4,14 @@ Lines look like `ts=2026-11-23T10:00:00.123+08:00 level=INFO logger=bot.serve pi
 msg="listening" port=8080`: fields passed with `extra=` are appended as key=value pairs, so log
 search can filter on them without parsing free text.
 
-Two things never reach the output (STYLE.md): a mainland mobile number appears as `138****5678`,
-and the values of our secrets (and any `access_token=` in a URL) appear as `***`. The masking
-runs on the finished line, so messages, extras and tracebacks are all covered.
+Two things never reach the output (STYLE.md): a mainland mobile number appears as `138****5678`
+(with or without +86 and separators), and the values of our secrets appear as `***`, as do
+bearer tokens, passwords in URLs, and the query parameters that authenticate a request or name
+a member (`signature`, `msg_signature`, `echostr`, `access_token`, `secret`; `openid` keeps its
+first and last four characters, enough to follow one member through the log). The masking runs
+on the finished line, so messages, extras, tracebacks and the access log (LOG_LEVEL=DEBUG) are
+all covered, at every level and in every process: the server, the scheduler, the queue worker
+and the CLI commands all call `setup_logging`.
 """
 
 from __future__ import annotations
@@ -23,9 +28,23 @@ from config.settings import ConfigError
 if TYPE_CHECKING:
     from config import Settings
 
-# 11 digits starting 13-19, not part of a longer run of digits (order ids, timestamps).
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# 11 digits starting 13-19, optionally after +86 / 86 and with spaces or dashes between the
+# groups, not part of a longer run of digits (order ids, timestamps).
+PHONE = re.compile(r"(?<!\d)((?:\+?86[ -]?)?1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 ACCESS_TOKEN = re.compile(r"(access_token=)[^&\s\"']+")
+# Query parameters whose value authenticates a request (a replayable signature, WeChat's echo
+# string) or is a credential.
+SECRET_PARAMS = re.compile(
+    r"([?&](?:signature|msg_signature|echostr|access_token|secret)=)[^&\s\"']*", re.IGNORECASE
+)
+OPENID_PARAM = re.compile(r"([?&]openid=)([^&\s\"']*)", re.IGNORECASE)
+BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE)
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s\"']*:)[^@/\s\"']+(@)", re.IGNORECASE)
+OPENID_KEPT = 4
+"""Characters kept at each end of an openid in a query string (WeChat's are 28 long)."""
+QUIET_TRACEBACKS = frozenset({"asyncpg.pool"})
+"""Loggers whose tracebacks are expected noise: asyncpg's pool logs one with every attempt to
+reconnect while the database is down. Their exception is kept as one `error=` field."""
 # Secrets shorter than this are not searched for: masking every "ab" would shred the log.
 MIN_SECRET_LENGTH = 6
 
@@ -42,6 +61,22 @@ def mask_phones(text: str) -> str:
     return PHONE.sub(r"\1****\3", text)
 
 
+def _shorten_openid(found: re.Match[str]) -> str:
+    value = found.group(2)
+    if len(value) <= 2 * OPENID_KEPT:
+        return found.group(1) + "***"
+    return f"{found.group(1)}{value[:OPENID_KEPT]}***{value[-OPENID_KEPT:]}"
+
+
+def mask_urls(text: str) -> str:
+    """Sensitive query parameters, URL passwords and bearer tokens."""
+    text = SECRET_PARAMS.sub(r"\1***", text)
+    text = ACCESS_TOKEN.sub(r"\1***", text)
+    text = OPENID_PARAM.sub(_shorten_openid, text)
+    text = URL_PASSWORD.sub(r"\1***\2", text)
+    return BEARER.sub(r"\1***", text)
+
+
 class Redactor:
     """Replaces phone numbers, secret values and access tokens in a piece of text."""
 
@@ -53,8 +88,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub("***", text)
-        text = ACCESS_TOKEN.sub(r"\1***", text)
-        return mask_phones(text)
+        # Phones first: an openid parameter holding a phone number keeps the phone's mask.
+        return mask_urls(mask_phones(text))
 
 
 class RedactingFilter(logging.Filter):
@@ -94,7 +129,11 @@ class KeyValueFormatter(logging.Formatter):
             (key, str(value)) for key, value in vars(record).items() if key not in _STANDARD_ATTRS
         ]
         line = " ".join(f"{key}={_quote(value)}" for key, value in fields)
-        if record.exc_info:
+        if record.exc_info and record.name in QUIET_TRACEBACKS:
+            kind, exc, _ = record.exc_info
+            name = kind.__name__ if kind is not None else "error"
+            line += " error=" + _quote(f"{name}: {exc}")
+        elif record.exc_info:
             # One line per record keeps the output greppable; the traceback follows escaped.
             line += " exc=" + _quote(self.formatException(record.exc_info))
         if record.stack_info:
@@ -148,7 +187,9 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
         raise ConfigError(f"LOG_LEVEL: unknown level {settings.log_level!r}")
     root.setLevel(level)
     # Libraries that are chatty at INFO about things an operator does not act on.
-    for name in ("tortoise", "asyncio", "apscheduler"):
+    # At DEBUG, tortoise and aiosqlite would print every query with its values (names, phones,
+    # openids): they stay at WARNING whatever the level.
+    for name in ("tortoise", "aiosqlite", "asyncio", "apscheduler"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     logging.captureWarnings(True)
     return handler

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from bot.app import BackgroundService
 from bot.health import MULTIPROCESS_DIR
+from bot.limits import CappedSite, ServerLimits, bounded_reads
 from bot.logs import setup_logging
 from config import ConfigError, Settings
 from config.settings import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_S = 10.0
 BACKLOG = 2048
+DEFAULT_LIMITS = ServerLimits()
 
 
 def check_workers(settings: Settings, workers: int) -> None:
@@ -182,25 +184,16 @@ async def serve_app(
     app = factory(settings, background=background)
     if metrics_dir is not None:
         app[MULTIPROCESS_DIR] = metrics_dir
-    # The access log writes a line per request (WeChat's query strings included); it is there
-    # when debugging (LOG_LEVEL=DEBUG), not on the hot path in production.
-    access_log = logging.getLogger("aiohttp.access") if log.isEnabledFor(logging.DEBUG) else None
-    runner = web.AppRunner(
-        app, handle_signals=False, access_log=access_log, shutdown_timeout=SHUTDOWN_TIMEOUT_S
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await runner.setup()
-        site = web.TCPSite(
-            runner, settings.host, settings.port, reuse_port=reuse_port, backlog=BACKLOG
+        runner, _ = await start_serving(
+            app, host=settings.host, port=settings.port, reuse_port=reuse_port
         )
-        await site.start()
     except Exception:
         log.exception("start-up failed", extra={"host": settings.host, "port": settings.port})
-        await runner.cleanup()
         return 1
     settle_garbage_collector()
     log.info("listening", extra={"host": settings.host, "port": settings.port})
@@ -209,6 +202,45 @@ async def serve_app(
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+async def start_serving(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    reuse_port: bool,
+    limits: ServerLimits = DEFAULT_LIMITS,
+) -> tuple[web.AppRunner, CappedSite]:
+    """Start `app` on host:port with the serving limits (bounded header and body reads, capped
+    connections: `bot.limits`); the caller stops it with `runner.cleanup()`."""
+    app.middlewares.insert(0, bounded_reads(limits))  # outermost: its deadline covers all
+    # The access log writes a line per request (WeChat's query strings included, their
+    # signatures masked by the log setup); it is there when debugging (LOG_LEVEL=DEBUG), not on
+    # the hot path in production.
+    access_log = logging.getLogger("aiohttp.access") if log.isEnabledFor(logging.DEBUG) else None
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=access_log,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        **limits.handler_options(),
+    )
+    try:
+        await runner.setup()
+        site = CappedSite(
+            runner,
+            host,
+            port,
+            max_connections=limits.max_connections,
+            backlog=BACKLOG,
+            reuse_port=reuse_port,
+        )
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, site
 
 
 def _worker(settings: Settings, factory: AppFactory, metrics_dir: str) -> None:

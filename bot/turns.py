@@ -2,10 +2,11 @@
 
 `enter`: claim the message for de-duplication; if it is ours, take the member's lock; if that is
 free, read the member's dialog state. `leave`: cache the reply for retries and release the lock
-(compare-and-delete). Each is one script: one command instead of three. Scripts called by
-concurrent callbacks in the same loop turn go out together: on the real Redis through the
-callback's own connection (`bot.redis_lane`), on the in-process stand-in as one redis-py pipeline
-(`bot.pipelined`).
+(compare-and-delete). `give_back`: forget the claim and release the lock, when the message could
+not be handled (a shared part was down) and WeChat is to retry it. Each is one script: one
+command instead of three. Scripts called by concurrent callbacks in the same loop turn go out
+together: on the real Redis through the callback's own connection (`bot.redis_lane`), on the
+in-process stand-in as one redis-py pipeline (`bot.pipelined`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ end
 return 0
 """
 
+GIVE_BACK = """
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  return redis.call('DEL', KEYS[2])
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -60,6 +69,7 @@ class Turns:
         self.scripts = scripts
         self._enter = self.scripts.register(ENTER)
         self._leave = self.scripts.register(LEAVE)
+        self._give_back = self.scripts.register(GIVE_BACK)
 
     async def aclose(self) -> None:
         await self.scripts.aclose()
@@ -90,3 +100,8 @@ class Turns:
         )
         lock.released_by_caller()
         return bool(released)
+
+    async def give_back(self, message_key: str, lock: MemberLock) -> None:
+        """Forget the claim of `message_key` (a retry runs it again) and release `lock`."""
+        await self._give_back(keys=[keys.dedup(message_key), lock.key], args=[lock.token])
+        lock.released_by_caller()

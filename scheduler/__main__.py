@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from bot.logs import setup_logging
 from club.clock import SystemClock
 from config import ConfigError, Settings
 from scheduler.jobs import JOBS
@@ -58,12 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        # The server's logging: key=value lines, secrets, tokens and phone numbers masked.
+        setup_logging(settings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     if args.command == "run":
         today = SystemClock(settings.tz).now().date()
         if args.date is not None and args.date > today and not args.dry_run:

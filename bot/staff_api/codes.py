@@ -11,6 +11,8 @@ from club.staff.accounts import Permission
 async def create_batch(call: Call) -> BottleCodesOut:
     body = call.body_as(BottleCodesIn)
     call.target = f"batch:{body.batch}"
+    # Each code is a credit given by hand: the programme's limit applies to its points.
+    call.deps.programme.limits.check_credit(body.points)
     # The body's limits are inside the service's: a CodeBatchError left is a name conflict.
     batch = await generate_batch(body.count, body.points, body.batch, call.now)
     # The codes themselves are not audited: the log must not become a list of valid codes.
@@ -29,7 +31,8 @@ ENDPOINTS = [
         summary="Generate a batch of bottle codes",
         description=(
             "The same batch name with the same count and points returns the first batch's "
-            "codes again; the name with other values is refused (409)."
+            "codes again; the name with other values is refused (409). Points per code above "
+            "the programme's limits.max_credit_points are refused (422)."
         ),
         permission=Permission.ISSUE_CODES,
         body=BottleCodesIn,

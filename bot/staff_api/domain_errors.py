@@ -11,6 +11,7 @@ from club.codes.bottle import CodeBatchError
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
+from club.rules.programme import AboveLimit
 from club.sales.purchases import (
     OrderConflict,
     PurchaseError,
@@ -29,6 +30,7 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (ReturnExceedsPurchase, 409, "return_exceeds_purchase"),
     (UnknownOrder, 404, "not_found"),
     (UnknownStore, 422, "unknown_store"),
+    (AboveLimit, 422, "above_limit"),
     (InvalidMovement, 422, "invalid"),
     (RewardSpecError, 422, "invalid"),
     (PurchaseError, 422, "invalid"),
@@ -44,5 +46,7 @@ def domain_error(exc: Exception) -> ApiError | None:
             fields = [str(exc).split()[0]] if isinstance(exc, RewardSpecError) else None
             if isinstance(exc, UnknownStore):
                 fields = ["store"]
+            if isinstance(exc, AboveLimit):
+                fields = [exc.field]
             return ApiError(status, code, str(exc), fields=fields)
     return None

@@ -8,6 +8,7 @@ answer; the OpenAPI document is generated from the same table, so it cannot drif
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,10 +20,12 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.deps import DEPS, Deps
+from bot.limits import ClientGone, read_body
 from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
 from bot.staff_api.errors import ApiError, invalid_input
 from bot.staff_api.schemas import MAX_ID
+from bot.unavailable import Unavailable, part_down
 from club.staff.accounts import Permission, StaffIdentity, record_audit
 
 log = logging.getLogger(__name__)
@@ -111,13 +114,45 @@ def _parse_query(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
 async def _parse_body(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
     if endpoint.body is None:
         return None
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         raise ApiError(400, "missing_body", "a JSON object body is required")
+    _refuse_duplicate_keys(raw)
     try:
         return endpoint.body.model_validate_json(raw)
     except ValidationError as exc:
         raise invalid_input(exc) from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """A key given twice is refused (422): JSON parsers keep the last, so
+    `{"amount_fen": 100, "amount_fen": 100000000}` was recorded as a million yuan while a
+    reviewer reading the body saw 100. A body that is not JSON is left to pydantic (400)."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise ApiError(
+            422,
+            "duplicate_key",
+            f"{exc.key}: given more than once in the JSON body; send each key once",
+            fields=[exc.key],
+        ) from None
+    except (ValueError, RecursionError):  # not JSON, or nested absurdly: pydantic says so
+        return
 
 
 def _clip(value: object) -> object:
@@ -188,12 +223,20 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             call.summary.setdefault("refused", exc.code)
             await _audit(endpoint, call, exc.status)
             raise
+        except ClientGone:
+            raise  # nothing was done and nobody waits for an answer (bot.limits logs it)
         except web.HTTPException as exc:
             # aiohttp's own refusals, e.g. a body over the size limit (413).
             call.summary.setdefault("refused", exc.reason)
             await _audit(endpoint, call, exc.status)
             raise
-        except Exception:
+        except Exception as exc:
+            part = await part_down(exc)
+            if part is not None:
+                call.summary.setdefault("refused", f"{part}_unavailable")
+                if part != "database":  # the audit row needs the database
+                    await _audit(endpoint, call, 503)
+                raise Unavailable(part, error=type(exc).__name__) from exc
             call.summary.setdefault("refused", "internal")
             await _audit(endpoint, call, 500)
             raise

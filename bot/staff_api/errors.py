@@ -1,7 +1,9 @@
 """Every answer under /api that is not a success has one shape: `{"error": {code, message}}`.
 
 Views raise `ApiError`; the middleware turns it (and aiohttp's own 404/405/413, and anything
-unexpected) into that shape, so a client never has to parse an HTML error page.
+unexpected) into that shape, so a client never has to parse an HTML error page. A failure
+explained by the database or the store being out of reach is a 503 with `Retry-After`, not a
+500 (`bot.unavailable`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from bot.limits import ClientGone
+from bot.unavailable import RETRY_AFTER_S, Part, Unavailable, part_down
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,8 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except ClientGone:
+        raise  # handled outside (bot.limits): one log line, no answer to give
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -102,6 +109,32 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         if allow:
             response.headers["Allow"] = allow
         return response
-    except Exception:
+    except Exception as exc:
+        part = await part_down(exc)
+        if part is not None:
+            log.error(
+                "staff API: the %s is unavailable",
+                part,
+                extra={"method": request.method, "path": request.path, "error": _name(exc)},
+            )
+            return unavailable(part).response()
         log.exception("staff API failed: %s %s", request.method, request.path)
         return ApiError(500, "internal", "internal error").response()
+
+
+def unavailable(part: Part) -> ApiError:
+    """503 with Retry-After: nothing was done (or, if the answer was lost, the same request
+    again is safe: every write is idempotent)."""
+    error = ApiError(
+        503,
+        f"{part}_unavailable",
+        f"the {part} is unavailable; retry in {RETRY_AFTER_S} seconds with the same request",
+    )
+    error.headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return error
+
+
+def _name(exc: BaseException) -> str:
+    if isinstance(exc, Unavailable):
+        return exc.error
+    return type(exc).__name__

@@ -21,6 +21,16 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 COMMON_ERRORS = {
     401: "No token, or a token that is not valid",
     403: "The caller's role may not do this",
+    503: (
+        "The database or the store is out of reach: retry after `Retry-After` seconds with the "
+        "same request (order ids and refs make a repeated write safe)"
+    ),
+}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 INVALID = "Invalid input: the message and `fields` name what is wrong"
 BAD_REQUEST = "The body is missing or not JSON"
@@ -84,6 +94,7 @@ def _operation(
         responses["400"] = error(BAD_REQUEST)
     for status, description in COMMON_ERRORS.items():
         responses[str(status)] = error(description)
+    responses["503"]["headers"] = RETRY_AFTER_HEADER
     if endpoint.path_params:
         responses["404"] = error(NOT_FOUND_PATH)
     if endpoint.body is not None or endpoint.query is not None or endpoint.path_params:

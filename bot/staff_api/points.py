@@ -44,15 +44,17 @@ async def adjust(call: Call) -> AdjustmentOut:
     member = await member_or_404(call.path["id"])
     require_joined(member)
     body = call.body_as(AdjustmentIn)
+    programme = call.deps.programme
+    programme.limits.check_credit(body.points)  # AboveLimit: 422 naming the limit
     # Points given by hand follow the programme's expiry like any earned points.
-    expiry = expires_at(call.now, call.deps.programme.expiry) if body.points > 0 else None
+    expiry = expires_at(call.now, programme.expiry) if body.points > 0 else None
     movement = await adjust_and_tell(
         member.id,
         body.points,
         body.reason,
         actor_id=call.staff.id,
         now=call.now,
-        programme=call.deps.programme,
+        programme=programme,
         outbox=call.deps.outbox,
         ref=body.ref,
         expires_at=expiry,
@@ -88,8 +90,9 @@ ENDPOINTS = [
         summary="Adjust a member's points",
         description=(
             "Adds (positive) or takes away (negative) points with a reason; audited. A negative "
-            "adjustment larger than the balance is refused (409). Send `ref` to make a retry "
-            "harmless: the same ref returns the first adjustment."
+            "adjustment larger than the balance is refused (409), a credit above the programme's "
+            "limits.max_credit_points too (422). Send `ref` to make a retry harmless: the same "
+            "ref returns the first adjustment."
         ),
         permission=Permission.ADJUST_POINTS,
         body=AdjustmentIn,

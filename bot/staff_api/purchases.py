@@ -94,7 +94,8 @@ ENDPOINTS = [
         description=(
             "Earns points at the member's tier multiplier and upgrades the tier at once when the "
             "purchase crosses a threshold (the member is congratulated). The same order_id again "
-            "returns the first answer and awards nothing; with other data it is refused (409)."
+            "returns the first answer and awards nothing; with other data it is refused (409). "
+            "An amount_fen above the programme's limits.max_purchase_fen is refused (422)."
         ),
         permission=Permission.RECORD_PURCHASE,
         body=PurchaseIn,

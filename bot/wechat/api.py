@@ -274,7 +274,10 @@ class WeChatAPI:
                     raise
                 retries += 1
                 delay = self._retry.delay(retries)
-                log.warning("%s: %s; retry %d in %.2fs", path, exc.result, retries, delay)
+                # WeChat's errmsg says why (and may echo what we sent: the log setup masks it).
+                log.warning(
+                    "%s: %s %s; retry %d in %.2fs", path, exc.result, exc.errmsg, retries, delay
+                )
                 await self._sleep(delay)
                 token = await self.tokens.get()
 

@@ -51,16 +51,28 @@ class MalformedMessage(Exception):
     """The body is not a WeChat message we can read."""
 
 
+MAX_DEPTH = 8
+"""WeChat nests three levels at most (`SendPicsInfo/PicList/item`); deeper is not WeChat, and
+reading it recursively would end in a RecursionError (about 1,000 levels fit in 64 KiB)."""
+MAX_INT64 = 2**63 - 1
+"""The largest number a field may carry: CreateTime and MsgId are stored in 64-bit columns, so
+anything larger would fail at the database (it did: an OverflowError and an apology)."""
+
+
 XmlValue: TypeAlias = "str | XmlFields | list[XmlValue] | None"
 XmlFields: TypeAlias = "dict[str, XmlValue]"
 """An element's children by tag: text (stripped; None when empty), the fields of an element
 that has children, or a list when a tag repeats (e.g. the items of a picture list)."""
 
 
-def _fields(element: Element) -> XmlFields:
+def _fields(element: Element, depth: int = 1) -> XmlFields:
+    if depth > MAX_DEPTH:
+        raise MalformedMessage(f"elements nested deeper than {MAX_DEPTH} levels")
     fields: XmlFields = {}
     for child in element:
-        value: XmlValue = _fields(child) if len(child) else ((child.text or "").strip() or None)
+        value: XmlValue = (
+            _fields(child, depth + 1) if len(child) else ((child.text or "").strip() or None)
+        )
         if child.tag in fields:
             previous = fields[child.tag]
             if isinstance(previous, list):
@@ -150,7 +162,10 @@ def _int_field(fields: XmlFields, name: str, *, required: bool = False) -> int |
     value = value.strip()
     if not value.isascii() or not value.isdigit() or len(value) > 20:
         raise MalformedMessage(f"{name} must be a number")
-    return int(value)
+    number = int(value)
+    if number > MAX_INT64:
+        raise MalformedMessage(f"{name} is out of range")
+    return number
 
 
 def build_incoming(fields: XmlFields) -> Incoming:

@@ -6,6 +6,8 @@
 from club.programme.loader import parse_programme, parse_programme_text
 from club.programme.source import load_programme
 from club.rules.programme import (
+    AboveLimit,
+    AmountLimits,
     Birthday,
     BottleCodeLimits,
     Calendar,
@@ -25,6 +27,8 @@ from club.rules.programme import (
 )
 
 __all__ = [
+    "AboveLimit",
+    "AmountLimits",
     "Birthday",
     "BottleCodeLimits",
     "Calendar",

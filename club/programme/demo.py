@@ -63,6 +63,10 @@ checkin_streak_bonus = 20
 rule = "end_of_next_year"
 reminder_days = 30
 
+[limits]
+max_purchase_fen = 100000000
+max_credit_points = 100000
+
 [bottle_codes]
 per_hour = 10
 per_day = 30

@@ -11,6 +11,7 @@ from typing import Any
 from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.templates import parse_templates
 from club.rules.programme import (
+    AmountLimits,
     Birthday,
     BottleCodeLimits,
     Calendar,
@@ -244,6 +245,21 @@ def _code_limits(table: _Table) -> BottleCodeLimits:
     )
 
 
+def _limits(root: _Table) -> AmountLimits:
+    """Optional: a programme without `[limits]` gets the defaults of `AmountLimits`."""
+    if "limits" not in root.data:
+        return AmountLimits()
+    table, default = root.table("limits"), AmountLimits()
+    return AmountLimits(
+        max_purchase_fen=table.integer(
+            "max_purchase_fen", low=1, high=10**11, default=default.max_purchase_fen
+        ),
+        max_credit_points=table.integer(
+            "max_credit_points", low=1, high=10**9, default=default.max_credit_points
+        ),
+    )
+
+
 def parse_programme(data: Mapping[str, Any]) -> Programme:
     """Build and validate a programme from parsed TOML."""
     root = _Table(data, "")
@@ -289,6 +305,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         ),
         messages=_messages(root.table("messages")),
         templates=parse_templates(root.raw("templates", None)),
+        limits=_limits(root),
     )
 
 

@@ -209,6 +209,41 @@ class Messages:
     """Staff adjusted the points: {change} (signed), {points}, {balance}, {reason}."""
 
 
+class AboveLimit(ValueError):
+    """An amount staff asked for is above the programme's limit; the message names the limit."""
+
+    def __init__(self, field: str, value: int, limit_key: str, limit: int, unit: str) -> None:
+        super().__init__(
+            f"{field}: {value:,} is above the largest the programme allows in one go "
+            f"(limits.{limit_key} = {limit:,} {unit})"
+        )
+        self.field = field
+        self.limit_key = limit_key
+
+
+@dataclass(frozen=True)
+class AmountLimits:
+    """The largest amounts staff may record in one request. They stop a slip of the finger
+    (10^11 fen typed for 10^3), a runaway script or a stolen clerk token from writing a fortune
+    in one call; they are sanity limits, not budgets."""
+
+    max_purchase_fen: int = 100_000_000
+    """One purchase (1,000,000 yuan): above the largest banquet or company order a liquor
+    brand's store records (some 300 bottles of top baijiu at about 3,000 yuan)."""
+    max_credit_points: int = 100_000
+    """One credit given by hand: an adjustment, or the points of one bottle code. What a
+    100,000-yuan purchase earns at the base rate; a larger correction is the purchase it stands
+    for, recorded with its order id."""
+
+    def check_purchase(self, amount_fen: int, field: str = "amount_fen") -> None:
+        if amount_fen > self.max_purchase_fen:
+            raise AboveLimit(field, amount_fen, "max_purchase_fen", self.max_purchase_fen, "fen")
+
+    def check_credit(self, points: int, field: str = "points") -> None:
+        if points > self.max_credit_points:
+            raise AboveLimit(field, points, "max_credit_points", self.max_credit_points, "points")
+
+
 @dataclass(frozen=True)
 class TemplateMapping:
     """How one announcement fills one template of the Official Account.
@@ -241,6 +276,7 @@ class Programme:
     tier_review: TierReview
     consent: Consent
     messages: Messages
+    limits: AmountLimits = AmountLimits()
     templates: tuple[TemplateMapping, ...] = ()
     """Template messages by announcement; an announcement without one goes by customer service
     only (and is skipped, with the reason, when the member's window is closed)."""

@@ -170,6 +170,7 @@ async def record_purchase(
     its message are kept together or not at all, and the message reaches the senders when the
     transaction commits. The message is keyed by the order: a repeat tells nobody twice."""
     _validate(order_id, amount_fen, items)
+    programme.limits.check_purchase(amount_fen)  # AboveLimit: nothing recorded
     member = await _member_id(member_id, openid)
     if cost_fen is None and items and all(i.cost_fen is not None for i in items):
         cost_fen = sum(i.cost_fen or 0 for i in items)

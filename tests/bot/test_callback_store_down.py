@@ -7,6 +7,7 @@ import socket
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
@@ -49,3 +50,30 @@ async def test_an_unreachable_store_gets_503_and_nothing_is_handled(
     finally:
         await down.aclose()
     assert "the store is unavailable" in caplog.text
+
+
+async def test_a_store_failure_inside_a_handler_gets_503_and_the_retry_is_handled(
+    clock: FixedClock, store: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store answered the claim but failed the handler (it went away in between): 503,
+    the claim given back, and WeChat's retry handled, not an apology cached for it."""
+    runs: list[int] = []
+    router = Router("flaky")
+
+    @router.fallback()
+    async def flaky(ctx: Context) -> Reply | None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RedisConnectionError("Connection reset by peer")
+        return TextReply("handled")
+
+    async with running_app(make_settings(), clock, store, routers=[router]) as client:
+        now = int(clock.now().timestamp())
+        body = xml("text.xml").encode()
+        first = await client.post("/wechat", params=plain_query(TOKEN, now), data=body)
+        assert (first.status, await first.text()) == (503, "store unavailable")
+        assert [k async for k in store.scan_iter(match="clubbot:dedup:*")] == []
+        retry = await client.post("/wechat", params=plain_query(TOKEN, now), data=body)
+        assert retry.status == 200 and "handled" in await retry.text()
+    assert runs == [1, 1]
+    assert not any(r.exc_info for r in caplog.records)

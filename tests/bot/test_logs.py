@@ -55,6 +55,10 @@ def output(prod_settings: Settings) -> Iterator[io.StringIO]:
         ("12812345678", "12812345678"),
         ("1381234567", "1381234567"),
         ("order 2138123456789", "order 2138123456789"),
+        # With the country code, and written in groups.
+        ("+8613812345678", "+86138****5678"),
+        ("+86 138 1234 5678", "+86 138****5678"),
+        ("138-1234-5678.", "138****5678."),
         ("ts 1731234567890", "ts 1731234567890"),
     ],
 )
@@ -98,7 +102,7 @@ def test_secrets_never_appear(output: io.StringIO, prod_settings: Settings) -> N
     text = output.getvalue()
     for secret in (SECRET, TOKEN, AES_KEY, DB_PASSWORD, "redis-pass-9", "ACC3SS-T0K3N"):
         assert secret not in text
-    assert "access_token=***&openid=o1" in text
+    assert "access_token=***&openid=***" in text
     assert "exc=" in text and "RuntimeError" in text
 
 
@@ -150,3 +154,47 @@ def test_the_filter_masks_for_any_handler() -> None:
 def test_short_secrets_are_not_searched_for() -> None:
     # A two-letter demo token would otherwise blank out every occurrence of those letters.
     assert Redactor(["ab"])("abc cab") == "abc cab"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # WeChat's callback query, as the access log prints it at DEBUG.
+        (
+            "POST /wechat?signature=1f2e3d&timestamp=1795399200&nonce=42"
+            "&openid=oMemberabcdefghijklmnopqrs01&encrypt_type=aes&msg_signature=9a8b7c HTTP/1.1",
+            "POST /wechat?signature=***&timestamp=1795399200&nonce=42"
+            "&openid=oMem***rs01&encrypt_type=aes&msg_signature=*** HTTP/1.1",
+        ),
+        ("GET /wechat?echostr=5838479218127813673&x=1", "GET /wechat?echostr=***&x=1"),
+        ("/cgi-bin/token?appid=wx1&SECRET=s3cr3t", "/cgi-bin/token?appid=wx1&SECRET=***"),
+        ("postgres://club:p%40ss@db:5432/club", "postgres://club:***@db:5432/club"),
+        ("redis://:pw@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("Authorization: Bearer Zm9vYmFyYmF6cXV4MTIzNDU2", "Authorization: Bearer ***"),
+        # Not credentials: left alone.
+        ("the bearer token is not valid", "the bearer token is not valid"),
+        ("signature=abc without a query", "signature=abc without a query"),
+    ],
+)
+def test_urls_and_tokens_are_masked(text: str, expected: str) -> None:
+    assert Redactor([])(text) == expected
+
+
+def test_a_debug_access_log_line_is_masked(output: io.StringIO) -> None:
+    access = logging.getLogger("aiohttp.access")
+    access.debug(
+        '127.0.0.1 "%s" 200', "GET /api/v1/members?openid=13812345678&signature=abcdef HTTP/1.1"
+    )
+    line = output.getvalue()
+    assert "13812345678" not in line and "abcdef" not in line
+    assert "openid=138****5678&signature=***" in line
+
+
+def test_a_pool_reconnection_traceback_is_one_field(output: io.StringIO) -> None:
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+    except ConnectionRefusedError:
+        logging.getLogger("asyncpg.pool").warning("Failed to restore the pool", exc_info=True)
+    line = output.getvalue().strip()
+    assert "\n" not in line and "Traceback" not in line and "exc=" not in line
+    assert 'error="ConnectionRefusedError: [Errno 111]' in line

@@ -99,6 +99,10 @@ def _broken(change: Any) -> str:
         (lambda d: d["delivery"].update(window_hours=72), "delivery.window_hours"),
         (lambda d: d["tier_review"].update(day_of_month=31), "tier_review.day_of_month"),
         (lambda d: d["bottle_codes"].update(per_day=0), "bottle_codes.per_day"),
+        (lambda d: d["limits"].update(max_purchase_fen=0), "limits.max_purchase_fen"),
+        (lambda d: d["limits"].update(max_purchase_fen=10**12), "limits.max_purchase_fen"),
+        (lambda d: d["limits"].update(max_credit_points="many"), "limits.max_credit_points"),
+        (lambda d: d.update(limits=5), "limits: expected a table"),
         (lambda d: d.pop("consent"), "consent: missing"),
         (lambda d: d.update(tiers=[]), "tiers"),
         (lambda d: d.pop("messages"), "messages: missing"),
@@ -177,3 +181,14 @@ def test_unknown_placeholder_in_a_config_file_names_the_key(tmp_path: Path) -> N
         load_programme(path).messages.tier_regain.en
         == "Spend {amount} yuan to regain {{tier_name}}."
     )
+
+
+def test_amount_limits_default_when_the_table_is_left_out() -> None:
+    data = demo_data()
+    data.pop("limits")
+    limits = parse_programme(data).limits
+    assert (limits.max_purchase_fen, limits.max_credit_points) == (100_000_000, 100_000)
+    assert limits == load_programme(None).limits
+    data["limits"] = {"max_credit_points": 500}
+    assert parse_programme(data).limits.max_credit_points == 500
+    assert parse_programme(data).limits.max_purchase_fen == 100_000_000

@@ -1,6 +1,6 @@
 """The console's words in Chinese (the default) and English, keyed by a short name.
 
-One table, like the chat's texts: a page asks for `_("members")` and gets the word in the
+One table, like the chat's texts: a page asks for `_("nav_members")` and gets the word in the
 language the staff member chose (a cookie). A test checks that every key a template uses exists.
 """
 

@@ -16,7 +16,7 @@ from console.auth.guard import console_guard
 from console.auth.sessions import SessionStore
 from console.filters import FILTERS
 from console.render import JINJA
-from console.web import routes
+from console.web import actions, routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -40,6 +40,7 @@ def setup(app: web.Application) -> None:
         yield
 
     app.cleanup_ctx.append(sessions)
+    actions.register(app)
     auth_views.add_routes(app)
     routes.add_routes(app)
     app.router.add_static("/console/static", STATIC_DIR)

@@ -2,7 +2,7 @@
 
 Search takes what staff at a till have: a name (or part of it), the last four digits of a
 phone, a whole phone number, an openid, or the member number. Each kind of search is one
-indexed lookup on PostgreSQL (the name and last-four searches use the indexes of migration 0006).
+indexed lookup on PostgreSQL (the name and last-four searches use the indexes of migration 0007).
 """
 
 from __future__ import annotations

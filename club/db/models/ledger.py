@@ -36,7 +36,8 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entry"
         unique_together = (("kind", "ref"),)
-        indexes = (("member_id", "created_at"),)
+        # created_at: points issued, redeemed and expired a day (the console's dashboard).
+        indexes = (("member_id", "created_at"), ("created_at", "kind"))
 
 
 class PointsLot(Model):

@@ -134,3 +134,29 @@ async def test_the_console_speaks_english_when_asked(live_console: Console) -> N
     assert await page.get_by_role("link", name="Members").count() == 1
     await page.goto(c.url("/console/members"))
     await c.shot("09-english")
+
+
+async def test_the_dashboard_draws_its_charts_from_our_own_server(live_console: Console) -> None:
+    from tests.console.test_dashboard import _fixture
+
+    c, page = live_console, live_console.page
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    await _fixture()
+    await staff_with_password("mia", "marketer")
+    await sign_in(c, "mia")
+    await page.wait_for_selector("html[data-charts-drawn='4']")
+    assert await page.locator(".chart canvas").count() == 4
+    assert "暂无营销活动" in await page.inner_text("#no-campaigns")
+    await c.shot("10-dashboard-charts")
+    assert problems == []  # no script error, no refused content (the security policy holds)
+    assert all(url.startswith(c.base) for url in requested), requested
+    # A tablet held upright: panels stack, nothing needs sideways scrolling.
+    await page.set_viewport_size({"width": 768, "height": 1024})
+    await page.wait_for_timeout(200)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768
+    await c.shot("11-dashboard-tablet")

@@ -160,3 +160,38 @@ async def test_the_dashboard_draws_its_charts_from_our_own_server(live_console: 
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768
     await c.shot("11-dashboard-tablet")
+
+
+async def test_programme_pages_and_a_code_batch_for_the_printer(live_console: Console) -> None:
+    c, page = live_console, live_console.page
+    await staff_with_password("ada", "admin")
+    await staff_with_password("carl", "clerk")
+    await sign_in(c, "ada")
+    await page.goto(c.url("/console/rewards"))
+    await page.get_by_label("礼品名称").fill("品鉴杯")
+    await page.get_by_label("所需积分").fill("800")
+    await page.get_by_label("库存（留空为不限）").fill("12")
+    await page.get_by_role("button", name="新增").click()
+    await page.wait_for_url(c.url("/console/rewards"))
+    assert "品鉴杯" in await page.inner_text("#rewards")
+    await c.shot("12-rewards")
+    await page.goto(c.url("/console/codes"))
+    await page.get_by_label("批次名").fill("2026-Q4-A")
+    await page.get_by_label("数量").fill("20")
+    await page.get_by_label("每码积分").fill("30")
+    await page.get_by_role("button", name="生成").click()
+    await page.wait_for_url(c.url("/console/codes"))
+    await c.shot("13-codes")
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="下载 CSV 2026-Q4-A").click()
+    download = await info.value
+    text = c.shots / "codes.csv"
+    await download.save_as(str(text))
+    assert len(text.read_text().splitlines()) == 21
+    await page.goto(c.url("/console/programme"))
+    assert "中秋" in await page.inner_text("#festivals")
+    await c.shot("14-programme")
+    await page.goto(c.url("/console/staff"))
+    await c.shot("15-staff")
+    await page.goto(c.url("/console/purchases"))
+    await c.shot("16-till")

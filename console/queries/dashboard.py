@@ -7,6 +7,7 @@ is off by an hour at its edges, which a 30-day chart does not show).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -94,60 +95,73 @@ async def dashboard(now: datetime, days: int = DAYS) -> Dashboard:
     since = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     day_of = _day_expr
 
-    tiers = await conn.execute_query_dict(
-        "SELECT tier, count(*) AS n FROM member WHERE status = 'active' "
-        "AND joined_at IS NOT NULL GROUP BY tier"
-    )
-    not_joined = await conn.execute_query_dict(
-        "SELECT count(*) AS n FROM member WHERE joined_at IS NULL AND status = 'active'"
-    )
     p1 = _p(postgres, 1)
-    growth_rows = await _per_day(
-        conn,
-        f"SELECT 'joined' AS series, {day_of('joined_at', postgres)} AS day, count(*) AS n "
-        f"FROM member WHERE joined_at >= {p1} GROUP BY 2",
-        since,
-        offset_s,
-        postgres,
+    start_of_today = datetime.combine(today, time(0), tzinfo=tz).astimezone(UTC)
+    # The panels' queries are independent: on PostgreSQL they run at once, each on its own
+    # pooled connection, so the page waits for the slowest rather than for the sum.
+    (
+        tiers,
+        not_joined,
+        joined_rows,
+        unfollow_rows,
+        points_rows,
+        message_rows,
+        templates,
+    ) = await asyncio.gather(
+        conn.execute_query_dict(
+            "SELECT tier, count(*) AS n FROM member WHERE status = 'active' "
+            "AND joined_at IS NOT NULL GROUP BY tier"
+        ),
+        conn.execute_query_dict(
+            "SELECT count(*) AS n FROM member WHERE joined_at IS NULL AND status = 'active'"
+        ),
+        _per_day(
+            conn,
+            f"SELECT 'joined' AS series, {day_of('joined_at', postgres)} AS day, "
+            f"count(*) AS n FROM member WHERE joined_at >= {p1} GROUP BY 2",
+            since,
+            offset_s,
+            postgres,
+        ),
+        _per_day(
+            conn,
+            f"SELECT 'unfollowed' AS series, {day_of('at', postgres)} AS day, count(*) AS n "
+            f"FROM follow_event WHERE kind = 'unsubscribe' AND at >= {p1} GROUP BY 2",
+            since,
+            offset_s,
+            postgres,
+        ),
+        # Issued: what members were given; redeemed: spent on rewards less refunds.
+        _per_day(
+            conn,
+            "SELECT CASE WHEN kind IN ('earn', 'bonus') OR (kind = 'adjust' AND points > 0) "
+            "THEN 'issued' WHEN kind IN ('redeem', 'refund') THEN 'redeemed' "
+            "WHEN kind = 'expire' THEN 'expired' ELSE 'other' END AS series, "
+            f"{day_of('created_at', postgres)} AS day, sum(points) AS n "
+            f"FROM ledger_entry WHERE created_at >= {p1} GROUP BY 1, 2",
+            since,
+            offset_s,
+            postgres,
+        ),
+        conn.execute_query_dict(
+            "SELECT channel, status, count(*) AS n FROM outbox_message "
+            f"WHERE created_at >= {p1} GROUP BY channel, status",
+            [since],
+        ),
+        # Sent today; queued up to two days before (quiet hours hold messages overnight),
+        # so the created_at index bounds the rows read.
+        conn.execute_query_dict(
+            f"SELECT count(*) AS n FROM outbox_message WHERE created_at >= {p1} "
+            f"AND channel = 'template' AND status = 'sent' AND sent_at >= {_p(postgres, 2)}",
+            [start_of_today - timedelta(days=2), start_of_today],
+        ),
     )
-    growth_rows += await _per_day(
-        conn,
-        f"SELECT 'unfollowed' AS series, {day_of('at', postgres)} AS day, count(*) AS n "
-        f"FROM follow_event WHERE kind = 'unsubscribe' AND at >= {p1} GROUP BY 2",
-        since,
-        offset_s,
-        postgres,
-    )
-    # Issued: what members were given; redeemed: spent on rewards less refunds; expired.
-    points_rows = await _per_day(
-        conn,
-        "SELECT CASE WHEN kind IN ('earn', 'bonus') OR (kind = 'adjust' AND points > 0) "
-        "THEN 'issued' WHEN kind IN ('redeem', 'refund') THEN 'redeemed' "
-        "WHEN kind = 'expire' THEN 'expired' ELSE 'other' END AS series, "
-        f"{day_of('created_at', postgres)} AS day, sum(points) AS n "
-        f"FROM ledger_entry WHERE created_at >= {p1} GROUP BY 1, 2",
-        since,
-        offset_s,
-        postgres,
-    )
+    growth_rows = joined_rows + unfollow_rows
     # Redemptions and expiry are debits: shown as positive amounts (net of refunds).
     points_rows = [
         {**row, "n": int(str(row["n"])) * (1 if row["series"] == "issued" else -1)}
         for row in points_rows
     ]
-    message_rows = await conn.execute_query_dict(
-        "SELECT channel, status, count(*) AS n FROM outbox_message "
-        f"WHERE created_at >= {p1} GROUP BY channel, status",
-        [since],
-    )
-    start_of_today = datetime.combine(today, time(0), tzinfo=tz).astimezone(UTC)
-    # Sent today; queued up to two days before (quiet hours hold messages overnight), so the
-    # created_at index bounds the rows read.
-    templates = await conn.execute_query_dict(
-        f"SELECT count(*) AS n FROM outbox_message WHERE created_at >= {_p(postgres, 1)} "
-        f"AND channel = 'template' AND status = 'sent' AND sent_at >= {_p(postgres, 2)}",
-        [start_of_today - timedelta(days=2), start_of_today],
-    )
     messages: dict[str, dict[str, int]] = defaultdict(dict)
     for row in message_rows:
         messages[str(row["channel"])][str(row["status"])] = int(row["n"])

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='LedgerEntry',
-            index=Index(fields=['created_at', 'kind']),
+            index=Index(fields=['created_at', 'kind', 'points']),
         ),
         ops.AddIndex(
             model_name='Member',

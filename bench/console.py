@@ -33,13 +33,13 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot.app import create_app
 from bot.kv import in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
 from club.db.migrate import migrate
 from club.staff.accounts import StaffError, create_staff
 from club.staff.passwords import set_password
+from clubbot.web import create_app
 from config import Settings
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

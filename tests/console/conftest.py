@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import console
-from bot.app import create_app
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.testing import clear_all_tables
+from clubbot.web import create_app
 from config import Settings
 from tests.bot.test_staff_api_support import NOW
 

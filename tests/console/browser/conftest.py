@@ -19,10 +19,10 @@ import pytest
 from aiohttp import web
 
 import console
-from bot.app import create_app
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.testing import clear_all_tables
+from clubbot.web import create_app
 from config import Settings
 from tests.conftest import ON_POSTGRES
 

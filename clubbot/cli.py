@@ -3,6 +3,7 @@
     python -m bot [serve] [--workers N] [--host HOST] [--port PORT]
     python -m bot migrate
     python -m bot staff add NAME --role admin|marketer|clerk
+    python -m bot staff passwd NAME
     python -m bot chat [--openid ID] [--url URL]
 
 With no command it serves. Configuration comes from the environment and `.env`; `--host` and
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=("admin", "marketer", "clerk"))
     add.set_defaults(run=run_staff_add)
+    passwd = staff_commands.add_parser("passwd", help="set an account's console password")
+    passwd.add_argument("name")
+    passwd.set_defaults(run=run_staff_passwd)
     return parser
 
 
@@ -124,6 +128,12 @@ def run_staff_add(args: argparse.Namespace) -> int:
     print(f"staff account {args.name!r} ({args.role}) created; its API token, shown only once:")
     print(token)
     return 0
+
+
+def run_staff_passwd(args: argparse.Namespace) -> int:
+    from bot.staff_api.cli import run_staff_passwd as run
+
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

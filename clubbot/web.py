@@ -1,4 +1,5 @@
-"""The web service as deployed: the transport with the chat's handlers and texts."""
+"""The web service as deployed: the transport with the chat's handlers and texts, and the staff
+console."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+import console
 from bot.app import BackgroundService
 from bot.app import create_app as create_transport
 from bot.kv import Redis
@@ -24,8 +26,8 @@ def create_app(
     create_schema: bool | None = None,
     background: Sequence[BackgroundService] = (),
 ) -> web.Application:
-    """The whole web app: callback, chat handlers, staff API, health and metrics."""
-    return create_transport(
+    """The whole web app: callback, chat handlers, staff API, staff console, health, metrics."""
+    app = create_transport(
         settings,
         dispatcher=Dispatcher(routers()),
         texts=t,
@@ -34,3 +36,5 @@ def create_app(
         create_schema=create_schema,
         background=background,
     )
+    console.setup(app)
+    return app

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.8)
     """After this long a slow handler's answer goes out by the customer-service API instead."""
     log_level: str = "INFO"
+    trusted_proxies: str = ""
+    """Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (the
+    staff console marks its cookie Secure when the request came over HTTPS)."""
 
     embedded: bool = False
     """Set by `from_env`: SQLite with no REDIS_URL, demo secrets allowed."""
@@ -132,6 +135,10 @@ class Settings(BaseSettings):
             if self.wechat_dry_run is None:
                 changes["wechat_dry_run"] = False
         return self.model_copy(update=changes)
+
+    @property
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
     @property
     def tz(self) -> ZoneInfo:

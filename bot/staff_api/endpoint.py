@@ -193,54 +193,101 @@ async def _audit(endpoint: Endpoint, call: Call, status: int) -> None:
         log.exception("audit row not written: %s by staff %s", endpoint.audit, call.staff.id)
 
 
+Parse = Callable[[Call], Awaitable[None]]
+"""Fills a call's path, query and body from wherever the request came from."""
+
+
+def _name_target(endpoint: Endpoint, call: Call) -> None:
+    if "id" in call.path:
+        call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
+
+
+async def run(endpoint: Endpoint, call: Call, parse: Parse) -> BaseModel:
+    """What every route does, whoever calls it (the API, the staff console): the role check,
+    the input, the view, the domain's refusals as `ApiError`, and the audit row, refusals too."""
+    try:
+        require(call.staff, endpoint.permission, endpoint.action_text)
+        await parse(call)
+        try:
+            result = await endpoint.view(call)
+        except Exception as exc:
+            mapped = domain_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+    except ApiError as exc:
+        call.summary.setdefault("refused", exc.code)
+        await _audit(endpoint, call, exc.status)
+        raise
+    except ClientGone:
+        raise  # nothing was done and nobody waits for an answer (bot.limits logs it)
+    except web.HTTPException as exc:
+        # aiohttp's own refusals, e.g. a body over the size limit (413).
+        call.summary.setdefault("refused", exc.reason)
+        await _audit(endpoint, call, exc.status)
+        raise
+    except Exception as exc:
+        part = await part_down(exc)
+        if part is not None:
+            call.summary.setdefault("refused", f"{part}_unavailable")
+            if part != "database":  # the audit row needs the database
+                await _audit(endpoint, call, 503)
+            raise Unavailable(part, error=type(exc).__name__) from exc
+        call.summary.setdefault("refused", "internal")
+        await _audit(endpoint, call, 500)
+        raise
+    await _audit(endpoint, call, endpoint.status)
+    return result
+
+
+def new_call(request: web.Request, staff: StaffIdentity) -> Call:
+    deps = request.app[DEPS]
+    return Call(
+        request=request,
+        deps=deps,
+        staff=staff,
+        now=deps.clock.now(),
+        path={},
+        body=None,
+        query=None,
+    )
+
+
+async def invoke(
+    endpoint: Endpoint,
+    request: web.Request,
+    staff: StaffIdentity,
+    *,
+    path: Mapping[str, int] | None = None,
+    body: Mapping[str, object] | None = None,
+    via: str,
+) -> BaseModel:
+    """Run an endpoint for another front end with input it has already read (a console form):
+    the same checks, service call and audit as the API, the audit summary naming `via`."""
+    call = new_call(request, staff)
+    call.summary["via"] = via
+
+    async def given(call: Call) -> None:
+        call.path = dict(path or {})
+        _name_target(endpoint, call)
+        if endpoint.body is not None:
+            try:
+                call.body = endpoint.body.model_validate(dict(body or {}))
+            except ValidationError as exc:
+                raise invalid_input(exc) from None
+
+    return await run(endpoint, call, given)
+
+
 def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        deps = request.app[DEPS]
-        call = Call(
-            request=request,
-            deps=deps,
-            staff=request[STAFF],
-            now=deps.clock.now(),
-            path={},
-            body=None,
-            query=None,
-        )
-        try:
-            require(call.staff, endpoint.permission, endpoint.action_text)
+        async def from_request(call: Call) -> None:
             call.path = _parse_path(endpoint, request)
-            if "id" in call.path:
-                call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
+            _name_target(endpoint, call)
             call.query = _parse_query(endpoint, request)
             call.body = await _parse_body(endpoint, request)
-            try:
-                result = await endpoint.view(call)
-            except Exception as exc:
-                mapped = domain_error(exc)
-                if mapped is None:
-                    raise
-                raise mapped from exc
-        except ApiError as exc:
-            call.summary.setdefault("refused", exc.code)
-            await _audit(endpoint, call, exc.status)
-            raise
-        except ClientGone:
-            raise  # nothing was done and nobody waits for an answer (bot.limits logs it)
-        except web.HTTPException as exc:
-            # aiohttp's own refusals, e.g. a body over the size limit (413).
-            call.summary.setdefault("refused", exc.reason)
-            await _audit(endpoint, call, exc.status)
-            raise
-        except Exception as exc:
-            part = await part_down(exc)
-            if part is not None:
-                call.summary.setdefault("refused", f"{part}_unavailable")
-                if part != "database":  # the audit row needs the database
-                    await _audit(endpoint, call, 503)
-                raise Unavailable(part, error=type(exc).__name__) from exc
-            call.summary.setdefault("refused", "internal")
-            await _audit(endpoint, call, 500)
-            raise
-        await _audit(endpoint, call, endpoint.status)
+
+        result = await run(endpoint, new_call(request, request[STAFF]), from_request)
         payload: Any = result.model_dump(mode="json")
         return web.json_response(payload, status=endpoint.status)
 

@@ -41,6 +41,12 @@ class Permission(StrEnum):
     ISSUE_CODES = "issue_codes"
     READ_REWARDS = "read_rewards"
     MANAGE_REWARDS = "manage_rewards"
+    READ_DASHBOARD = "read_dashboard"
+    """The club's figures on the console's dashboard (no personal data, but not a clerk's job)."""
+    READ_PROGRAMME = "read_programme"
+    """Tiers, festivals and message texts as the programme file sets them."""
+    MANAGE_STAFF = "manage_staff"
+    """List staff accounts and set their console passwords."""
 
 
 _CLERK = frozenset(
@@ -57,6 +63,8 @@ _MARKETER = _CLERK | {
     Permission.SET_TIER_FLOOR,
     Permission.ISSUE_CODES,
     Permission.MANAGE_REWARDS,
+    Permission.READ_DASHBOARD,
+    Permission.READ_PROGRAMME,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.CLERK: _CLERK,

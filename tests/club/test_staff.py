@@ -51,6 +51,8 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "set_tier_floor",
                 "issue_codes",
                 "manage_rewards",
+                "read_dashboard",
+                "read_programme",
             },
         ),
         (StaffRole.ADMIN, {p.value for p in Permission}),

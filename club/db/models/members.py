@@ -70,7 +70,14 @@ class Member(Model):
 
     class Meta:
         table = "member"
-        indexes = (("birthday_lunar_month", "birthday_lunar_day"), ("birthday_mmdd",))
+        # The console's dashboard counts new members a day, and following members a tier, from
+        # these indexes alone (index-only scans).
+        indexes = (
+            ("birthday_lunar_month", "birthday_lunar_day"),
+            ("birthday_mmdd",),
+            ("joined_at",),
+            ("status", "tier", "joined_at"),
+        )
 
     def __str__(self) -> str:
         return f"member {self.id}"
@@ -98,4 +105,5 @@ class FollowEvent(Model):
 
     class Meta:
         table = "follow_event"
+        indexes = (("kind", "at"),)  # unfollows a day (the console's dashboard)
         unique_together = (("member", "kind", "wechat_create_time"),)

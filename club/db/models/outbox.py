@@ -56,4 +56,5 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
-        indexes = (("status", "not_before"),)
+        # created_at: messages a day by channel and outcome (the console's dashboard).
+        indexes = (("status", "not_before"), ("created_at", "channel"))

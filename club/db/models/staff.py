@@ -28,6 +28,14 @@ class StaffUser(Model):
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField(null=True)
+    # Signing in to the staff console (the API keeps its bearer token).
+    password_hash = fields.CharField(max_length=255, null=True)
+    """argon2id hash of the console password; NULL: no console sign-in until one is set."""
+    password_changed_at = fields.DatetimeField(null=True)
+    """Console sessions opened before this are no longer valid (a new password revokes them)."""
+    failed_sign_ins = fields.SmallIntField(default=0)
+    """Wrong passwords in a row; reset by a good one and when a lock-out starts."""
+    locked_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "staff_user"

@@ -1,0 +1,117 @@
+"""The middleware in front of every console page: session, account, CSRF, headers.
+
+Pages other than sign-in and the language switch need a live session of an active account whose
+password has not changed since; otherwise the browser is sent to sign in. Every POST must carry
+the session's CSRF token in its form. Every answer under /console forbids framing and caching
+and allows scripts from our own origin only (the charts' library is served by us).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bot.deps import DEPS
+from bot.staff_api.errors import Handler
+from club.staff.passwords import console_account
+from console.auth.context import (
+    CONSOLE_USER,
+    SESSION_COOKIE,
+    SESSIONS,
+    ConsoleUser,
+    Refused,
+    clear_cookie,
+    see_other,
+)
+from console.render import render
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/console"
+STATIC_PREFIX = "/console/static/"
+PUBLIC = frozenset({"/console/login"})
+PUBLIC_PREFIXES = ("/console/lang/", STATIC_PREFIX)
+CSRF_FIELD = "csrf_token"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def is_console(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def sign_in_url(request: web.Request) -> str:
+    return f"{PREFIX}/login?next={quote(request.path_qs, safe='/')}"
+
+
+@web.middleware
+async def console_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_console(request.path):
+        return await handler(request)
+    if request.path.startswith(STATIC_PREFIX):
+        return await handler(request)
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            _headers(exc, request)
+            raise
+        response = await render(
+            request, "error.html", {"status": exc.status, "reason": exc.reason}, status=exc.status
+        )
+    _headers(response, request)
+    return response
+
+
+def _headers(response: web.StreamResponse, request: web.Request) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if not request.path.startswith(STATIC_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in PUBLIC or request.path.startswith(PUBLIC_PREFIXES):
+        return await handler(request)
+    now = request.app[DEPS].clock.now()
+    sessions = request.app[SESSIONS]
+    session = await sessions.load(request.cookies.get(SESSION_COOKIE), now)
+    if session is None:
+        raise web.HTTPSeeOther(sign_in_url(request))
+    account = await console_account(session.staff_id)
+    if (
+        account is None
+        or not account.active
+        or session.password_stamp is None
+        or session.password_stamp != account.password_stamp
+    ):
+        await sessions.revoke(session)
+        response = see_other(sign_in_url(request))
+        clear_cookie(response, SESSION_COOKIE)
+        return response
+    user = ConsoleUser(staff=account.staff, session=session)
+    request[CONSOLE_USER] = user
+    if request.method == "POST":
+        form = await request.post()
+        sent = form.get(CSRF_FIELD)
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+            log.warning("console: POST without a valid CSRF token to %s", request.path)
+            return await render(
+                request, "error.html", {"status": 403, "csrf_refused": True}, status=403
+            )
+    try:
+        return await handler(request)
+    except Refused as exc:
+        return await render(
+            request, "error.html", {"status": 403, "permission": exc.permission}, status=403
+        )

@@ -1,0 +1,81 @@
+"""Console forms that change something run the staff API's endpoints (`endpoint.invoke`): the
+same role check, validation, club service, refusals and audit row as the API, with `via:
+console` in the audit summary. This module turns form fields into the endpoint's body."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from pydantic import BaseModel
+
+from bot.staff_api import endpoints
+from bot.staff_api.endpoint import Endpoint, invoke
+from console.auth.context import current_user
+
+ENDPOINTS = web.AppKey("console_endpoints", dict[str, Endpoint])
+_YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+
+Form = MultiDictProxy[str | bytes | object]
+
+
+class FormError(ValueError):
+    """A form field that cannot become the endpoint's input; the message names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def register(app: web.Application) -> None:
+    app[ENDPOINTS] = {e.operation_id: e for e in endpoints()}
+
+
+async def act(
+    request: web.Request,
+    operation_id: str,
+    body: Mapping[str, object],
+    *,
+    path: Mapping[str, int] | None = None,
+) -> BaseModel:
+    """Run the endpoint as the signed-in staff member. Raises `ApiError` when refused."""
+    endpoint = request.app[ENDPOINTS][operation_id]
+    staff = current_user(request).staff
+    return await invoke(endpoint, request, staff, path=path, body=body, via="console")
+
+
+def text(form: Mapping[str, object], name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional_text(form: Mapping[str, object], name: str) -> str | None:
+    return text(form, name) or None
+
+
+def integer(form: Mapping[str, object], name: str) -> int:
+    raw = text(form, name).replace(",", "")
+    try:
+        return int(raw)
+    except ValueError:
+        raise FormError(name, "must be a whole number") from None
+
+
+def fen(form: Mapping[str, object], name: str) -> int:
+    """Yuan as typed at a till ('128', '128.5', '128.50') to integer fen, without floats."""
+    raw = text(form, name).replace(",", "").removeprefix("¥")
+    if not _YUAN.match(raw):
+        raise FormError(name, "must be an amount in yuan, at most two decimals")
+    try:
+        return int(Decimal(raw) * 100)
+    except InvalidOperation:
+        raise FormError(name, "must be an amount in yuan") from None
+
+
+def new_ref(prefix: str) -> str:
+    """An idempotency key a form carries: sending the same form twice does the thing once."""
+    return f"{prefix}-{secrets.token_hex(8)}"

@@ -1,0 +1,72 @@
+"""`/console`: the dashboard for those who may read it, the member search for everyone else.
+
+Charts first, with their numbers beside them. Campaigns, churn risk and key customers have
+clearly empty panels until the features that compute them exist.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.deps import DEPS
+from club.rules.programme import Programme
+from club.staff.accounts import Permission
+from console.auth.context import current_user
+from console.i18n import translator
+from console.queries.dashboard import dashboard
+from console.render import page_language, render
+from console.web import charts
+from console.web.members import tier_label
+
+STATUSES = ("sent", "failed", "skipped", "queued")
+CHANNELS = ("custom", "template", "mass")
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    if not current_user(request).can(Permission.READ_DASHBOARD):
+        raise web.HTTPSeeOther("/console/members")
+    deps = request.app[DEPS]
+    lang = page_language(request)
+    _ = translator(lang)
+    figures = await dashboard(deps.clock.now())
+    programme = deps.programme
+    tiers = [
+        (
+            tier_label(programme, t.code, lang),
+            _count_tier(figures.members_by_tier, t.code, programme),
+        )
+        for t in programme.tiers.tiers
+    ]
+    channels = [(_("channel_" + c), figures.messages.get(c, {})) for c in CHANNELS]
+    statuses = [(s, _("outbox_" + s)) for s in STATUSES]
+    growth = [("joined", _("new_members")), ("unfollowed", _("unfollows"))]
+    points = [
+        ("issued", _("points_issued")),
+        ("redeemed", _("points_redeemed")),
+        ("expired", _("points_expired")),
+    ]
+    return await render(
+        request,
+        "dashboard.html",
+        {
+            "f": figures,
+            "tiers": tiers,
+            "members_total": sum(n for _, n in tiers),
+            "channels": channels,
+            "statuses": statuses,
+            "growth": growth,
+            "points_series": points,
+            "charts": {
+                "tiers": charts.tiers_pie(tiers, _),
+                "growth": charts.day_lines(figures.growth, growth),
+                "points": charts.day_lines(figures.points, points, bars=True),
+                "messages": charts.messages_bars(channels, statuses),
+            },
+        },
+    )
+
+
+def _count_tier(counts: dict[str | None, int], code: str, programme: Programme) -> int:
+    """Members without a stored tier are on the lowest one (the ladder's reading of NULL)."""
+    extra = counts.get(None, 0) if code == programme.tiers.lowest.code else 0
+    return counts.get(code, 0) + extra

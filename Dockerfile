@@ -38,6 +38,7 @@ COPY bot ./bot
 COPY club ./club
 COPY clubbot ./clubbot
 COPY config ./config
+COPY console ./console
 COPY handlers ./handlers
 COPY scheduler ./scheduler
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .

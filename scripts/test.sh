@@ -16,6 +16,9 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== lock file current (scripts/lock.sh --check)"
+scripts/lock.sh --check
 echo "== mypy"
 .venv/bin/mypy
 echo "== import-linter"

@@ -13,15 +13,23 @@ from bot.replies import Reply, TextReply
 from bot.router import Context, Router
 from club.members.data_rights import erase_member_data, export_member_data
 from club.members.enrolment import MemberNotFound
+from club.members.sources import Source, describe_source
 from handlers.card import member_number
 from handlers.dialogs import CONFIRM, enter, expired, live_data
 from handlers.formatting import birthday, day
-from handlers.texts import t
+from handlers.texts import Lang, t
 
 router = Router("data_rights")
 
 ERASE = "data:erase"
 _ERASE_CONFIRM = CONFIRM | {normalise(w) for w in ("确认删除", "confirm delete", "delete")}
+
+
+def source_text(source: Source, lang: Lang) -> str:
+    """Where the member came from, by name: 门店 上海一店 / store 上海一店."""
+    if source.name is None:
+        return source.scene
+    return t("source_store" if source.kind == "store" else "source_staff", lang, name=source.name)
 
 
 @router.text("我的数据", "查看我的数据", "my data")
@@ -38,7 +46,8 @@ async def export(ctx: Context) -> Reply | None:
         if profile.consent_at is not None
         else missing
     )  # fmt: skip
-    source = f"{profile.source_kind}_{profile.source_ref}" if profile.source_kind else missing
+    found = await describe_source(profile.source_kind, profile.source_ref)
+    source = source_text(found, lang) if found is not None else missing
     text = t(
         "data_export",
         lang,

@@ -393,6 +393,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
             'Send "delete my data" to erase your personal data.'
         ),
     },
+    "source_store": {"zh": "门店 {name}", "en": "store {name}"},
+    "source_staff": {"zh": "店员 {name}", "en": "staff member {name}"},
     "data_consent": {"zh": "{date}（版本 {version}）", "en": "{date} (version {version})"},
     "data_erase_ask": {
         "zh": (

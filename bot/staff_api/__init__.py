@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.deps import DEPS
-from bot.staff_api import codes, members, points, purchases, rewards, tiers
+from bot.staff_api import codes, members, points, purchases, rewards, staff, stores, tiers
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
@@ -31,6 +31,8 @@ def endpoints() -> list[Endpoint]:
         *tiers.ENDPOINTS,
         *codes.ENDPOINTS,
         *rewards.ENDPOINTS,
+        *stores.ENDPOINTS,
+        *staff.ENDPOINTS,
     ]
 
 

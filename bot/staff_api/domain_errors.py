@@ -13,12 +13,14 @@ from club.points.ops import LedgerError
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
 from club.rules.programme import AboveLimit
 from club.sales.purchases import (
+    ClosedStore,
     OrderConflict,
     PurchaseError,
     ReturnExceedsPurchase,
     UnknownOrder,
     UnknownStore,
 )
+from club.sales.stores import StoreConflict, StoreError, StoreNotFound
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
@@ -31,6 +33,10 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownOrder, 404, "not_found"),
     (UnknownStore, 422, "unknown_store"),
     (AboveLimit, 422, "above_limit"),
+    (ClosedStore, 422, "store_closed"),
+    (StoreNotFound, 404, "not_found"),
+    (StoreConflict, 409, "store_conflict"),
+    (StoreError, 422, "invalid"),
     (InvalidMovement, 422, "invalid"),
     (RewardSpecError, 422, "invalid"),
     (PurchaseError, 422, "invalid"),
@@ -43,8 +49,10 @@ def domain_error(exc: Exception) -> ApiError | None:
     for kind, status, code in _TABLE:
         if isinstance(exc, kind):
             # A catalogue refusal's message starts with the field it is about.
-            fields = [str(exc).split()[0]] if isinstance(exc, RewardSpecError) else None
-            if isinstance(exc, UnknownStore):
+            fields = (
+                [str(exc).split()[0]] if isinstance(exc, RewardSpecError | StoreError) else None
+            )
+            if isinstance(exc, UnknownStore | ClosedStore):
                 fields = ["store"]
             if isinstance(exc, AboveLimit):
                 fields = [exc.field]

@@ -49,6 +49,10 @@ class Call:
     query: BaseModel | None
     target: str | None = None
     summary: dict[str, object] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """Path parameters that are text (a store id, a voucher code), as declared by `keys`."""
+    text: str | None = None
+    """A `text/csv` body, decoded (endpoints that declare `csv_body`)."""
 
     def body_as(self, model: type[M]) -> M:
         if not isinstance(self.body, model):
@@ -81,6 +85,11 @@ class Endpoint:
     audit: str | None = None
     """The audit action; None for reads that touch no personal data."""
     description: str = ""
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """Path parameters that are text, each with the regular expression it must match; every
+    other path parameter is a positive integer."""
+    csv_body: bool = False
+    """The body is a CSV file (`text/csv`, UTF-8) instead of a JSON object."""
 
     @property
     def path_params(self) -> list[str]:
@@ -92,9 +101,44 @@ class Endpoint:
         return self.summary[0].lower() + self.summary[1:]
 
 
+def _parse_keys(endpoint: Endpoint, request: web.Request) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, pattern in endpoint.keys.items():
+        raw = request.match_info[name]
+        if not re.fullmatch(pattern, raw):
+            raise ApiError(422, "invalid", f"{name}: must match {pattern}", fields=[name])
+        values[name] = raw
+    return values
+
+
+MAX_CSV_BYTES = 2 * 1024 * 1024
+"""A CSV import may be larger than a JSON body (the app's limit): 2 MiB, some 20,000 stores."""
+
+
+async def _parse_csv(request: web.Request) -> str:
+    if request.content_type not in ("text/csv", "text/plain"):
+        raise ApiError(415, "unsupported_media_type", "send the file as text/csv (UTF-8)")
+    try:
+        raw = await request.content.read(MAX_CSV_BYTES + 1)
+    except ConnectionResetError:
+        raise ClientGone from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise ApiError(413, "too_large", f"a CSV file is at most {MAX_CSV_BYTES} bytes")
+    if not raw.strip():
+        raise ApiError(400, "missing_body", "a CSV body is required")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            422, "invalid", f"the file is not UTF-8 (byte {exc.start + 1}): save it as CSV UTF-8"
+        ) from None
+
+
 def _parse_path(endpoint: Endpoint, request: web.Request) -> dict[str, int]:
     values: dict[str, int] = {}
     for name in endpoint.path_params:
+        if name in endpoint.keys:
+            continue
         raw = request.match_info[name]
         if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
             raise ApiError(422, "invalid", f"{name}: must be a positive integer", fields=[name])
@@ -198,6 +242,8 @@ Parse = Callable[[Call], Awaitable[None]]
 
 
 def _name_target(endpoint: Endpoint, call: Call) -> None:
+    for name, value in call.keys.items():
+        call.target = f"{name.removesuffix('_id')}:{value}"
     if "id" in call.path:
         call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
 
@@ -283,9 +329,12 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
     async def handler(request: web.Request) -> web.StreamResponse:
         async def from_request(call: Call) -> None:
             call.path = _parse_path(endpoint, request)
+            call.keys = _parse_keys(endpoint, request)
             _name_target(endpoint, call)
             call.query = _parse_query(endpoint, request)
             call.body = await _parse_body(endpoint, request)
+            if endpoint.csv_body:
+                call.text = await _parse_csv(request)
 
         result = await run(endpoint, new_call(request, request[STAFF]), from_request)
         payload: Any = result.model_dump(mode="json")

@@ -7,6 +7,7 @@ from bot.staff_api.errors import ApiError
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
 from club.members.phone import mask_phone
 from club.members.records import MemberRecord, member_by_id, member_by_openid
+from club.members.sources import describe_source
 from club.points.ledger import balance
 from club.rules.earning import purchase_points
 from club.staff.accounts import Permission, can
@@ -51,7 +52,7 @@ async def member_out(call: Call, member: MemberRecord) -> MemberOut:
         if member.birthday_lunar_month is not None and member.birthday_lunar_day is not None
         else None
     )
-    source = f"{member.source_kind}_{member.source_ref}" if member.source_kind else None
+    source = await describe_source(member.source_kind, member.source_ref)
     return MemberOut(
         id=member.id,
         openid=member.openid,
@@ -62,7 +63,8 @@ async def member_out(call: Call, member: MemberRecord) -> MemberOut:
         birthday=member.birthday_solar,
         birthday_lunar=lunar,
         joined_at=member.joined_at,
-        source=source,
+        source=source.scene if source else None,
+        source_name=source.name if source else None,
         tier=standing.tier.code,
         tier_name=standing.tier.name_zh,
         tier_floor=standing.floor,

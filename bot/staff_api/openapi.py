@@ -60,7 +60,11 @@ def _operation(
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            "schema": (
+                {"type": "string", "pattern": endpoint.keys[name]}
+                if name in endpoint.keys
+                else {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+            ),
         }
         for name in endpoint.path_params
     ]
@@ -84,20 +88,33 @@ def _operation(
             "required": True,
             "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
         }
+    if endpoint.csv_body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
     responses: dict[str, Any] = {
         str(endpoint.status): {
             "description": "Success",
             "content": {"application/json": {"schema": refs[(endpoint.response, "serialization")]}},
         }
     }
-    if endpoint.body is not None:
+    if endpoint.body is not None or endpoint.csv_body:
         responses["400"] = error(BAD_REQUEST)
+    if endpoint.csv_body:
+        responses["413"] = error("The file is larger than 2 MiB")
+        responses["415"] = error("The body is not text/csv")
     for status, description in COMMON_ERRORS.items():
         responses[str(status)] = error(description)
     responses["503"]["headers"] = RETRY_AFTER_HEADER
     if endpoint.path_params:
         responses["404"] = error(NOT_FOUND_PATH)
-    if endpoint.body is not None or endpoint.query is not None or endpoint.path_params:
+    if (
+        endpoint.body is not None
+        or endpoint.query is not None
+        or endpoint.path_params
+        or endpoint.csv_body
+    ):
         responses["422"] = error(INVALID)
     for status, description in endpoint.errors.items():
         responses[str(status)] = error(description)

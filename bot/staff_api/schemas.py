@@ -216,6 +216,9 @@ class MemberOut(Out):
     birthday_lunar: LunarBirthday | None
     joined_at: datetime | None
     source: str | None = Field(description="The QR scene that brought the member, if any")
+    source_name: str | None = Field(
+        description="The name of the store or staff member behind `source`, when known"
+    )
     tier: str
     tier_name: str
     tier_floor: str | None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ class QRCode:
     """What the code encodes (render it yourself, or fetch the image by ticket)."""
     expire_seconds: int | None
     """None for a permanent code."""
+
+    @property
+    def image_url(self) -> str:
+        return qr_image_url(self.ticket)
+
+
+SHOW_QR_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode"
+
+
+def qr_image_url(ticket: str) -> str:
+    """Where WeChat serves the code's image (no token needed: the ticket is the key)."""
+    return f"{SHOW_QR_URL}?ticket={quote(ticket, safe='')}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "club.db.models.catalog",
     "club.db.models.ledger",
     "club.db.models.jobs",
+    "club.db.models.stores",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

@@ -30,6 +30,7 @@ from club.messaging.keys import outbox_key
 from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.points.ops import LedgerError, UnknownMember, lock_member
+from club.rules.channels import StoreStatus
 from club.rules.earning import proportional_reversal, purchase_points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
@@ -53,6 +54,10 @@ class UnknownOrder(PurchaseError):
 
 class UnknownStore(PurchaseError):
     pass
+
+
+class ClosedStore(PurchaseError):
+    """The store is closed: no new purchase is recorded there."""
 
 
 class ReturnExceedsPurchase(PurchaseError):
@@ -177,8 +182,12 @@ async def record_purchase(
     existing = await Purchase.filter(order_id=order_id).first()
     if existing is not None:
         return _same_order(existing, member, amount_fen)
-    if store_id is not None and not await Store.filter(id=store_id).exists():
-        raise UnknownStore(f"no store with id {store_id!r}")
+    if store_id is not None:
+        store = await Store.filter(id=store_id).first()
+        if store is None:
+            raise UnknownStore(f"no store with id {store_id!r}")
+        if store.status == StoreStatus.CLOSED:
+            raise ClosedStore(f"store {store_id!r} is closed")
     try:
         async with transaction() as conn:
             # The member lock serialises this member's purchases, so the repeat of an order

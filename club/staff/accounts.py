@@ -47,6 +47,13 @@ class Permission(StrEnum):
     """Tiers, festivals and message texts as the programme file sets them."""
     MANAGE_STAFF = "manage_staff"
     """List staff accounts and set their console passwords."""
+    READ_STORES = "read_stores"
+    MANAGE_STORES = "manage_stores"
+    FULFIL_VOUCHERS = "fulfil_vouchers"
+    CANCEL_REDEMPTIONS = "cancel_redemptions"
+    READ_AUDIT = "read_audit"
+    MEMBER_DATA_RIGHTS = "member_data_rights"
+    REVIEW_MEMBERS = "review_members"
 
 
 _CLERK = frozenset(
@@ -56,6 +63,8 @@ _CLERK = frozenset(
         Permission.READ_MEMBER,
         Permission.READ_LEDGER,
         Permission.READ_REWARDS,
+        Permission.READ_STORES,
+        Permission.FULFIL_VOUCHERS,
     }
 )
 _MARKETER = _CLERK | {
@@ -65,6 +74,7 @@ _MARKETER = _CLERK | {
     Permission.MANAGE_REWARDS,
     Permission.READ_DASHBOARD,
     Permission.READ_PROGRAMME,
+    Permission.CANCEL_REDEMPTIONS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.CLERK: _CLERK,

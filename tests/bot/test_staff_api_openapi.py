@@ -65,10 +65,17 @@ async def test_operations_carry_schemas_security_and_errors(client: Client) -> N
                 if not status.startswith("2"):
                     ref = response["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorResponse")
-            if method == "post":
-                body = op["requestBody"]["content"]["application/json"]["schema"]
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                body = content["application/json"]["schema"]
                 assert _resolve(doc, body["$ref"])["type"] == "object"
                 assert {"400", "422"} <= set(op["responses"])
+            elif "text/csv" in content:
+                assert content["text/csv"]["schema"] == {"type": "string"}
+                assert {"400", "413", "415", "422"} <= set(op["responses"])
+            else:
+                # Only actions named by their path take no body (close, reopen, qrcode, ...).
+                assert method in ("get", "post"), (method, path)
     assert len(operation_ids) == sum(len(ops) for ops in doc["paths"].values())
 
 
@@ -113,3 +120,10 @@ async def test_reward_creation_documents_its_ref_and_the_conflict(client: Client
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     ref_field = _resolve(doc, body["$ref"])["properties"]["ref"]
     assert "idempotency key" in ref_field["description"]
+
+
+async def test_text_path_parameters_document_their_pattern(client: Client) -> None:
+    doc = await (await client.get("/api/openapi.json")).json()
+    [param] = doc["paths"]["/api/v1/stores/{store_id}"]["get"]["parameters"][:1]
+    assert param["name"] == "store_id"
+    assert param["schema"] == {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -24,14 +25,26 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from club.db.models.catalog import Reward
 from club.db.models.ledger import LedgerEntry
+from config import Settings
 from tests.bot.test_staff_api_support import Client, error_of, joined_member, staff_headers
+from tests.conftest import make_settings
+from tests.fakes import FakeWeChat
 
 # Cases per operation and batch: 10 operations x 2 modes + 6 pinned batches, about 1,000 requests.
 Case = schemathesis.Case[Any]
 MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, response_schema_conformance]
 ORDER_ID = "SEED-1"
+STORE_ID = "SEED-STORE"
+PINNED_KEYS = {"store_id": STORE_ID}
+"""Text path parameters pinned to a seeded record, so their success answers are checked too."""
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+
+
+@pytest.fixture(name="settings")
+def settings_with_fake_wechat(fake_wechat: FakeWeChat) -> Settings:
+    """Routes that call WeChat (QR codes) reach the fake, not the internet."""
+    return make_settings(wechat_api_base=fake_wechat.base_url)
 
 
 def _run_operation(
@@ -70,6 +83,10 @@ def _pinned(
     if "{id}" in operation.path:
         strategy = operation.as_strategy(path_parameters={"id": member_id})
         return f"{operation.label} [id={member_id}]", strategy
+    for name, value in PINNED_KEYS.items():
+        if "{" + name + "}" in operation.path:
+            strategy = operation.as_strategy(path_parameters={name: value})
+            return f"{operation.label} [{name}={value}]", strategy
 
     def pin(case: Case, **fields: Any) -> Case:
         if isinstance(case.body, dict):
@@ -114,6 +131,9 @@ async def test_every_operation_answers_without_5xx_and_as_documented(client: Cli
     member = await joined_member(tier="silver", birthday_lunar_month=8, birthday_lunar_day=15)
     headers = (await staff_headers())["admin"]
     order = {"member_id": member.id, "order_id": ORDER_ID, "amount_fen": 10_000_000}
+    store = {"id": STORE_ID, "name": "种子门店", "channel_level": "small_shop"}
+    resp = await client.post("/api/v1/stores", json=store, headers=headers)
+    assert resp.status == 201, await resp.text()
     resp = await client.post("/api/v1/purchases", json=order, headers=headers)
     assert resp.status == 200, await resp.text()
     base_url = str(client.make_url("")).rstrip("/")

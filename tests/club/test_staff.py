@@ -37,7 +37,15 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
     [
         (
             StaffRole.CLERK,
-            {"record_purchase", "record_return", "read_member", "read_ledger", "read_rewards"},
+            {
+                "record_purchase",
+                "record_return",
+                "read_member",
+                "read_ledger",
+                "read_rewards",
+                "read_stores",
+                "fulfil_vouchers",
+            },
         ),
         (
             StaffRole.MARKETER,
@@ -53,6 +61,9 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "manage_rewards",
                 "read_dashboard",
                 "read_programme",
+                "read_stores",
+                "fulfil_vouchers",
+                "cancel_redemptions",
             },
         ),
         (StaffRole.ADMIN, {p.value for p in Permission}),

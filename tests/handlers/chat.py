@@ -60,6 +60,20 @@ def scan_xml(openid: str, result: str, create_time: int) -> str:
     )
 
 
+def subscribe_xml(openid: str, scene: str | None, create_time: int) -> str:
+    """A follow; through a parametric QR code when `scene` is given (`store_12`)."""
+    key = f"<EventKey><![CDATA[qrscene_{scene}]]></EventKey>\n" if scene else ""
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>\n"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>\n"
+        f"<CreateTime>{create_time}</CreateTime>\n"
+        "<MsgType><![CDATA[event]]></MsgType>\n"
+        "<Event><![CDATA[subscribe]]></Event>\n"
+        f"{key}"
+        "</xml>"
+    )
+
+
 @dataclass
 class Chat:
     client: TestClient[web.Request, web.Application]
@@ -102,6 +116,10 @@ class Chat:
 
     async def click(self, key: str) -> str:
         return self.content(await self.post(click_xml(self.openid, key, self._time())))
+
+    async def follow(self, scene: str | None = None) -> str:
+        """Follow the account (through a QR code's scene); the welcome's text."""
+        return self.content(await self.post(subscribe_xml(self.openid, scene, self._time())))
 
     async def scan(self, result: str) -> str:
         return self.content(await self.post(scan_xml(self.openid, result, self._time())))

@@ -7,12 +7,14 @@ rows). `(kind, ref)` is unique, which makes every movement idempotent. Times are
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.models import Model
 
 from club.db.models.members import Member
+
+# Re-exported: the levels were defined here first (the migrations import them from here).
+from club.rules.channels import ChannelLevel as ChannelLevel
+from club.rules.channels import StoreStatus as StoreStatus
 from club.rules.kinds import EntryKind
 
 
@@ -89,22 +91,25 @@ class PointsLotUse(Model):
         unique_together = (("entry", "lot"),)
 
 
-class ChannelLevel(StrEnum):
-    DEALER = "dealer"
-    WHOLESALER = "wholesaler"
-    KEY_ACCOUNT = "key_account"
-    SMALL_SHOP = "small_shop"
-    ONLINE = "online"
-    CONSUMER = "consumer"
-
-
 class Store(Model):
-    """Where a purchase was made — customer-value reports compare stores within a channel level."""
+    """Where a purchase was made — customer-value reports compare stores within a channel level.
+
+    A channel-level change is kept in `StoreLevelChange` (club.db.models.stores), so a report can
+    ask which level a store was in on a given day. A closed store keeps its row and its history.
+    """
 
     id = fields.CharField(max_length=32, primary_key=True)
     name = fields.CharField(max_length=128)
     channel_level = fields.CharEnumField(ChannelLevel, max_length=16)
     region = fields.CharField(max_length=64, null=True)
+    status = fields.CharEnumField(StoreStatus, max_length=16, default=StoreStatus.OPEN)
+    closed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(null=True)
+    """NULL for stores recorded before stores were managed through the staff API."""
+    qr_ticket = fields.CharField(max_length=255, null=True)
+    """The ticket of the store's permanent QR code (`store_<id>`), once one was made."""
+    qr_url = fields.CharField(max_length=255, null=True)
+    """What the QR code holds (WeChat's `url`), for printing it at another size."""
 
     class Meta:
         table = "store"

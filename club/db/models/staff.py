@@ -36,6 +36,9 @@ class StaffUser(Model):
     failed_sign_ins = fields.SmallIntField(default=0)
     """Wrong passwords in a row; reset by a good one and when a lock-out starts."""
     locked_until = fields.DatetimeField(null=True)
+    qr_ticket = fields.CharField(max_length=255, null=True)
+    """The ticket of the staff member's permanent QR code (`staff_<id>`), once one was made."""
+    qr_url = fields.CharField(max_length=255, null=True)
 
     class Meta:
         table = "staff_user"

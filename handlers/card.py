@@ -5,16 +5,13 @@ from __future__ import annotations
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
 from club.members.enrolment import CardView, card_view
+from club.members.records import member_number
 from club.tiers.service import tier_status
 from handlers.dialogs import invite_to_join
 from handlers.formatting import yuan
 from handlers.texts import Lang, t
 
 router = Router("card")
-
-
-def member_number(member_id: int) -> str:
-    return f"{member_id:08d}"
 
 
 def tier_name(card: CardView, lang: Lang) -> str:

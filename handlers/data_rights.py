@@ -13,8 +13,8 @@ from bot.replies import Reply, TextReply
 from bot.router import Context, Router
 from club.members.data_rights import erase_member_data, export_member_data
 from club.members.enrolment import MemberNotFound
+from club.members.records import member_number
 from club.members.sources import Source, describe_source
-from handlers.card import member_number
 from handlers.dialogs import CONFIRM, enter, expired, live_data
 from handlers.formatting import birthday, day
 from handlers.texts import Lang, t

@@ -168,12 +168,15 @@ async def _confirm(ctx: Context, data: dict[str, Scalar]) -> Reply:
     if result.status is EnrolmentStatus.ALREADY_MEMBER:
         return TextReply(card_text(ctx, result.card))
     club = programme.name_en if ctx.lang == "en" else programme.name_zh
-    return TextReply(
-        t(
-            "enrol_done",
-            ctx.lang,
-            club=club,
-            points=result.welcome_points,
-            card=card_text(ctx, result.card),
-        )
+    text = t(
+        "enrol_done",
+        ctx.lang,
+        club=club,
+        points=result.welcome_points,
+        card=card_text(ctx, result.card),
     )
+    credited = result.counter
+    if credited.purchases:
+        key = "enrol_counter_credited_one" if credited.purchases == 1 else "enrol_counter_credited"
+        text += "\n" + t(key, ctx.lang, count=credited.purchases, points=credited.points)
+    return TextReply(text)

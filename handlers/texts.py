@@ -25,8 +25,15 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": 'Welcome back! Send "help" to see what you can do.',
     },
     "welcome_store": {
-        "zh": "感谢您在门店扫码关注，店员会为您办理入会。",
-        "en": "Thank you for following us in store; the staff will help you join.",
+        "zh": (
+            "感谢您在门店扫码关注！回复「入会」即可加入会员。"
+            "在门店消费时向店员报上手机号，{days}天内用这个手机号入会，消费积分自动到账。"
+        ),
+        "en": (
+            'Thank you for following us in store! Send "join" to become a member. Give your '
+            "mobile number at the till: join with it within {days} days and the points of "
+            "those purchases are added for you."
+        ),
     },
     "scan_store": {
         "zh": "您已扫描门店码，欢迎光临！",
@@ -186,6 +193,15 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "enrol_done": {
         "zh": "入会成功！欢迎加入{club}，送您 {points} 积分入会礼。\n{card}",
         "en": "You have joined {club}! Here are {points} welcome points.\n{card}",
+    },
+    "enrol_counter_credited": {
+        "zh": "您入会前在门店的 {count} 笔消费已补记 {points} 积分。",
+        "en": "{points} points for the {count} purchases you made in store before joining "
+        "have been added.",
+    },
+    "enrol_counter_credited_one": {
+        "zh": "您入会前在门店的 1 笔消费已补记 {points} 积分。",
+        "en": "{points} points for the purchase you made in store before joining have been added.",
     },
     # Card, points, tiers, history (handlers/card.py, handlers/points.py) ----------------
     "card": {

@@ -20,7 +20,8 @@ async def subscribe(ctx: Context) -> Reply | None:
     )
     text = t("welcome" if outcome.first_follow or outcome.duplicate else "welcome_back", ctx.lang)
     if outcome.first_follow and outcome.source_kind == "store":
-        text += "\n" + t("welcome_store", ctx.lang)
+        days = ctx.deps.programme.counter.pending_days
+        text += "\n" + t("welcome_store", ctx.lang, days=days)
     return TextReply(text)
 
 

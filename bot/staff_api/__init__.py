@@ -12,7 +12,17 @@ from typing import Any
 from aiohttp import web
 
 from bot.deps import DEPS
-from bot.staff_api import codes, members, points, purchases, rewards, staff, stores, tiers
+from bot.staff_api import (
+    codes,
+    counter,
+    members,
+    points,
+    purchases,
+    rewards,
+    staff,
+    stores,
+    tiers,
+)
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
@@ -26,6 +36,7 @@ DOCUMENT = web.AppKey("staff_api_openapi", dict[str, Any])
 def endpoints() -> list[Endpoint]:
     return [
         *purchases.ENDPOINTS,
+        *counter.ENDPOINTS,
         *members.ENDPOINTS,
         *points.ENDPOINTS,
         *tiers.ENDPOINTS,

@@ -152,7 +152,7 @@ def _parse_query(endpoint: Endpoint, request: web.Request) -> BaseModel | None:
     try:
         return endpoint.query.model_validate(dict(request.query))
     except ValidationError as exc:
-        raise invalid_input(exc) from None
+        raise invalid_input(exc, whole="query") from None
 
 
 async def _parse_body(endpoint: Endpoint, request: web.Request) -> BaseModel | None:

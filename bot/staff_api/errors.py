@@ -59,20 +59,21 @@ class ApiError(Exception):
         )
 
 
-def _loc(error: ErrorDetails, prefix: str) -> str:
+def _loc(error: ErrorDetails, prefix: str, whole: str) -> str:
     parts = [str(p) for p in error["loc"]]
     if prefix:
         parts.insert(0, prefix)
-    return ".".join(parts) or "body"
+    return ".".join(parts) or whole
 
 
-def invalid_input(exc: ValidationError, *, where: str = "") -> ApiError:
-    """422 naming each bad field; a body that is not JSON at all is a 400."""
+def invalid_input(exc: ValidationError, *, where: str = "", whole: str = "body") -> ApiError:
+    """422 naming each bad field; a body that is not JSON at all is a 400. `whole` names what a
+    rule about several fields at once is about (the body, or the query)."""
     errors = exc.errors(include_url=False, include_input=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return ApiError(400, "malformed_json", "the request body is not valid JSON")
-    fields = [_loc(e, where) for e in errors]
-    message = "; ".join(f"{_loc(e, where)}: {e['msg']}" for e in errors)
+    fields = [_loc(e, where, whole) for e in errors]
+    message = "; ".join(f"{_loc(e, where, whole)}: {e['msg']}" for e in errors)
     return ApiError(422, "invalid", message, fields=fields)
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.schemas import LunarBirthday, MemberOut, MemberQuery
-from club.members.phone import mask_phone
-from club.members.records import MemberRecord, member_by_id, member_by_openid
+from club.members.phone import InvalidPhone, mask_phone, validate_phone
+from club.members.records import (
+    MemberRecord,
+    member_by_id,
+    member_by_openid,
+    member_number,
+    members_by_phone,
+    parse_member_number,
+)
 from club.members.sources import describe_source
 from club.points.ledger import balance
 from club.rules.earning import purchase_points
@@ -55,6 +62,7 @@ async def member_out(call: Call, member: MemberRecord) -> MemberOut:
     source = await describe_source(member.source_kind, member.source_ref)
     return MemberOut(
         id=member.id,
+        number=member_number(member.id),
         openid=member.openid,
         status=str(member.status),
         name=member.name,
@@ -87,11 +95,34 @@ async def get_member(call: Call) -> MemberOut:
     return await member_out(call, member)
 
 
+async def _found(query: MemberQuery) -> MemberRecord | None:
+    if query.openid is not None:
+        return await member_by_openid(query.openid)
+    if query.number is not None:
+        member_id = parse_member_number(query.number)
+        return await member_by_id(member_id) if member_id is not None else None
+    try:
+        phone = validate_phone(query.phone or "")
+    except InvalidPhone as exc:
+        raise ApiError(
+            422, "invalid", f"phone: not a mainland mobile number ({exc.problem})", fields=["phone"]
+        ) from None
+    members = await members_by_phone(phone)
+    if len(members) > 1:
+        numbers = ", ".join(member_number(m.id) for m in members)
+        raise ApiError(
+            409, "phone_shared", f"several members have this phone ({numbers}): ask by number"
+        )
+    return members[0] if members else None
+
+
 async def find_member(call: Call) -> MemberOut:
-    openid = call.query_as(MemberQuery).openid
-    member = await member_by_openid(openid)
+    query = call.query_as(MemberQuery)
+    by = "openid" if query.openid else "number" if query.number else "phone"
+    call.summary["by"] = by
+    member = await _found(query)
     if member is None or member.deleted:
-        raise not_found("member with this openid")
+        raise not_found(f"member with this {by}")
     call.target = f"member:{member.id}"
     return await member_out(call, member)
 
@@ -102,11 +133,19 @@ ENDPOINTS = [
         path="/api/v1/members",
         view=find_member,
         operation_id="findMember",
-        summary="Look a member up by openid",
+        summary="Look a member up by openid, phone number or member number",
+        description=(
+            "Exactly one of `openid`, `phone` (the whole number; answered masked to clerks and "
+            "marketers) or `number` (the member number on the card). A phone number two members "
+            "gave answers 409 with their member numbers."
+        ),
         permission=Permission.READ_MEMBER,
         query=MemberQuery,
         response=MemberOut,
-        errors={404: "No member with this openid"},
+        errors={
+            404: "No member with this openid, phone or number",
+            409: "Several members have this phone number",
+        },
         audit="member.read",
     ),
     Endpoint(

@@ -196,7 +196,22 @@ class ReturnOut(Out):
 
 
 class MemberQuery(In):
-    openid: OpenId
+    openid: OpenId | None = None
+    phone: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        default=None,
+        description="The whole mobile number (spaces, dashes and +86 are fine); the answer "
+        "shows it masked to roles that may not see it whole",
+    )
+    number: Annotated[str, Field(pattern=r"^[0-9]{1,18}$")] | None = Field(
+        default=None, description="The member number on the card, e.g. 00000012"
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> MemberQuery:
+        given = [k for k in ("openid", "phone", "number") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of openid, phone or number")
+        return self
 
 
 class LunarBirthday(Out):
@@ -207,6 +222,7 @@ class LunarBirthday(Out):
 
 class MemberOut(Out):
     id: int
+    number: str = Field(description="The member number on the card (the id, 8 digits)")
     openid: str
     status: str
     name: str | None

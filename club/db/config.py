@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "club.db.models.ledger",
     "club.db.models.jobs",
     "club.db.models.stores",
+    "club.db.models.counter",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

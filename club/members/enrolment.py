@@ -31,6 +31,7 @@ from club.points import ledger as points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
+from club.sales.counter import NOTHING, CounterCredit, credit_counter_purchases
 from club.tiers.service import tier_status
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,8 @@ class EnrolmentResult:
     welcome_points: int
     """Points of the welcome bonus this call paid (0 when already a member)."""
     card: CardView
+    counter: CounterCredit = NOTHING
+    """Purchases recorded at a counter against this phone before joining, credited now."""
 
 
 async def complete_enrolment(
@@ -208,9 +211,11 @@ async def complete_enrolment(
     now: datetime,
     programme: Programme,
 ) -> EnrolmentResult:
-    """Join the club: phone, birthday, lowest tier, joined-at and the welcome bonus, at once."""
+    """Join the club: phone, birthday, lowest tier, joined-at and the welcome bonus, at once,
+    with the counter purchases that waited for this phone (`club.sales.counter`)."""
     number = validate_phone(phone)
     welcome = programme.earning.welcome_bonus
+    counter = NOTHING
     lowest = programme.tiers.lowest.code
     async with in_transaction() as conn:
         member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
@@ -235,10 +240,14 @@ async def complete_enrolment(
                     reason="入会礼", now=now, expires_at=expires_at(now, programme.expiry),
                     connection=conn,
                 )  # fmt: skip
+            # In the same transaction: joining and crediting what waited for this phone happen
+            # together or not at all, and a retried confirmation finds the member joined.
+            counter = await credit_counter_purchases(member_id, number, now, programme)
             status, paid = EnrolmentStatus.JOINED, welcome
     if status is EnrolmentStatus.JOINED:
         log.info("member joined member=%d welcome=%d", member_id, paid)
-    return EnrolmentResult(status, paid, await card_view(member_id, now, programme))
+    card = await card_view(member_id, now, programme)
+    return EnrolmentResult(status, paid, card, counter)
 
 
 async def card_view(member_id: int, now: datetime, programme: Programme) -> CardView:

@@ -11,7 +11,30 @@ from datetime import date, datetime
 
 from club.db.models.members import Member, MemberStatus
 
-__all__ = ["MemberRecord", "MemberStatus", "member_by_id", "member_by_openid"]
+__all__ = [
+    "MemberRecord",
+    "MemberStatus",
+    "member_by_id",
+    "member_by_openid",
+    "member_number",
+    "members_by_phone",
+    "parse_member_number",
+]
+
+NUMBER_DIGITS = 8
+
+
+def member_number(member_id: int) -> str:
+    """The member number printed on the card: the id, zero-padded to 8 digits."""
+    return f"{member_id:0{NUMBER_DIGITS}d}"
+
+
+def parse_member_number(text: str) -> int | None:
+    """The id behind a member number as a clerk types it (`00000012`, `12`), or None."""
+    digits = text.strip()
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18 or int(digits) < 1:
+        return None
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -79,3 +102,9 @@ async def member_by_openid(openid: str) -> MemberRecord | None:
     """The member behind an openid (erased members have no openid left to find), or None."""
     member = await Member.get_or_none(openid=openid)
     return None if member is None else _record(member)
+
+
+async def members_by_phone(phone: str) -> list[MemberRecord]:
+    """The members (not erased) who gave this 11-digit number, oldest first."""
+    found = await Member.filter(phone=phone).exclude(status=MemberStatus.DELETED).order_by("id")
+    return [_record(m) for m in found]

@@ -67,6 +67,12 @@ reminder_days = 30
 max_purchase_fen = 100000000
 max_credit_points = 100000
 
+# Purchases a store's clerk records for a consumer who is not a member yet wait against the phone
+# number given at the till; when that phone joins the club in chat within pending_days, they are
+# credited to the new member (once), else they lapse.
+[counter]
+pending_days = 30
+
 [bottle_codes]
 per_hour = 10
 per_day = 30

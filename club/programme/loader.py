@@ -8,6 +8,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from club.programme import sections
 from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.templates import parse_templates
 from club.rules.programme import (
@@ -306,6 +307,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         messages=_messages(root.table("messages")),
         templates=parse_templates(root.raw("templates", None)),
         limits=_limits(root),
+        counter=sections.counter(root),
     )
 
 

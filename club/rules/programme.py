@@ -263,6 +263,14 @@ class TemplateMapping:
 
 
 @dataclass(frozen=True)
+class Counter:
+    """Purchases recorded at a store's counter for consumers who have not joined yet."""
+
+    pending_days: int = 30
+    """How long such a purchase waits for its phone number to join the club (then it lapses)."""
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -280,6 +288,8 @@ class Programme:
     templates: tuple[TemplateMapping, ...] = ()
     """Template messages by announcement; an announcement without one goes by customer service
     only (and is skipped, with the reason, when the member's window is closed)."""
+
+    counter: Counter = Counter()
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

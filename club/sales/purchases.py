@@ -97,7 +97,8 @@ class ReturnResult:
     replayed: bool = field(default=False, compare=False)
 
 
-def _validate(order_id: str, amount_fen: int, items: Sequence[PurchaseLine]) -> None:
+def validate_purchase(order_id: str, amount_fen: int, items: Sequence[PurchaseLine]) -> None:
+    """PurchaseError naming what is wrong with an order's data (nothing is read or written)."""
     if not order_id.strip() or len(order_id) > 64:
         raise PurchaseError("order_id must be 1..64 characters")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
@@ -167,14 +168,18 @@ async def record_purchase(
     cost_fen: int | None = None,
     actor_id: int | None = None,
     outbox: Outbox | None = None,
+    reason: str | None = None,
+    closed_store_ok: bool = False,
 ) -> PurchaseResult:
     """Record a purchase once: points at the member's tier multiplier, upgrade if due.
 
     The member is told through `outbox` (the points earned and the balance, and the new tier
     when the purchase lifted it, in one message) in the purchase's transaction: the purchase and
     its message are kept together or not at all, and the message reaches the senders when the
-    transaction commits. The message is keyed by the order: a repeat tells nobody twice."""
-    _validate(order_id, amount_fen, items)
+    transaction commits. The message is keyed by the order: a repeat tells nobody twice.
+    `reason` replaces the ledger's `购买 <order>`; `closed_store_ok` records a purchase made
+    before its store closed (a counter purchase credited when the buyer joins)."""
+    validate_purchase(order_id, amount_fen, items)
     programme.limits.check_purchase(amount_fen)  # AboveLimit: nothing recorded
     member = await _member_id(member_id, openid)
     if cost_fen is None and items and all(i.cost_fen is not None for i in items):
@@ -186,7 +191,7 @@ async def record_purchase(
         store = await Store.filter(id=store_id).first()
         if store is None:
             raise UnknownStore(f"no store with id {store_id!r}")
-        if store.status == StoreStatus.CLOSED:
+        if store.status == StoreStatus.CLOSED and not closed_store_ok:
             raise ClosedStore(f"store {store_id!r} is closed")
     try:
         async with transaction() as conn:
@@ -207,7 +212,7 @@ async def record_purchase(
                     earned,
                     kind=EntryKind.EARN,
                     ref=f"order:{order_id}",
-                    reason=f"购买 {order_id}",
+                    reason=reason or f"购买 {order_id}",
                     now=now,
                     expires_at=expires_at(now, programme.expiry),
                     connection=conn,

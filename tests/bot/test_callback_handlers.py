@@ -54,7 +54,7 @@ async def bot(clock: FixedClock, store: Redis) -> AsyncIterator[Bot]:
 
 async def test_subscribe_through_a_store_qr_records_the_source_once(bot: Bot) -> None:
     text = await bot.reply_text(xml("subscribe_store_qr.xml"))
-    assert text == t("welcome", "zh") + "\n" + t("welcome_store", "zh")
+    assert text == t("welcome", "zh") + "\n" + t("welcome_store", "zh", days=30)
     member = await Member.get(openid="oMember0001")
     assert (member.source_kind, member.source_ref) == ("store", "12")
     assert member.status == MemberStatus.ACTIVE

@@ -37,7 +37,7 @@ async def test_chat_speaks_plaintext_like_wechat(clock: FixedClock, store: Redis
         say = chat.parse_line
         assert await chat.send(say("帮助").xml or "") == t("help", "zh")
         assert await chat.send(say("/subscribe store_12").xml or "") == (
-            t("welcome", "zh") + "\n" + t("welcome_store", "zh")
+            t("welcome", "zh") + "\n" + t("welcome_store", "zh", days=30)
         )
         member = await Member.get(openid="o_chat_test")
         assert (member.source_kind, member.source_ref) == ("store", "12")

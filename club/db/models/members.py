@@ -71,12 +71,14 @@ class Member(Model):
     class Meta:
         table = "member"
         # The console's dashboard counts new members a day, and following members a tier, from
-        # these indexes alone (index-only scans).
+        # these indexes alone (index-only scans). The phone index serves the counter's look-up of
+        # a member by phone number.
         indexes = (
             ("birthday_lunar_month", "birthday_lunar_day"),
             ("birthday_mmdd",),
             ("joined_at",),
             ("status", "tier", "joined_at"),
+            ("phone",),
         )
 
     def __str__(self) -> str:

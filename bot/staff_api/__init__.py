@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,11 +23,15 @@ from bot.staff_api import (
     staff,
     stores,
     tiers,
+    vouchers,
 )
 from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
 from bot.staff_api.openapi import build_document, name_tier_codes
+from club.rewards.catalogue import seed_rewards
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 OPENAPI_PATH = "/api/openapi.json"
@@ -44,6 +49,7 @@ def endpoints() -> list[Endpoint]:
         *rewards.ENDPOINTS,
         *stores.ENDPOINTS,
         *staff.ENDPOINTS,
+        *vouchers.ENDPOINTS,
     ]
 
 
@@ -57,7 +63,14 @@ def setup_staff_api(app: web.Application) -> None:
 
     async def with_programme(app: web.Application) -> AsyncIterator[None]:
         # Tier codes come from the programme, known only once it is loaded.
-        app[DOCUMENT] = name_tier_codes(document, app[DEPS].programme.tiers.codes)
+        deps = app[DEPS]
+        app[DOCUMENT] = name_tier_codes(document, deps.programme.tiers.codes)
+        # The programme's starting catalogue (`[[rewards]]`) is created here when missing, so
+        # `兑换` shows something on a fresh machine; existing rewards are never touched (the
+        # database holds their stock and price from then on).
+        created = await seed_rewards(deps.programme, deps.clock.now())
+        if created:
+            log.info("programme rewards created: %d", created)
         yield
 
     app.cleanup_ctx.append(with_programme)

@@ -10,6 +10,7 @@ from bot.staff_api.errors import ApiError
 from club.codes.bottle import CodeBatchError
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
+from club.rewards.catalogue import RewardNotFound
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
 from club.rules.programme import AboveLimit
 from club.sales.purchases import (
@@ -24,6 +25,7 @@ from club.sales.stores import StoreConflict, StoreError, StoreNotFound
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
+    (RewardNotFound, 404, "not_found"),
     (InsufficientPoints, 409, "insufficient_points"),
     (RefConflict, 409, "ref_conflict"),
     (RewardRefConflict, 409, "ref_conflict"),

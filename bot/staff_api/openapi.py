@@ -168,7 +168,7 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
     }
 
 
-TIER_FIELDS = (("RewardIn", "min_tier"), ("TierFloorIn", "tier"))
+TIER_FIELDS = (("RewardIn", "min_tier"), ("RewardUpdateIn", "min_tier"), ("TierFloorIn", "tier"))
 """Request fields that take a tier code of the programme."""
 
 

@@ -73,6 +73,12 @@ max_credit_points = 100000
 [counter]
 pending_days = 30
 
+# A redeemed reward's voucher can be used at a store for valid_days (0: forever); after that it
+# expires, and its points go back to the member when refund_on_expiry is true.
+[vouchers]
+valid_days = 30
+refund_on_expiry = true
+
 [bottle_codes]
 per_hour = 10
 per_day = 30
@@ -239,6 +245,42 @@ en = "Your points were adjusted by {change} ({reason}); your balance is {balance
 [messages.purchase_upgrade]
 zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"
 en = "Congratulations: you are now a {tier} member. Your new benefits start today."
+
+# The reward catalogue the club starts with. Each is created once, when the server starts and no
+# reward with its key exists; from then on the database holds it, and staff change its price,
+# stock and availability through the staff API (editing it here changes nothing that exists).
+# Optional: description, stock (omit: unlimited), min_tier, per_member_limit.
+[[rewards]]
+key = "tasting_glasses"
+name = "品鉴酒杯一对"
+description = "水晶品鉴杯两只，凭券到门店领取。"
+points_cost = 300
+stock = 200
+
+[[rewards]]
+key = "miniature"
+name = "小酒版 100ml"
+description = "经典小酒版一瓶，凭券到门店领取。"
+points_cost = 500
+stock = 100
+
+[[rewards]]
+key = "tasting_event"
+name = "品鉴会入场券"
+description = "季度品鉴会一人次，凭券入场。"
+points_cost = 1200
+stock = 30
+min_tier = "silver"
+per_member_limit = 2
+
+[[rewards]]
+key = "gift_box"
+name = "节日礼盒"
+description = "限量节日礼盒，每位会员限兑一份。"
+points_cost = 3000
+stock = 50
+min_tier = "gold"
+per_member_limit = 1
 
 [[festivals]]
 key = "new_year"

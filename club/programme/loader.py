@@ -308,6 +308,8 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         templates=parse_templates(root.raw("templates", None)),
         limits=_limits(root),
         counter=sections.counter(root),
+        vouchers=sections.vouchers(root),
+        rewards=sections.rewards(root, tiers),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from club.rules.programme import Counter, ProgrammeError
+from club.rules.programme import Counter, ProgrammeError, RewardSeed, TierLadder, Vouchers
 
 if TYPE_CHECKING:
     from club.programme.loader import _Table
@@ -29,3 +29,62 @@ def counter(root: _Table) -> Counter:
         return Counter()
     only(table, ("pending_days",), "a counter setting")
     return Counter(pending_days=table.integer("pending_days", low=1, high=365, default=30))
+
+
+def _flag(table: _Table, name: str, default: bool) -> bool:
+    value = table.raw(name, default)
+    if not isinstance(value, bool):
+        raise ProgrammeError(f"{table.key(name)}: expected true or false, got {value!r}")
+    return value
+
+
+def vouchers(root: _Table) -> Vouchers:
+    table = optional(root, "vouchers")
+    if table is None:
+        return Vouchers()
+    only(table, ("valid_days", "refund_on_expiry"), "a voucher setting")
+    return Vouchers(
+        valid_days=table.integer("valid_days", low=0, high=3650, default=30),
+        refund_on_expiry=_flag(table, "refund_on_expiry", True),
+    )
+
+
+_REWARD_KEYS = (
+    "key", "name", "description", "points_cost", "stock", "min_tier", "per_member_limit",
+)  # fmt: skip
+
+
+def _maybe_int(table: _Table, name: str, low: int) -> int | None:
+    return table.integer(name, low=low) if name in table.data else None
+
+
+def rewards(root: _Table, tiers: TierLadder) -> tuple[RewardSeed, ...]:
+    if "rewards" not in root.data:
+        return ()
+    seeds: list[RewardSeed] = []
+    for table in root.tables("rewards"):
+        only(table, _REWARD_KEYS, "a reward setting")
+        key = table.string("key")
+        if len(key) > 64 or any(s.key == key for s in seeds):
+            raise ProgrammeError(f"{table.key('key')}: {key!r} is too long or used twice")
+        name = table.string("name")
+        if len(name) > 64:
+            raise ProgrammeError(f"{table.key('name')}: at most 64 characters")
+        description = table.raw("description", "")
+        if not isinstance(description, str) or len(description) > 255:
+            raise ProgrammeError(f"{table.key('description')}: a string of at most 255 characters")
+        min_tier = table.string("min_tier") if "min_tier" in table.data else None
+        if min_tier is not None and min_tier not in tiers.codes:
+            raise ProgrammeError(f"{table.key('min_tier')}: {min_tier!r} is not a tier code")
+        seeds.append(
+            RewardSeed(
+                key=key,
+                name=name,
+                points_cost=table.integer("points_cost", low=1),
+                description=description,
+                stock=_maybe_int(table, "stock", 0),
+                min_tier=min_tier,
+                per_member_limit=_maybe_int(table, "per_member_limit", 1),
+            )
+        )
+    return tuple(seeds)

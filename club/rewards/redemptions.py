@@ -65,6 +65,10 @@ class Refusal(StrEnum):
     NOT_ENOUGH_POINTS = "not_enough_points"
     REDEMPTION_NOT_FOUND = "redemption_not_found"
     CANCEL_WINDOW_CLOSED = "cancel_window_closed"
+    ALREADY_USED = "already_used"
+    """The voucher was handed over at a store: nothing to cancel."""
+    EXPIRED = "expired"
+    """The voucher expired (its points went back or not, as the programme says)."""
 
 
 class RedemptionRefused(Exception):
@@ -230,7 +234,7 @@ async def redeem(
                 member_id=member_id, reward_id=reward.id, points=reward.points_cost,
                 voucher_code=random_code(VOUCHER_BODY_LENGTH), request_ref=request_ref,
                 created_at=now, cancel_until=now + timedelta(hours=reward.cancel_window_hours),
-                using_db=conn,
+                expires_at=voucher_expiry(now, programme), using_db=conn,
             )  # fmt: skip
             movement = await points.debit(
                 member_id, reward.points_cost, kind=EntryKind.REDEEM,
@@ -251,8 +255,25 @@ async def redeem(
     return await _view(redemption, movement.balance_after)
 
 
+def voucher_expiry(now: datetime, programme: Programme) -> datetime | None:
+    """When a voucher redeemed now stops being usable (None: never)."""
+    days = programme.vouchers.valid_days
+    return now + timedelta(days=days) if days > 0 else None
+
+
+_NOT_CANCELLABLE = {
+    RedemptionStatus.USED: Refusal.ALREADY_USED,
+    RedemptionStatus.EXPIRED: Refusal.EXPIRED,
+}
+
+
 async def cancel_redemption(
-    redemption_id: int, now: datetime, programme: Programme, *, member_id: int | None = None
+    redemption_id: int,
+    now: datetime,
+    programme: Programme,
+    *,
+    member_id: int | None = None,
+    staff_id: int | None = None,
 ) -> RedemptionView:
     """Give the points and the item back, within the reward's cancel window.
 
@@ -261,7 +282,9 @@ async def cancel_redemption(
     that has expired since are refunded and expired in the same movement (a REFUND row for the
     whole cost, an EXPIRE row with the same ref for the expired part), so the balance answered
     is what the member can still spend. Cancelling twice answers with the cancelled redemption.
-    `member_id`, when given (the chat), must be the redemption's owner.
+    `member_id`, when given (the chat), must be the redemption's owner. `staff_id`, when given
+    (the staff API), cancels outside the member's window too; a used or expired voucher is never
+    cancelled.
     """
     found = await Redemption.get_or_none(id=redemption_id)
     if found is None or (member_id is not None and found.member_id != member_id):
@@ -272,12 +295,14 @@ async def cancel_redemption(
         redemption = await Redemption.filter(id=redemption_id).using_db(conn).get()
         if redemption.status is RedemptionStatus.CANCELLED:
             return await _recorded(redemption)
-        if now > redemption.cancel_until:
+        if redemption.status in _NOT_CANCELLABLE:
+            raise RedemptionRefused(_NOT_CANCELLABLE[redemption.status])
+        if now > redemption.cancel_until and staff_id is None:
             raise RedemptionRefused(Refusal.CANCEL_WINDOW_CLOSED)
         changed = await (
             Redemption.filter(id=redemption_id, status=RedemptionStatus.ACTIVE)
             .using_db(conn)
-            .update(status=RedemptionStatus.CANCELLED, cancelled_at=now)
+            .update(status=RedemptionStatus.CANCELLED, cancelled_at=now, cancelled_by=staff_id)
         )
         if changed == 0:
             raise RedemptionRefused(Refusal.REDEMPTION_NOT_FOUND)

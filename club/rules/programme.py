@@ -271,6 +271,34 @@ class Counter:
 
 
 @dataclass(frozen=True)
+class Vouchers:
+    """How long a reward's voucher may be used, and what happens to one that is not."""
+
+    valid_days: int = 30
+    """Days after redemption a voucher can be used at a store; 0: it never expires."""
+    refund_on_expiry: bool = True
+    """An expired voucher's points go back to the member (to the lots they came from)."""
+
+
+@dataclass(frozen=True)
+class RewardSeed:
+    """A reward the programme ships (`[[rewards]]`): created once, then the database's.
+
+    Seeding never updates an existing reward: stock, price and availability are changed by
+    staff through the API, and the database stays the one truth for them.
+    """
+
+    key: str
+    """Stable: the reward is found again by it (its creation ref is `programme:<key>`)."""
+    name: str
+    points_cost: int
+    description: str = ""
+    stock: int | None = None
+    min_tier: str | None = None
+    per_member_limit: int | None = None
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -290,6 +318,8 @@ class Programme:
     only (and is skipped, with the reason, when the member's window is closed)."""
 
     counter: Counter = Counter()
+    vouchers: Vouchers = Vouchers()
+    rewards: tuple[RewardSeed, ...] = ()
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

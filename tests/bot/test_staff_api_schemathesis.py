@@ -23,8 +23,10 @@ from schemathesis.core.result import Err
 from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from bot.deps import DEPS
 from club.db.models.catalog import Reward
 from club.db.models.ledger import LedgerEntry
+from club.rewards.redemptions import create_reward, redeem
 from config import Settings
 from tests.bot.test_staff_api_support import Client, error_of, joined_member, staff_headers
 from tests.conftest import make_settings
@@ -36,7 +38,7 @@ MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, response_schema_conformance]
 ORDER_ID = "SEED-1"
 STORE_ID = "SEED-STORE"
-PINNED_KEYS = {"store_id": STORE_ID}
+PINNED_KEYS = {"store_id": STORE_ID, "code": "set-by-the-test"}
 """Text path parameters pinned to a seeded record, so their success answers are checked too."""
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
@@ -136,6 +138,11 @@ async def test_every_operation_answers_without_5xx_and_as_documented(client: Cli
     assert resp.status == 201, await resp.text()
     resp = await client.post("/api/v1/purchases", json=order, headers=headers)
     assert resp.status == 200, await resp.text()
+    programme = client.app[DEPS].programme
+    now = client.app[DEPS].clock.now()
+    glass = await create_reward("种子酒杯", 10, now, programme, stock=100)
+    voucher = await redeem(member.id, glass.id, now, "seed-voucher", programme)
+    PINNED_KEYS["code"] = voucher.voucher_code
     base_url = str(client.make_url("")).rstrip("/")
     schema = await asyncio.to_thread(
         schemathesis.openapi.from_url,

@@ -100,7 +100,12 @@ class Reward(Model):
 
 class RedemptionStatus(StrEnum):
     ACTIVE = "active"
+    """The voucher can be used at a store."""
     CANCELLED = "cancelled"
+    USED = "used"
+    """Handed over at a store: `used_at`, `used_store`."""
+    EXPIRED = "expired"
+    """Not used in time; its points went back or not as the programme said."""
 
 
 class Redemption(Model):
@@ -120,9 +125,20 @@ class Redemption(Model):
     created_at = fields.DatetimeField()
     cancel_until = fields.DatetimeField()
     cancelled_at = fields.DatetimeField(null=True)
+    cancelled_by = fields.BigIntField(null=True)
+    """The staff account that cancelled it (NULL: the member, in chat)."""
+    expires_at = fields.DatetimeField(null=True)
+    """The voucher must be used before this (the programme's `vouchers.valid_days`); NULL: never."""
+    expired_at = fields.DatetimeField(null=True)
+    used_at = fields.DatetimeField(null=True)
+    used_store_id = fields.CharField(max_length=32, null=True)
+    """The store id the voucher was used at, as the clerk gave it (no foreign key: the record of
+    where it happened stays even if the store row goes)."""
+    used_by = fields.BigIntField(null=True)
+    """The staff account that marked it used."""
     member_id: int
     reward_id: int
 
     class Meta:
         table = "redemption"
-        indexes = (("member_id", "reward_id", "status"),)
+        indexes = (("member_id", "reward_id", "status"), ("status", "expires_at"))

@@ -4,6 +4,7 @@
     python -m bot migrate
     python -m bot staff add NAME --role admin|marketer|clerk
     python -m bot staff passwd NAME
+    python -m bot staff list | revoke NAME | rotate NAME
     python -m bot chat [--openid ID] [--url URL]
 
 With no command it serves. Configuration comes from the environment and `.env`; `--host` and
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     passwd = staff_commands.add_parser("passwd", help="set an account's console password")
     passwd.add_argument("name")
     passwd.set_defaults(run=run_staff_passwd)
+    staff_commands.add_parser("list", help="list accounts, token expiry, last use").set_defaults(
+        run=run_staff_command
+    )
+    for action, text in (("revoke", "revoke a token at once"), ("rotate", "print a new token")):
+        sub = staff_commands.add_parser(action, help=text)
+        sub.add_argument("name")
+        sub.set_defaults(run=run_staff_command)
     return parser
 
 
@@ -132,6 +140,12 @@ def run_staff_add(args: argparse.Namespace) -> int:
 
 def run_staff_passwd(args: argparse.Namespace) -> int:
     from bot.staff_api.cli import run_staff_passwd as run
+
+    return run(args)
+
+
+def run_staff_command(args: argparse.Namespace) -> int:
+    from bot.staff_api.cli import run_staff_command as run
 
     return run(args)
 

@@ -14,8 +14,10 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api import (
+    audit,
     codes,
     counter,
+    data_rights,
     members,
     points,
     purchases,
@@ -50,6 +52,8 @@ def endpoints() -> list[Endpoint]:
         *stores.ENDPOINTS,
         *staff.ENDPOINTS,
         *vouchers.ENDPOINTS,
+        *data_rights.ENDPOINTS,
+        *audit.ENDPOINTS,
     ]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api.errors import ApiError, Handler
-from club.staff.accounts import Permission, StaffIdentity, authenticate, can
+from club.staff.accounts import Permission, StaffIdentity, TokenExpired, authenticate, can
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,14 @@ async def api_auth(request: web.Request, handler: Handler) -> web.StreamResponse
     token = _bearer(request)
     if token is None:
         raise _unauthorised("an Authorization: Bearer <token> header is required")
-    now = request.app[DEPS].clock.now()
-    user = await authenticate(token, now=now)
+    deps = request.app[DEPS]
+    now = deps.clock.now()
+    try:
+        user = await authenticate(
+            token, now=now, max_age=timedelta(days=deps.programme.staff.token_days)
+        )
+    except TokenExpired:
+        raise _unauthorised("the bearer token has expired: an admin can rotate it") from None
     if user is None:
         # Never log the token; the address is enough to spot a guessing client.
         log.warning("staff API: bad token from %s for %s", request.remote, request.path)

@@ -224,6 +224,7 @@ async def _audit(endpoint: Endpoint, call: Call, status: int) -> None:
     if endpoint.audit is None:
         return
     try:
+        member_id = call.summary.get("member_id")
         await record_audit(
             call.staff,
             action=endpoint.audit,
@@ -231,6 +232,7 @@ async def _audit(endpoint: Endpoint, call: Call, status: int) -> None:
             status=status,
             summary=audit_summary(call),
             now=call.now,
+            member_id=member_id if isinstance(member_id, int) else None,
         )
     except Exception:
         # The answer stands (the change is already committed); the failure must be seen.

@@ -79,6 +79,11 @@ pending_days = 30
 valid_days = 30
 refund_on_expiry = true
 
+# A staff API token stops working token_days after it was made; `python -m bot staff rotate NAME`
+# (or the API) makes a new one.
+[staff]
+token_days = 90
+
 [bottle_codes]
 per_hour = 10
 per_day = 30

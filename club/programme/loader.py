@@ -310,6 +310,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         counter=sections.counter(root),
         vouchers=sections.vouchers(root),
         rewards=sections.rewards(root, tiers),
+        staff=sections.staff(root),
     )
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from club.rules.programme import Counter, ProgrammeError, RewardSeed, TierLadder, Vouchers
+from club.rules.programme import (
+    Counter,
+    ProgrammeError,
+    RewardSeed,
+    StaffPolicy,
+    TierLadder,
+    Vouchers,
+)
 
 if TYPE_CHECKING:
     from club.programme.loader import _Table
@@ -88,3 +95,11 @@ def rewards(root: _Table, tiers: TierLadder) -> tuple[RewardSeed, ...]:
             )
         )
     return tuple(seeds)
+
+
+def staff(root: _Table) -> StaffPolicy:
+    table = optional(root, "staff")
+    if table is None:
+        return StaffPolicy()
+    only(table, ("token_days",), "a staff setting")
+    return StaffPolicy(token_days=table.integer("token_days", low=1, high=3650, default=90))

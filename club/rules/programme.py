@@ -299,6 +299,12 @@ class RewardSeed:
 
 
 @dataclass(frozen=True)
+class StaffPolicy:
+    token_days: int = 90
+    """A staff API token stops working this many days after it was made (rotate it then)."""
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -320,6 +326,7 @@ class Programme:
     counter: Counter = Counter()
     vouchers: Vouchers = Vouchers()
     rewards: tuple[RewardSeed, ...] = ()
+    staff: StaffPolicy = StaffPolicy()
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

@@ -19,7 +19,8 @@ from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
 
-from club.db.models.staff import AuditLog, StaffRole, StaffUser
+from club.db.models.staff import AuditLog, StaffUser
+from club.db.models.staff import StaffRole as StaffRole  # the API names roles by it
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +129,30 @@ async def create_staff(name: str, role: StaffRole | str, *, now: datetime) -> tu
     return user, token
 
 
-async def authenticate(token: str, *, now: datetime | None = None) -> StaffIdentity | None:
-    """The active account this bearer token belongs to, or None."""
+class TokenExpired(Exception):
+    """The token was valid but is older than the programme's `staff.token_days`."""
+
+
+def token_expires_at(user: StaffUser, max_age: timedelta) -> datetime:
+    return (user.token_issued_at or user.created_at) + max_age
+
+
+async def authenticate(
+    token: str, *, now: datetime | None = None, max_age: timedelta | None = None
+) -> StaffIdentity | None:
+    """The active account this bearer token belongs to, or None; TokenExpired past `max_age`.
+
+    Read from the database on every request, never cached: a revoked or rotated token is refused
+    on its very next use, by every worker.
+    """
     if not token or len(token) > 256:
         return None
     digest = hash_token(token)
     user = await StaffUser.get_or_none(token_hash=digest, active=True)
     if user is None or not hmac.compare_digest(user.token_hash, digest):
         return None
+    if max_age is not None and now is not None and now >= token_expires_at(user, max_age):
+        raise TokenExpired(f"the token of {user.name!r} has expired")
     # At most one write a minute per account: a busy till must not queue on its own row.
     if now is not None and (user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY):
         await StaffUser.filter(id=user.id).update(last_seen_at=now)
@@ -155,14 +172,19 @@ async def record_audit(
     status: int,
     summary: Mapping[str, object],
     now: datetime,
+    member_id: int | None = None,
 ) -> AuditLog:
     """Write one audit row. Callers pass a summary already free of secrets and whole phones."""
+    if member_id is None and target is not None and target.startswith("member:"):
+        number = target.removeprefix("member:")
+        member_id = int(number) if number.isdigit() else None
     return await AuditLog.create(
         staff_id=user.id,
         staff_name=user.name,
         staff_role=str(user.role),
         action=action,
         target=target,
+        member_id=member_id,
         status=status,
         summary=dict(summary),
         at=now,

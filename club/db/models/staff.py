@@ -27,7 +27,12 @@ class StaffUser(Model):
     """Hex SHA-256 of the bearer token — the token itself is never stored."""
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()
+    token_issued_at = fields.DatetimeField(null=True)
+    """When the current token was made (NULL: at `created_at`); it expires the programme's
+    `staff.token_days` later."""
+    revoked_at = fields.DatetimeField(null=True)
     last_seen_at = fields.DatetimeField(null=True)
+    """The current token's last use, written at most once a minute."""
     # Signing in to the staff console (the API keeps its bearer token).
     password_hash = fields.CharField(max_length=255, null=True)
     """argon2id hash of the console password; NULL: no console sign-in until one is set."""
@@ -62,6 +67,8 @@ class AuditLog(Model):
     """A stable verb, e.g. `purchase.record`, `member.read`, `points.adjust`."""
     target = fields.CharField(max_length=128, null=True)
     """What was acted on, e.g. `member:12`, `order:A-1001`, `reward:3`."""
+    member_id = fields.BigIntField(null=True, db_index=True)
+    """The member whose data the action touched, when there is one: the log is read by member."""
     status = fields.SmallIntField()
     """The HTTP status of the answer: refused and failed attempts are recorded too."""
     summary: fields.Field[dict[str, object]] = fields.JSONField(default=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
+from club.members.standing import MemberBlocked
 from club.points.checkin import check_in
 from handlers.dialogs import invite_to_join
 from handlers.texts import t
@@ -16,7 +17,10 @@ router = Router("checkin")
 async def checkin(ctx: Context) -> Reply | None:
     if not ctx.member.joined:
         return invite_to_join(ctx)
-    result = await check_in(ctx.member.member_id, ctx.now, ctx.deps.programme)
+    try:
+        result = await check_in(ctx.member.member_id, ctx.now, ctx.deps.programme)
+    except MemberBlocked:
+        return TextReply(t("member_blocked", ctx.lang))
     if result.already:
         return TextReply(t("checkin_already", ctx.lang, streak=result.streak))
     text = t(
@@ -28,4 +32,6 @@ async def checkin(ctx: Context) -> Reply | None:
     )
     if result.bonus:
         text += t("checkin_bonus", ctx.lang, bonus=result.bonus)
+    if result.capped:
+        text += t("checkin_capped", ctx.lang)
     return TextReply(text)

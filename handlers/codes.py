@@ -53,6 +53,11 @@ def _reply(ctx: Context, outcome: CodeOutcome) -> Reply:
         text = t("code_paused_day", ctx.lang, limit=outcome.limit)
     elif status is CodeStatus.TOO_MANY_FAILED:
         text = t("code_paused_hour", ctx.lang, limit=outcome.limit, time=_minute(outcome))
+    elif status is CodeStatus.BLOCKED:
+        text = t("member_blocked", ctx.lang)
+    elif status is CodeStatus.CAPPED:
+        key = "code_capped_day" if outcome.per_day else "code_capped_month"
+        text = t(key, ctx.lang, limit=outcome.limit)
     else:
         text = t("code_not_ours", ctx.lang)
     return TextReply(text)

@@ -32,6 +32,7 @@ _REFUSALS = {
     Refusal.MEMBER_LIMIT: "redeem_refused_member_limit",
     Refusal.TIER_TOO_LOW: "redeem_refused_tier_too_low",
     Refusal.UNAVAILABLE: "redeem_refused_unavailable",
+    Refusal.BLOCKED: "member_blocked",
 }
 
 
@@ -40,6 +41,9 @@ _REFUSALS = {
 async def show_list(ctx: Context) -> Reply | None:
     if not ctx.member.joined:
         return invite_to_join(ctx)
+    if ctx.member.status == "blocked":
+        await ctx.state.clear()
+        return TextReply(t("member_blocked", ctx.lang))
     offers = (await list_rewards(ctx.member.member_id, ctx.now, ctx.deps.programme))[:LIST_MAX]
     if not offers:
         await ctx.state.clear()

@@ -339,6 +339,28 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "未能兑换，请发送「兑换」重新选择。",
         "en": 'That did not work; send "redeem" to choose again.',
     },
+    "member_blocked": {
+        "zh": "您的会员账户已暂停积分与兑换，如有疑问请联系俱乐部客服。",
+        "en": "Points and rewards are on hold for your membership; please contact the club.",
+    },
+    "code_capped_day": {
+        "zh": "今天获得的积分已达上限（{limit} 积分），这个瓶盖码仍然有效，请明天再发送。",
+        "en": (
+            "You have reached today's limit of {limit} points; this code stays valid, so "
+            "please send it again tomorrow."
+        ),
+    },
+    "code_capped_month": {
+        "zh": "本月获得的积分已达上限（{limit} 积分），这个瓶盖码仍然有效，请下个月再发送。",
+        "en": (
+            "You have reached this month's limit of {limit} points; this code stays valid, so "
+            "please send it again next month."
+        ),
+    },
+    "checkin_capped": {
+        "zh": "（今日积分已达上限）",
+        "en": " (today's points limit reached)",
+    },
     # Bottle codes (handlers/codes.py) ---------------------------------------------------
     "code_earned": {
         "zh": "瓶盖码兑换成功，获得 {points} 积分！当前积分：{balance}",

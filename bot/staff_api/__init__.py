@@ -21,6 +21,7 @@ from bot.staff_api import (
     members,
     points,
     purchases,
+    reviews,
     rewards,
     staff,
     stores,
@@ -53,6 +54,7 @@ def endpoints() -> list[Endpoint]:
         *staff.ENDPOINTS,
         *vouchers.ENDPOINTS,
         *data_rights.ENDPOINTS,
+        *reviews.ENDPOINTS,
         *audit.ENDPOINTS,
     ]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bot.staff_api.errors import ApiError
 from club.codes.bottle import CodeBatchError
+from club.members.enrolment import MemberNotFound
+from club.members.standing import MemberBlocked
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
 from club.rewards.catalogue import RewardNotFound
@@ -25,6 +27,8 @@ from club.sales.stores import StoreConflict, StoreError, StoreNotFound
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
+    (MemberNotFound, 404, "not_found"),
+    (MemberBlocked, 409, "member_blocked"),
     (RewardNotFound, 404, "not_found"),
     (InsufficientPoints, 409, "insufficient_points"),
     (RefConflict, 409, "ref_conflict"),

@@ -29,7 +29,10 @@ from tortoise.transactions import in_transaction
 from club.codes.codegen import CodeShape, classify, format_code, random_code
 from club.db.models.catalog import BottleCode, CodeBatch, FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
+from club.members.standing import is_blocked
 from club.points import ledger as points
+from club.points.caps import capped_credit
+from club.rules.caps import Cap
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
@@ -132,6 +135,11 @@ class CodeStatus(StrEnum):
     NOT_A_CODE = "not_a_code"
     NOT_A_MEMBER = "not_a_member"
     """Only enrolled members collect points; the chat offers enrolment."""
+    BLOCKED = "blocked"
+    """The club blocked the member after a review: codes earn nothing (the code stays unused)."""
+    CAPPED = "capped"
+    """The code is worth more than the day's or month's earning cap leaves: it stays unused, to
+    be sent again once the day (`per_day`) or month turns (`limit`: the cap)."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,8 @@ class CodeOutcome:
     retry_at: datetime | None = None
     """When codes are taken again (TOO_MANY_FAILED only), in the club's time zone."""
     per_day: bool = False
-    """The daily limit was reached, rather than the hourly one (TOO_MANY_FAILED only)."""
+    """The daily limit was reached, rather than the hourly one (TOO_MANY_FAILED), or the daily
+    earning cap rather than the monthly one (CAPPED)."""
 
 
 async def redeem_code(
@@ -162,6 +171,8 @@ async def redeem_code(
         member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
         if member is None or member.joined_at is None or member.status is MemberStatus.DELETED:
             return CodeOutcome(CodeStatus.NOT_A_MEMBER, code)
+        if is_blocked(member.status):
+            return CodeOutcome(CodeStatus.BLOCKED, code)
         paused = await _too_many_failed(member, code, now, programme, conn)
         if paused is not None:
             return paused
@@ -176,6 +187,11 @@ async def redeem_code(
         refused = await _over_limit(member, code, now, programme, conn)
         if refused is not None:
             return refused
+        capped = await capped_credit(member_id, row.points, programme.earning_caps, now, conn)
+        if capped.cap is not None:
+            return CodeOutcome(
+                CodeStatus.CAPPED, code, limit=capped.limit, per_day=capped.cap is Cap.DAY
+            )
         claimed = await (
             BottleCode.filter(id=row.id, used_by_id=None)
             .using_db(conn)
@@ -323,6 +339,6 @@ async def _flag(member: Member, reason: str, now: datetime, conn: BaseDBAsyncCli
     await (
         Member.filter(id=member.id)
         .using_db(conn)
-        .update(flagged_for_review=True, flag_reason=reason, updated_at=now)
+        .update(flagged_for_review=True, flag_reason=reason, flagged_at=now, updated_at=now)
     )
     log.warning("member flagged for review member=%d reason=%s", member.id, reason)

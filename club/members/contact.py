@@ -164,6 +164,12 @@ async def record_contact(
     )
 
 
+async def _set_status(member_id: int, status: MemberStatus) -> None:
+    """Follow state, except over a block: a blocked member stays blocked whatever they follow
+    or unfollow (`club.members.review` lifts a block)."""
+    await Member.filter(id=member_id).exclude(status=MemberStatus.BLOCKED).update(status=status)
+
+
 async def record_follow(
     openid: str, *, now: datetime, scene: str | None, wechat_create_time: int
 ) -> FollowOutcome:
@@ -183,14 +189,11 @@ async def record_follow(
                 tier=member.tier,
                 wechat_create_time=wechat_create_time,
             )
-            changes: dict[str, object] = {
-                "status": MemberStatus.ACTIVE,
-                "followed_at": now,
-                "last_interaction_at": now,
-            }
+            changes: dict[str, object] = {"followed_at": now, "last_interaction_at": now}
             if source is not None:
                 changes["source_kind"], changes["source_ref"] = source
             await Member.filter(id=member.id).update(**changes)
+            await _set_status(member.id, MemberStatus.ACTIVE)
     except IntegrityError:
         member = await Member.get(id=member.id)
         return FollowOutcome(
@@ -212,9 +215,8 @@ async def record_unfollow(openid: str, *, now: datetime, wechat_create_time: int
                 tier=member.tier,
                 wechat_create_time=wechat_create_time,
             )
-            await Member.filter(id=member.id).update(
-                status=MemberStatus.UNFOLLOWED, unfollowed_at=now, last_interaction_at=now
-            )
+            await Member.filter(id=member.id).update(unfollowed_at=now, last_interaction_at=now)
+            await _set_status(member.id, MemberStatus.UNFOLLOWED)
     except IntegrityError:
         return False
     return True

@@ -14,7 +14,9 @@ from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import CheckIn
 from club.db.models.members import Member
+from club.members.standing import MemberBlocked, is_blocked
 from club.points import ledger as points
+from club.points.caps import capped_credit
 from club.points.ops import lock_member
 from club.rules.earning import checkin_points, checkin_streak
 from club.rules.expiry import expires_at
@@ -32,6 +34,8 @@ class CheckinResult:
     balance: int
     already: bool = field(default=False, compare=False)
     """True when the member had already checked in today (nothing was added)."""
+    capped: bool = field(default=False, compare=False)
+    """The earning cap cut today's points (`points` and `bonus` are what was credited)."""
 
 
 async def _existing(member_id: int, day: date) -> CheckinResult | None:
@@ -45,7 +49,8 @@ async def _existing(member_id: int, day: date) -> CheckinResult | None:
 
 
 async def check_in(member_id: int, now: datetime, programme: Programme) -> CheckinResult:
-    """Check the member in for today (the club's day of `now`)."""
+    """Check the member in for today (the club's day of `now`); MemberBlocked for a member the
+    club blocked. The earning caps may cut the points (`capped`)."""
     day = now.date()
     existing = await _existing(member_id, day)
     if existing is not None:
@@ -54,6 +59,9 @@ async def check_in(member_id: int, now: datetime, programme: Programme) -> Check
         async with in_transaction() as conn:
             # The member lock makes a double tap wait, then find today's row.
             standing = await lock_member(conn, member_id)
+            status = await Member.filter(id=member_id).using_db(conn).values_list("status")
+            if is_blocked(status[0][0]):
+                raise MemberBlocked(member_id)
             if await CheckIn.filter(member_id=member_id, day=day).using_db(conn).exists():
                 raise _AlreadyToday
             yesterday = (
@@ -63,6 +71,11 @@ async def check_in(member_id: int, now: datetime, programme: Programme) -> Check
             )
             streak = checkin_streak(yesterday.streak if yesterday else None)
             daily, bonus = checkin_points(streak, programme.earning)
+            capped = await capped_credit(
+                member_id, daily + bonus, programme.earning_caps, now, conn
+            )
+            if capped.cap is not None:
+                daily, bonus = min(daily, capped.points), max(0, capped.points - daily)
             await CheckIn.create(
                 using_db=conn,
                 member_id=member_id,
@@ -74,7 +87,7 @@ async def check_in(member_id: int, now: datetime, programme: Programme) -> Check
             )
             balance = standing.balance
             if daily + bonus > 0:
-                reason = f"签到 连续{streak}天" + (" 含连续奖励" if bonus else "")
+                reason = capped.reason(f"签到 连续{streak}天" + (" 含连续奖励" if bonus else ""))
                 movement = await points.credit(
                     member_id,
                     daily + bonus,
@@ -91,7 +104,9 @@ async def check_in(member_id: int, now: datetime, programme: Programme) -> Check
         if again is None:
             raise
         return again
-    return CheckinResult(member_id, day, streak, daily, bonus, balance)
+    return CheckinResult(
+        member_id, day, streak, daily, bonus, balance, capped=capped.cap is not None
+    )
 
 
 class _AlreadyToday(Exception):

@@ -57,6 +57,15 @@ checkin_points = 2
 checkin_streak_days = 7
 checkin_streak_bonus = 20
 
+# The most points a member earns from purchases, bottle codes and check-ins: per order, per club
+# day and per calendar month (0: no cap). A credit that would pass a cap is cut to what is left and
+# its ledger reason says so; a bottle code worth more than what is left today waits (it stays
+# valid). Birthday and festival gifts, the welcome bonus and staff adjustments do not count.
+[earning_caps]
+per_order = 0
+per_day = 0
+per_month = 0
+
 # rule = "end_of_next_year": points expire at the end of the year after the year earned.
 # rule = "rolling_days" with days = N: points stay valid to the end of the N-th day after earning.
 [expiry]

@@ -311,6 +311,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         vouchers=sections.vouchers(root),
         rewards=sections.rewards(root, tiers),
         staff=sections.staff(root),
+        earning_caps=sections.earning_caps(root),
     )
 
 

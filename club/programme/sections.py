@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from club.rules.programme import (
     Counter,
+    EarningCaps,
     ProgrammeError,
     RewardSeed,
     StaffPolicy,
@@ -103,3 +104,18 @@ def staff(root: _Table) -> StaffPolicy:
         return StaffPolicy()
     only(table, ("token_days",), "a staff setting")
     return StaffPolicy(token_days=table.integer("token_days", low=1, high=3650, default=90))
+
+
+def earning_caps(root: _Table) -> EarningCaps:
+    table = optional(root, "earning_caps")
+    if table is None:
+        return EarningCaps()
+    only(table, ("per_order", "per_day", "per_month"), "an earning cap")
+    caps = EarningCaps(
+        per_order=table.integer("per_order", default=0),
+        per_day=table.integer("per_day", default=0),
+        per_month=table.integer("per_month", default=0),
+    )
+    if caps.per_day and caps.per_month and caps.per_month < caps.per_day:
+        raise ProgrammeError(f"{table.key('per_month')}: {caps.per_month} is below per_day")
+    return caps

@@ -65,6 +65,8 @@ class Refusal(StrEnum):
     NOT_ENOUGH_POINTS = "not_enough_points"
     REDEMPTION_NOT_FOUND = "redemption_not_found"
     CANCEL_WINDOW_CLOSED = "cancel_window_closed"
+    BLOCKED = "blocked"
+    """The club blocked the member after a review."""
     ALREADY_USED = "already_used"
     """The voucher was handed over at a store: nothing to cancel."""
     EXPIRED = "expired"
@@ -209,6 +211,8 @@ async def redeem(
             member = await Member.select_for_update().using_db(conn).get_or_none(id=member_id)
             if member is None or member.joined_at is None or member.status is MemberStatus.DELETED:
                 raise RedemptionRefused(Refusal.NOT_A_MEMBER)
+            if member.status is MemberStatus.BLOCKED:
+                raise RedemptionRefused(Refusal.BLOCKED)
             reward = await Reward.filter(id=reward_id).using_db(conn).first()
             if reward is None:
                 raise RedemptionRefused(Refusal.REWARD_NOT_FOUND)

@@ -299,6 +299,19 @@ class RewardSeed:
 
 
 @dataclass(frozen=True)
+class EarningCaps:
+    """Most points earned from purchases, codes and check-ins (`club.rules.caps`); 0: no cap."""
+
+    per_order: int = 0
+    per_day: int = 0
+    per_month: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.per_order or self.per_day or self.per_month)
+
+
+@dataclass(frozen=True)
 class StaffPolicy:
     token_days: int = 90
     """A staff API token stops working this many days after it was made (rotate it then)."""
@@ -327,6 +340,7 @@ class Programme:
     vouchers: Vouchers = Vouchers()
     rewards: tuple[RewardSeed, ...] = ()
     staff: StaffPolicy = StaffPolicy()
+    earning_caps: EarningCaps = EarningCaps()
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

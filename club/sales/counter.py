@@ -19,8 +19,10 @@ from tortoise.exceptions import IntegrityError
 
 from club.db.models.counter import PendingPurchase, PendingStatus
 from club.db.models.ledger import Purchase, Store
+from club.db.models.members import Member
 from club.members.phone import mask_phone, validate_phone
 from club.members.records import MemberRecord, members_by_phone
+from club.members.standing import is_blocked
 from club.messaging.outbox import Outbox
 from club.rules.channels import StoreStatus
 from club.rules.programme import Programme
@@ -167,6 +169,9 @@ async def credit_counter_purchases(
     `credited` by one conditional update and its purchase is recorded under its own order id, so
     nothing is credited twice. Purchases older than `pending_days` have lapsed and stay as they are.
     """
+    member = await Member.get_or_none(id=member_id)
+    if member is None or is_blocked(member.status):
+        return NOTHING  # a blocked member earns nothing; the purchases wait (or lapse)
     rows = await PendingPurchase.filter(
         phone=phone, status=PendingStatus.PENDING, expires_at__gt=now
     ).order_by("created_at", "id")

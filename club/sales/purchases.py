@@ -24,11 +24,13 @@ from club.db.models.ledger import (
 )
 from club.db.models.members import Member
 from club.db.tx import transaction
+from club.members.standing import MemberBlocked, is_blocked
 from club.messaging import announcements
 from club.messaging.announcements import PointsChange
 from club.messaging.keys import outbox_key
 from club.messaging.outbox import Outbox
 from club.points import ledger as points
+from club.points.caps import capped_credit
 from club.points.ops import LedgerError, UnknownMember, lock_member
 from club.rules.channels import StoreStatus
 from club.rules.earning import proportional_reversal, purchase_points
@@ -202,9 +204,15 @@ async def record_purchase(
             again = await Purchase.filter(order_id=order_id).using_db(conn).first()
             if again is not None:
                 return _same_order(again, member, amount_fen)
-            tier_rows = await Member.filter(id=member).using_db(conn).values_list("tier")
-            tier_before = programme.tiers.get(tier_rows[0][0])
+            rows = await Member.filter(id=member).using_db(conn).values_list("tier", "status")
+            if is_blocked(rows[0][1]):
+                raise MemberBlocked(member)
+            tier_before = programme.tiers.get(rows[0][0])
             earned = purchase_points(amount_fen, programme.earning, tier_before.earn_multiplier)
+            capped = await capped_credit(
+                member, earned, programme.earning_caps, now, conn, order=True
+            )
+            earned = capped.points
             balance = standing.balance
             if earned > 0:
                 movement = await points.credit(
@@ -212,7 +220,7 @@ async def record_purchase(
                     earned,
                     kind=EntryKind.EARN,
                     ref=f"order:{order_id}",
-                    reason=reason or f"购买 {order_id}",
+                    reason=capped.reason(reason or f"购买 {order_id}"),
                     now=now,
                     expires_at=expires_at(now, programme.expiry),
                     connection=conn,

@@ -54,6 +54,10 @@ class Member(Model):
     points_debt = fields.BigIntField(default=0)
     flagged_for_review = fields.BooleanField(default=False)
     flag_reason = fields.CharField(max_length=128, null=True)
+    flagged_at = fields.DatetimeField(null=True)
+    """When the member was last flagged (the review list's order)."""
+    blocked_at = fields.DatetimeField(null=True)
+    """When the club blocked the member (status `blocked`); NULL once unblocked."""
 
     # Interaction, for the customer-service window and churn analysis.
     followed_at = fields.DatetimeField(null=True)

@@ -5,6 +5,7 @@
     python -m bot staff add NAME --role admin|marketer|clerk
     python -m bot staff passwd NAME
     python -m bot staff list | revoke NAME | rotate NAME
+    python -m bot menu install [--dry-run] | show
     python -m bot chat [--openid ID] [--url URL]
 
 With no command it serves. Configuration comes from the environment and `.env`; `--host` and
@@ -71,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub = staff_commands.add_parser(action, help=text)
         sub.add_argument("name")
         sub.set_defaults(run=run_staff_command)
+
+    menu = commands.add_parser("menu", help="install or show the Official Account's menu")
+    menu.add_argument("menu_args", nargs=argparse.REMAINDER, metavar="install [--dry-run] | show")
+    menu.set_defaults(run=run_menu)
     return parser
 
 
@@ -148,6 +153,12 @@ def run_staff_command(args: argparse.Namespace) -> int:
     from bot.staff_api.cli import run_staff_command as run
 
     return run(args)
+
+
+def run_menu(args: argparse.Namespace) -> int:
+    from bot.menu_cli import main_menu
+
+    return main_menu(args.menu_args or ["--help"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

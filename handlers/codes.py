@@ -1,4 +1,5 @@
-"""Bottle codes: typed as text, or scanned with the menu's scan button (`scancode_waitmsg`).
+"""Bottle codes: typed as text, or scanned with the menu's scan button (`scancode_waitmsg`, or
+`scancode_push`).
 
 A typed message is taken for a code when it has the code's shape: 12 letters and digits, in any
 grouping. So that a short English sentence is not read as a mistyped code, it must also contain a
@@ -79,6 +80,7 @@ async def typed(ctx: Context) -> Reply | None:
 
 
 @router.scan_waitmsg()
+@router.event("scancode_push")
 async def scanned(ctx: Context) -> Reply | None:
     return await _redeem(ctx, scanned_code(ctx.message.scan_result or ""))
 

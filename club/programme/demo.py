@@ -260,6 +260,48 @@ en = "Your points were adjusted by {change} ({reason}); your balance is {balance
 zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"
 en = "Congratulations: you are now a {tier} member. Your new benefits start today."
 
+# The Official Account's menu: `python -m bot menu install` puts it on the account, `python -m bot
+# menu show` prints what is there. 1-3 buttons, each either an action or 1-5 sub-buttons
+# ([[menu.buttons]]). A name is at most 16 bytes at the top (5 Chinese characters; 4 show in full)
+# and 60 in a sub-menu. type = "click" takes a key the chat answers: POINTS, CARD, REDEEM, CHECKIN
+# or HELP; "scancode_waitmsg" (or "scancode_push") scans a bottle code and redeems it, with any
+# key; "view" opens its url, e.g.  name = "品牌官网", type = "view", url = "https://...".
+[[menu]]
+name = "会员中心"
+
+[[menu.buttons]]
+name = "我的积分"
+type = "click"
+key = "POINTS"
+
+[[menu.buttons]]
+name = "会员卡"
+type = "click"
+key = "CARD"
+
+[[menu.buttons]]
+name = "积分兑换"
+type = "click"
+key = "REDEEM"
+
+[[menu]]
+name = "扫码积分"
+type = "scancode_waitmsg"
+key = "SCAN_CAP"
+
+[[menu]]
+name = "更多"
+
+[[menu.buttons]]
+name = "每日签到"
+type = "click"
+key = "CHECKIN"
+
+[[menu.buttons]]
+name = "帮助"
+type = "click"
+key = "HELP"
+
 # The reward catalogue the club starts with. Each is created once, when the server starts and no
 # reward with its key exists; from then on the database holds it, and staff change its price,
 # stock and availability through the staff API (editing it here changes nothing that exists).

@@ -8,6 +8,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from club.programme import menu as programme_menu
 from club.programme import sections
 from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.templates import parse_templates
@@ -312,6 +313,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         rewards=sections.rewards(root, tiers),
         staff=sections.staff(root),
         earning_caps=sections.earning_caps(root),
+        menu=programme_menu.menu(root),
     )
 
 

@@ -7,10 +7,12 @@ integer fen; multipliers are Decimals so that points come out exact.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
+
+from club.rules.menu import Menu
 
 
 class ProgrammeError(ValueError):
@@ -341,6 +343,8 @@ class Programme:
     rewards: tuple[RewardSeed, ...] = ()
     staff: StaffPolicy = StaffPolicy()
     earning_caps: EarningCaps = EarningCaps()
+    menu: Menu = field(default_factory=Menu)
+    """The Official Account's menu (`python -m bot menu install` puts it there); empty: none."""
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

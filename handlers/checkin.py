@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
-from club.members.standing import MemberBlocked
 from club.points.checkin import check_in
+from club.rules.standing import MemberBlocked
 from handlers.dialogs import invite_to_join
 from handlers.texts import t
 

@@ -22,6 +22,7 @@ from club.members.enrolment import (
     record_consent,
 )
 from club.members.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
+from club.sales.counter import credit_on_join
 from handlers.card import card_text, show_card
 from handlers.dialogs import AGREE, CONFIRM, JOIN_WORDS, SKIP, enter, live_data, said
 from handlers.formatting import birthday as birthday_text
@@ -159,8 +160,9 @@ async def _confirm(ctx: Context, data: dict[str, Scalar]) -> Reply:
     programme = ctx.deps.programme
     try:
         result = await complete_enrolment(
-            ctx.member.member_id, str(data.get("phone") or ""), _decode(data), ctx.now, programme
-        )
+            ctx.member.member_id, str(data.get("phone") or ""), _decode(data), ctx.now, programme,
+            on_join=credit_on_join(programme),
+        )  # fmt: skip
     except (ConsentRequired, InvalidPhone, MemberNotFound):
         # Consent or the details went missing behind the dialog's back: ask again from the start.
         return await _start(ctx)

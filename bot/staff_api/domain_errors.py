@@ -9,12 +9,12 @@ from __future__ import annotations
 from bot.staff_api.errors import ApiError
 from club.codes.bottle import CodeBatchError
 from club.members.enrolment import MemberNotFound
-from club.members.standing import MemberBlocked
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
 from club.rewards.catalogue import RewardNotFound
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
 from club.rules.programme import AboveLimit
+from club.rules.standing import MemberBlocked
 from club.sales.purchases import (
     ClosedStore,
     OrderConflict,

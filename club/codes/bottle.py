@@ -29,13 +29,13 @@ from tortoise.transactions import in_transaction
 from club.codes.codegen import CodeShape, classify, format_code, random_code
 from club.db.models.catalog import BottleCode, CodeBatch, FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
-from club.members.standing import is_blocked
 from club.points import ledger as points
 from club.points.caps import capped_credit
 from club.rules.caps import Cap
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
+from club.rules.standing import is_blocked
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ retried confirmation neither enrols twice nor pays twice. Data rights (export, e
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -31,8 +32,7 @@ from club.points import ledger as points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
-from club.sales.counter import NOTHING, CounterCredit, credit_counter_purchases
-from club.tiers.service import tier_status
+from club.tiers.service import TierChange, tier_status
 
 log = logging.getLogger(__name__)
 
@@ -195,12 +195,31 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class JoinCredit:
+    """What joining credited besides the welcome bonus: purchases recorded at a store's counter
+    against this phone before the member joined (`club.sales.counter`)."""
+
+    purchases: int
+    points: int
+    upgrade: TierChange | None = None
+    """The last tier upgrade those purchases caused (the card in the reply shows the tier)."""
+
+
+NOTHING = JoinCredit(0, 0)
+
+OnJoin = Callable[[int, str, datetime], Awaitable[JoinCredit]]
+"""Called with (member id, phone, now) inside the enrolment's transaction, once, when a member
+joins: what it credits commits with the enrolment or not at all. The chat passes the counter's
+(`club.sales.counter.credit_on_join`); members do not depend on sales."""
+
+
+@dataclass(frozen=True)
 class EnrolmentResult:
     status: EnrolmentStatus
     welcome_points: int
     """Points of the welcome bonus this call paid (0 when already a member)."""
     card: CardView
-    counter: CounterCredit = NOTHING
+    counter: JoinCredit = NOTHING
     """Purchases recorded at a counter against this phone before joining, credited now."""
 
 
@@ -210,9 +229,11 @@ async def complete_enrolment(
     birthday: Birthday | None,
     now: datetime,
     programme: Programme,
+    *,
+    on_join: OnJoin | None = None,
 ) -> EnrolmentResult:
     """Join the club: phone, birthday, lowest tier, joined-at and the welcome bonus, at once,
-    with the counter purchases that waited for this phone (`club.sales.counter`)."""
+    with what `on_join` credits (the counter purchases that waited for this phone)."""
     number = validate_phone(phone)
     welcome = programme.earning.welcome_bonus
     counter = NOTHING
@@ -242,7 +263,8 @@ async def complete_enrolment(
                 )  # fmt: skip
             # In the same transaction: joining and crediting what waited for this phone happen
             # together or not at all, and a retried confirmation finds the member joined.
-            counter = await credit_counter_purchases(member_id, number, now, programme)
+            if on_join is not None:
+                counter = await on_join(member_id, number, now)
             status, paid = EnrolmentStatus.JOINED, welcome
     if status is EnrolmentStatus.JOINED:
         log.info("member joined member=%d welcome=%d", member_id, paid)

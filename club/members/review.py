@@ -1,7 +1,7 @@
 """Fraud review: the members flagged by the bottle-code limits, with the evidence, and the admin's
 decision: clear the flag, block the member, or lift a block.
 
-A blocked member's status is `blocked`: they earn and redeem nothing (`club.members.standing`),
+A blocked member's status is `blocked`: they earn and redeem nothing (`club.rules.standing`),
 greetings and messages skip them, and the chat tells them to contact the club. Lifting the block
 gives them back the follow state they have (active, or unfollowed if they left meanwhile). Each
 decision returns what happened, so the staff API can audit it and messaging can tell the member.

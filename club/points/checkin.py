@@ -14,7 +14,6 @@ from tortoise.transactions import in_transaction
 
 from club.db.models.ledger import CheckIn
 from club.db.models.members import Member
-from club.members.standing import MemberBlocked, is_blocked
 from club.points import ledger as points
 from club.points.caps import capped_credit
 from club.points.ops import lock_member
@@ -22,6 +21,7 @@ from club.rules.earning import checkin_points, checkin_streak
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
+from club.rules.standing import MemberBlocked, is_blocked
 
 
 @dataclass(frozen=True)

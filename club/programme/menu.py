@@ -22,7 +22,7 @@ from club.rules.menu import (
 from club.rules.programme import ProgrammeError
 
 if TYPE_CHECKING:
-    from club.programme.loader import _Table
+    from club.programme.table import Table as _Table
 
 _KEYS = ("name", "type", "key", "url", "buttons")
 

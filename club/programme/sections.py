@@ -17,7 +17,7 @@ from club.rules.programme import (
 )
 
 if TYPE_CHECKING:
-    from club.programme.loader import _Table
+    from club.programme.table import Table as _Table
 
 
 def optional(root: _Table, name: str) -> _Table | None:

@@ -20,12 +20,13 @@ from tortoise.exceptions import IntegrityError
 from club.db.models.counter import PendingPurchase, PendingStatus
 from club.db.models.ledger import Purchase, Store
 from club.db.models.members import Member
+from club.members.enrolment import NOTHING, JoinCredit, OnJoin
 from club.members.phone import mask_phone, validate_phone
 from club.members.records import MemberRecord, members_by_phone
-from club.members.standing import is_blocked
 from club.messaging.outbox import Outbox
 from club.rules.channels import StoreStatus
 from club.rules.programme import Programme
+from club.rules.standing import is_blocked
 from club.sales import purchases
 from club.sales.purchases import (
     ClosedStore,
@@ -61,19 +62,6 @@ class CounterPurchase:
     points_credited: int | None
     purchase: PurchaseResult | None = None
     """Set when the phone was already a member's: the purchase was recorded for them at once."""
-
-
-@dataclass(frozen=True)
-class CounterCredit:
-    """What enrolment credited from the counter: the new member is told in the final reply."""
-
-    purchases: int
-    points: int
-    upgrade: TierChange | None
-    """The last tier upgrade these purchases caused (the member is congratulated by the card)."""
-
-
-NOTHING = CounterCredit(0, 0, None)
 
 
 def _view(row: PendingPurchase) -> CounterPurchase:
@@ -162,7 +150,7 @@ async def counter_purchases(phone: str) -> list[CounterPurchase]:
 
 async def credit_counter_purchases(
     member_id: int, phone: str, now: datetime, programme: Programme
-) -> CounterCredit:
+) -> JoinCredit:
     """Credit the waiting purchases of this phone to the member who just joined with it.
 
     Call it inside the enrolment's transaction (it uses the ambient one): a pending row becomes
@@ -203,7 +191,7 @@ async def credit_counter_purchases(
         upgrade = result.upgrade or upgrade
     if count:
         log.info("counter purchases credited member=%d n=%d points=%d", member_id, count, points)
-    return CounterCredit(count, points, upgrade)
+    return JoinCredit(count, points, upgrade)
 
 
 def _lines(row: PendingPurchase) -> list[PurchaseLine]:
@@ -222,3 +210,12 @@ async def lapse_counter_purchases(now: datetime) -> int:
     if lapsed:
         log.info("counter purchases lapsed: %d", lapsed)
     return lapsed
+
+
+def credit_on_join(programme: Programme) -> OnJoin:
+    """The enrolment's `on_join`: credit what waited for the new member's phone."""
+
+    async def credit(member_id: int, phone: str, now: datetime) -> JoinCredit:
+        return await credit_counter_purchases(member_id, phone, now, programme)
+
+    return credit

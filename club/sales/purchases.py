@@ -24,7 +24,6 @@ from club.db.models.ledger import (
 )
 from club.db.models.members import Member
 from club.db.tx import transaction
-from club.members.standing import MemberBlocked, is_blocked
 from club.messaging import announcements
 from club.messaging.announcements import PointsChange
 from club.messaging.keys import outbox_key
@@ -37,6 +36,7 @@ from club.rules.earning import proportional_reversal, purchase_points
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
+from club.rules.standing import MemberBlocked, is_blocked
 from club.tiers.service import TierChange, TierReason, upgrade_if_due
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.connect import database
@@ -23,6 +22,7 @@ from club.rewards.catalogue import seed_rewards
 from club.rewards.redemptions import create_reward
 from club.rewards.vouchers import expire_vouchers
 from club.rules.programme import Vouchers
+from clubbot.web import create_app
 from config import Settings
 from tests.bot.test_staff_api_support import MASKED, audit_rows, error_of, staff_headers
 from tests.conftest import ON_POSTGRES, TEST_DB_URL

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.kv import in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
 from club.db.migrate import migrate
 from club.db.models.staff import AuditLog
 from club.db.testing import clear_all_tables
+from clubbot.web import create_app
 from tests.bot.test_staff_api_support import NOW, staff_headers
 from tests.conftest import ON_POSTGRES, TEST_DB_URL, make_settings
 

@@ -115,6 +115,7 @@ async def record_counter_purchase(
             member.id, result.points_earned, result,
         )  # fmt: skip
     purchases.validate_purchase(order_id, amount_fen, items)
+    programme.limits.check_purchase(amount_fen)  # AboveLimit, as for any purchase
     waiting = await PendingPurchase.get_or_none(order_id=order_id)
     if waiting is not None:
         return _same(waiting, number, amount_fen)

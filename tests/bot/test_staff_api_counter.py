@@ -180,4 +180,10 @@ async def test_a_members_phone_is_credited_at_once_and_order_ids_stay_unique(
         headers=headers["clerk"],
     )
     assert (await error_of(unknown, 422))["code"] == "unknown_store"
+    huge = await client.post(
+        "/api/v1/counter-purchases",
+        json={**pending, "order_id": "P-4", "amount_fen": 100_000_001},
+        headers=headers["clerk"],
+    )
+    assert (await error_of(huge, 422))["code"] == "above_limit"
     assert await PendingPurchase.all().count() == 1

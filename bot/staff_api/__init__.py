@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,9 +31,7 @@ from bot.staff_api.auth import api_auth
 from bot.staff_api.endpoint import Endpoint, register
 from bot.staff_api.errors import api_errors
 from bot.staff_api.openapi import build_document, name_tier_codes
-from club.rewards.catalogue import seed_rewards
-
-log = logging.getLogger(__name__)
+from bot.staff_api.seeding import seed_catalogue
 
 API_VERSION = "1.0.0"
 OPENAPI_PATH = "/api/openapi.json"
@@ -71,15 +68,11 @@ def setup_staff_api(app: web.Application) -> None:
         # Tier codes come from the programme, known only once it is loaded.
         deps = app[DEPS]
         app[DOCUMENT] = name_tier_codes(document, deps.programme.tiers.codes)
-        # The programme's starting catalogue (`[[rewards]]`) is created here when missing, so
-        # `兑换` shows something on a fresh machine; existing rewards are never touched (the
-        # database holds their stock and price from then on).
-        created = await seed_rewards(deps.programme, deps.clock.now())
-        if created:
-            log.info("programme rewards created: %d", created)
         yield
 
     app.cleanup_ctx.append(with_programme)
+    # The programme's starting catalogue, so `兑换` shows something on a fresh machine.
+    app.cleanup_ctx.append(seed_catalogue)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(request.app[DOCUMENT])

@@ -150,3 +150,33 @@ async def test_a_database_that_was_never_reachable(
         async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432, port=port):
             assert (await client.get("/readyz")).status == 200
     no_tracebacks(caplog)
+
+
+async def test_the_starting_catalogue_is_created_once_the_database_is_back(
+    pg_only: None, clock: FixedClock, store: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeding the programme's rewards does not hold the start-up back while the database is
+    down; it is retried in the background and done once the database answers."""
+    import asyncio
+
+    from bot.staff_api import seeding
+    from club.db.connect import database
+    from club.db.models.catalog import Reward
+    from club.db.testing import clear_all_tables
+    from clubbot.web import create_app
+
+    async with database(TEST_DB_URL, create_schema=True):
+        await clear_all_tables()
+    monkeypatch.setattr(seeding, "RETRY_S", (0.05,))
+    port = free_port()
+    app = create_app(make_settings(database_url=through(port)), clock=clock, store=store)
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/readyz")).status == 503
+        target = urlsplit(TEST_DB_URL)
+        async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432, port=port):
+            for _ in range(100):
+                if await Reward.filter(ref__startswith="programme:").count() == 4:
+                    break
+                await asyncio.sleep(0.05)
+            assert await Reward.filter(ref__startswith="programme:").count() == 4
+            await clear_all_tables()

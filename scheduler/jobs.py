@@ -20,6 +20,8 @@ from club.messaging.outbox import Outbox
 from club.points.expiry import expire_due
 from club.points.reminders import remind_expiring
 from club.programme import Programme
+from club.rewards.vouchers import expire_vouchers
+from club.sales.counter import lapse_counter_purchases
 from club.tiers.service import review_all
 
 log = logging.getLogger(__name__)
@@ -70,16 +72,23 @@ async def _festival(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 
 async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
-    """Expire lots past their date, then remind members whose points expire soon; and delete
-    the failed bottle-code attempts too old to count (the daily clean-up of expired things)."""
+    """The daily clean-up of expired things: expire lots past their date, then remind members
+    whose points expire soon; expire vouchers not used in time (their members told); lapse the
+    counter purchases nobody joined for (their phone numbers erased); delete the failed
+    bottle-code attempts too old to count."""
     now = ctx.clock.now()
     run = await expire_due(now)
     reminded = await remind_expiring(now, ctx.programme, ctx.outbox)
+    vouchers = await expire_vouchers(now, ctx.programme, ctx.outbox)
+    lapsed = await lapse_counter_purchases(now)
     pruned = await prune_failed_attempts(now)
     return {
         "lots": run.lots,
         "points": run.points,
         "members": run.members,
         **reminded,
+        "vouchers_expired": len(vouchers),
+        "voucher_points_returned": sum(v.points_returned for v in vouchers),
+        "counter_purchases_lapsed": lapsed,
         "failed_code_attempts_deleted": pruned,
     }

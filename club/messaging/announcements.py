@@ -222,6 +222,24 @@ def points_adjusted(
     return Say(say)
 
 
+def voucher_expired(
+    programme: Programme, reward: str, code: str, points_returned: int, now: datetime
+) -> Say:
+    """A voucher was not used in time; its points went back when `points_returned` > 0."""
+
+    def say(to: Recipient) -> Announcement:
+        values: dict[str, object] = {"reward": reward, "code": code, "points": points_returned}
+        message = (
+            programme.messages.voucher_expired_refunded
+            if points_returned
+            else programme.messages.voucher_expired
+        )
+        text = message.render(to.lang, **values)
+        return _announce("voucher_expired", Kind.VOUCHER, text, now.date(), **values)
+
+    return Say(say)
+
+
 def reply(text: str, now: datetime, content: Content | None = None) -> Say:
     """A chat answer that missed WeChat's 5 seconds (already in the member's language);
     `content`: a link card to send instead of the text, when the answer was one."""

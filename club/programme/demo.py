@@ -143,6 +143,7 @@ marketing_per_week = 3
 #                                   (must tell {points} and {balance})
 #   points_adjusted:  {change} (+100 or -50), {points}, {balance}, {reason}
 #                     (must tell {change} and {balance})
+#   voucher_expired:  {reward}, {code}, {points} (returned; 0 when none) (must tell {reward})
 #   purchase_upgrade also has the purchase's {points}, {balance}, {amount} and {order}
 # Values are cut to what each new-style field type takes (thing: 20 characters, phrase: 5...).
 # An announcement without a template reaches the member only inside the customer-service window.
@@ -192,6 +193,10 @@ character_string2 = "-{points}"
 number3 = "{balance}"
 time4 = "{date}"
 
+[templates.voucher_expired]
+id = "demo-tmpl-voucher"
+fields = { thing1 = "{reward}", character_string2 = "{code}", thing3 = "已过期，退回{points}积分" }
+
 [templates.points_adjusted]
 id = "demo-tmpl-points-change"
 
@@ -226,6 +231,7 @@ send "my data" to see it or "delete my data" to erase it at any time."""
 #     {balance}, {amount} (yuan), {order}; a purchase that lifts the tier sends points_earned
 #     followed by purchase_upgrade, as one message
 #   points_adjusted (by staff): {change} (+100 or -50), {points}, {balance}, {reason}
+#   voucher_expired (unused in time): {reward}, {code}; voucher_expired_refunded also {points}
 # Messages added after a programme was written may be left out; the texts shown here are used.
 # Write a literal brace as {{ or }}.
 [messages.points_expiry]
@@ -255,6 +261,14 @@ en = "A return of {amount} yuan (order {order}) took back {points} points: {bala
 [messages.points_adjusted]
 zh = "您的积分已调整{change}（{reason}），当前积分{balance}。"
 en = "Your points were adjusted by {change} ({reason}); your balance is {balance}."
+
+[messages.voucher_expired]
+zh = "您兑换的{reward}（券码{code}）已过期。"
+en = "Your voucher for {reward} ({code}) has expired."
+
+[messages.voucher_expired_refunded]
+zh = "您兑换的{reward}（券码{code}）已过期，{points}积分已退回您的账户。"
+en = "Your voucher for {reward} ({code}) has expired; its {points} points are back in your account."
 
 [messages.purchase_upgrade]
 zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"

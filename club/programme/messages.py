@@ -22,6 +22,8 @@ PLACEHOLDERS: Mapping[str, Mapping[str, object]] = {
     "points_earned": {"points": 120, "balance": 680, "amount": "120", "order": "A1001"},
     "points_reversed": {"points": 60, "balance": 620, "amount": "60", "order": "A1001"},
     "points_adjusted": {"change": "+100", "points": 100, "balance": 780, "reason": "补录"},
+    "voucher_expired": {"reward": "品鉴杯", "code": "K7P2-9QX4", "points": 0},
+    "voucher_expired_refunded": {"reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
 }
 LANGUAGES = ("zh", "en")
 
@@ -39,6 +41,15 @@ OPTIONAL: Mapping[str, Mapping[str, str]] = {
     "points_adjusted": {
         "zh": "您的积分已调整{change}（{reason}），当前积分{balance}。",
         "en": "Your points were adjusted by {change} ({reason}); your balance is {balance}.",
+    },
+    "voucher_expired": {
+        "zh": "您兑换的{reward}（券码{code}）已过期。",
+        "en": "Your voucher for {reward} ({code}) has expired.",
+    },
+    "voucher_expired_refunded": {
+        "zh": "您兑换的{reward}（券码{code}）已过期，{points}积分已退回您的账户。",
+        "en": "Your voucher for {reward} ({code}) has expired; its {points} points are back in "
+        "your account.",
     },
 }
 """Messages a programme file may leave out (added after programmes were written): these texts

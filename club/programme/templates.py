@@ -62,6 +62,10 @@ ANNOUNCEMENTS: Mapping[str, Announcement] = {
         {**_CONTENT, "points": 60, "balance": 620, "amount": "60", "order": "A1001"},
         required=("points", "balance"),
     ),
+    "voucher_expired": Announcement(
+        {**_CONTENT, "reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
+        required=("reward",),
+    ),
     "points_adjusted": Announcement(
         {**_CONTENT, "change": "+100", "points": 100, "balance": 780, "reason": "补录"},
         required=("change", "balance"),

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
 
 from club.codes.codegen import VOUCHER_BODY_LENGTH, CodeShape, classify, format_code
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import Store
 from club.db.models.members import Member
+from club.db.tx import transaction
 from club.members.phone import mask_phone
+from club.messaging import announcements
+from club.messaging.keys import outbox_key
+from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.rewards.redemptions import RedemptionView, cancel_redemption
 from club.rules.channels import StoreStatus
@@ -186,8 +189,11 @@ async def cancel_voucher(
     return await _view(await Redemption.get(id=redemption.id), now), done
 
 
-async def expire_vouchers(now: datetime, programme: Programme) -> list[VoucherExpired]:
-    """Expire every voucher past its time, once each; return what happened to each.
+async def expire_vouchers(
+    now: datetime, programme: Programme, outbox: Outbox | None = None
+) -> list[VoucherExpired]:
+    """Expire every voucher past its time, once each; return what happened to each. The member
+    is told through `outbox` in the voucher's own transaction (keyed by the voucher).
 
     Per voucher one transaction, locking the member first (as redeeming and cancelling do): the
     status moves `active` -> `expired` by a conditional update, so a voucher used or cancelled
@@ -203,7 +209,7 @@ async def expire_vouchers(now: datetime, programme: Programme) -> list[VoucherEx
             .limit(EXPIRE_BATCH)
         )
         for redemption in due:
-            event = await _expire_one(redemption, now, programme)
+            event = await _expire_one(redemption, now, programme, outbox)
             if event is not None:
                 events.append(event)
         if len(due) < EXPIRE_BATCH:
@@ -214,10 +220,10 @@ async def expire_vouchers(now: datetime, programme: Programme) -> list[VoucherEx
 
 
 async def _expire_one(
-    redemption: Redemption, now: datetime, programme: Programme
+    redemption: Redemption, now: datetime, programme: Programme, outbox: Outbox | None
 ) -> VoucherExpired | None:
     refund = programme.vouchers.refund_on_expiry
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         await Member.select_for_update().using_db(conn).get(id=redemption.member_id)
         changed = await (
             Redemption.filter(id=redemption.id, status=RedemptionStatus.ACTIVE)
@@ -237,7 +243,16 @@ async def _expire_one(
             returned = redemption.points
         if reward.stock is not None:
             await Reward.filter(id=reward.id).using_db(conn).update(stock=F("stock") + 1)
-    return VoucherExpired(
-        redemption.member_id, redemption.id, reward.name, format_code(redemption.voucher_code),
-        now, returned,
-    )  # fmt: skip
+        event = VoucherExpired(
+            redemption.member_id, redemption.id, reward.name,
+            format_code(redemption.voucher_code), now, returned,
+        )  # fmt: skip
+        if outbox is not None:
+            await outbox.tell(
+                announcements.voucher_expired(programme, event.reward_name, event.code,
+                                              event.points_returned, now),
+                key=outbox_key("voucher", redemption.id, "expired"),
+                now=now,
+                member_id=redemption.member_id,
+            )  # fmt: skip
+    return event

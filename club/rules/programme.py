@@ -209,6 +209,10 @@ class Messages:
     """A return took points back: {points}, {balance}, {amount} (yuan), {order}."""
     points_adjusted: Text
     """Staff adjusted the points: {change} (signed), {points}, {balance}, {reason}."""
+    voucher_expired: Text
+    """A voucher expired unused: {reward}, {code}."""
+    voucher_expired_refunded: Text
+    """A voucher expired and its points went back: {reward}, {code}, {points}."""
 
 
 class AboveLimit(ValueError):

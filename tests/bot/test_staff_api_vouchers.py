@@ -245,3 +245,23 @@ async def test_a_fresh_machine_offers_the_demo_catalogue_in_chat(
         assert cheapest.name == "品鉴酒杯一对"
         assert "节日礼盒" not in listing  # gold members only
         await clear_all_tables()
+
+
+async def test_the_daily_run_expires_vouchers_and_tells_each_member_once(
+    client: Client, chat: Chat, clock: FixedClock
+) -> None:
+    from club.db.models.outbox import OutboxMessage
+    from club.messaging.outbox import Outbox
+    from scheduler.jobs import JobContext, job_body
+
+    await redeemed(chat)
+    clock.advance(timedelta(days=30, seconds=1))
+    ctx = JobContext(programme=chat.programme, clock=clock, outbox=Outbox(chat.programme))
+    counts = await job_body("expire-points", ctx)(clock.now().date())
+    assert (counts["vouchers_expired"], counts["voucher_points_returned"]) == (1, 60)
+    again = await job_body("expire-points", ctx)(clock.now().date())
+    assert again["vouchers_expired"] == 0
+    member = await Member.get(openid=chat.openid)
+    [told] = await OutboxMessage.filter(member_id=member.id, kind="voucher")
+    text = told.payload.get("text") or str(told.payload["data"])
+    assert "醇香酒杯" in text and "60" in text

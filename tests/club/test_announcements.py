@@ -105,6 +105,12 @@ CASES: dict[str, tuple[Callable[[Programme], Say], str, str, dict[str, str]]] = 
             "time4": "2026年11月23日",
         },
     ),
+    "voucher_expired": (
+        lambda p: announcements.voucher_expired(p, "醇香酒杯", "K7P2-9QX4", 60, NOW),
+        "voucher",
+        "您兑换的醇香酒杯（券码K7P2-9QX4）已过期，60积分已退回您的账户。",
+        {"thing1": "醇香酒杯", "character_string2": "K7P2-9QX4", "thing3": "已过期，退回60积分"},
+    ),
     "points_adjusted": (
         lambda p: announcements.points_adjusted(p, -50, 730, "补录错误", NOW),
         "points_change",

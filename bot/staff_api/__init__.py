@@ -22,6 +22,7 @@ from bot.staff_api import (
     purchases,
     reviews,
     rewards,
+    segments,
     staff,
     stores,
     tiers,
@@ -53,6 +54,7 @@ def endpoints() -> list[Endpoint]:
         *data_rights.ENDPOINTS,
         *reviews.ENDPOINTS,
         *audit.ENDPOINTS,
+        *segments.ENDPOINTS,
     ]
 
 

@@ -24,6 +24,8 @@ from club.sales.purchases import (
     UnknownStore,
 )
 from club.sales.stores import StoreConflict, StoreError, StoreNotFound
+from club.segments.identify import BadEntry
+from club.segments.service import SegmentError, SegmentNameTaken, UnknownSegment
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
@@ -46,6 +48,10 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidMovement, 422, "invalid"),
     (RewardSpecError, 422, "invalid"),
     (PurchaseError, 422, "invalid"),
+    (SegmentNameTaken, 409, "name_taken"),
+    (SegmentError, 422, "invalid"),
+    (UnknownSegment, 404, "not_found"),
+    (BadEntry, 422, "invalid"),
     # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
     (LedgerError, 409, "conflict"),
 )
@@ -62,5 +68,9 @@ def domain_error(exc: Exception) -> ApiError | None:
                 fields = ["store"]
             if isinstance(exc, AboveLimit):
                 fields = [exc.field]
+            if isinstance(exc, SegmentError):
+                fields = [exc.field]
+            if isinstance(exc, BadEntry):
+                fields = [exc.where]
             return ApiError(status, code, str(exc), fields=fields)
     return None

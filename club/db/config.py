@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "club.db.models.jobs",
     "club.db.models.stores",
     "club.db.models.counter",
+    "club.db.models.segments",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

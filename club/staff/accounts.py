@@ -55,6 +55,12 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MEMBER_DATA_RIGHTS = "member_data_rights"
     REVIEW_MEMBERS = "review_members"
+    MANAGE_SEGMENTS = "manage_segments"
+    """Segments, their previews (masked samples) and member tags."""
+    MANAGE_CAMPAIGNS = "manage_campaigns"
+    """Create, test, schedule, send, pause, resume and cancel campaigns; read their figures."""
+    APPROVE_CAMPAIGNS = "approve_campaigns"
+    """Approve a campaign larger than the programme's threshold before it sends."""
 
 
 _CLERK = frozenset(
@@ -76,6 +82,8 @@ _MARKETER = _CLERK | {
     Permission.READ_DASHBOARD,
     Permission.READ_PROGRAMME,
     Permission.CANCEL_REDEMPTIONS,
+    Permission.MANAGE_SEGMENTS,
+    Permission.MANAGE_CAMPAIGNS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.CLERK: _CLERK,

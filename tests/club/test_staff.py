@@ -64,6 +64,8 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "read_stores",
                 "fulfil_vouchers",
                 "cancel_redemptions",
+                "manage_segments",
+                "manage_campaigns",
             },
         ),
         (StaffRole.ADMIN, {p.value for p in Permission}),

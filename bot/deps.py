@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bot.kv import Redis
     from bot.metrics import Metrics
     from bot.wechat.api import WeChatAPI
+    from club.campaigns.context import CampaignContext
     from club.clock import Clock
     from club.messaging.delivery import Delivery
     from club.messaging.outbox import Outbox
@@ -40,6 +41,8 @@ class Deps:
     """The sending side: claims outbox rows and hands them to the sender."""
     drain: Callable[[], Awaitable[None]]
     """Waits for sends in flight (embedded mode's in-process sender) before shutting down."""
+    campaigns: CampaignContext
+    """Staff campaigns: planning, pacing and the feed of their chunks to the workers."""
 
 
 DEPS = web.AppKey("deps", Deps)

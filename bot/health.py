@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from tortoise import Tortoise
 
 from bot.deps import DEPS
-from bot.metrics import render_deliveries
+from bot.metrics import render_campaigns, render_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,10 @@ async def metrics(request: web.Request) -> web.Response:
     # With the store down /readyz says so; the process's own metrics still answer.
     with contextlib.suppress(RedisError):
         body += await render_deliveries(request.app[DEPS].store)
+    try:
+        body += await render_campaigns()
+    except Exception:  # the database down: /readyz says so; the rest still answers
+        log.warning("campaign metrics not read")
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 

@@ -90,3 +90,8 @@ def outbox_watermark() -> str:
 
 def rate_window(name: str, subject: str, window: str) -> str:
     return f"{PREFIX}:rate:{name}:{subject}:{window}"
+
+
+def pace(name: str) -> str:
+    """A rate shared by every sender (`bot.pacing`): expires a minute after its last use."""
+    return f"{PREFIX}:pace:{name}"

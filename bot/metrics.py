@@ -8,6 +8,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from club.campaigns.progress import active, series
+
 
 @dataclass(frozen=True)
 class KindMetrics:
@@ -99,3 +101,23 @@ async def render_deliveries(store: Any) -> bytes:
         name = outcome.decode() if isinstance(outcome, bytes) else str(outcome)
         lines.append(f'clubbot_outbox_deliveries_total{{outcome="{name}"}} {int(n)}')
     return ("\n".join(lines) + "\n").encode()
+
+
+async def render_campaigns() -> bytes:
+    """Where each campaign sending now stands, by state and reason (read from the database at
+    scrape time: the same figures as the staff API's)."""
+    lines = [
+        "# HELP clubbot_campaign_recipients Recipients of the campaigns sending now, by state "
+        "(held_out, pending, queued, sent, failed, skipped, mass_waiting) and reason (the "
+        "channel of the sent, the outcome of the failed, why the skipped were left out)",
+        "# TYPE clubbot_campaign_recipients gauge",
+    ]
+    for campaign_id, found in await active():
+        for state, reason, n in series(found):
+            labels = f'campaign="{campaign_id}",state="{state}",reason="{_label(reason)}"'
+            lines.append(f"clubbot_campaign_recipients{{{labels}}} {n}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

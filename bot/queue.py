@@ -16,12 +16,15 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from club.campaigns.context import CampaignContext
+from club.campaigns.fanout import run_chunk
 from club.messaging.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
 CHUNK = 500
 TASK_NAME = "clubbot.deliver_chunk"
+CAMPAIGN_TASK_NAME = "clubbot.campaign_chunk"
 QUEUE_NAME = "clubbot:outbox"
 
 
@@ -43,6 +46,19 @@ class Feeder:
     async def __call__(self, ids: Sequence[int]) -> None:
         for start in range(0, len(ids), CHUNK):
             await self._kicker.kiq(list(ids[start : start + CHUNK]))
+
+
+class CampaignFeeder:
+    """Hands a campaign run's chunks to the queue workers, one task a chunk."""
+
+    def __init__(self, broker: Any) -> None:
+        from taskiq.kicker import AsyncKicker
+
+        self._kicker: Any = AsyncKicker(CAMPAIGN_TASK_NAME, broker, {})
+
+    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
+        for number in numbers:
+            await self._kicker.kiq(run_id, number)
 
 
 class InProcessFeed:
@@ -67,5 +83,37 @@ class InProcessFeed:
 
     async def drain(self, within: float = 10.0) -> None:
         """Let sends in flight finish before the database closes."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)
+
+
+class InProcessCampaignFeed:
+    """Embedded mode: a campaign's chunks are sent by background tasks of this process, one
+    chunk after another (SQLite serves one writer)."""
+
+    def __init__(self) -> None:
+        self.context: CampaignContext | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
+        task = asyncio.create_task(self._run(run_id, list(numbers)), name="clubbot-campaign")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, run_id: int, numbers: list[int]) -> None:
+        context = self.context
+        if context is None:
+            return
+        async with self._lock:
+            for number in numbers:
+                try:
+                    counts = await run_chunk(context, run_id, number)
+                except Exception:
+                    log.exception("campaign chunk failed; the scheduler hands it on again")
+                    return
+                log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
+
+    async def drain(self, within: float = 10.0) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=within)

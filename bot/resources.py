@@ -17,9 +17,17 @@ import aiohttp
 from bot.deps import Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
-from bot.queue import Feeder, InProcessFeed, build_broker
+from bot.pacing import RedisPacer
+from bot.queue import (
+    CampaignFeeder,
+    Feeder,
+    InProcessCampaignFeed,
+    InProcessFeed,
+    build_broker,
+)
 from bot.wechat.api import WeChatAPI
 from bot.wechat.sender import DryRunSender, WeChatSender
+from club.campaigns.context import CampaignContext
 from club.clock import Clock, SystemClock
 from club.db.migrate import open_database
 from club.messaging.delivery import Delivery
@@ -64,14 +72,25 @@ async def open_resources(
             wechat = WeChatAPI(http=http, store=kv, settings=settings, metrics=metrics)
             sender: Sender = DryRunSender() if settings.dry_run else WeChatSender(wechat)
             delivery = Delivery(sender, delivery_rules(programme), clock)
+            outbox = Outbox(programme, None)
+            campaigns = CampaignContext(programme, clock, outbox, delivery, RedisPacer(kv))
             if broker is not None:
                 if own_broker:
                     await broker.startup()
-                feed: Any = Feeder(broker)
+                outbox.feed = Feeder(broker)
+                campaigns.feed = CampaignFeeder(broker)
                 drain = _nothing
             else:
-                feed = InProcessFeed(delivery)
-                drain = feed.drain
+                in_process = InProcessFeed(delivery)
+                in_campaigns = InProcessCampaignFeed()
+                in_campaigns.context = campaigns
+                outbox.feed = in_process
+                campaigns.feed = in_campaigns
+
+                async def drain() -> None:
+                    await in_campaigns.drain()
+                    await in_process.drain()
+
             try:
                 yield Deps(
                     settings=settings,
@@ -81,9 +100,10 @@ async def open_resources(
                     metrics=metrics,
                     wechat=wechat,
                     programme=programme,
-                    outbox=Outbox(programme, feed),
+                    outbox=outbox,
                     delivery=delivery,
                     drain=drain,
+                    campaigns=campaigns,
                 )
                 await drain()
             finally:

@@ -26,6 +26,7 @@ def routers() -> list[Router]:
         help,
         points,
         redeem,
+        staff_bind,
         welcome,
     )
 
@@ -41,6 +42,7 @@ def routers() -> list[Router]:
         points.router,
         card.router,
         checkin.router,
+        staff_bind.router,
         # After every command word: a bottle code is recognised by its shape.
         codes.router,
         fallback.router,

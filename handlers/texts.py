@@ -453,6 +453,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "您的个人数据已删除。感谢您的陪伴。",
         "en": "Your personal data has been erased. Thank you for having been with us.",
     },
+    "staff_bound": {
+        "zh": "已绑定员工账号 {name}：活动测试消息将发送到这个微信。",
+        "en": "Bound to staff account {name}: campaign tests will come to this WeChat.",
+    },
+    "staff_bind_failed": {
+        "zh": "绑定码无效或已过期，请在员工后台重新获取。",
+        "en": "That binding code is unknown or expired: get a new one from the staff API.",
+    },
 }
 
 

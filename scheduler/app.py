@@ -27,6 +27,7 @@ from bot.kv import Redis
 from bot.metrics import count_deliveries
 from bot.queue import build_broker
 from bot.resources import open_resources
+from club.campaigns.runs import tick as campaign_tick
 from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
 from club.programme import Programme
@@ -210,6 +211,9 @@ async def _today(rt: Runtime, name: str) -> None:
 
 async def _dispatch(rt: Runtime) -> None:
     now = rt.clock.now()
+    moved = await campaign_tick(rt.deps.campaigns, now)
+    if moved:
+        log.info("campaigns: %s", dict(moved))
     feed = rt.deps.outbox.feed
     if rt.broker is not None and feed is not None:
         fed = await dispatch_due(rt.store, feed, now)

@@ -11,6 +11,7 @@
   in Redis; queued rows that have waited ten minutes are fed again (a lost task); a duplicate
   task only finds them claimed.
 - Rows whose sender died mid-send are settled first (`settle_abandoned`).
+- `campaign_chunk` sends one chunk of a campaign run (`club.campaigns.fanout`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from bot import keys
 from bot.deps import Deps
 from bot.kv import Redis
 from bot.metrics import count_deliveries
-from bot.queue import TASK_NAME
+from bot.queue import CAMPAIGN_TASK_NAME, TASK_NAME
+from club.campaigns.fanout import run_chunk
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging.delivery import CHUNK, claimable, settle_abandoned
 from club.messaging.outbox import Feed
@@ -45,6 +47,14 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
         counts = await deps.delivery.deliver_ids(ids)
         await count_deliveries(deps.store, counts)
         log.info("delivered chunk of %s: %s", len(ids), dict(counts))
+        return dict(counts)
+
+    @broker.task(task_name=CAMPAIGN_TASK_NAME)  # type: ignore[untyped-decorator]
+    async def campaign_chunk(run_id: int, number: int) -> dict[str, int]:
+        deps = state["deps"]
+        counts = await run_chunk(deps.campaigns, run_id, number)
+        await count_deliveries(deps.store, counts)
+        log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
         return dict(counts)
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.deps import DEPS
 from bot.staff_api import (
     audit,
+    campaigns,
     codes,
     counter,
     data_rights,
@@ -55,6 +56,7 @@ def endpoints() -> list[Endpoint]:
         *reviews.ENDPOINTS,
         *audit.ENDPOINTS,
         *segments.ENDPOINTS,
+        *campaigns.ENDPOINTS,
     ]
 
 

@@ -7,12 +7,15 @@ so the same refusal reads the same on every route.
 from __future__ import annotations
 
 from bot.staff_api.errors import ApiError
+from club.campaigns.lifecycle import CampaignError, NeedsApproval, UnknownCampaign
+from club.campaigns.trial import NotBound
 from club.codes.bottle import CodeBatchError
 from club.members.enrolment import MemberNotFound
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
 from club.rewards.catalogue import RewardNotFound
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
+from club.rules.campaigns import TransitionRefused
 from club.rules.programme import AboveLimit
 from club.rules.standing import MemberBlocked
 from club.sales.purchases import (
@@ -52,6 +55,11 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (SegmentError, 422, "invalid"),
     (UnknownSegment, 404, "not_found"),
     (BadEntry, 422, "invalid"),
+    (UnknownCampaign, 404, "not_found"),
+    (CampaignError, 422, "invalid"),
+    (NeedsApproval, 409, "needs_approval"),
+    (TransitionRefused, 409, "wrong_status"),
+    (NotBound, 409, "wechat_not_bound"),
     # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
     (LedgerError, 409, "conflict"),
 )
@@ -68,7 +76,7 @@ def domain_error(exc: Exception) -> ApiError | None:
                 fields = ["store"]
             if isinstance(exc, AboveLimit):
                 fields = [exc.field]
-            if isinstance(exc, SegmentError):
+            if isinstance(exc, SegmentError | CampaignError):
                 fields = [exc.field]
             if isinstance(exc, BadEntry):
                 fields = [exc.where]

@@ -17,6 +17,8 @@ MODEL_MODULES = [
     "club.db.models.stores",
     "club.db.models.counter",
     "club.db.models.segments",
+    "club.db.models.campaigns",
+    "club.db.models.staff_wechat",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

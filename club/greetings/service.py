@@ -9,9 +9,10 @@
 - A member whose birthday is a festival gets one combined message. Both jobs build the same
   greeting for such a member and use the same outbox key `greeting:<member>:<day>`, so whichever
   job runs first sends it and the other finds it there: at most one greeting a member a day.
-- Gifts go through the ledger, idempotent on their refs (`birthday:<member>:<year>`,
-  `festival:<key>:<member>:<year>`), before the message; a run killed half-way and run again
-  gives the rest and nothing twice.
+- Gifts go through the ledger, a batch's gifts in one transaction (`club.points.bulk`),
+  idempotent on their refs (`birthday:<member>:<year>`, `festival:<key>:<member>:<year>`),
+  before the batch's messages; a run killed half-way and run again gives the rest and nothing
+  twice.
 - How each message goes (customer service, template, or skipped with the reason) is decided by
   `club.messaging.plan`, with the customer-service messages each member of the batch received lately
   (`club.messaging.window`, one query a batch); the sender decides again when the message goes.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -33,10 +34,9 @@ from club.greetings.compose import Composer, GreetingDay
 from club.messaging.keys import greeting_key
 from club.messaging.outbox import MEMBER_FIELDS as CONTACT_FIELDS
 from club.messaging.outbox import Batch, Letter, Outbox, count_plan
-from club.points import ledger as points_ledger
+from club.points.bulk import Credit, credit_many
 from club.programme import Programme
 from club.rules.expiry import expires_at
-from club.rules.kinds import EntryKind
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +51,17 @@ MEMBER_FIELDS = (
 
 
 class Gifts(Protocol):
-    """Credits bonus points; idempotent on `ref` (the ledger's `credit` with kind BONUS)."""
+    """Credits a batch's bonus points in one transaction; idempotent on each ref
+    (`club.points.bulk.credit_many` with kind BONUS)."""
 
-    async def __call__(
-        self, member_id: int, points: int, *, ref: str, reason: str, now: datetime
-    ) -> None: ...
+    async def __call__(self, gifts: Sequence[Credit], *, now: datetime) -> None: ...
 
 
 def ledger_gifts(programme: Programme) -> Gifts:
     """Gifts as BONUS credits in the points ledger, expiring by the programme's rule."""
 
-    async def give(member_id: int, points: int, *, ref: str, reason: str, now: datetime) -> None:
-        await points_ledger.credit(
-            member_id,
-            points,
-            kind=EntryKind.BONUS,
-            ref=ref,
-            reason=reason,
-            now=now,
-            expires_at=expires_at(now, programme.expiry),
-        )
+    async def give(gifts: Sequence[Credit], *, now: datetime) -> None:
+        await credit_many(gifts, now=now, expires_at=expires_at(now, programme.expiry))
 
     return give
 
@@ -142,6 +133,7 @@ async def _greet(
             waiting = [row for row, key in zip(rows, keys, strict=True) if key not in greeted]
             batch = await outbox.batch(waiting, now)
             letters = []
+            due_gifts: list[Credit] = []
             for row, key in zip(rows, keys, strict=True):
                 birthday = today.is_birthday(row)
                 counts["found"] += 1
@@ -151,17 +143,18 @@ async def _greet(
                     # gifts were given before the message was recorded: nothing left to do.
                     counts["already"] += 1
                     continue
-                due_gifts = compose.gifts(row, birthday)
-                if due_gifts:
-                    # The batch before is recorded before any gift of this one is given: a run
-                    # killed half-way has at most one batch of gifts without their messages.
-                    await record.wait()
-                    for points, ref, reason in due_gifts:
-                        await gifts(row["id"], points, ref=ref, reason=reason, now=now)
-                        counts["gift_points"] += points
+                for points, ref, reason in compose.gifts(row, birthday):
+                    due_gifts.append(Credit(row["id"], points, ref, reason))
+                    counts["gift_points"] += points
                 letter = batch.letter(row, compose.say(birthday), key)
                 count_plan(counts, letter.plan)
                 letters.append(letter)
+            if due_gifts:
+                # The batch before is recorded before this batch's gifts are given (one
+                # transaction): a run killed half-way has at most one batch of gifts without
+                # their messages, and the run again gives the rest (refs are idempotent).
+                await record.wait()
+                await gifts(due_gifts, now=now)
             await record.start(batch, letters)
     finally:
         await record.wait()

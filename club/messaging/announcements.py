@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from club.messaging.kinds import Kind
 from club.messaging.message import Content
-from club.rules.programme import Festival, Programme, Text
+from club.rules.programme import Festival, Programme, TemplateMapping, Text
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Announcement:
     """What its template's fields may use (`content` and `date` always among them)."""
     content: Content | None = None
     """What goes by customer service when it is not the text itself (a link card)."""
+    template: TemplateMapping | None = None
+    """Its own template (a campaign's), instead of the one the programme maps to `name`."""
 
 
 @dataclass(frozen=True)
@@ -276,3 +278,36 @@ def greeting(programme: Programme, festivals: Sequence[Festival], birthday: bool
         return _announce(which, kind, text, day, **values)
 
     return Say(say, personal=birthday)
+
+
+def campaign(
+    programme: Programme,
+    title: str,
+    text: Text,
+    now: datetime,
+    *,
+    link: Content | None = None,
+    template: TemplateMapping | None = None,
+    test: bool = False,
+) -> Say:
+    """A staff campaign: its text (or link card) by customer service, its own template (or the
+    programme's `campaign` template) outside the window. `{name}`, `{tier}`, `{campaign}`,
+    `{content}` and `{date}` fill the template's fields. `test`: the same message sent to a
+    staff member's own WeChat before the campaign goes out (a service notice, never capped)."""
+
+    def say(to: Recipient) -> Announcement:
+        body = text.en if to.lang == "en" else text.zh
+        kind = Kind.NOTICE if test else Kind.CAMPAIGN
+        tier = programme.tiers.get(to.tier)
+        announcement = _announce(
+            "campaign",
+            kind,
+            body,
+            now.date(),
+            name=to.name or ("member" if to.lang == "en" else "会员"),
+            tier=tier.name_en if to.lang == "en" else tier.name_zh,
+            campaign=title,
+        )
+        return Announcement(announcement.name, kind, body, announcement.values, link, template)
+
+    return Say(say, personal=True)  # a campaign's template may carry {name}

@@ -14,7 +14,8 @@
   never held), then each row is delivered with its fallback.
 - A row left `sending` past its lease lost its sender (`settle_abandoned`): a template row still
   inside WeChat's de-duplication window goes back to the queue (sending it again cannot show it
-  twice); any other is recorded as failed, outcome unknown, and never sent again.
+  twice), and so does a row whose sender stopped before its first attempt was stamped (it never
+  went); any other is recorded as failed, outcome unknown, and never sent again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -74,6 +76,13 @@ _STATUS = {
     Outcome.OUTCOME_UNKNOWN: DeliveryStatus.OUTCOME_UNKNOWN,
     Outcome.RETRY: DeliveryStatus.RETRY_LATER,
 }
+
+
+@dataclass(frozen=True)
+class Delivered:
+    status: DeliveryStatus
+    outbox_id: int
+    """The row it came to: the original, or the template copy sent in its place."""
 
 
 def claimable() -> Q:
@@ -141,17 +150,18 @@ class Delivery:
         )
         return DeliveryStatus.DRY_RUN if receipt.dry_run else DeliveryStatus.SENT
 
-    async def deliver_with_fallback(self, outbox_id: int, counts: Counter[str]) -> None:
-        """`deliver`; a customer-service row the window refused goes again as its template."""
+    async def deliver_with_fallback(self, outbox_id: int, counts: Counter[str]) -> Delivered:
+        """`deliver`; a customer-service row the window refused goes again as its template.
+        Returns what became of the message: the template copy's outcome when one went."""
         status = await self.deliver(outbox_id)
         counts[status.value] += 1
         if status is not DeliveryStatus.OUTSIDE_WINDOW:
-            return
+            return Delivered(status, outbox_id)
         row = await OutboxMessage.get(id=outbox_id)
         fallback = decode(row.payload).fallback
         if fallback is None:
             log.info("outbox %s: window closed and no template for %r", row.id, row.kind)
-            return
+            return Delivered(status, outbox_id)
         copy_id = await record_template_copy(
             key=template_copy_key(row.idempotency_key),
             openid=row.openid,
@@ -160,8 +170,11 @@ class Delivery:
             fallback=fallback,
             now=self.clock.now(),
         )
-        if copy_id is not None:
-            counts[f"template_{(await self.deliver(copy_id)).value}"] += 1
+        if copy_id is None:
+            return Delivered(DeliveryStatus.DUPLICATE, outbox_id)
+        copied = await self.deliver(copy_id)
+        counts[f"template_{copied.value}"] += 1
+        return Delivered(copied, copy_id)
 
     async def deliver_ids(self, ids: Sequence[int]) -> Counter[str]:
         """Deliver a chunk of rows, each once, holding what quiet hours hold."""
@@ -262,14 +275,35 @@ async def _settle(
     )
 
 
-async def settle_abandoned(now: datetime) -> tuple[int, int]:
+async def withdraw(ids: Sequence[int], reason: str, now: datetime) -> int:
+    """Take rows back that are not to be sent after all (still queued, or waiting for a daily
+    quota to come back): skipped with `reason`. A campaign does this when WeChat says the
+    template quota is spent (45009): those members go by its mass send instead."""
+    if not ids:
+        return 0
+    withdrawn = await OutboxMessage.filter(
+        Q(status=OutboxStatus.QUEUED) | Q(status=OutboxStatus.FAILED, outcome=Outcome.QUOTA),
+        id__in=list(ids),
+    ).update(
+        status=OutboxStatus.SKIPPED,
+        outcome=Outcome.REFUSED_BY_RULES.value,
+        last_error=reason[:255],
+        updated_at=now,
+    )
+    return int(withdrawn)
+
+
+async def settle_abandoned(now: datetime, lease: timedelta = SENDING_LEASE) -> tuple[int, int]:
     """Rows left `sending` past their lease: a template row inside WeChat's de-duplication
     window back to the queue; any other failed, outcome unknown. Returns (requeued, unknown)."""
-    stale = Q(status=OutboxStatus.SENDING, updated_at__lte=now - SENDING_LEASE)
+    stale = Q(status=OutboxStatus.SENDING, updated_at__lte=now - lease)
     requeued = await OutboxMessage.filter(
         stale,
         Q(channel=OutboxChannel.MASS)
-        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW),
+        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW)
+        # Claimed, but its sender stopped before stamping the first attempt, which it does
+        # before sending: it never went, whatever its channel.
+        | Q(first_attempt_at__isnull=True),
     ).update(status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, updated_at=now)
     ids = await _ids(OutboxMessage.filter(stale).order_by("id").limit(1000))
     if not ids:
@@ -287,7 +321,7 @@ async def settle_abandoned(now: datetime) -> tuple[int, int]:
             "%d outbox row(s) left sending for over %s settled as failed, outcome unknown "
             "(not resent; check with the member if it matters): %s",
             settled,
-            SENDING_LEASE,
+            lease,
             shown,
         )
     return int(requeued), int(settled)

@@ -205,7 +205,7 @@ class Batch:
     def _compose(self, announcement: Announcement) -> _Composed:
         """The two envelopes an announcement can go in: customer service (carrying its
         template as fallback) and template, where the programme maps one."""
-        mapping = self.outbox.programme.template_for(announcement.name)
+        mapping = announcement.template or self.outbox.programme.template_for(announcement.name)
         fallback = (
             template(mapping.template_id, mapping.render(announcement.values), mapping.url)
             if mapping is not None

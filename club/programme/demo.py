@@ -145,6 +145,7 @@ marketing_per_week = 3
 #                     (must tell {change} and {balance})
 #   voucher_expired:  {reward}, {code}, {points} (returned; 0 when none) (must tell {reward})
 #   purchase_upgrade also has the purchase's {points}, {balance}, {amount} and {order}
+#   campaign:         {name}, {tier}, {campaign} (its name)     (must tell {content})
 # Values are cut to what each new-style field type takes (thing: 20 characters, phrase: 5...).
 # An announcement without a template reaches the member only inside the customer-service window.
 [templates.birthday]
@@ -205,6 +206,27 @@ thing1 = "{reason}"
 character_string2 = "{change}"
 number3 = "{balance}"
 time4 = "{date}"
+# A staff campaign without a template of its own goes out of the window by this one.
+[templates.campaign]
+id = "demo-tmpl-campaign"
+fields = { thing1 = "{campaign}", thing2 = "{content}", time3 = "{date}" }
+
+# Staff campaigns (all optional; these are the defaults).
+[campaigns]
+# Template messages WeChat allows a day (all kinds together); campaigns use what is left, then
+# go by one mass send. 45009 from WeChat ends it sooner.
+template_daily_quota = 100000
+# A campaign to more members than this needs an admin's approval.
+approval_threshold = 10000
+# The fastest a campaign may send (messages a second).
+max_per_second = 500
+# Mass messages a member may get a month (WeChat's rule for service accounts).
+mass_per_month = 4
+# Days after sending over which recipients are compared with the held-out members.
+effect_days = 30
+# What a point costs the club and a message costs to send, in fen.
+point_value_fen = 1
+message_cost_fen = 0
 
 [tier_review]
 day_of_month = 1

@@ -8,6 +8,7 @@ from typing import Any
 
 from club.programme import menu as programme_menu
 from club.programme import sections
+from club.programme.campaigns import campaigns
 from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.table import Table as _Table
 from club.programme.templates import parse_templates
@@ -235,6 +236,7 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         staff=sections.staff(root),
         earning_caps=sections.earning_caps(root),
         menu=programme_menu.menu(root),
+        campaigns=campaigns(root),
     )
 
 

@@ -70,6 +70,10 @@ ANNOUNCEMENTS: Mapping[str, Announcement] = {
         {**_CONTENT, "change": "+100", "points": 100, "balance": 780, "reason": "补录"},
         required=("change", "balance"),
     ),
+    "campaign": Announcement(
+        {**_CONTENT, "name": "王先生", "tier": "gold", "campaign": "中秋品鉴"},
+        required=("content",),
+    ),
 }
 """Every announcement the club makes, by the name the programme's [templates] table uses."""
 

@@ -324,6 +324,28 @@ class StaffPolicy:
 
 
 @dataclass(frozen=True)
+class Campaigns:
+    """How staff campaigns may go out (`[campaigns]`; every key has a default)."""
+
+    template_daily_quota: int = 100_000
+    """Template messages WeChat allows the account a day (all kinds together); campaigns use
+    what is left, and WeChat's 45009 says it is spent whatever the count."""
+    approval_threshold: int = 10_000
+    """A campaign to more members than this needs an admin's approval before it sends."""
+    max_per_second: int = 500
+    """The fastest any campaign may send (its pace is capped here)."""
+    mass_per_month: int = 4
+    """Mass messages WeChat lets a service account send each member a month."""
+    effect_days: int = 30
+    """The default window after sending in which a campaign's effect is measured."""
+    point_value_fen: int = 1
+    """What one point costs the club, in fen (bonus points at their value in a campaign's
+    cost, and earned points in a purchase's profit)."""
+    message_cost_fen: int = 0
+    """What one message costs, in fen (WeChat charges nothing; an agency might)."""
+
+
+@dataclass(frozen=True)
 class Programme:
     name_zh: str
     name_en: str
@@ -341,6 +363,7 @@ class Programme:
     templates: tuple[TemplateMapping, ...] = ()
     """Template messages by announcement; an announcement without one goes by customer service
     only (and is skipped, with the reason, when the member's window is closed)."""
+    campaigns: Campaigns = Campaigns()
 
     counter: Counter = Counter()
     vouchers: Vouchers = Vouchers()

@@ -18,6 +18,7 @@ from club.messaging.announcements import PointsChange, Say, yuan
 from club.messaging.outbox import Outbox
 from club.programme import Programme, load_programme
 from club.programme.templates import ANNOUNCEMENTS
+from club.rules.programme import Text
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -127,6 +128,13 @@ CASES: dict[str, tuple[Callable[[Programme], Say], str, str, dict[str, str]]] = 
         "reply",
         "您的积分：80",
         {"thing1": "您的积分：80", "time2": "2026年11月23日"},
+    ),
+    # A campaign without a template of its own takes the programme's `campaign` template.
+    "campaign": (
+        lambda p: announcements.campaign(p, "中秋品鉴", Text("中秋品鉴会邀您光临", "Join us"), NOW),
+        "campaign",
+        "中秋品鉴会邀您光临",
+        {"thing1": "中秋品鉴", "thing2": "中秋品鉴会邀您光临", "time3": "2026年11月23日"},
     ),
 }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Call:
     query: Mapping[str, str]
     body: Any
     """The parsed JSON body (None for GET or a body that is not JSON)."""
+    at: float = 0.0
+    """When it arrived (`time.monotonic()`): pace tests measure the rate from it."""
 
     @property
     def access_token(self) -> str | None:
@@ -90,6 +93,8 @@ class _State:
     tags: dict[int, str] = field(default_factory=dict)
     tagged: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     clientmsgids: set[str] = field(default_factory=set)
+    template_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    delivered: list[tuple[str, str]] = field(default_factory=list)
 
 
 class FakeWeChat:
@@ -179,6 +184,12 @@ class FakeWeChat:
     def tagged(self, tag_id: int) -> set[str]:
         return set(self._state.tagged[tag_id])
 
+    def delivered(self, channel: str) -> list[str]:
+        """The openids WeChat delivered messages to, by `custom` or `template`, in order: a
+        template sent again with the same `client_msg_id` is delivered once (as WeChat does
+        within 10 minutes); refused sends are not delivered."""
+        return [openid for kind, openid in self._state.delivered if kind == channel]
+
     # --- the server --------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -192,7 +203,7 @@ class FakeWeChat:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        self._calls.append(Call(request.method, path, dict(request.query), body))
+        self._calls.append(Call(request.method, path, dict(request.query), body, time.monotonic()))
         queue = self._scripts.get(path)
         if queue:
             reply = queue.popleft()
@@ -236,10 +247,23 @@ class FakeWeChat:
         return {"errcode": 0, "errmsg": "ok", **extra}
 
     def _ep_message_custom_send(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
-        return self._ok() if b.get("touser") else errcode(40003)
+        if not b.get("touser"):
+            return errcode(40003)
+        self._state.delivered.append(("custom", str(b["touser"])))
+        return self._ok()
 
     def _ep_message_template_send(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(msgid=next(self._ids)) if b.get("touser") else errcode(40003)
+        touser = b.get("touser")
+        if not touser:
+            return errcode(40003)
+        key = (str(touser), str(b.get("client_msg_id") or ""))
+        if key[1] and key in self._state.template_ids:
+            return self._ok(msgid=self._state.template_ids[key])
+        msgid = next(self._ids)
+        if key[1]:
+            self._state.template_ids[key] = msgid
+        self._state.delivered.append(("template", str(touser)))
+        return self._ok(msgid=msgid)
 
     def _ep_message_mass_sendall(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
         cid = b.get("clientmsgid")

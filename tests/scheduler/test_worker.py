@@ -231,10 +231,29 @@ async def test_rows_due_after_quiet_hours_are_fed_once_when_due(
 
 
 async def claimed_by_a_sender_that_died(outbox_id: int, clock: FixedClock) -> None:
-    """What `Delivery.deliver`'s claim leaves behind when its process stops before the answer."""
+    """What `Delivery.deliver` leaves behind when its process stops during the send (after the
+    claim and the stamp of the first attempt, before the answer)."""
     await OutboxMessage.filter(id=outbox_id).update(
+        status=OutboxStatus.SENDING,
+        attempts=1,
+        updated_at=clock.now(),
+        first_attempt_at=clock.now(),
+    )
+
+
+async def test_a_row_whose_sender_stopped_before_the_first_attempt_is_sent_after_all(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, programme: Programme
+) -> None:
+    # Claimed, not yet stamped (the stamp comes before the send): it never went.
+    ids = await greeted(clock, programme, n=1)
+    await OutboxMessage.filter(id=ids[0]).update(
         status=OutboxStatus.SENDING, attempts=1, updated_at=clock.now()
     )
+    clock.advance(SENDING_LEASE + timedelta(minutes=1))
+    assert (await delivery.send_due())["requeued"] == 1
+    row = await OutboxMessage.get(id=ids[0])
+    assert row.status is OutboxStatus.SENT and row.attempts == 2
+    assert fake.count(SEND) == 1
 
 
 async def test_a_row_left_sending_past_its_lease_fails_as_unknown_and_is_never_resent(

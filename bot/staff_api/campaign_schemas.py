@@ -1,0 +1,172 @@
+"""Request and response bodies of campaigns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StrictInt, model_validator
+
+from bot.staff_api.schemas import MAX_ID, MULTI_LINE, ONE_LINE, In, Out, StrictAware
+
+Url = Annotated[str, Field(min_length=8, max_length=512, pattern=r"^https?://[^\s]+$")]
+FieldName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+FieldText = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
+
+
+class LinkIn(In):
+    title: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    url: Url
+    description: Annotated[str, Field(max_length=120), MULTI_LINE] = ""
+    picurl: Url | None = None
+
+
+class TemplateIn(In):
+    template_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    fields: Annotated[dict[FieldName, FieldText], Field(min_length=1, max_length=20)] = Field(
+        description="The template's fields (thing1, time2, keyword1...) and their text; "
+        "{name}, {tier}, {campaign}, {content} and {date} are filled in per member"
+    )
+    url: Url | None = None
+
+
+class MessageIn(In):
+    text: Annotated[str, Field(min_length=1, max_length=2000), MULTI_LINE] = Field(
+        description="The message (Chinese): by customer service, and by mass send"
+    )
+    text_en: Annotated[str, Field(min_length=1, max_length=2000), MULTI_LINE] | None = None
+    link: LinkIn | None = Field(
+        default=None, description="A link card sent by customer service instead of the text"
+    )
+    template: TemplateIn | None = Field(
+        default=None,
+        description="Its own template message outside the window (else the programme's "
+        "`campaign` template)",
+    )
+
+
+class CampaignIn(In):
+    name: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    segment_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+    message: MessageIn
+    bonus_points: Annotated[StrictInt, Field(ge=0, le=100_000)] = Field(
+        default=0, description="Points for each recipient (not the held-out, not the skipped)"
+    )
+    budget_points: Annotated[StrictInt, Field(ge=0, le=10**10)] = Field(
+        default=0, description="Points the campaign may give in all; awards stop there"
+    )
+    send_at: StrictAware | None = Field(
+        default=None, description="When to start (quiet hours move it to their end)"
+    )
+    daily_at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None = Field(
+        default=None,
+        description="An automation: runs every day at HH:MM (club time) for the members who "
+        "entered the segment since its last run, each member at most once",
+    )
+    pace: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="Messages a second (default and ceiling: the programme's)"
+    )
+    holdout_percent: Annotated[float, Field(ge=0, le=50)] = Field(
+        default=0, description="Share of the audience held out as the control group"
+    )
+    effect_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
+
+    @model_validator(mode="after")
+    def _budget(self) -> CampaignIn:
+        if self.bonus_points and self.budget_points < self.bonus_points:
+            raise ValueError("budget_points must cover at least one bonus")
+        return self
+
+
+class ScheduleIn(In):
+    send_at: StrictAware | None = Field(default=None, description="Default: the campaign's own")
+
+
+class ReasonIn(In):
+    reason: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] | None = None
+
+
+class ProgressOut(Out):
+    recipients: int
+    held_out: int
+    pending: int
+    queued: int
+    sent: int
+    mass_waiting: int
+    points_awarded: int
+    sent_by_channel: dict[str, int]
+    failed: dict[str, int] = Field(description="By outcome")
+    skipped: dict[str, int] = Field(description="By reason")
+
+
+class RunOut(Out):
+    id: int
+    day: Any
+    status: str
+    recipients: int
+    held_out: int
+    chunks: int
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class EventOut(Out):
+    at: datetime
+    from_status: str | None
+    to_status: str
+    actor_name: str | None
+    reason: str | None
+
+
+class CampaignOut(Out):
+    id: int
+    name: str
+    segment_id: int
+    status: str
+    status_reason: str | None
+    message: dict[str, Any]
+    bonus_points: int
+    budget_points: int
+    points_awarded: int
+    send_at: datetime | None
+    daily_at: str | None
+    pace: int | None
+    holdout_percent: float
+    seed: int = Field(description="The holdout is drawn from it (reproducible)")
+    effect_days: int
+    audience_estimate: int | None
+    approved_by: int | None
+    approved_for: int | None
+    created_at: datetime
+    progress: ProgressOut | None = None
+    runs: list[RunOut] = Field(default_factory=list)
+    events: list[EventOut] = Field(default_factory=list)
+    effect: dict[str, Any] | None = Field(
+        default=None, description="Recipients against the held-out members (once sent)"
+    )
+
+
+class CampaignList(Out):
+    campaigns: list[CampaignOut]
+
+
+class PreviewOut(Out):
+    audience: int
+    held_out_estimate: int
+    channels: dict[str, int] = Field(description="Estimated members per channel")
+    unreachable: dict[str, int] = Field(description="Members who cannot be reached, by reason")
+    starts_at: datetime | None
+    messages: dict[str, Any] = Field(description="What a member sees on each channel")
+
+
+class TestOut(Out):
+    sent_to: str = Field(description="The bound WeChat (openid, shortened)")
+    channel: str | None
+    outbox_id: int | None
+    not_before: datetime | None = Field(description="Set when quiet hours hold it")
+
+
+class WeChatCodeOut(Out):
+    code: str
+    expires_at: datetime
+    how: str

@@ -1,0 +1,38 @@
+"""A campaign's points budget: awards are reserved from it before they are credited, in the
+same transaction, so awards stop exactly when it is spent however many workers award at once."""
+
+from __future__ import annotations
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from club.db.models.campaigns import Campaign
+from club.db.raw import dialect, rows
+
+_RESERVE_PG = """
+WITH b AS (SELECT id, points_awarded, budget_points FROM campaign WHERE id = $1 FOR UPDATE)
+UPDATE campaign c
+SET points_awarded = b.points_awarded
+    + LEAST($2::bigint, GREATEST(b.budget_points - b.points_awarded, 0) / $3::bigint) * $3::bigint
+FROM b WHERE c.id = b.id
+RETURNING (c.points_awarded - b.points_awarded) / $3::bigint AS granted
+"""
+
+
+async def reserve_awards(
+    campaign_id: int, wanted: int, points_each: int, conn: BaseDBAsyncClient
+) -> int:
+    """How many of `wanted` awards of `points_each` the budget still covers (now reserved)."""
+    if wanted <= 0 or points_each <= 0:
+        return 0
+    if dialect(conn) == "postgres":
+        found = await rows(_RESERVE_PG, [campaign_id, wanted, points_each], conn)
+        return int(found[0]["granted"]) if found else 0
+    campaign = await Campaign.filter(id=campaign_id).using_db(conn).get()
+    left = max(0, campaign.budget_points - campaign.points_awarded)
+    granted = int(min(wanted, left // points_each))
+    await (
+        Campaign.filter(id=campaign_id)
+        .using_db(conn)
+        .update(points_awarded=campaign.points_awarded + granted * points_each)
+    )
+    return granted

@@ -1,0 +1,277 @@
+"""One chunk of a run's recipients, handled by a queue worker: planned, awarded, recorded, sent.
+
+A chunk is taken 50 recipients at a time. Each batch is one transaction: the recipients are
+claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers given the same chunk share it
+instead of doubling it), each member's channel is planned (`club.messaging.plan`: customer
+service while the window allows, else a template while the day's quota lasts, else the run's
+mass send; or left out with the reason), bonus points are reserved from the budget and credited
+(`club.points.bulk`), the outbox rows are written (key `campaign:<id>:<member>`: a member is
+messaged once whatever is retried) and the recipients marked. Then the batch's rows are sent at
+the campaign's pace (`club.messaging.pacing`, shared by every worker), a few at a time.
+
+Between batches the worker checks the campaign is still sending (pause and cancel stop it within
+a batch) and that it is not quiet hours (the scheduler hands the chunk on again when they end);
+it also marks the chunk alive, so that the scheduler can tell a chunk whose worker died.
+
+When WeChat answers 45009 (the template quota is spent) the day is marked spent, the template
+rows not yet sent are withdrawn and their members go by the mass send instead: one refusal, not
+one per member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from club.campaigns import message as msg
+from club.campaigns import quota
+from club.campaigns.budget import reserve_awards
+from club.campaigns.context import CampaignContext
+from club.db import tx
+from club.db.models.campaigns import Campaign, CampaignChunk, CampaignRecipient, CampaignRun
+from club.db.models.members import Member
+from club.db.raw import dialect, native, rows
+from club.messaging.delivery import DeliveryStatus, withdraw
+from club.messaging.keys import outbox_key
+from club.messaging.kinds import Kind
+from club.messaging.outbox import MEMBER_FIELDS, Letter
+from club.messaging.plan import Channel, Planner
+from club.points.bulk import Credit, credit_many
+from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
+from club.rules.expiry import expires_at
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+SEND_CONCURRENCY = 8
+QUOTA_SPENT = "template quota spent (45009): goes by the mass send instead"
+
+_CLAIM = """
+SELECT id, member_id FROM campaign_recipient
+WHERE run_id = $1 AND chunk = $2 AND state = 'pending'
+ORDER BY id LIMIT $3
+"""
+_MARK = (
+    "UPDATE campaign_recipient SET state = $1, outbox_id = $2, reason = $3, points = $4 "
+    "WHERE id = $5"
+)
+
+
+@dataclass(frozen=True)
+class ToSend:
+    recipient_id: int
+    outbox_id: int
+    channel: Channel
+
+
+@dataclass
+class Prepared:
+    to_send: list[ToSend] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def may_send(campaign: Campaign) -> bool:
+    """A one-off campaign sends while `sending`; an automation's run while it is active."""
+    if campaign.daily_at is None:
+        return campaign.status is CampaignStatus.SENDING
+    return campaign.status is CampaignStatus.SCHEDULED
+
+
+async def run_chunk(ctx: CampaignContext, run_id: int, number: int) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    while True:
+        run = await CampaignRun.get_or_none(id=run_id)
+        if run is None or run.status is not RunStatus.SENDING:
+            counts["run_not_sending"] += 1
+            break
+        campaign = await Campaign.get(id=run.campaign_id)
+        if not may_send(campaign):
+            counts[f"campaign_{campaign.status.value}"] += 1
+            break
+        now = ctx.clock.now()
+        if ctx.rules.quiet.next_allowed(now) != now:
+            counts["held_for_quiet_hours"] += 1
+            break
+        await CampaignChunk.filter(run_id=run_id, number=number).update(beat_at=now)
+        prepared = await prepare(ctx, campaign, run, number, now)
+        if prepared is None:
+            if await _finish_chunk(ctx, campaign, run_id, number, counts):
+                await CampaignChunk.filter(run_id=run_id, number=number).update(done_at=now)
+            break
+        counts += prepared.counts
+        await send(ctx, campaign, prepared.to_send, counts)
+    return counts
+
+
+_LEFT = """
+SELECT r.id, r.outbox_id, o.channel, o.status FROM campaign_recipient r
+JOIN outbox_message o ON o.id = r.outbox_id
+WHERE r.run_id = $1 AND r.chunk = $2 AND r.state = 'messaged'
+  AND o.status IN ('queued', 'sending')
+"""
+
+
+async def _finish_chunk(
+    ctx: CampaignContext, campaign: Campaign, run_id: int, number: int, counts: Counter[str]
+) -> bool:
+    """Nobody is pending: send the chunk's rows a worker that died left queued; done when none
+    is left queued or being sent (a row left `sending` by a dead worker is settled by the
+    scheduler after its lease, and the chunk handed on again then)."""
+    left = await rows(_LEFT, [run_id, number])
+    queued = [
+        ToSend(int(r["id"]), int(r["outbox_id"]), Channel(str(r["channel"])))
+        for r in left
+        if r["status"] == "queued"
+    ]
+    if queued:
+        counts["left_by_a_worker"] += len(queued)
+        await send(ctx, campaign, queued, counts)
+    return len(queued) == len(left) and not await rows(_LEFT, [run_id, number])
+
+
+async def _claim(run_id: int, number: int, conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
+    sql = _CLAIM + (" FOR UPDATE SKIP LOCKED" if dialect(conn) == "postgres" else "")
+    return await rows(sql, [run_id, number, BATCH], conn)
+
+
+async def prepare(
+    ctx: CampaignContext, campaign: Campaign, run: CampaignRun, number: int, now: datetime
+) -> Prepared | None:
+    """Plan, award and record the next batch of the chunk (one transaction); None when the
+    chunk has nobody pending."""
+    programme = ctx.programme
+    message = msg.from_json(campaign.message)
+    say = msg.say(message, campaign.name, programme, now)
+    has_template = message.template is not None or programme.template_for("campaign") is not None
+    planner = Planner(ctx.outbox.rules, now)
+    done = Prepared()
+    async with tx.transaction() as conn:
+        claimed = await _claim(run.id, number, conn)
+        if not claimed:
+            return None
+        recipient_of = {int(r["member_id"]): int(r["id"]) for r in claimed}
+        members = (
+            await Member.filter(id__in=list(recipient_of)).using_db(conn).values(*MEMBER_FIELDS)
+        )
+        batch = await ctx.outbox.batch(members, now)
+        routes: list[tuple[dict[str, Any], Channel | None, str | None]] = []
+        for row in members:
+            plan = planner.plan(batch.contact(row), Kind.CAMPAIGN, has_template=True)
+            routes.append((row, plan.channel, plan.reason))
+        wanted = sum(1 for _, channel, _ in routes if channel is Channel.TEMPLATE)
+        templates = (
+            await quota.reserve(wanted, now.date(), programme.campaigns.template_daily_quota, conn)
+            if has_template
+            else 0
+        )
+        letters: list[Letter] = []
+        marks: dict[int, list[Any]] = {}
+        for row, channel, why in routes:
+            recipient = recipient_of[int(row["id"])]
+            if channel is Channel.CUSTOM or (channel is Channel.TEMPLATE and templates > 0):
+                if channel is Channel.TEMPLATE:
+                    templates -= 1
+                letters.append(
+                    batch.letter(row, say, outbox_key("campaign", campaign.id, row["id"]))
+                )
+                marks[recipient] = [RecipientState.MESSAGED.value, None, None, 0]
+                done.counts[f"planned_{channel.value}"] += 1
+            elif channel is Channel.TEMPLATE:
+                reason = "window closed" + (
+                    ", template quota used up" if has_template else ", no template"
+                )
+                marks[recipient] = [RecipientState.MASS.value, None, reason, 0]
+                done.counts["planned_mass"] += 1
+            else:
+                marks[recipient] = [RecipientState.SKIPPED.value, None, why, 0]
+                done.counts[f"skipped_{why}"] += 1
+        for member_id in set(recipient_of) - {int(row["id"]) for row in members}:
+            marks[recipient_of[member_id]] = [RecipientState.SKIPPED.value, None, "deleted", 0]
+        inserted = await batch.record(letters, hand_over=False)
+        ids = {row.idempotency_key: row.id for row in inserted}
+        for letter in letters:
+            recipient = recipient_of[int(letter.recipient.member_id or 0)]
+            outbox_id = ids.get(letter.key)
+            if outbox_id is None:
+                continue  # written before (cannot happen for a claimed recipient; kept safe)
+            marks[recipient][1] = outbox_id
+            channel = Channel.TEMPLATE if letter.envelope.is_template else Channel.CUSTOM
+            done.to_send.append(ToSend(recipient, outbox_id, channel))
+        await _award(ctx, campaign, recipient_of, marks, now, conn)
+        await conn.execute_many(
+            native(_MARK, dialect(conn)), [[*mark, rid] for rid, mark in marks.items()]
+        )
+    return done
+
+
+async def _award(
+    ctx: CampaignContext,
+    campaign: Campaign,
+    recipient_of: dict[int, int],
+    marks: dict[int, list[Any]],
+    now: datetime,
+    conn: BaseDBAsyncClient,
+) -> None:
+    """Bonus points to the batch's messaged and mass recipients while the budget lasts."""
+    if campaign.bonus_points <= 0:
+        return
+    reached = {RecipientState.MESSAGED.value, RecipientState.MASS.value}
+    eligible = [
+        (member_id, rid) for member_id, rid in recipient_of.items() if marks[rid][0] in reached
+    ]
+    granted = await reserve_awards(campaign.id, len(eligible), campaign.bonus_points, conn)
+    awarded = sorted(eligible)[:granted]
+    reason = f"活动奖励 / campaign bonus: {campaign.name}"
+    await credit_many(
+        [
+            Credit(member_id, campaign.bonus_points, f"campaign:{campaign.id}:{member_id}", reason)
+            for member_id, _ in awarded
+        ],
+        now=now,
+        expires_at=expires_at(now, ctx.programme.expiry),
+        connection=conn,
+    )
+    for _, rid in awarded:
+        marks[rid][3] = campaign.bonus_points
+
+
+async def send(
+    ctx: CampaignContext, campaign: Campaign, items: Sequence[ToSend], counts: Counter[str]
+) -> None:
+    """Send the batch's rows at the campaign's pace, a few at a time."""
+    rate = float(campaign.pace or ctx.programme.campaigns.max_per_second)
+    pace_key = f"campaign:{campaign.id}"
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+    spent = await quota.status(ctx.clock.now().date())
+    state = {"spent": spent[1]}
+
+    async def one(item: ToSend) -> None:
+        async with gate:
+            if state["spent"] and item.channel is Channel.TEMPLATE:
+                await _to_mass(item.recipient_id, [item.outbox_id], ctx.clock.now())
+                counts["template_quota_spent"] += 1
+                return
+            await ctx.pacer.wait(pace_key, rate)
+            delivered = await ctx.delivery.deliver_with_fallback(item.outbox_id, counts)
+            if delivered.status is DeliveryStatus.QUOTA:
+                now = ctx.clock.now()
+                state["spent"] = True
+                await quota.mark_spent(now.date(), now)
+                await _to_mass(item.recipient_id, [delivered.outbox_id], now)
+                counts["template_quota_spent"] += 1
+
+    await asyncio.gather(*(one(item) for item in items))
+
+
+async def _to_mass(recipient_id: int, outbox_ids: list[int], now: datetime) -> None:
+    await withdraw(outbox_ids, QUOTA_SPENT, now)
+    await CampaignRecipient.filter(id=recipient_id, state=RecipientState.MESSAGED).update(
+        state=RecipientState.MASS, reason=QUOTA_SPENT
+    )

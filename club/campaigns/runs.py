@@ -1,0 +1,211 @@
+"""Runs: starting a campaign's sending, handing its chunks to the workers, noticing a chunk whose
+worker died, and finishing. The scheduler calls `tick` every half-minute (any number of
+schedulers: every step is a conditional update or idempotent).
+
+- Starting: a scheduled one-off campaign whose time has come (never in quiet hours: it starts
+  when they end) becomes `sending` and its audience is frozen, in one transaction. If the frozen
+  audience is larger than the programme's threshold and no admin approved that many, the
+  transaction is rolled back and the campaign paused with the reason.
+- Chunks are kicked once when the run starts; a chunk not done whose worker has given no sign of
+  life for a while (`stale_after`) is kicked again: a second task on a chunk only shares it.
+- A run is done when no recipient is pending, the mass send (if any) is over, and none of its
+  outbox rows is still queued or being sent; a one-off campaign is then `done`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from club.campaigns import lifecycle
+from club.campaigns.audience import add_chunks, chunks_for, freeze
+from club.campaigns.context import CampaignContext
+from club.campaigns.fanout import BATCH, may_send
+from club.db import tx
+from club.db.models.campaigns import Campaign, CampaignChunk, CampaignRecipient, CampaignRun
+from club.db.raw import rows
+from club.rules.campaigns import Action, CampaignStatus, RecipientState, RunStatus
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(seconds=60)
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+async def start_run(
+    ctx: CampaignContext, campaign: Campaign, day: date, now: datetime
+) -> CampaignRun | None:
+    """Freeze the audience and mark the campaign sending; None if another process did."""
+    recurring = campaign.daily_at is not None
+    programme = ctx.programme
+    try:
+        async with tx.transaction() as conn:
+            if not recurring:
+                started = (
+                    await Campaign.filter(id=campaign.id, status=CampaignStatus.SCHEDULED)
+                    .using_db(conn)
+                    .update(status=CampaignStatus.SENDING, status_reason=None, updated_at=now)
+                )
+                if not started:
+                    return None
+            try:
+                run = await CampaignRun.create(
+                    using_db=conn, campaign_id=campaign.id, day=day, started_at=now
+                )
+            except IntegrityError:
+                return None  # today's run exists (another scheduler, or ran already)
+            recipients, held = await freeze(campaign, run.id, programme, now, conn)
+            threshold = programme.campaigns.approval_threshold
+            if recipients > threshold and (
+                campaign.approved_for is None or recipients > campaign.approved_for
+            ):
+                raise _TooLarge(recipients)
+            chunks = chunks_for(recipients)
+            await (
+                CampaignRun.filter(id=run.id)
+                .using_db(conn)
+                .update(recipients=recipients, held_out=held, chunks=chunks)
+            )
+            await add_chunks(run.id, chunks, conn)
+            if not recurring:
+                await lifecycle.record_event(
+                    campaign.id,
+                    CampaignStatus.SCHEDULED,
+                    CampaignStatus.SENDING,
+                    now,
+                    None,
+                    f"{recipients} recipients frozen, {held} held out",
+                )
+    except _TooLarge as exc:
+        fresh = await lifecycle.get(campaign.id)
+        await lifecycle.move(
+            fresh,
+            Action.PAUSE,
+            now,
+            None,
+            f"needs an admin's approval: {exc.size} members, more than the programme's "
+            f"threshold ({programme.campaigns.approval_threshold}) or than approved",
+        )
+        return None
+    log.info("campaign %s run %s started", campaign.id, run.id)
+    fresh_run = await CampaignRun.get(id=run.id)
+    await kick(ctx, fresh_run.id, list(range(fresh_run.chunks)), now)
+    return fresh_run
+
+
+async def kick(ctx: CampaignContext, run_id: int, numbers: list[int], now: datetime) -> None:
+    if not numbers or ctx.feed is None:
+        return
+    await CampaignChunk.filter(run_id=run_id, number__in=numbers).update(kicked_at=now)
+    await ctx.feed(run_id, numbers)
+
+
+async def start_due(ctx: CampaignContext, now: datetime) -> int:
+    """Start the one-off campaigns whose time has come (not in quiet hours)."""
+    if ctx.rules.quiet.next_allowed(now) != now:
+        return 0
+    due = await Campaign.filter(
+        Q(send_at__isnull=True) | Q(send_at__lte=now),
+        status=CampaignStatus.SCHEDULED,
+        daily_at__isnull=True,
+    ).order_by("id")
+    started = 0
+    for campaign in due:
+        if await start_run(ctx, campaign, now.date(), now) is not None:
+            started += 1
+    return started
+
+
+def stale_after(
+    campaign: Campaign, ctx: CampaignContext, least: timedelta = STALE_AFTER
+) -> timedelta:
+    """How long a chunk may show no sign of life: a batch at the campaign's pace, three times
+    over, and at least a minute."""
+    rate = campaign.pace or ctx.programme.campaigns.max_per_second
+    return max(least, timedelta(seconds=3 * BATCH / rate))
+
+
+async def rekick_stale(ctx: CampaignContext, now: datetime, least: timedelta = STALE_AFTER) -> int:
+    """Hand on again the chunks of sending runs that nobody is working on: a chunk a worker
+    started and stopped beating on (the worker died, or stopped for quiet hours or a pause);
+    and, when nobody works on the run at all, the chunks never started (their tasks were lost,
+    or taken while the campaign was paused). Chunks merely waiting in a busy queue are left."""
+    if ctx.rules.quiet.next_allowed(now) != now:
+        return 0
+    kicked = 0
+    for run in await CampaignRun.filter(status=RunStatus.SENDING):
+        campaign = await Campaign.get(id=run.campaign_id)
+        if not may_send(campaign):
+            continue
+        before = now - stale_after(campaign, ctx, least)
+        open_chunks = CampaignChunk.filter(run_id=run.id, done_at__isnull=True)
+        stopped = Q(beat_at__lt=before)
+        if not await open_chunks.filter(beat_at__gte=before).exists():
+            stopped |= Q(beat_at__isnull=True) & (
+                Q(kicked_at__isnull=True) | Q(kicked_at__lt=before)
+            )
+        numbers: list[Any] = await open_chunks.filter(stopped).values_list("number", flat=True)
+        wanted = sorted(int(n) for n in numbers)
+        if wanted:
+            log.info(
+                "campaign %s run %s: %d chunk(s) handed on again", campaign.id, run.id, len(wanted)
+            )
+            await kick(ctx, run.id, wanted, now)
+            kicked += len(wanted)
+    return kicked
+
+
+_OPEN_ROWS = """
+SELECT 1 FROM campaign_recipient r JOIN outbox_message o ON o.id = r.outbox_id
+WHERE r.run_id = $1 AND o.status IN ('queued', 'sending') LIMIT 1
+"""
+
+
+async def finish_runs(ctx: CampaignContext, now: datetime) -> int:
+    """Close the sending runs that have nothing left to do (the mass phase takes the runs with
+    mass recipients)."""
+    finished = 0
+    for run in await CampaignRun.filter(status=RunStatus.SENDING):
+        if await CampaignRecipient.exists(run_id=run.id, state=RecipientState.PENDING):
+            continue
+        if await CampaignRecipient.exists(run_id=run.id, state=RecipientState.MASS):
+            await CampaignRun.filter(id=run.id, status=RunStatus.SENDING).update(
+                status=RunStatus.MASS
+            )
+            continue
+        if await rows(_OPEN_ROWS, [run.id]):
+            continue
+        if await close_run(run, now):
+            finished += 1
+    return finished
+
+
+async def close_run(run: CampaignRun, now: datetime) -> bool:
+    closed = await CampaignRun.filter(
+        id=run.id, status__in=[RunStatus.SENDING, RunStatus.MASS]
+    ).update(status=RunStatus.DONE, finished_at=now)
+    if not closed:
+        return False
+    campaign = await Campaign.get(id=run.campaign_id)
+    if campaign.daily_at is None and campaign.status is CampaignStatus.SENDING:
+        await lifecycle.move(campaign, Action.FINISH, now, None, "every recipient handled")
+    return True
+
+
+async def tick(ctx: CampaignContext, now: datetime, stale: timedelta = STALE_AFTER) -> Counter[str]:
+    """One step of the scheduler's loop. `stale`: how long a chunk may show no sign of life
+    before it is handed on again (at least; slow paces allow more)."""
+    counts: Counter[str] = Counter()
+    counts["started"] += await start_due(ctx, now)
+    counts["chunks_handed_on"] += await rekick_stale(ctx, now, stale)
+    counts["runs_finished"] += await finish_runs(ctx, now)
+    return +counts

@@ -1,0 +1,210 @@
+"""Campaigns over the staff API against the fake WeChat server: create, preview, send, the
+channels per member, the budget, the lifecycle and its history, roles and approval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from club.db.models.campaigns import CampaignRecipient
+from club.db.models.ledger import LedgerEntry
+from club.db.models.outbox import OutboxMessage
+from club.rules.campaigns import RecipientState
+from config import Settings
+from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
+from tests.club.campaign_support import (
+    deps_of,
+    everyone_segment,
+    member,
+    programme_file,
+    settle,
+    unfollowed,
+)
+from tests.conftest import make_settings
+from tests.fakes import FakeWeChat
+
+TEXT = "中秋品鉴会邀您品鉴新酒"
+
+
+@pytest.fixture(name="settings")
+def settings_with_fake_wechat(
+    fake_wechat: FakeWeChat, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """WeChat is the fake server; `@pytest.mark.campaigns(key=value)` changes the programme's
+    [campaigns] settings."""
+    marker = request.node.get_closest_marker("campaigns")
+    config = programme_file(tmp_path, **marker.kwargs) if marker else None
+    return make_settings(
+        wechat_api_base=fake_wechat.base_url, wechat_dry_run=False, club_config=config
+    )
+
+
+def campaign_body(segment_id: int, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "中秋品鉴",
+        "segment_id": segment_id,
+        "message": {
+            "text": TEXT,
+            "template": {
+                "template_id": "tmpl-autumn",
+                "fields": {"thing1": "{name}，{campaign}", "thing2": "{content}"},
+            },
+        },
+    }
+    body.update(extra)
+    return body
+
+
+async def test_a_campaign_goes_by_window_and_template_with_its_budget_and_history(
+    client: Client, fake_wechat: FakeWeChat
+) -> None:
+    headers = await staff_headers()
+    now = deps_of(client).clock.now()
+    inside = [await member(f"o-in-{i}", now, window=True) for i in range(3)]
+    outside = [await member(f"o-out-{i}", now) for i in range(3)]
+    await unfollowed("o-gone", now)
+    segment = await everyone_segment(now)
+    body = campaign_body(segment.id, bonus_points=10, budget_points=50)
+    resp = await client.post("/api/v1/campaigns", json=body, headers=headers["marketer"])
+    assert resp.status == 201, await resp.text()
+    campaign = await resp.json()
+    assert campaign["status"] == "draft"
+    cid = campaign["id"]
+
+    resp = await client.get(f"/api/v1/campaigns/{cid}/preview", headers=headers["marketer"])
+    preview = await resp.json()
+    assert preview["channels"] == {"custom": 3, "template": 3, "mass": 0}
+    assert preview["unreachable"] == {"unfollowed": 1}
+    assert preview["messages"]["custom"] == {"msgtype": "text", "text": TEXT}
+    assert preview["messages"]["template"]["data"] == {
+        "thing1": "王先生，中秋品鉴",
+        "thing2": TEXT,
+    }
+
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["clerk"])
+    await error_of(resp, 403)
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["marketer"])
+    assert (await resp.json())["status"] == "scheduled"
+    await settle(client)
+
+    custom = fake_wechat.calls("message/custom/send")
+    assert sorted(c.body["touser"] for c in custom) == [m.openid for m in inside]
+    assert {c.body["text"]["content"] for c in custom} == {TEXT}
+    templates = fake_wechat.calls("message/template/send")
+    assert sorted(c.body["touser"] for c in templates) == [m.openid for m in outside]
+    assert templates[0].body["template_id"] == "tmpl-autumn"
+
+    resp = await client.get(f"/api/v1/campaigns/{cid}", headers=headers["marketer"])
+    read = await resp.json()
+    assert read["status"] == "done"
+    progress = read["progress"]
+    assert progress["recipients"] == 7 and progress["sent"] == 6
+    assert progress["sent_by_channel"] == {"custom": 3, "template": 3}
+    assert progress["skipped"] == {"member_unfollowed": 1}
+    assert progress["pending"] == progress["queued"] == progress["held_out"] == 0
+    # A budget of 50 covers five bonuses of 10: awards stop exactly there.
+    assert read["points_awarded"] == 50 == progress["points_awarded"]
+    bonuses = await LedgerEntry.filter(ref__startswith=f"campaign:{cid}:")
+    assert len(bonuses) == 5 and {b.points for b in bonuses} == {10}
+    assert [(e["from_status"], e["to_status"]) for e in read["events"]] == [
+        (None, "draft"),
+        ("draft", "scheduled"),
+        ("scheduled", "sending"),
+        ("sending", "done"),
+    ]
+    assert [r.action for r in await audit_rows()] == [
+        "campaign.create",
+        "campaign.send",
+        "campaign.send",
+    ]
+
+    # Nothing is sent twice: more ticks, another send, resume all do nothing new.
+    await settle(client)
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["admin"])
+    assert (await error_of(resp, 409))["code"] == "wrong_status"
+    assert len(fake_wechat.calls("message/custom/send")) == 3
+    assert len(fake_wechat.calls("message/template/send")) == 3
+    assert await OutboxMessage.filter(kind="campaign").count() == 6
+
+
+async def test_a_spent_template_quota_sends_the_rest_to_the_mass_send(
+    client: Client, fake_wechat: FakeWeChat
+) -> None:
+    headers = (await staff_headers())["marketer"]
+    now = deps_of(client).clock.now()
+    members = [await member(f"o-q-{i:02d}", now) for i in range(60)]
+    segment = await everyone_segment(now)
+    fake_wechat.script("message/template/send", [{"errcode": 0, "msgid": 1}] * 4 + [45009] * 60)
+    resp = await client.post("/api/v1/campaigns", json=campaign_body(segment.id), headers=headers)
+    cid = (await resp.json())["id"]
+    await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers)
+    await settle(client)
+    calls = fake_wechat.calls("message/template/send")
+    # Sends in flight when the first 45009 came still went; nothing started after it, and the
+    # second batch (members 50-59) was never tried by template.
+    assert 4 < len(calls) <= 4 + 8
+    tried = {c.body["touser"] for c in calls}
+    assert not tried & {m.openid for m in members[50:]}
+    states = {r.member_id: r for r in await CampaignRecipient.filter(campaign_id=cid)}
+    sent = [m for m in members if states[m.id].state is RecipientState.MESSAGED]
+    assert len(sent) == 4
+    assert sum(s.state is RecipientState.MASS for s in states.values()) == 56
+    # The withdrawn template rows are never retried after midnight.
+    assert not await OutboxMessage.filter(kind="campaign", status="failed").exists()
+    # /metrics shows where the campaign stands while its run is open (the mass send is next).
+    metrics = await (await client.get("/metrics")).text()
+    assert f'clubbot_campaign_recipients{{campaign="{cid}",state="mass_waiting",reason=""}} 56' in (
+        metrics
+    )
+    assert f'clubbot_campaign_recipients{{campaign="{cid}",state="sent",reason="template"}} 4' in (
+        metrics
+    )
+
+
+@pytest.mark.campaigns(approval_threshold=3)
+async def test_a_large_campaign_waits_for_an_admins_approval(client: Client) -> None:
+    headers = await staff_headers()
+    now = deps_of(client).clock.now()
+    for i in range(4):
+        await member(f"o-big-{i}", now)
+    segment = await everyone_segment(now)
+    resp = await client.post(
+        "/api/v1/campaigns", json=campaign_body(segment.id), headers=headers["marketer"]
+    )
+    cid = (await resp.json())["id"]
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["marketer"])
+    assert "approve" in (await error_of(resp, 409))["message"]
+    resp = await client.post(f"/api/v1/campaigns/{cid}/approve", headers=headers["marketer"])
+    await error_of(resp, 403)
+    resp = await client.post(f"/api/v1/campaigns/{cid}/approve", headers=headers["admin"])
+    assert (await resp.json())["approved_for"] == 4
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["marketer"])
+    assert (await resp.json())["status"] == "scheduled"
+    # The segment grows past what was approved before it starts: it is paused, saying why.
+    for i in range(4, 6):
+        await member(f"o-big-{i}", now)
+    await settle(client)
+    resp = await client.get(f"/api/v1/campaigns/{cid}", headers=headers["marketer"])
+    read = await resp.json()
+    assert read["status"] == "paused" and "approval" in read["status_reason"]
+    assert read["progress"]["recipients"] == 0
+
+
+async def test_the_measured_send_rate_is_the_configured_pace(
+    client: Client, fake_wechat: FakeWeChat
+) -> None:
+    headers = (await staff_headers())["marketer"]
+    now = deps_of(client).clock.now()
+    for i in range(61):
+        await member(f"o-pace-{i:02d}", now, window=True)
+    segment = await everyone_segment(now)
+    body = campaign_body(segment.id, pace=20)
+    cid = (await (await client.post("/api/v1/campaigns", json=body, headers=headers)).json())["id"]
+    await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers)
+    await settle(client, rounds=2)
+    times = [c.at for c in fake_wechat.calls("message/custom/send")]
+    assert len(times) == 61
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 18 <= rate <= 22, rate  # within 10% of 20 a second

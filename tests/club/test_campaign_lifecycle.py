@@ -1,0 +1,154 @@
+"""A campaign's lifecycle driven as the scheduler and the workers drive it: paused mid-chunk and
+resumed, cancelled, and the quiet hours; each member messaged once, every change recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.wechat.sender import DryRunSender
+from club.campaigns import lifecycle, runs
+from club.campaigns import message as msg
+from club.campaigns.context import CampaignContext
+from club.campaigns.fanout import run_chunk
+from club.campaigns.progress import progress
+from club.clock import FixedClock
+from club.db.models.campaigns import CampaignEvent, CampaignRun
+from club.db.models.outbox import OutboxMessage
+from club.db.models.staff import StaffRole
+from club.messaging.delivery import Delivery
+from club.messaging.outbox import Outbox
+from club.messaging.pacing import Unpaced
+from club.messaging.plan import delivery_rules
+from club.programme.demo import demo_programme
+from club.rules.campaigns import Action, CampaignStatus, RunStatus
+from club.staff.accounts import StaffIdentity
+from tests.club.campaign_support import everyone_segment, member
+
+TZ = ZoneInfo("Asia/Shanghai")
+STAFF = StaffIdentity(1, "marketer-1", StaffRole.MARKETER)
+
+
+class Kicks:
+    """The queue: records the chunks handed to it (the test plays the worker)."""
+
+    def __init__(self) -> None:
+        self.kicked: list[tuple[int, int]] = []
+
+    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
+        self.kicked += [(run_id, n) for n in numbers]
+
+
+class PausingPacer:
+    """Lets messages through and pauses the campaign after `after` of them (staff pressing
+    pause while it sends)."""
+
+    def __init__(self, campaign_id: int, after: int, clock: FixedClock) -> None:
+        self.campaign_id, self.after, self.clock, self.seen = campaign_id, after, clock, 0
+
+    async def wait(self, key: str, per_second: float) -> None:
+        self.seen += 1
+        if self.seen == self.after:
+            campaign = await lifecycle.get(self.campaign_id)
+            await lifecycle.move(campaign, Action.PAUSE, self.clock.now(), STAFF, "hold on")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+def ctx(db: None, clock: FixedClock) -> CampaignContext:
+    programme = demo_programme()
+    delivery = Delivery(DryRunSender(), delivery_rules(programme), clock)
+    return CampaignContext(programme, clock, Outbox(programme), delivery, Unpaced(), Kicks())
+
+
+async def a_campaign(ctx: CampaignContext, members: int) -> int:
+    now = ctx.clock.now()
+    for i in range(members):
+        await member(f"o-life-{i:03d}", now, window=True)
+    segment = await everyone_segment(now)
+    spec = lifecycle.Spec("周末", segment.id, msg.CampaignMessage("周末品鉴"))
+    campaign = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
+    await lifecycle.schedule(
+        campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
+    )
+    return campaign.id
+
+
+async def test_paused_mid_chunk_and_resumed_each_member_once(
+    ctx: CampaignContext, clock: FixedClock
+) -> None:
+    cid = await a_campaign(ctx, 120)
+    ctx.pacer = PausingPacer(cid, 10, clock)
+    assert (await runs.tick(ctx, clock.now()))["started"] == 1
+    kicks = ctx.feed
+    assert isinstance(kicks, Kicks)
+    [(run_id, number)] = kicks.kicked
+    assert number == 0
+    await run_chunk(ctx, run_id, 0)
+    # Paused after 10 messages: the batch of 50 in hand is finished, no further batch starts.
+    assert await OutboxMessage.filter(kind="campaign").count() == 50
+    assert (await lifecycle.get(cid)).status is CampaignStatus.PAUSED
+    clock.advance(timedelta(minutes=5))
+    assert not (await runs.tick(ctx, clock.now()))  # nothing handed on while paused
+    campaign = await lifecycle.move(await lifecycle.get(cid), Action.RESUME, clock.now(), STAFF)
+    assert campaign.status is CampaignStatus.SENDING
+    assert (await runs.tick(ctx, clock.now()))["chunks_handed_on"] == 1
+    await run_chunk(ctx, run_id, 0)
+    await run_chunk(ctx, run_id, 0)  # the same chunk delivered twice
+    assert (await runs.tick(ctx, clock.now()))["runs_finished"] == 1
+    rows = await OutboxMessage.filter(kind="campaign").values_list("member_id", flat=True)
+    assert len(rows) == len(set(rows)) == 120
+    found = await progress(cid)
+    assert found.sent == 120 and found.adds_up()
+    steps = (
+        await CampaignEvent.filter(campaign_id=cid)
+        .order_by("id")
+        .values_list("to_status", "actor_name")
+    )
+    assert steps == [
+        ("draft", "marketer-1"),
+        ("scheduled", "marketer-1"),
+        ("sending", None),
+        ("paused", "marketer-1"),
+        ("sending", "marketer-1"),
+        ("done", None),
+    ]
+
+
+async def test_a_cancelled_campaign_sends_nothing_more(
+    ctx: CampaignContext, clock: FixedClock
+) -> None:
+    cid = await a_campaign(ctx, 60)
+    await runs.tick(ctx, clock.now())
+    run = await CampaignRun.get(campaign_id=cid)
+    await lifecycle.move(await lifecycle.get(cid), Action.CANCEL, clock.now(), STAFF, "wrong text")
+    counts = await run_chunk(ctx, run.id, 0)
+    assert counts["run_not_sending"] == 1
+    assert not await OutboxMessage.exists()
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.CANCELLED
+    with pytest.raises(Exception, match="cannot be resumed"):
+        await lifecycle.move(await lifecycle.get(cid), Action.RESUME, clock.now(), STAFF)
+
+
+async def test_quiet_hours_hold_the_start_and_the_chunks(
+    ctx: CampaignContext, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 11, 23, 20, 59, 30, tzinfo=TZ))
+    cid = await a_campaign(ctx, 60)
+    await runs.tick(ctx, clock.now())
+    run = await CampaignRun.get(campaign_id=cid)
+    clock.advance(timedelta(minutes=1))  # 21:00:30: quiet
+    assert (await run_chunk(ctx, run.id, 0))["held_for_quiet_hours"] == 1
+    assert not await OutboxMessage.exists()
+    assert not await runs.tick(ctx, clock.now())
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=TZ))
+    assert (await runs.tick(ctx, clock.now()))["chunks_handed_on"] == 1
+    await run_chunk(ctx, run.id, 0)
+    assert await OutboxMessage.filter(kind="campaign", status="sent").count() == 60

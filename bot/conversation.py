@@ -31,7 +31,7 @@ from bot.replies import NewsReply, Reply, TextReply, render
 from bot.router import Context, Dispatcher, Lang, Texts
 from bot.turns import Turns
 from bot.unavailable import Unavailable, part_down
-from club.members.contact import ContactReader, record_contact
+from club.members.contact import Contact, ContactReader, record_contact
 from club.members.language import reply_language
 from club.messaging import announcements
 from club.messaging.keys import outbox_key
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
+ACCOUNT_CONTACT = Contact(
+    member_id=0, openid="", language="zh", status="account", joined=False, is_new=False
+)
+"""What handlers of the account's own events (`Incoming.from_account`) get as the member."""
 
 
 def detect_lang(message: Incoming, language: str = "zh") -> Lang:
@@ -208,10 +212,13 @@ class Conversation:
         else:
             record = await storage.load(message.openid)
         now = deps.clock.now()
-        contact = await record_contact(
-            message.openid, now=now, member_sent=message.member_sent, reader=self.contacts
-        )
-        job.member_id = contact.member_id
+        if message.from_account:
+            contact = ACCOUNT_CONTACT
+        else:
+            contact = await record_contact(
+                message.openid, now=now, member_sent=message.member_sent, reader=self.contacts
+            )
+            job.member_id = contact.member_id
         ctx = Context(
             message=message,
             now=now,

@@ -12,6 +12,9 @@ from functools import cached_property
 from types import MappingProxyType
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+ACCOUNT_EVENTS = frozenset({"masssendjobfinish", "templatesendjobfinish"})
+"""Events WeChat sends about the account's own sends, not from a member (their FromUserName is
+WeChat's, e.g. `mphelper`): no member row is made or touched for them."""
 
 
 def normalise(text: str) -> str:
@@ -60,6 +63,10 @@ class Incoming:
     @property
     def is_event(self) -> bool:
         return self.msg_type == "event"
+
+    @property
+    def from_account(self) -> bool:
+        return self.is_event and self.event in ACCOUNT_EVENTS
 
     @property
     def member_sent(self) -> bool:

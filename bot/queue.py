@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
+from club.campaigns.mass import advance_mass
 from club.messaging.delivery import Delivery
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 TASK_NAME = "clubbot.deliver_chunk"
 CAMPAIGN_TASK_NAME = "clubbot.campaign_chunk"
+MASS_TASK_NAME = "clubbot.campaign_mass"
 QUEUE_NAME = "clubbot:outbox"
 
 
@@ -49,16 +51,21 @@ class Feeder:
 
 
 class CampaignFeeder:
-    """Hands a campaign run's chunks to the queue workers, one task a chunk."""
+    """Hands a campaign run's chunks to the queue workers, one task a chunk, and its mass send
+    as a task of its own."""
 
     def __init__(self, broker: Any) -> None:
         from taskiq.kicker import AsyncKicker
 
-        self._kicker: Any = AsyncKicker(CAMPAIGN_TASK_NAME, broker, {})
+        self._chunk: Any = AsyncKicker(CAMPAIGN_TASK_NAME, broker, {})
+        self._mass: Any = AsyncKicker(MASS_TASK_NAME, broker, {})
 
-    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
+    async def chunks(self, run_id: int, numbers: Sequence[int]) -> None:
         for number in numbers:
-            await self._kicker.kiq(run_id, number)
+            await self._chunk.kiq(run_id, number)
+
+    async def mass(self, run_id: int) -> None:
+        await self._mass.kiq(run_id)
 
 
 class InProcessFeed:
@@ -96,8 +103,14 @@ class InProcessCampaignFeed:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
-        task = asyncio.create_task(self._run(run_id, list(numbers)), name="clubbot-campaign")
+    async def chunks(self, run_id: int, numbers: Sequence[int]) -> None:
+        self._start(self._run(run_id, list(numbers)))
+
+    async def mass(self, run_id: int) -> None:
+        self._start(self._mass(run_id))
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="clubbot-campaign")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -113,6 +126,18 @@ class InProcessCampaignFeed:
                     log.exception("campaign chunk failed; the scheduler hands it on again")
                     return
                 log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
+
+    async def _mass(self, run_id: int) -> None:
+        context = self.context
+        if context is None:
+            return
+        async with self._lock:
+            try:
+                counts = await advance_mass(context, run_id)
+            except Exception:
+                log.exception("campaign mass send failed; the scheduler hands it on again")
+                return
+            log.info("campaign run %s mass send: %s", run_id, dict(counts))
 
     async def drain(self, within: float = 10.0) -> None:
         if self._tasks:

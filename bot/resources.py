@@ -26,14 +26,14 @@ from bot.queue import (
     build_broker,
 )
 from bot.wechat.api import WeChatAPI
-from bot.wechat.sender import DryRunSender, WeChatSender
+from bot.wechat.sender import DryRunMassSender, DryRunSender, WeChatMassSender, WeChatSender
 from club.campaigns.context import CampaignContext
 from club.clock import Clock, SystemClock
 from club.db.migrate import open_database
 from club.messaging.delivery import Delivery
 from club.messaging.outbox import Outbox
 from club.messaging.plan import delivery_rules
-from club.messaging.sending import Sender
+from club.messaging.sending import MassSender, Sender
 from club.programme.source import load_programme
 from config import Settings
 
@@ -73,7 +73,8 @@ async def open_resources(
             sender: Sender = DryRunSender() if settings.dry_run else WeChatSender(wechat)
             delivery = Delivery(sender, delivery_rules(programme), clock)
             outbox = Outbox(programme, None)
-            campaigns = CampaignContext(programme, clock, outbox, delivery, RedisPacer(kv))
+            mass: MassSender = DryRunMassSender() if settings.dry_run else WeChatMassSender(wechat)
+            campaigns = CampaignContext(programme, clock, outbox, delivery, RedisPacer(kv), mass)
             if broker is not None:
                 if own_broker:
                     await broker.startup()

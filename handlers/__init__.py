@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 def routers() -> list[Router]:
     from handlers import (
+        account_events,
         birthday,
         cancel,
         card,
@@ -38,6 +39,7 @@ def routers() -> list[Router]:
         birthday.router,
         data_rights.router,
         welcome.router,
+        account_events.router,
         help.router,
         points.router,
         card.router,

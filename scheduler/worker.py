@@ -11,7 +11,8 @@
   in Redis; queued rows that have waited ten minutes are fed again (a lost task); a duplicate
   task only finds them claimed.
 - Rows whose sender died mid-send are settled first (`settle_abandoned`).
-- `campaign_chunk` sends one chunk of a campaign run (`club.campaigns.fanout`).
+- `campaign_chunk` sends one chunk of a campaign run (`club.campaigns.fanout`), and
+  `campaign_mass` its mass send (`club.campaigns.mass`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from bot import keys
 from bot.deps import Deps
 from bot.kv import Redis
 from bot.metrics import count_deliveries
-from bot.queue import CAMPAIGN_TASK_NAME, TASK_NAME
+from bot.queue import CAMPAIGN_TASK_NAME, MASS_TASK_NAME, TASK_NAME
 from club.campaigns.fanout import run_chunk
+from club.campaigns.mass import advance_mass
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging.delivery import CHUNK, claimable, settle_abandoned
 from club.messaging.outbox import Feed
@@ -55,6 +57,12 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
         counts = await run_chunk(deps.campaigns, run_id, number)
         await count_deliveries(deps.store, counts)
         log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
+        return dict(counts)
+
+    @broker.task(task_name=MASS_TASK_NAME)  # type: ignore[untyped-decorator]
+    async def campaign_mass(run_id: int) -> dict[str, int]:
+        counts = await advance_mass(state["deps"].campaigns, run_id)
+        log.info("campaign run %s mass send: %s", run_id, dict(counts))
         return dict(counts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, model_validator
@@ -99,15 +99,26 @@ class ProgressOut(Out):
     skipped: dict[str, int] = Field(description="By reason")
 
 
+class MassOut(Out):
+    status: str = Field(description="tagging, sent, finished or failed")
+    result: str | None = Field(description="WeChat's Status from MASSSENDJOBFINISH, or why not")
+    members: int = Field(description="Members tagged and sent to")
+    total: int | None
+    filtered: int | None
+    sent: int | None
+    errors: int | None
+
+
 class RunOut(Out):
     id: int
-    day: Any
+    day: date
     status: str
     recipients: int
     held_out: int
     chunks: int
     started_at: datetime
     finished_at: datetime | None
+    mass: MassOut | None = Field(description="Its mass send by tag, if it had one")
 
 
 class EventOut(Out):

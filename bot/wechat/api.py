@@ -226,6 +226,10 @@ class WeChatAPI:
             for t in answer.get("tags") or ()
         )
 
+    async def delete_tag(self, tag_id: int) -> None:
+        """An account has at most 100 tags: a mass send's tag is deleted once it is done."""
+        await self._call("tags/delete", body={"tag": {"id": tag_id}})
+
     async def tag_members(self, tag_id: int, openids: Sequence[str]) -> int:
         """Tag everyone in `openids`, 50 a call; returns the number of calls made."""
         return await self._batch_tag("tags/members/batchtagging", tag_id, openids)

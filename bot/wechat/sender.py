@@ -8,6 +8,10 @@ for the message (`Failure`): the API client has already retried what can safely 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import count
+from typing import Any
+
 from bot.wechat.api import WeChatAPI
 from bot.wechat.errors import (
     MemberUnreachable,
@@ -20,7 +24,13 @@ from bot.wechat.errors import (
 )
 from bot.wechat.types import Article, SendResult
 from club.messaging.message import Content, Image, LinkCard, Template, Text
-from club.messaging.sending import Failure, Receipt, SendFailed
+from club.messaging.sending import (
+    TAG_BATCH,
+    Failure,
+    MassReceipt,
+    Receipt,
+    SendFailed,
+)
 
 
 class WeChatSender:
@@ -70,3 +80,66 @@ class DryRunSender:
 
     async def send(self, openid: str, content: Content, *, ref: str) -> Receipt:
         return Receipt(dry_run=True)
+
+
+class WeChatMassSender:
+    """`club.messaging.sending.MassSender` by WeChat's tags and `message/mass/sendall`."""
+
+    def __init__(self, api: WeChatAPI) -> None:
+        self._api = api
+
+    async def create_tag(self, name: str) -> int:
+        try:
+            return (await self._api.create_tag(name)).id
+        except WeChatAPIError as exc:
+            raise SendFailed(failure_of(exc), f"{exc.errcode} {exc.errmsg}") from None
+
+    async def tag(self, tag_id: int, openids: Sequence[str]) -> None:
+        await self._batch(self._api.tag_members, tag_id, openids)
+
+    async def untag(self, tag_id: int, openids: Sequence[str]) -> None:
+        await self._batch(self._api.untag_members, tag_id, openids)
+
+    async def delete_tag(self, tag_id: int) -> None:
+        try:
+            await self._api.delete_tag(tag_id)
+        except WeChatAPIError as exc:
+            raise SendFailed(failure_of(exc), f"{exc.errcode} {exc.errmsg}") from None
+
+    async def send_to_tag(self, tag_id: int, text: str, *, clientmsgid: str) -> MassReceipt:
+        try:
+            result = await self._api.mass_send_text_by_tag(tag_id, text, clientmsgid=clientmsgid)
+        except WeChatAPIError as exc:
+            raise SendFailed(failure_of(exc), f"{exc.errcode} {exc.errmsg}") from None
+        return MassReceipt(msg_id=result.msg_id, duplicate=result.duplicate)
+
+    @staticmethod
+    async def _batch(call: Any, tag_id: int, openids: Sequence[str]) -> None:
+        if len(openids) > TAG_BATCH:
+            raise ValueError(f"at most {TAG_BATCH} openids a tagging call")
+        try:
+            await call(tag_id, openids)
+        except WeChatAPIError as exc:
+            raise SendFailed(failure_of(exc), f"{exc.errcode} {exc.errmsg}") from None
+
+
+class DryRunMassSender:
+    """WECHAT_DRY_RUN: nothing is tagged or sent; the campaign's records say what would have."""
+
+    def __init__(self) -> None:
+        self._ids = count(1)
+
+    async def create_tag(self, name: str) -> int:
+        return next(self._ids)
+
+    async def tag(self, tag_id: int, openids: Sequence[str]) -> None:
+        return None
+
+    async def untag(self, tag_id: int, openids: Sequence[str]) -> None:
+        return None
+
+    async def delete_tag(self, tag_id: int) -> None:
+        return None
+
+    async def send_to_tag(self, tag_id: int, text: str, *, clientmsgid: str) -> MassReceipt:
+        return MassReceipt(dry_run=True)

@@ -22,12 +22,18 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from club.campaigns import lifecycle
+from club.campaigns import lifecycle, mass
 from club.campaigns.audience import add_chunks, chunks_for, freeze
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import BATCH, may_send
 from club.db import tx
-from club.db.models.campaigns import Campaign, CampaignChunk, CampaignRecipient, CampaignRun
+from club.db.models.campaigns import (
+    Campaign,
+    CampaignChunk,
+    CampaignRecipient,
+    CampaignRun,
+    MassSend,
+)
 from club.db.raw import rows
 from club.rules.campaigns import Action, CampaignStatus, RecipientState, RunStatus
 
@@ -106,7 +112,7 @@ async def kick(ctx: CampaignContext, run_id: int, numbers: list[int], now: datet
     if not numbers or ctx.feed is None:
         return
     await CampaignChunk.filter(run_id=run_id, number__in=numbers).update(kicked_at=now)
-    await ctx.feed(run_id, numbers)
+    await ctx.feed.chunks(run_id, numbers)
 
 
 async def start_due(ctx: CampaignContext, now: datetime) -> int:
@@ -171,12 +177,14 @@ WHERE r.run_id = $1 AND o.status IN ('queued', 'sending') LIMIT 1
 
 
 async def finish_runs(ctx: CampaignContext, now: datetime) -> int:
-    """Close the sending runs that have nothing left to do (the mass phase takes the runs with
-    mass recipients)."""
+    """Close the runs that have nothing left to do; a run whose chunks are all done and that has
+    members for the mass send moves on to it (`club.campaigns.mass`)."""
     finished = 0
     for run in await CampaignRun.filter(status=RunStatus.SENDING):
         if await CampaignRecipient.exists(run_id=run.id, state=RecipientState.PENDING):
             continue
+        if await CampaignChunk.exists(run_id=run.id, done_at__isnull=True):
+            continue  # a chunk's last messages may still turn to the mass send (45009)
         if await CampaignRecipient.exists(run_id=run.id, state=RecipientState.MASS):
             await CampaignRun.filter(id=run.id, status=RunStatus.SENDING).update(
                 status=RunStatus.MASS
@@ -186,7 +194,20 @@ async def finish_runs(ctx: CampaignContext, now: datetime) -> int:
             continue
         if await close_run(run, now):
             finished += 1
+    for run in await CampaignRun.filter(status=RunStatus.MASS):
+        if mass.over(await MassSend.get_or_none(run_id=run.id)) and await close_run(run, now):
+            finished += 1
     return finished
+
+
+async def hand_on_mass(ctx: CampaignContext, now: datetime) -> int:
+    """Hand the mass sends that need a worker to the queue."""
+    if ctx.feed is None:
+        return 0
+    wanted = await mass.needing_work(now)
+    for run_id in wanted:
+        await ctx.feed.mass(run_id)
+    return len(wanted)
 
 
 async def close_run(run: CampaignRun, now: datetime) -> bool:
@@ -208,4 +229,5 @@ async def tick(ctx: CampaignContext, now: datetime, stale: timedelta = STALE_AFT
     counts["started"] += await start_due(ctx, now)
     counts["chunks_handed_on"] += await rekick_stale(ctx, now, stale)
     counts["runs_finished"] += await finish_runs(ctx, now)
+    counts["mass_sends_handed_on"] += await hand_on_mass(ctx, now)
     return +counts

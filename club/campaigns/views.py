@@ -7,14 +7,14 @@ from typing import Any
 
 from club.campaigns import lifecycle
 from club.campaigns.progress import Progress, progress
-from club.db.models.campaigns import Campaign, CampaignEvent, CampaignRun
+from club.db.models.campaigns import Campaign, CampaignEvent, CampaignRun, MassSend
 
 
 @dataclass
 class CampaignView:
     campaign: dict[str, Any]
     progress: Progress | None = None
-    runs: list[CampaignRun] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
     events: list[CampaignEvent] = field(default_factory=list)
     effect: dict[str, Any] | None = None
 
@@ -55,6 +55,35 @@ async def campaign_view(campaign_id: int, *, full: bool = True) -> CampaignView:
     if not full:
         return view
     view.progress = await progress(campaign.id)
-    view.runs = await CampaignRun.filter(campaign_id=campaign.id).order_by("id")
+    view.runs = [
+        await run_view(run)
+        for run in await CampaignRun.filter(campaign_id=campaign.id).order_by("id")
+    ]
     view.events = await CampaignEvent.filter(campaign_id=campaign.id).order_by("id")
     return view
+
+
+async def run_view(run: CampaignRun) -> dict[str, Any]:
+    send = await MassSend.get_or_none(run_id=run.id)
+    mass = None
+    if send is not None:
+        mass = {
+            "status": send.status.value,
+            "result": send.result,
+            "members": send.members,
+            "total": send.total_count,
+            "filtered": send.filter_count,
+            "sent": send.sent_count,
+            "errors": send.error_count,
+        }
+    return {
+        "id": run.id,
+        "day": run.day,
+        "status": run.status.value,
+        "recipients": run.recipients,
+        "held_out": run.held_out,
+        "chunks": run.chunks,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "mass": mass,
+    }

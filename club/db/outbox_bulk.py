@@ -23,6 +23,7 @@ from tortoise import connections, timezone
 from tortoise.fields.data import JSONField
 
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.db.raw import dialect, execute
 
 _PAYLOAD_FIELD = cast("JSONField[Any]", OutboxMessage._meta.fields_map["payload"])
 
@@ -168,3 +169,40 @@ async def _insert_pg(
         )
         for row in inserted
     ]
+
+
+_MASS_INSERT = """
+INSERT INTO outbox_message (
+    idempotency_key, openid, member_id, kind, channel, payload, status, last_error, not_before,
+    dry_run, attempts, wechat_msgid, sent_at, outcome, first_attempt_at, created_at, updated_at
+)
+SELECT {key}, r.openid, r.member_id, $1, $2, {payload}, $4, NULL, NULL, $5, 1, $6, $7, $8,
+       $7, $7, $7
+FROM ({members}) AS r
+WHERE TRUE
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+
+async def insert_mass_sent(
+    members_sql: str,
+    values: Sequence[Any],
+    *,
+    key_sql: str,
+    kind: str,
+    payload_json: str,
+    msgid: str | None,
+    dry_run: bool,
+    now: datetime,
+) -> int:
+    """Record the members of a mass send WeChat accepted as sent rows (channel `mass`), so that
+    the frequency cap and the delivery figures count them: one INSERT ... SELECT over
+    `members_sql` (rows with `member_id` and `openid`; its placeholders start at $9), each key
+    (`key_sql`, an SQL expression over `r`) once."""
+    outcome = "dry_run" if dry_run else "sent"
+    postgres = dialect() == "postgres"
+    at = now if postgres else now.astimezone(timezone.get_default_timezone())
+    head = [kind, OutboxChannel.MASS.value, payload_json, OutboxStatus.SENT.value, dry_run]
+    payload = "$3::jsonb" if postgres else "$3"
+    sql = _MASS_INSERT.format(key=key_sql, members=members_sql, payload=payload)
+    return await execute(sql, [*head, msgid, at, outcome, *values])

@@ -9,6 +9,7 @@ outbox decides from that (and the message's guarantee, `club.messaging.kinds`) w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -52,4 +53,36 @@ class Sender(Protocol):
     async def send(self, openid: str, content: Content, *, ref: str) -> Receipt:
         """Send `content` to the member; `ref` names this message for the channel's own
         de-duplication where it has one (template `client_msg_id`). Raises `SendFailed`."""
+        ...
+
+
+TAG_BATCH = 50
+"""WeChat tags at most 50 members a call."""
+
+
+@dataclass(frozen=True)
+class MassReceipt:
+    msg_id: int | None = None
+    """WeChat's id of the mass send: its MASSSENDJOBFINISH event names it."""
+    duplicate: bool = False
+    """WeChat had this `clientmsgid` already (45065): it went out before, nothing new now."""
+    dry_run: bool = False
+
+
+class MassSender(Protocol):
+    """Mass sends by tag: the port a campaign's remaining audience goes through. Raises
+    `SendFailed` (with the `Failure` meaning) when WeChat refuses."""
+
+    async def create_tag(self, name: str) -> int: ...
+
+    async def tag(self, tag_id: int, openids: Sequence[str]) -> None:
+        """At most `TAG_BATCH` openids: one call."""
+        ...
+
+    async def untag(self, tag_id: int, openids: Sequence[str]) -> None: ...
+
+    async def delete_tag(self, tag_id: int) -> None: ...
+
+    async def send_to_tag(self, tag_id: int, text: str, *, clientmsgid: str) -> MassReceipt:
+        """One text to everyone with the tag; idempotent by `clientmsgid`."""
         ...

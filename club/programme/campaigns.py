@@ -11,6 +11,7 @@ _BOUNDS = {
     "approval_threshold": (0, 10**9),
     "max_per_second": (1, 10_000),
     "mass_per_month": (0, 31),
+    "tag_calls_per_second": (1, 1000),
     "effect_days": (1, 365),
     "point_value_fen": (0, 10_000),
     "message_cost_fen": (0, 10_000),

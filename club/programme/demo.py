@@ -222,6 +222,8 @@ approval_threshold = 10000
 max_per_second = 500
 # Mass messages a member may get a month (WeChat's rule for service accounts).
 mass_per_month = 4
+# Tagging calls a second when a campaign tags its members for a mass send (50 members a call).
+tag_calls_per_second = 50
 # Days after sending over which recipients are compared with the held-out members.
 effect_days = 30
 # What a point costs the club and a message costs to send, in fen.

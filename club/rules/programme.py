@@ -336,6 +336,8 @@ class Campaigns:
     """The fastest any campaign may send (its pace is capped here)."""
     mass_per_month: int = 4
     """Mass messages WeChat lets a service account send each member a month."""
+    tag_calls_per_second: int = 50
+    """Tagging calls (50 members each) a mass send makes a second, and as many to untag."""
     effect_days: int = 30
     """The default window after sending in which a campaign's effect is measured."""
     point_value_fen: int = 1

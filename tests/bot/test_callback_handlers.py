@@ -134,6 +134,13 @@ async def test_messages_nobody_handles_get_success(bot: Bot, name: str) -> None:
     assert await Member.filter(openid="oMember0001").count() == 1  # contact still recorded
 
 
+async def test_a_mass_send_outcome_is_about_the_account_not_a_member(bot: Bot) -> None:
+    # MASSSENDJOBFINISH comes from WeChat's own sender: no member row for it (this one is for
+    # no mass send of ours, so nothing else changes either).
+    assert await bot.send(xml("mass_send_finished.xml")) == "success"
+    assert not await Member.exists()
+
+
 async def test_contact_times_are_recorded(bot: Bot) -> None:
     await bot.send(xml("click_help.xml"))
     member = await Member.get(openid="oMember0001")

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from club.db.models.campaigns import CampaignRecipient
+from bot.kv import Redis
+from club.clock import FixedClock
+from club.db.models.campaigns import CampaignRecipient, MassSend
 from club.db.models.ledger import LedgerEntry
+from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
 from club.rules.campaigns import RecipientState
 from config import Settings
@@ -24,6 +27,15 @@ from tests.club.campaign_support import (
 )
 from tests.conftest import make_settings
 from tests.fakes import FakeWeChat
+from tests.handlers.chat import Chat
+
+
+async def get_msg_id(fake: FakeWeChat) -> int:
+    """The msg_id the fake answered the mass send with (recorded on our MassSend row)."""
+    send = await MassSend.get()
+    assert send.msg_id is not None
+    return send.msg_id
+
 
 TEXT = "中秋品鉴会邀您品鉴新酒"
 
@@ -129,8 +141,28 @@ async def test_a_campaign_goes_by_window_and_template_with_its_budget_and_histor
     assert await OutboxMessage.filter(kind="campaign").count() == 6
 
 
-async def test_a_spent_template_quota_sends_the_rest_to_the_mass_send(
-    client: Client, fake_wechat: FakeWeChat
+def mass_finished_xml(msg_id: int, create_time: int, total: int, sent: int) -> str:
+    """WeChat's MASSSENDJOBFINISH, as its documentation shows it (from `mphelper`)."""
+    return (
+        "<xml><ToUserName><![CDATA[gh_clubbot0001]]></ToUserName>\n"
+        "<FromUserName><![CDATA[oR5Gjjl_eiZoUpGozMo7dbBJ362A]]></FromUserName>\n"
+        f"<CreateTime>{create_time}</CreateTime>\n"
+        "<MsgType><![CDATA[event]]></MsgType>\n"
+        "<Event><![CDATA[MASSSENDJOBFINISH]]></Event>\n"
+        f"<MsgID>{msg_id}</MsgID>\n"
+        "<Status><![CDATA[send success]]></Status>\n"
+        f"<TotalCount>{total}</TotalCount>\n"
+        f"<FilterCount>{total}</FilterCount>\n"
+        f"<SentCount>{sent}</SentCount>\n"
+        f"<ErrorCount>{total - sent}</ErrorCount>\n"
+        "<CopyrightCheckResult><Count>0</Count><ResultList/><CheckState>1</CheckState>"
+        "</CopyrightCheckResult>\n"
+        "</xml>"
+    )
+
+
+async def test_a_spent_template_quota_sends_the_rest_as_one_tagged_mass_send(
+    client: Client, fake_wechat: FakeWeChat, clock: FixedClock, store: Redis
 ) -> None:
     headers = (await staff_headers())["marketer"]
     now = deps_of(client).clock.now()
@@ -140,7 +172,7 @@ async def test_a_spent_template_quota_sends_the_rest_to_the_mass_send(
     resp = await client.post("/api/v1/campaigns", json=campaign_body(segment.id), headers=headers)
     cid = (await resp.json())["id"]
     await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers)
-    await settle(client)
+    await settle(client, rounds=1)  # the chunk: templates until 45009, the rest to the mass send
     calls = fake_wechat.calls("message/template/send")
     # Sends in flight when the first 45009 came still went; nothing started after it, and the
     # second batch (members 50-59) was never tried by template.
@@ -161,6 +193,41 @@ async def test_a_spent_template_quota_sends_the_rest_to_the_mass_send(
     assert f'clubbot_campaign_recipients{{campaign="{cid}",state="sent",reason="template"}} 4' in (
         metrics
     )
+
+    # The mass send: the 56 tagged 50 a call, one sendall, WeChat's outcome, the tag removed.
+    await settle(client)
+    tagging = fake_wechat.calls("tags/members/batchtagging")
+    assert [len(c.body["openid_list"]) for c in tagging] == [50, 6]
+    [sendall] = fake_wechat.calls("message/mass/sendall")
+    tag_id = sendall.body["filter"]["tag_id"]
+    assert tagging[0].body["tagid"] == tag_id and sendall.body["text"] == {"content": TEXT}
+    assert sendall.body["clientmsgid"] == f"clubbot-campaign-run-{cid}"
+    resp = await client.get(f"/api/v1/campaigns/{cid}", headers=headers)
+    read = await resp.json()
+    assert read["status"] == "sending"  # waiting for WeChat's outcome
+    assert read["progress"]["sent_by_channel"] == {"template": 4, "mass": 56}
+    assert await OutboxMessage.filter(kind="campaign", channel="mass", status="sent").count() == 56
+    msg_id = int(await get_msg_id(fake_wechat))
+    chat = Chat(client, clock, store)
+    when = int(clock.now().timestamp())
+    assert await chat.post(mass_finished_xml(msg_id, when, total=56, sent=55)) == "success"
+    assert not await Member.filter(openid="oR5Gjjl_eiZoUpGozMo7dbBJ362A").exists()
+    await settle(client)
+    untagging = fake_wechat.calls("tags/members/batchuntagging")
+    assert [len(c.body["openid_list"]) for c in untagging] == [50, 6]
+    assert fake_wechat.tags == {} and len(fake_wechat.calls("tags/delete")) == 1
+    resp = await client.get(f"/api/v1/campaigns/{cid}", headers=headers)
+    read = await resp.json()
+    assert read["status"] == "done"
+    assert read["runs"][0]["mass"] == {
+        "status": "finished", "result": "send success", "members": 56, "total": 56,
+        "filtered": 56, "sent": 55, "errors": 1,
+    }  # fmt: skip
+    # Sent again, or the same event again: nothing new goes out.
+    assert await chat.post(mass_finished_xml(msg_id, when + 1, total=56, sent=55)) == "success"
+    await settle(client)
+    assert len(fake_wechat.calls("message/mass/sendall")) == 1
+    assert len(fake_wechat.calls("tags/members/batchtagging")) == 2
 
 
 @pytest.mark.campaigns(approval_threshold=3)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.wechat.sender import DryRunSender
+from bot.wechat.sender import DryRunMassSender, DryRunSender
 from club.campaigns import lifecycle, runs
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
@@ -37,9 +37,13 @@ class Kicks:
 
     def __init__(self) -> None:
         self.kicked: list[tuple[int, int]] = []
+        self.mass_kicked: list[int] = []
 
-    async def __call__(self, run_id: int, numbers: Sequence[int]) -> None:
+    async def chunks(self, run_id: int, numbers: Sequence[int]) -> None:
         self.kicked += [(run_id, n) for n in numbers]
+
+    async def mass(self, run_id: int) -> None:
+        self.mass_kicked.append(run_id)
 
 
 class PausingPacer:
@@ -65,7 +69,9 @@ def clock() -> FixedClock:
 def ctx(db: None, clock: FixedClock) -> CampaignContext:
     programme = demo_programme()
     delivery = Delivery(DryRunSender(), delivery_rules(programme), clock)
-    return CampaignContext(programme, clock, Outbox(programme), delivery, Unpaced(), Kicks())
+    return CampaignContext(
+        programme, clock, Outbox(programme), delivery, Unpaced(), DryRunMassSender(), Kicks()
+    )
 
 
 async def a_campaign(ctx: CampaignContext, members: int) -> int:

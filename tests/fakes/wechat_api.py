@@ -46,6 +46,7 @@ ERRMSG = {
     45011: "api minute-quota reach limit",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45058: "can't modify sys tag",
     45065: "clientmsgid exist",
     46003: "menu no exist",
     48001: "api unauthorized",
@@ -184,6 +185,10 @@ class FakeWeChat:
     def tagged(self, tag_id: int) -> set[str]:
         return set(self._state.tagged[tag_id])
 
+    @property
+    def tags(self) -> dict[int, str]:
+        return dict(self._state.tags)
+
     def delivered(self, channel: str) -> list[str]:
         """The openids WeChat delivered messages to, by `custom` or `template`, in order: a
         template sent again with the same `client_msg_id` is delivered once (as WeChat does
@@ -314,6 +319,14 @@ class FakeWeChat:
         tag_id = 100 + len(self._state.tags)
         self._state.tags[tag_id] = str(b.get("tag", {}).get("name", ""))
         return {"tag": {"id": tag_id, "name": self._state.tags[tag_id]}}
+
+    def _ep_tags_delete(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        tag_id = int(b.get("tag", {}).get("id", 0))
+        if tag_id not in self._state.tags:
+            return errcode(45058)
+        del self._state.tags[tag_id]
+        self._state.tagged.pop(tag_id, None)
+        return self._ok()
 
     def _ep_tags_get(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
         return {

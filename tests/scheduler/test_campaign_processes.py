@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.queue import CampaignFeeder, build_broker
-from bot.wechat.sender import DryRunSender
+from bot.wechat.sender import DryRunMassSender, DryRunSender
 from club.campaigns import lifecycle, runs
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
@@ -114,6 +114,7 @@ async def test_two_workers_one_killed_half_way_message_each_member_once(
             Outbox(programme),
             Delivery(DryRunSender(), delivery_rules(programme), clock),  # not used to send
             Unpaced(),
+            DryRunMassSender(),  # not used: every member goes by template
             CampaignFeeder(broker),
         )
         procs = [await worker(fake.base_url, config) for _ in range(2)]

@@ -149,7 +149,12 @@ class MassSend(Model):
     msg_data_id = fields.BigIntField(null=True)
     members = fields.IntField(default=0)
     tagged = fields.IntField(default=0)
-    """Members tagged so far (the tagging resumes from here)."""
+    """Members tagged so far."""
+    tagged_upto = fields.BigIntField(default=0)
+    """Recipient ids up to this one are tagged: the tagging resumes after it."""
+    untagged_upto = fields.BigIntField(default=0)
+    beat_at = fields.DatetimeField(null=True)
+    """The task working on it: another waits until this is a minute old."""
     total_count = fields.IntField(null=True)
     filter_count = fields.IntField(null=True)
     sent_count = fields.IntField(null=True)

@@ -1,0 +1,296 @@
+"""A run's mass send by tag: the members no customer-service or template message could reach.
+
+One queue task at a time works on it (a lease: `beat_at` on the `MassSend` row), resuming where
+the last stopped:
+1. Members WeChat has already sent `mass_per_month` mass messages this month are left out, with
+   the reason (WeChat would drop them anyway).
+2. A WeChat tag is made for the run and the members are tagged, 50 a call, at the programme's
+   tagging pace, in recipient order from a watermark (a crash resumes after the last call).
+3. One `message/mass/sendall` to the tag, idempotent by `clientmsgid` (a retry after a lost
+   answer sends nothing twice: WeChat answers 45065); the members become `mass_sent` and are
+   recorded in the outbox as sent (the weekly cap and the figures count them).
+4. WeChat's MASSSENDJOBFINISH event (`record_result`, from the callback) says how it went:
+   total, filtered, sent, errors. Then (or a day later without it) the members are untagged and
+   the tag deleted (an account has at most 100 tags); the scheduler's tick then closes the run
+   (`club.campaigns.runs.finish_runs`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from club.campaigns import message as msg
+from club.campaigns.context import CampaignContext
+from club.campaigns.fanout import may_send
+from club.campaigns.preview import month_start
+from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, MassSend
+from club.db.outbox_bulk import encode_payload, insert_mass_sent
+from club.db.raw import execute, rows
+from club.messaging.kinds import Kind
+from club.messaging.sending import TAG_BATCH, SendFailed
+from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+WAIT_FOR_RESULT = timedelta(days=1)
+"""How long to wait for MASSSENDJOBFINISH before untagging anyway."""
+
+_OVER_LIMIT = """
+UPDATE campaign_recipient SET state = 'skipped', reason = 'mass_limit'
+WHERE run_id = $1 AND state = 'mass' AND (
+    SELECT COUNT(*) FROM campaign_recipient x JOIN mass_send s ON s.run_id = x.run_id
+    WHERE x.member_id = campaign_recipient.member_id AND x.state = 'mass_sent'
+      AND s.sent_at >= $2
+) >= $3
+"""
+_NEXT = """
+SELECT id, openid FROM campaign_recipient
+WHERE run_id = $1 AND id > $2 AND id <= $3 AND {states}
+ORDER BY id LIMIT $4
+"""
+
+
+async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
+    """Do whatever the run's mass send needs next (the queue task's body)."""
+    counts: Counter[str] = Counter()
+    run = await CampaignRun.get_or_none(id=run_id)
+    if run is None or run.status is not RunStatus.MASS:
+        counts["not_mass"] += 1
+        return counts
+    send = await _row(run)
+    now = ctx.clock.now()
+    taken = await MassSend.filter(
+        Q(beat_at__isnull=True) | Q(beat_at__lt=now - LEASE), id=send.id
+    ).update(beat_at=now)
+    if not taken:
+        counts["busy"] += 1
+        return counts
+    campaign = await Campaign.get(id=run.campaign_id)
+    try:
+        if send.status is MassStatus.TAGGING:
+            await _tag_and_send(ctx, campaign, run, send, counts)
+            send = await MassSend.get(id=send.id)
+        if _untag_due(send, ctx.clock.now()):
+            await _untag(ctx, run, send, counts)
+    finally:
+        await MassSend.filter(id=send.id).update(beat_at=None)
+    return counts
+
+
+async def _row(run: CampaignRun) -> MassSend:
+    found = await MassSend.get_or_none(run_id=run.id)
+    if found is not None:
+        return found
+    try:
+        return await MassSend.create(run_id=run.id, clientmsgid=f"clubbot-campaign-run-{run.id}")
+    except IntegrityError:
+        return await MassSend.get(run_id=run.id)
+
+
+def _untag_due(send: MassSend, now: datetime) -> bool:
+    if send.untagged_at is not None or send.tag_id is None:
+        return False
+    if send.status in (MassStatus.FINISHED, MassStatus.FAILED):
+        return True
+    return (
+        send.status is MassStatus.SENT
+        and send.sent_at is not None
+        and (send.sent_at <= now - WAIT_FOR_RESULT)
+    )
+
+
+async def _tag_and_send(
+    ctx: CampaignContext,
+    campaign: Campaign,
+    run: CampaignRun,
+    send: MassSend,
+    counts: Counter[str],
+) -> None:
+    now = ctx.clock.now()
+    if not may_send(campaign) or ctx.rules.quiet.next_allowed(now) != now:
+        counts["waiting"] += 1
+        return
+    limit = ctx.programme.campaigns.mass_per_month
+    counts["mass_limit"] += await execute(_OVER_LIMIT, [run.id, month_start(now), limit])
+    if send.tag_id is None:
+        try:
+            send.tag_id = await ctx.mass.create_tag(f"clubbot-c{campaign.id}-r{run.id}")
+        except SendFailed as failed:
+            await _failed(run, send, f"tag not made: {failed.detail}", now)
+            return
+        await MassSend.filter(id=send.id).update(tag_id=send.tag_id)
+    rate = float(ctx.programme.campaigns.tag_calls_per_second)
+    while True:
+        batch = await rows(
+            _NEXT.format(states="state = 'mass'"), [run.id, send.tagged_upto, 2**62, TAG_BATCH]
+        )
+        if not batch:
+            break
+        if not may_send(await Campaign.get(id=campaign.id)):
+            counts["paused"] += 1
+            return
+        await ctx.pacer.wait(f"campaign-tags:{campaign.id}", rate)
+        try:
+            await ctx.mass.tag(send.tag_id, [str(r["openid"]) for r in batch])
+        except SendFailed as failed:
+            counts["tag_failed"] += 1
+            log.warning("campaign %s: tagging failed (%s); tried again later", campaign.id, failed)
+            return
+        send.tagged_upto = int(batch[-1]["id"])
+        send.tagged += len(batch)
+        await MassSend.filter(id=send.id).update(
+            tagged_upto=send.tagged_upto, tagged=send.tagged, beat_at=ctx.clock.now()
+        )
+        counts["tagged"] += len(batch)
+    await _send(ctx, campaign, run, send, counts)
+
+
+async def _send(
+    ctx: CampaignContext,
+    campaign: Campaign,
+    run: CampaignRun,
+    send: MassSend,
+    counts: Counter[str],
+) -> None:
+    now = ctx.clock.now()
+    if send.tagged == 0:
+        await MassSend.filter(id=send.id).update(
+            status=MassStatus.FINISHED, result="nobody left to send to", finished_at=now
+        )
+        return
+    text = msg.from_json(campaign.message).mass_text()
+    assert send.tag_id is not None
+    try:
+        receipt = await ctx.mass.send_to_tag(send.tag_id, text, clientmsgid=send.clientmsgid)
+    except SendFailed as failed:
+        await _failed(run, send, f"mass send refused: {failed.detail}", now)
+        return
+    await insert_mass_sent(
+        "SELECT member_id, openid, campaign_id FROM campaign_recipient "
+        "WHERE run_id = $9 AND state = 'mass'",
+        [run.id],
+        key_sql="'campaign:' || r.campaign_id || ':' || r.member_id || ':mass'",
+        kind=Kind.CAMPAIGN.value,
+        payload_json=encode_payload({"msgtype": "text", "text": text, "mass": True}),
+        msgid=None if receipt.msg_id is None else str(receipt.msg_id),
+        dry_run=receipt.dry_run,
+        now=now,
+    )
+    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
+        state=RecipientState.MASS_SENT
+    )
+    counts["mass_sent"] += moved
+    finished: dict[str, Any] = {}
+    if receipt.dry_run:
+        finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
+    elif receipt.duplicate:
+        finished = {"result": "sent before (45065): its outcome event cannot be matched"}
+    await MassSend.filter(id=send.id).update(
+        **{
+            "status": MassStatus.SENT,
+            "msg_id": receipt.msg_id,
+            "members": send.tagged,
+            "sent_at": now,
+            **finished,
+        }
+    )
+
+
+async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) -> None:
+    log.warning("campaign run %s: %s", run.id, reason)
+    await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
+        state=RecipientState.SKIPPED, reason="mass_failed"
+    )
+    await MassSend.filter(id=send.id).update(
+        status=MassStatus.FAILED, result=reason[:64], finished_at=now
+    )
+
+
+async def _untag(
+    ctx: CampaignContext, run: CampaignRun, send: MassSend, counts: Counter[str]
+) -> None:
+    assert send.tag_id is not None
+    rate = float(ctx.programme.campaigns.tag_calls_per_second)
+    states = "state IN ('mass_sent', 'skipped')"
+    while True:
+        batch = await rows(
+            _NEXT.format(states=states), [run.id, send.untagged_upto, send.tagged_upto, TAG_BATCH]
+        )
+        if not batch:
+            break
+        await ctx.pacer.wait(f"campaign-tags:{run.campaign_id}", rate)
+        try:
+            await ctx.mass.untag(send.tag_id, [str(r["openid"]) for r in batch])
+        except SendFailed as failed:
+            counts["untag_failed"] += 1
+            log.warning("campaign run %s: untagging failed (%s); later", run.id, failed)
+            return
+        send.untagged_upto = int(batch[-1]["id"])
+        await MassSend.filter(id=send.id).update(
+            untagged_upto=send.untagged_upto, beat_at=ctx.clock.now()
+        )
+        counts["untagged"] += len(batch)
+    try:
+        await ctx.mass.delete_tag(send.tag_id)
+    except SendFailed as failed:
+        log.warning("campaign run %s: tag %s not deleted (%s)", run.id, send.tag_id, failed)
+    await MassSend.filter(id=send.id).update(untagged_at=ctx.clock.now())
+
+
+@dataclass(frozen=True)
+class MassResult:
+    msg_id: int
+    status: str
+    total: int | None
+    filtered: int | None
+    sent: int | None
+    errors: int | None
+
+
+async def record_result(ctx: CampaignContext, result: MassResult, now: datetime) -> bool:
+    """WeChat's MASSSENDJOBFINISH for one of our mass sends; False if it is not ours (or was
+    recorded already). The untagging is handed to a worker."""
+    send = await MassSend.get_or_none(msg_id=result.msg_id)
+    if send is None:
+        return False
+    updated = await MassSend.filter(id=send.id, status=MassStatus.SENT).update(
+        status=MassStatus.FINISHED,
+        result=result.status[:64],
+        total_count=result.total,
+        filter_count=result.filtered,
+        sent_count=result.sent,
+        error_count=result.errors,
+        finished_at=now,
+    )
+    if updated and ctx.feed is not None:
+        await ctx.feed.mass(send.run_id)
+    return bool(updated)
+
+
+async def needing_work(now: datetime) -> list[int]:
+    """Runs whose mass send a task should take up now (the scheduler's tick hands them on)."""
+    found: list[Any] = await CampaignRun.filter(status=RunStatus.MASS).values_list("id", flat=True)
+    wanted = []
+    for run_id in found:
+        send = await MassSend.get_or_none(run_id=run_id)
+        if send is not None and send.beat_at is not None and send.beat_at > now - LEASE:
+            continue  # a task is on it
+        if send is None or send.status is MassStatus.TAGGING or _untag_due(send, now):
+            wanted.append(int(run_id))
+    return wanted
+
+
+def over(send: MassSend | None) -> bool:
+    """Nothing left to do: untagged, or ended before anything was tagged."""
+    if send is None:
+        return False
+    ended = send.status in (MassStatus.FINISHED, MassStatus.FAILED)
+    return send.untagged_at is not None or (ended and send.tag_id is None)

@@ -1,0 +1,178 @@
+"""The mass send by tag at the service level: members already sent this month's mass messages
+are left out and counted; tagging resumes after a failure; a refused send leaves nobody tagged."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.wechat.sender import DryRunSender
+from club.campaigns import lifecycle, runs
+from club.campaigns import message as msg
+from club.campaigns.context import CampaignContext
+from club.campaigns.fanout import run_chunk
+from club.campaigns.mass import advance_mass
+from club.campaigns.progress import progress
+from club.clock import FixedClock
+from club.db.models.campaigns import (
+    Campaign,
+    CampaignRecipient,
+    CampaignRun,
+    MassSend,
+)
+from club.db.models.staff import StaffRole
+from club.messaging.delivery import Delivery
+from club.messaging.outbox import Outbox
+from club.messaging.pacing import Unpaced
+from club.messaging.plan import delivery_rules
+from club.messaging.sending import Failure, MassReceipt, SendFailed
+from club.programme.demo import demo_programme
+from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+from club.staff.accounts import StaffIdentity
+from tests.club.campaign_support import everyone_segment, member
+
+TZ = ZoneInfo("Asia/Shanghai")
+STAFF = StaffIdentity(1, "marketer-1", StaffRole.MARKETER)
+
+
+class RecordingMass:
+    """A mass sender that records each call; `fail_tagging` refuses the n-th tagging call."""
+
+    def __init__(self) -> None:
+        self.tagged: dict[int, list[str]] = {}
+        self.calls: list[str] = []
+        self.sent: list[tuple[int, str, str]] = []
+        self.fail_tagging: int | None = None
+        self.refuse_send = False
+
+    async def create_tag(self, name: str) -> int:
+        self.calls.append(f"create {name}")
+        return 7
+
+    async def tag(self, tag_id: int, openids: Sequence[str]) -> None:
+        self.calls.append(f"tag {len(openids)}")
+        if self.fail_tagging is not None and len(self.calls) - 1 == self.fail_tagging:
+            self.fail_tagging = None
+            raise SendFailed(Failure.NOT_SENT, "-1 system busy")
+        self.tagged.setdefault(tag_id, []).extend(openids)
+
+    async def untag(self, tag_id: int, openids: Sequence[str]) -> None:
+        self.calls.append(f"untag {len(openids)}")
+        for openid in openids:
+            self.tagged[tag_id].remove(openid)
+
+    async def delete_tag(self, tag_id: int) -> None:
+        self.calls.append("delete")
+
+    async def send_to_tag(self, tag_id: int, text: str, *, clientmsgid: str) -> MassReceipt:
+        if self.refuse_send:
+            raise SendFailed(Failure.REJECTED, "48001 api unauthorized")
+        self.sent.append((tag_id, text, clientmsgid))
+        return MassReceipt(msg_id=1000 + len(self.sent))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+def mass() -> RecordingMass:
+    return RecordingMass()
+
+
+@pytest.fixture
+def ctx(db: None, clock: FixedClock, mass: RecordingMass) -> CampaignContext:
+    demo = demo_programme()
+    # No template quota left: everyone outside the window goes by the mass send.
+    programme = dataclasses.replace(
+        demo, campaigns=dataclasses.replace(demo.campaigns, template_daily_quota=0)
+    )
+    delivery = Delivery(DryRunSender(), delivery_rules(programme), clock)
+    return CampaignContext(programme, clock, Outbox(programme), delivery, Unpaced(), mass)
+
+
+async def sent_four_mass_messages(member_id: int, openid: str, clock: FixedClock) -> None:
+    """Four earlier campaigns this month reached the member by mass send."""
+    segment = await everyone_segment(clock.now(), name="earlier")
+    for n in range(4):
+        campaign = await Campaign.create(
+            name=f"earlier {n}", segment=segment, message={"text": "x"}, seed=1,
+            created_at=clock.now(), updated_at=clock.now(),
+        )  # fmt: skip
+        run = await CampaignRun.create(
+            campaign=campaign, day=clock.now().date(), started_at=clock.now()
+        )
+        await MassSend.create(
+            run=run, clientmsgid=f"earlier-{n}", status=MassStatus.FINISHED,
+            sent_at=clock.now() - timedelta(days=n + 1),
+        )  # fmt: skip
+        await CampaignRecipient.create(
+            campaign=campaign, run=run, member_id=member_id, openid=openid, chunk=0,
+            state=RecipientState.MASS_SENT,
+        )  # fmt: skip
+
+
+async def started(ctx: CampaignContext, members: int) -> CampaignRun:
+    now = ctx.clock.now()
+    for i in range(members):
+        await member(f"o-m-{i:03d}", now)
+    segment = await everyone_segment(now, name="all")
+    spec = lifecycle.Spec("冬至", segment.id, msg.CampaignMessage("冬至品鉴"))
+    campaign = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
+    await lifecycle.schedule(
+        campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
+    )
+    await runs.tick(ctx, now)
+    run = await CampaignRun.get(campaign_id=campaign.id)
+    await run_chunk(ctx, run.id, 0)
+    await runs.tick(ctx, now)  # -> mass
+    return await CampaignRun.get(id=run.id)
+
+
+async def test_members_at_the_monthly_limit_are_left_out_and_counted(
+    ctx: CampaignContext, clock: FixedClock, mass: RecordingMass
+) -> None:
+    first = await member("o-limited", clock.now())
+    await sent_four_mass_messages(first.id, first.openid, clock)
+    run = await started(ctx, 3)
+    assert run.status is RunStatus.MASS
+    counts = await advance_mass(ctx, run.id)
+    assert counts["mass_limit"] == 1 and counts["tagged"] == 3
+    assert mass.sent == [(7, "冬至品鉴", f"clubbot-campaign-run-{run.id}")]
+    assert "o-limited" not in mass.tagged[7]
+    found = await progress(run.campaign_id)
+    assert found.skipped == {"mass_limit": 1} and found.sent_by_channel == {"mass": 3}
+
+
+async def test_tagging_resumes_after_a_failed_call_and_nothing_is_tagged_twice(
+    ctx: CampaignContext, mass: RecordingMass
+) -> None:
+    mass.fail_tagging = 2  # the second tagging call (after create)
+    run = await started(ctx, 120)
+    counts = await advance_mass(ctx, run.id)
+    assert counts["tagged"] == 50 and counts["tag_failed"] == 1 and not mass.sent
+    counts = await advance_mass(ctx, run.id)
+    assert counts["tagged"] == 70
+    assert sorted(mass.tagged[7]) == sorted(f"o-m-{i:03d}" for i in range(120))
+    assert len(mass.sent) == 1
+
+
+async def test_a_refused_mass_send_leaves_nobody_tagged_and_says_why(
+    ctx: CampaignContext, mass: RecordingMass, clock: FixedClock
+) -> None:
+    mass.refuse_send = True
+    run = await started(ctx, 60)
+    await advance_mass(ctx, run.id)
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.FAILED and "48001" in (send.result or "")
+    await advance_mass(ctx, run.id)  # untags
+    assert mass.tagged[7] == [] and mass.calls[-1] == "delete"
+    await runs.tick(ctx, clock.now())
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.DONE
+    found = await progress(run.campaign_id)
+    assert found.skipped == {"mass_failed": 60} and found.adds_up()

@@ -22,6 +22,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from bot.logs import setup_logging
@@ -108,7 +109,12 @@ async def _dry_run(settings: Settings, job: str, day: date | None) -> int:
     async with runtime(settings) as rt:
         day = day or rt.clock.now().date()
         # No feed: what it records is not handed to the senders, and the transaction is undone.
-        ctx = JobContext(programme=rt.programme, clock=rt.clock, outbox=Outbox(rt.programme))
+        ctx = JobContext(
+            programme=rt.programme,
+            clock=rt.clock,
+            outbox=Outbox(rt.programme),
+            campaigns=replace(rt.deps.campaigns, feed=None),
+        )
         async with rolled_back():
             counts = dict(await job_body(job, ctx)(day))
     shown = " ".join(f"{k}={v}" for k, v in counts.items()) or "nothing"

@@ -27,7 +27,7 @@ from bot.kv import Redis
 from bot.metrics import count_deliveries
 from bot.queue import build_broker
 from bot.resources import open_resources
-from club.campaigns.runs import tick as campaign_tick
+from club.campaigns.tick import tick as campaign_tick
 from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
 from club.programme import Programme
@@ -74,7 +74,12 @@ class Runtime:
         return JobRunner(store=self.store, clock=self.clock, lock_ttl_s=lock_ttl_s)
 
     def context(self) -> JobContext:
-        return JobContext(programme=self.programme, clock=self.clock, outbox=self.deps.outbox)
+        return JobContext(
+            programme=self.programme,
+            clock=self.clock,
+            outbox=self.deps.outbox,
+            campaigns=self.deps.campaigns,
+        )
 
     async def run_job(self, name: str, day: date, lock_ttl_s: int | None = None) -> RunResult:
         return await self.runner(lock_ttl_s).run(name, day, job_body(name, self.context()))

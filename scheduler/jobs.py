@@ -3,7 +3,9 @@
 Each job takes the day it is for and returns counts of what it did; `scheduler.runner` makes
 sure each (job, day) runs once. Messages go through the process's outbox, which hands the due
 ones to the sending workers as they are recorded. Only jobs that exist are listed: the contract's
-`value-refresh`, `churn-scan` and `automations` join `JOBS` with the work that brings them.
+`value-refresh` and `churn-scan` join `JOBS` with the work that brings them. `automations` starts
+the day's run of every active automation now (the scheduler's half-minute tick starts each at its
+own time of day).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from club.campaigns.automations import run_automations
+from club.campaigns.context import CampaignContext
 from club.clock import Clock
 from club.codes.bottle import prune_failed_attempts
 from club.greetings.service import greet_birthdays, greet_festivals, ledger_gifts
@@ -26,7 +30,7 @@ from club.tiers.service import review_all
 
 log = logging.getLogger(__name__)
 
-JOBS = ("birthday", "festival", "expire-points", "tier-review")
+JOBS = ("birthday", "festival", "expire-points", "tier-review", "automations")
 
 JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
 
@@ -36,6 +40,8 @@ class JobContext:
     programme: Programme
     clock: Clock
     outbox: Outbox
+    campaigns: CampaignContext | None = None
+    """Needed by `automations` only."""
 
 
 def job_body(name: str, ctx: JobContext) -> JobBody:
@@ -44,6 +50,7 @@ def job_body(name: str, ctx: JobContext) -> JobBody:
         "festival": lambda day: _festival(day, ctx),
         "expire-points": lambda day: _expire_points(day, ctx),
         "tier-review": lambda day: review_all(day, ctx.clock.now(), ctx.programme, ctx.outbox),
+        "automations": lambda day: _automations(day, ctx),
     }
     try:
         return bodies[name]
@@ -69,6 +76,12 @@ async def _festival(day: date, ctx: JobContext) -> Mapping[str, int]:
         gifts=ledger_gifts(ctx.programme),
         outbox=ctx.outbox,
     )
+
+
+async def _automations(day: date, ctx: JobContext) -> Mapping[str, int]:
+    if ctx.campaigns is None:
+        raise RuntimeError("the automations job needs the campaign services")
+    return await run_automations(ctx.campaigns, day, ctx.clock.now(), on_time=False)
 
 
 async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:

@@ -15,7 +15,6 @@ schedulers: every step is a conditional update or idempotent).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -220,14 +219,3 @@ async def close_run(run: CampaignRun, now: datetime) -> bool:
     if campaign.daily_at is None and campaign.status is CampaignStatus.SENDING:
         await lifecycle.move(campaign, Action.FINISH, now, None, "every recipient handled")
     return True
-
-
-async def tick(ctx: CampaignContext, now: datetime, stale: timedelta = STALE_AFTER) -> Counter[str]:
-    """One step of the scheduler's loop. `stale`: how long a chunk may show no sign of life
-    before it is handed on again (at least; slow paces allow more)."""
-    counts: Counter[str] = Counter()
-    counts["started"] += await start_due(ctx, now)
-    counts["chunks_handed_on"] += await rekick_stale(ctx, now, stale)
-    counts["runs_finished"] += await finish_runs(ctx, now)
-    counts["mass_sends_handed_on"] += await hand_on_mass(ctx, now)
-    return +counts

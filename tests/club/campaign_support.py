@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS, Deps
 from bot.queue import InProcessCampaignFeed
-from club.campaigns import runs
+from club.campaigns import tick
 from club.db.models.members import Member, MemberStatus
 from club.db.models.segments import Segment, SegmentKind
 from club.programme.demo import DEMO_TOML
@@ -72,7 +72,7 @@ async def settle(client: Client, rounds: int = 3) -> Counter[str]:
     feed = work_in_process(deps)
     total: Counter[str] = Counter()
     for _ in range(rounds):
-        total += await runs.tick(deps.campaigns, deps.clock.now())
+        total += await tick.tick(deps.campaigns, deps.clock.now())
         await feed.drain()
         total += await deps.delivery.send_due()
     return total

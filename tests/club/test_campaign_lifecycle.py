@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.wechat.sender import DryRunMassSender, DryRunSender
-from club.campaigns import lifecycle, runs
+from club.campaigns import lifecycle, tick
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
@@ -92,7 +92,7 @@ async def test_paused_mid_chunk_and_resumed_each_member_once(
 ) -> None:
     cid = await a_campaign(ctx, 120)
     ctx.pacer = PausingPacer(cid, 10, clock)
-    assert (await runs.tick(ctx, clock.now()))["started"] == 1
+    assert (await tick.tick(ctx, clock.now()))["started"] == 1
     kicks = ctx.feed
     assert isinstance(kicks, Kicks)
     [(run_id, number)] = kicks.kicked
@@ -102,13 +102,13 @@ async def test_paused_mid_chunk_and_resumed_each_member_once(
     assert await OutboxMessage.filter(kind="campaign").count() == 50
     assert (await lifecycle.get(cid)).status is CampaignStatus.PAUSED
     clock.advance(timedelta(minutes=5))
-    assert not (await runs.tick(ctx, clock.now()))  # nothing handed on while paused
+    assert not (await tick.tick(ctx, clock.now()))  # nothing handed on while paused
     campaign = await lifecycle.move(await lifecycle.get(cid), Action.RESUME, clock.now(), STAFF)
     assert campaign.status is CampaignStatus.SENDING
-    assert (await runs.tick(ctx, clock.now()))["chunks_handed_on"] == 1
+    assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 1
     await run_chunk(ctx, run_id, 0)
     await run_chunk(ctx, run_id, 0)  # the same chunk delivered twice
-    assert (await runs.tick(ctx, clock.now()))["runs_finished"] == 1
+    assert (await tick.tick(ctx, clock.now()))["runs_finished"] == 1
     rows = await OutboxMessage.filter(kind="campaign").values_list("member_id", flat=True)
     assert len(rows) == len(set(rows)) == 120
     found = await progress(cid)
@@ -132,7 +132,7 @@ async def test_a_cancelled_campaign_sends_nothing_more(
     ctx: CampaignContext, clock: FixedClock
 ) -> None:
     cid = await a_campaign(ctx, 60)
-    await runs.tick(ctx, clock.now())
+    await tick.tick(ctx, clock.now())
     run = await CampaignRun.get(campaign_id=cid)
     await lifecycle.move(await lifecycle.get(cid), Action.CANCEL, clock.now(), STAFF, "wrong text")
     counts = await run_chunk(ctx, run.id, 0)
@@ -148,13 +148,13 @@ async def test_quiet_hours_hold_the_start_and_the_chunks(
 ) -> None:
     clock.set(datetime(2026, 11, 23, 20, 59, 30, tzinfo=TZ))
     cid = await a_campaign(ctx, 60)
-    await runs.tick(ctx, clock.now())
+    await tick.tick(ctx, clock.now())
     run = await CampaignRun.get(campaign_id=cid)
     clock.advance(timedelta(minutes=1))  # 21:00:30: quiet
     assert (await run_chunk(ctx, run.id, 0))["held_for_quiet_hours"] == 1
     assert not await OutboxMessage.exists()
-    assert not await runs.tick(ctx, clock.now())
+    assert not await tick.tick(ctx, clock.now())
     clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=TZ))
-    assert (await runs.tick(ctx, clock.now()))["chunks_handed_on"] == 1
+    assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 1
     await run_chunk(ctx, run.id, 0)
     assert await OutboxMessage.filter(kind="campaign", status="sent").count() == 60

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.wechat.sender import DryRunSender
-from club.campaigns import lifecycle, runs
+from club.campaigns import lifecycle, tick
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
@@ -127,10 +127,10 @@ async def started(ctx: CampaignContext, members: int) -> CampaignRun:
     await lifecycle.schedule(
         campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
     )
-    await runs.tick(ctx, now)
+    await tick.tick(ctx, now)
     run = await CampaignRun.get(campaign_id=campaign.id)
     await run_chunk(ctx, run.id, 0)
-    await runs.tick(ctx, now)  # -> mass
+    await tick.tick(ctx, now)  # -> mass
     return await CampaignRun.get(id=run.id)
 
 
@@ -172,7 +172,7 @@ async def test_a_refused_mass_send_leaves_nobody_tagged_and_says_why(
     assert send.status is MassStatus.FAILED and "48001" in (send.result or "")
     await advance_mass(ctx, run.id)  # untags
     assert mass.tagged[7] == [] and mass.calls[-1] == "delete"
-    await runs.tick(ctx, clock.now())
+    await tick.tick(ctx, clock.now())
     assert (await CampaignRun.get(id=run.id)).status is RunStatus.DONE
     found = await progress(run.campaign_id)
     assert found.skipped == {"mass_failed": 60} and found.adds_up()

@@ -2,7 +2,7 @@
 real HTTP server), one worker killed half-way and started again: every member not held out is
 messaged exactly once, the held-out never, and the progress counts add up.
 
-The test plays the scheduler (`runs.tick`, `settle_abandoned`) with shorter waits than
+The test plays the scheduler (`tick.tick`, `settle_abandoned`) with shorter waits than
 production's (a chunk silent for 5 s is handed on, a row left `sending` for 5 s is settled)
 so that recovery takes seconds, not minutes.
 """
@@ -21,7 +21,7 @@ import pytest
 
 from bot.queue import CampaignFeeder, build_broker
 from bot.wechat.sender import DryRunMassSender, DryRunSender
-from club.campaigns import lifecycle, runs
+from club.campaigns import lifecycle, tick
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.progress import progress
@@ -119,7 +119,7 @@ async def test_two_workers_one_killed_half_way_message_each_member_once(
         )
         procs = [await worker(fake.base_url, config) for _ in range(2)]
         try:
-            await runs.tick(ctx, clock.now(), SHORT)
+            await tick.tick(ctx, clock.now(), SHORT)
             run = await CampaignRun.get(campaign_id=campaign.id)
             to_message = run.recipients - run.held_out
             assert run.chunks == 4 and 150 < run.held_out < 250
@@ -134,7 +134,7 @@ async def test_two_workers_one_killed_half_way_message_each_member_once(
             procs[0] = await worker(fake.base_url, config)
             for _ in range(240):
                 await settle_abandoned(clock.now(), SHORT)
-                await runs.tick(ctx, clock.now(), SHORT)
+                await tick.tick(ctx, clock.now(), SHORT)
                 if (await CampaignRun.get(id=run.id)).status is RunStatus.DONE:
                     break
                 await asyncio.sleep(0.5)

@@ -129,6 +129,40 @@ class EventOut(Out):
     reason: str | None
 
 
+class MetricOut(Out):
+    name: str = Field(
+        description="purchase_rate, unfollow_rate, spend_per_member_fen, profit_per_member_fen, "
+        "redemptions_per_member, incremental_profit_fen or incremental_profit_per_yuan"
+    )
+    recipients: float = Field(description="The recipients' value")
+    holdout: float = Field(description="The held-out members' value")
+    difference: float
+    low: float | None = Field(description="95% confidence interval of the difference")
+    high: float | None
+    p_value: float | None
+    significant: bool
+    says: str
+
+
+class EffectOut(Out):
+    window_days: int
+    window_ends: datetime
+    window_complete: bool
+    recipients: int = Field(description="Members sent to (messaged or not: intention to treat)")
+    held_out: int
+    metrics: list[MetricOut]
+    cost_fen: int
+    cost: dict[str, int]
+    incremental_profit_fen: MetricOut | None
+    profit_per_yuan: MetricOut | None = Field(
+        description="Incremental profit per yuan of cost (none when nothing was spent)"
+    )
+    purchases_without_cost: dict[str, int] = Field(
+        description="Purchases in the window with no cost recorded, left out of profit"
+    )
+    says: str
+
+
 class CampaignOut(Out):
     id: int
     name: str
@@ -152,7 +186,7 @@ class CampaignOut(Out):
     progress: ProgressOut | None = None
     runs: list[RunOut] = Field(default_factory=list)
     events: list[EventOut] = Field(default_factory=list)
-    effect: dict[str, Any] | None = Field(
+    effect: EffectOut | None = Field(
         default=None, description="Recipients against the held-out members (once sent)"
     )
 

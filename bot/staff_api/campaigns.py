@@ -9,6 +9,7 @@ from bot.staff_api.campaign_schemas import (
     CampaignIn,
     CampaignList,
     CampaignOut,
+    EffectOut,
     EventOut,
     PreviewOut,
     ProgressOut,
@@ -18,11 +19,12 @@ from bot.staff_api.campaign_schemas import (
     TestOut,
     WeChatCodeOut,
 )
-from bot.staff_api.endpoint import Call, Endpoint, View
+from bot.staff_api.endpoint import Call, CsvFile, Endpoint, View
 from bot.wechat.api import mask_openid
 from club.campaigns import lifecycle, views
 from club.campaigns import message as msg
 from club.campaigns.preview import channel_preview
+from club.campaigns.progress import recipient_lines
 from club.campaigns.trial import send_test
 from club.messaging.message import LinkCard
 from club.rules.campaigns import Action
@@ -46,14 +48,14 @@ def _message(body: CampaignIn) -> msg.CampaignMessage:
     )
 
 
-async def _out(campaign_id: int, *, full: bool = True) -> CampaignOut:
-    view = await views.campaign_view(campaign_id, full=full)
+async def _out(call: Call, campaign_id: int, *, full: bool = True) -> CampaignOut:
+    view = await views.campaign_view(campaign_id, call.deps.programme, call.now, full=full)
     out = CampaignOut.model_validate(view.campaign)
     if full:
         out.progress = ProgressOut.model_validate(view.progress)
         out.runs = [RunOut.model_validate(r) for r in view.runs]
         out.events = [EventOut.model_validate(e) for e in view.events]
-        out.effect = view.effect
+        out.effect = None if view.effect is None else EffectOut.model_validate(view.effect)
     return out
 
 
@@ -79,16 +81,16 @@ async def create_campaign(call: Call) -> CampaignOut:
         spec, programme=call.deps.programme, now=call.now, staff=call.staff
     )
     call.target = f"campaign:{campaign.id}"
-    return await _out(campaign.id)
+    return await _out(call, campaign.id)
 
 
 async def list_campaigns(call: Call) -> CampaignList:
     ids = await views.campaign_ids()
-    return CampaignList(campaigns=[await _out(i, full=False) for i in ids])
+    return CampaignList(campaigns=[await _out(call, i, full=False) for i in ids])
 
 
 async def get_campaign(call: Call) -> CampaignOut:
-    return await _out(call.path["id"])
+    return await _out(call, call.path["id"])
 
 
 async def preview_campaign(call: Call) -> PreviewOut:
@@ -119,14 +121,14 @@ async def send_campaign(call: Call) -> CampaignOut:
         now=call.now,
         staff=call.staff,
     )
-    return await _out(campaign.id)
+    return await _out(call, campaign.id)
 
 
 async def approve_campaign(call: Call) -> CampaignOut:
     campaign = await lifecycle.approve(
         call.path["id"], programme=call.deps.programme, now=call.now, staff=call.staff
     )
-    return await _out(campaign.id)
+    return await _out(call, campaign.id)
 
 
 def _action(action: Action) -> View:
@@ -134,9 +136,16 @@ def _action(action: Action) -> View:
         body = call.body_as(ReasonIn)
         campaign = await lifecycle.get(call.path["id"])
         moved = await lifecycle.move(campaign, action, call.now, call.staff, body.reason)
-        return await _out(moved.id)
+        return await _out(call, moved.id)
 
     return view
+
+
+async def recipients_csv(call: Call) -> CsvFile:
+    campaign = await lifecycle.get(call.path["id"])
+    return CsvFile(
+        filename=f"campaign-{campaign.id}-recipients.csv", lines=recipient_lines(campaign.id)
+    )
 
 
 async def wechat_code(call: Call) -> WeChatCodeOut:
@@ -196,6 +205,17 @@ ENDPOINTS = [
         summary="Preview a campaign: members per channel, who cannot be reached, each message",
         permission=Permission.MANAGE_CAMPAIGNS,
         response=PreviewOut,
+    ),
+    Endpoint(
+        method="GET",
+        path="/api/v1/campaigns/{id}/recipients.csv",
+        view=recipients_csv,
+        operation_id="campaignRecipients",
+        summary="Download the campaign's recipients with their channel and outcome (CSV)",
+        permission=Permission.MANAGE_CAMPAIGNS,
+        response=CsvFile,
+        csv_response=True,
+        audit="campaign.recipients",
     ),
     Endpoint(
         method="POST",

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.deps import DEPS, Deps
 from bot.limits import ClientGone, read_body
@@ -65,6 +65,29 @@ class Call:
         return self.query
 
 
+class CsvFile(BaseModel):
+    """An answer that is a CSV file, its lines produced as they are sent (a large campaign's
+    recipients are never held in memory at once)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    filename: str
+    lines: Any
+    """An async iterator of CSV text chunks (each ends with a newline)."""
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{self.filename}"',
+            }
+        )
+        await response.prepare(request)
+        async for chunk in self.lines:
+            await response.write(chunk.encode("utf-8"))
+        await response.write_eof()
+        return response
+
+
 View = Callable[[Call], Awaitable[BaseModel]]
 
 
@@ -90,6 +113,8 @@ class Endpoint:
     other path parameter is a positive integer."""
     csv_body: bool = False
     """The body is a CSV file (`text/csv`, UTF-8) instead of a JSON object."""
+    csv_response: bool = False
+    """The answer is a CSV file: the view returns a `CsvFile` whose lines are streamed."""
 
     @property
     def path_params(self) -> list[str]:
@@ -339,6 +364,8 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 call.text = await _parse_csv(request)
 
         result = await run(endpoint, new_call(request, request[STAFF]), from_request)
+        if isinstance(result, CsvFile):
+            return await result.stream(request)
         payload: Any = result.model_dump(mode="json")
         return web.json_response(payload, status=endpoint.status)
 

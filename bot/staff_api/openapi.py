@@ -93,11 +93,13 @@ def _operation(
             "required": True,
             "content": {"text/csv": {"schema": {"type": "string"}}},
         }
+    success: dict[str, Any] = (
+        {"text/csv": {"schema": {"type": "string"}}}
+        if endpoint.csv_response
+        else {"application/json": {"schema": refs[(endpoint.response, "serialization")]}}
+    )
     responses: dict[str, Any] = {
-        str(endpoint.status): {
-            "description": "Success",
-            "content": {"application/json": {"schema": refs[(endpoint.response, "serialization")]}},
-        }
+        str(endpoint.status): {"description": "Success", "content": success}
     }
     if endpoint.body is not None or endpoint.csv_body:
         responses["400"] = error(BAD_REQUEST)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from club.campaigns import lifecycle
+from club.campaigns.effect import Effect, effect
 from club.campaigns.progress import Progress, progress
 from club.db.models.campaigns import Campaign, CampaignEvent, CampaignRun, MassSend
+from club.rules.programme import Programme
 
 
 @dataclass
@@ -16,7 +19,7 @@ class CampaignView:
     progress: Progress | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     events: list[CampaignEvent] = field(default_factory=list)
-    effect: dict[str, Any] | None = None
+    effect: Effect | None = None
 
 
 def settings(campaign: Campaign) -> dict[str, Any]:
@@ -49,11 +52,14 @@ async def campaign_ids() -> list[int]:
     return [int(i) for i in found]
 
 
-async def campaign_view(campaign_id: int, *, full: bool = True) -> CampaignView:
+async def campaign_view(
+    campaign_id: int, programme: Programme, now: datetime, *, full: bool = True
+) -> CampaignView:
     campaign = await lifecycle.get(campaign_id)
     view = CampaignView(settings(campaign))
     if not full:
         return view
+    view.effect = await effect(campaign, programme, now)
     view.progress = await progress(campaign.id)
     view.runs = [
         await run_view(run)

@@ -130,7 +130,19 @@ async def test_a_campaign_goes_by_window_and_template_with_its_budget_and_histor
         "campaign.create",
         "campaign.send",
         "campaign.send",
-    ]
+    ]  # the clerk's refused attempt is audited too
+
+    resp = await client.get(f"/api/v1/campaigns/{cid}/recipients.csv", headers=headers["admin"])
+    assert resp.content_type == "text/csv"
+    lines = (await resp.text()).splitlines()
+    assert lines[0].startswith("member_id,run_id,held_out,state,channel,status,outcome")
+    by_member = {line.split(",")[0]: line.split(",") for line in lines[1:]}
+    assert by_member[str(inside[0].id)][3:7] == ["messaged", "custom", "sent", "sent"]
+    assert by_member[str(outside[0].id)][3:7] == ["messaged", "template", "sent", "sent"]
+    assert [row[3] for row in by_member.values()].count("skipped") == 1
+    effect = read["effect"]
+    assert effect["recipients"] == 7 and effect["held_out"] == 0
+    assert effect["says"].startswith("not measurable: the campaign has no held-out members")
 
     # Nothing is sent twice: more ticks, another send, resume all do nothing new.
     await settle(client)

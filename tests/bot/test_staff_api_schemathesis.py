@@ -150,6 +150,13 @@ async def test_every_operation_answers_without_5xx_and_as_documented(client: Cli
     voucher = await redeem(member.id, glass.id, now, "seed-voucher", programme)
     PINNED_KEYS["code"] = voucher.voucher_code
     PINNED_STAFF["clerk"] = (await StaffUser.get(name="clerk-1")).id
+    # A segment and a campaign with the member's id, so that {id} pinned to it finds them.
+    segment = {"name": "seed", "rule": {"rule": "joined"}}
+    resp = await client.post("/api/v1/segments", json=segment, headers=headers)
+    assert (await resp.json())["id"] == member.id, await resp.text()
+    campaign = {"name": "seed", "segment_id": member.id, "message": {"text": "hi"}}
+    resp = await client.post("/api/v1/campaigns", json=campaign, headers=headers)
+    assert (await resp.json())["id"] == member.id, await resp.text()
     base_url = str(client.make_url("")).rstrip("/")
     schema = await asyncio.to_thread(
         schemathesis.openapi.from_url,

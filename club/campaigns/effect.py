@@ -33,8 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from club.campaigns.progress import progress
 from club.db.models.campaigns import Campaign, CampaignRun
@@ -128,7 +126,10 @@ class _Groups:
         for metric, column in _COLUMN.items():
             self.values[group][metric][float(row[column])] += n
 
-    def stats(self, group: int, metric: str) -> DescrStatsW:
+    def stats(self, group: int, metric: str) -> Any:
+        """statsmodels' DescrStatsW of the group's values, weighted by how many share each."""
+        from statsmodels.stats.weightstats import DescrStatsW
+
         found = self.values[group][metric]
         return DescrStatsW(
             np.array(list(found), dtype=float), weights=np.array(list(found.values()), dtype=float)
@@ -187,6 +188,10 @@ def _degenerate_as_nan() -> Iterator[None]:
 
 
 def _rate(groups: _Groups, name: str) -> Metric:
+    # statsmodels is imported when an effect is worked out (it costs a second at import, which
+    # every process would pay at start-up for a page few open).
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     n1, n0 = groups.sizes[0], groups.sizes[1]
     c1 = int(groups.values[0][name][1.0])
     c0 = int(groups.values[1][name][1.0])
@@ -197,6 +202,8 @@ def _rate(groups: _Groups, name: str) -> Metric:
 
 
 def _mean(groups: _Groups, name: str) -> Metric:
+    from statsmodels.stats.weightstats import CompareMeans
+
     treated, control = groups.stats(0, name), groups.stats(1, name)
     with _degenerate_as_nan():
         compared = CompareMeans(treated, control)

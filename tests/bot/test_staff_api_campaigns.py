@@ -287,3 +287,45 @@ async def test_the_measured_send_rate_is_the_configured_pace(
     assert len(times) == 61
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert 18 <= rate <= 22, rate  # within 10% of 20 a second
+
+
+async def test_every_transition_is_audited_and_clerks_may_not_act(client: Client) -> None:
+    headers = await staff_headers()
+    now = deps_of(client).clock.now()
+    await member("o-audit", now)
+    segment = await everyone_segment(now)
+    body = campaign_body(segment.id, send_at="2026-11-30T10:00:00+08:00")
+    resp = await client.post("/api/v1/campaigns", json=body, headers=headers["clerk"])
+    await error_of(resp, 403)
+    resp = await client.post("/api/v1/campaigns", json=body, headers=headers["marketer"])
+    cid = (await resp.json())["id"]
+    resp = await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers["marketer"])
+    assert resp.status == 200, await resp.text()
+    for action, who in (("pause", "admin"), ("resume", "marketer")):
+        url = f"/api/v1/campaigns/{cid}/{action}"
+        resp = await client.post(url, json={"reason": f"{action} it"}, headers=headers[who])
+        assert resp.status == 200, await resp.text()
+    resp = await client.post(f"/api/v1/campaigns/{cid}/cancel", json={}, headers=headers["clerk"])
+    await error_of(resp, 403)
+    resp = await client.post(f"/api/v1/campaigns/{cid}/cancel", json={}, headers=headers["admin"])
+    read = await resp.json()
+    assert read["status"] == "cancelled"
+    assert [(e["to_status"], e["actor_name"], e["reason"]) for e in read["events"]] == [
+        ("draft", "marketer-1", "created"),
+        ("scheduled", "marketer-1", "to start at 2026-11-30T10:00+08:00"),
+        ("paused", "admin-1", "pause it"),
+        ("scheduled", "marketer-1", "resume it"),
+        ("cancelled", "admin-1", None),
+    ]
+    audited = [(r.action, r.staff_role, r.status) for r in await audit_rows()]
+    assert audited == [
+        ("campaign.create", "clerk", 403),
+        ("campaign.create", "marketer", 201),
+        ("campaign.send", "marketer", 200),
+        ("campaign.pause", "admin", 200),
+        ("campaign.resume", "marketer", 200),
+        ("campaign.cancel", "clerk", 403),
+        ("campaign.cancel", "admin", 200),
+    ]
+    resp = await client.post(f"/api/v1/campaigns/{cid}/resume", json={}, headers=headers["admin"])
+    assert "cancelled campaign cannot be resumed" in (await error_of(resp, 409))["message"]

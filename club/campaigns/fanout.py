@@ -20,7 +20,6 @@ one per member.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -37,8 +36,10 @@ from club.campaigns.context import CampaignContext
 from club.db import tx
 from club.db.models.campaigns import Campaign, CampaignChunk, CampaignRecipient, CampaignRun
 from club.db.models.members import Member
+from club.db.models.outbox import OutboxMessage
 from club.db.raw import dialect, native, rows
-from club.messaging.delivery import DeliveryStatus, withdraw
+from club.messaging.batch_delivery import deliver_many
+from club.messaging.delivery import Delivered, DeliveryStatus, withdraw
 from club.messaging.keys import outbox_key
 from club.messaging.kinds import Kind
 from club.messaging.outbox import MEMBER_FIELDS, Letter
@@ -245,29 +246,49 @@ async def _award(
 async def send(
     ctx: CampaignContext, campaign: Campaign, items: Sequence[ToSend], counts: Counter[str]
 ) -> None:
-    """Send the batch's rows at the campaign's pace, a few at a time."""
+    """Send the batch's rows at the campaign's pace, a few at a time. Template rows held by a
+    spent quota (45009, now or earlier today) are withdrawn and their members go by the mass
+    send."""
     rate = float(campaign.pace or ctx.programme.campaigns.max_per_second)
     pace_key = f"campaign:{campaign.id}"
-    gate = asyncio.Semaphore(SEND_CONCURRENCY)
-    spent = await quota.status(ctx.clock.now().date())
-    state = {"spent": spent[1]}
+    now = ctx.clock.now()
+    _, spent = await quota.status(now.date())
+    by_outbox = {item.outbox_id: item for item in items}
+    wanted = [i for i in items if not (spent and i.channel is Channel.TEMPLATE)]
+    for item in items:
+        if item not in wanted:
+            await _to_mass(item.recipient_id, [item.outbox_id], now)
+            counts["template_quota_spent"] += 1
 
-    async def one(item: ToSend) -> None:
-        async with gate:
-            if state["spent"] and item.channel is Channel.TEMPLATE:
-                await _to_mass(item.recipient_id, [item.outbox_id], ctx.clock.now())
-                counts["template_quota_spent"] += 1
-                return
-            await ctx.pacer.wait(pace_key, rate)
-            delivered = await ctx.delivery.deliver_with_fallback(item.outbox_id, counts)
-            if delivered.status is DeliveryStatus.QUOTA:
-                now = ctx.clock.now()
-                state["spent"] = True
-                await quota.mark_spent(now.date(), now)
-                await _to_mass(item.recipient_id, [delivered.outbox_id], now)
-                counts["template_quota_spent"] += 1
+    async def pace(count: int) -> list[float]:
+        return await ctx.pacer.slots(pace_key, rate, count)
 
-    await asyncio.gather(*(one(item) for item in items))
+    results = await deliver_many(
+        ctx.delivery,
+        [i.outbox_id for i in wanted],
+        counts,
+        pace=pace,
+        concurrency=SEND_CONCURRENCY,
+    )
+    held = [r for r in results if r.status is DeliveryStatus.QUOTA]
+    if held:
+        now = ctx.clock.now()
+        await quota.mark_spent(now.date(), now)
+    for result in held:
+        known = by_outbox.get(result.outbox_id)
+        recipient = known.recipient_id if known is not None else await _recipient_of(result)
+        await _to_mass(recipient, [result.outbox_id], now)
+        counts["template_quota_spent"] += 1
+
+
+async def _recipient_of(result: Delivered) -> int:
+    """The recipient a template copy (sent in place of a refused customer-service row) is for."""
+    copy = await OutboxMessage.get(id=result.outbox_id)
+    original = await OutboxMessage.get_or_none(
+        idempotency_key=copy.idempotency_key.removesuffix(":template")
+    )
+    found = None if original is None else await CampaignRecipient.get_or_none(outbox_id=original.id)
+    return 0 if found is None else found.id
 
 
 async def _to_mass(recipient_id: int, outbox_ids: list[int], now: datetime) -> None:

@@ -37,9 +37,9 @@ from club.messaging.keys import template_copy_key
 from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, guarantee
 from club.messaging.message import decode
 from club.messaging.outbox import IMMEDIATE, record_template_copy
-from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure
+from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure, next_midnight
 from club.messaging.plan import DeliveryRules
-from club.messaging.sending import Sender, SendFailed
+from club.messaging.sending import Receipt, Sender, SendFailed
 from club.messaging.window import OUTCOME_UNKNOWN_PREFIX, refusal
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,23 @@ class Delivery:
         if row.first_attempt_at is None:
             row.first_attempt_at = now
             await OutboxMessage.filter(id=outbox_id).update(first_attempt_at=now)
+        sent = await self.send_claimed(row, now)
+        if not isinstance(sent, Receipt):
+            return sent
+        await _settle(
+            row,
+            OutboxStatus.SENT,
+            Outcome.DRY_RUN if sent.dry_run else Outcome.SENT,
+            None,
+            dry_run=sent.dry_run,
+            sent_at=now,
+            wechat_msgid=sent.msgid,
+        )
+        return DeliveryStatus.DRY_RUN if sent.dry_run else DeliveryStatus.SENT
+
+    async def send_claimed(self, row: OutboxMessage, now: datetime) -> Receipt | DeliveryStatus:
+        """Send a row this sender has claimed (`sending`, its first attempt stamped): the
+        receipt, for the caller to record as sent; or what else it came to, already recorded."""
         if row.channel is OutboxChannel.CUSTOM:
             # Asked after the claim: of two senders racing for one member's last allowed
             # message, at least one sees the other's row `sending` and holds back.
@@ -134,21 +151,17 @@ class Delivery:
             await _settle(row, OutboxStatus.FAILED, Outcome.FAILED, f"bad payload: {exc}")
             return DeliveryStatus.FAILED
         try:
-            receipt = await self.sender.send(
+            return await self.sender.send(
                 row.openid, envelope.content, ref=f"clubbot-outbox-{row.id}"
             )
         except SendFailed as failed:
             return await self._failed(row, failed, now)
-        await _settle(
-            row,
-            OutboxStatus.SENT,
-            Outcome.DRY_RUN if receipt.dry_run else Outcome.SENT,
-            None,
-            dry_run=receipt.dry_run,
-            sent_at=now,
-            wechat_msgid=receipt.msgid,
-        )
-        return DeliveryStatus.DRY_RUN if receipt.dry_run else DeliveryStatus.SENT
+
+    async def hold_for_quota(self, row: OutboxMessage, now: datetime) -> DeliveryStatus:
+        """A claimed template row not sent because WeChat already answered 45009 today (to
+        another row): recorded as that row was, waiting for the quota, without asking again."""
+        await _record(row, Decision(Outcome.QUOTA, next_midnight(now)), "45009 (not asked again)")
+        return DeliveryStatus.QUOTA
 
     async def deliver_with_fallback(self, outbox_id: int, counts: Counter[str]) -> Delivered:
         """`deliver`; a customer-service row the window refused goes again as its template.
@@ -157,6 +170,11 @@ class Delivery:
         counts[status.value] += 1
         if status is not DeliveryStatus.OUTSIDE_WINDOW:
             return Delivered(status, outbox_id)
+        return await self.fallback(outbox_id, counts)
+
+    async def fallback(self, outbox_id: int, counts: Counter[str]) -> Delivered:
+        """A customer-service row the window refused: its template, as a row of its own."""
+        status = DeliveryStatus.OUTSIDE_WINDOW
         row = await OutboxMessage.get(id=outbox_id)
         fallback = decode(row.payload).fallback
         if fallback is None:

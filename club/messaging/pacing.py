@@ -16,7 +16,15 @@ class Pacer(Protocol):
         """Return once a message under `key` may go, at most `per_second` a second overall."""
         ...
 
+    async def slots(self, key: str, per_second: float, count: int) -> list[float]:
+        """Reserve `count` messages' slots at once: for each, the seconds from now until it
+        may go (one round trip for a whole batch)."""
+        ...
+
 
 class Unpaced:
     async def wait(self, key: str, per_second: float) -> None:
         return None
+
+    async def slots(self, key: str, per_second: float, count: int) -> list[float]:
+        return [0.0] * count

@@ -47,17 +47,21 @@ class Kicks:
 
 
 class PausingPacer:
-    """Lets messages through and pauses the campaign after `after` of them (staff pressing
-    pause while it sends)."""
+    """Lets messages through and pauses the campaign when the `after`-th batch reserves its
+    slots (staff pressing pause while it sends)."""
 
     def __init__(self, campaign_id: int, after: int, clock: FixedClock) -> None:
         self.campaign_id, self.after, self.clock, self.seen = campaign_id, after, clock, 0
 
     async def wait(self, key: str, per_second: float) -> None:
+        await self.slots(key, per_second, 1)
+
+    async def slots(self, key: str, per_second: float, count: int) -> list[float]:
         self.seen += 1
         if self.seen == self.after:
             campaign = await lifecycle.get(self.campaign_id)
             await lifecycle.move(campaign, Action.PAUSE, self.clock.now(), STAFF, "hold on")
+        return [0.0] * count
 
 
 @pytest.fixture
@@ -91,14 +95,14 @@ async def test_paused_mid_chunk_and_resumed_each_member_once(
     ctx: CampaignContext, clock: FixedClock
 ) -> None:
     cid = await a_campaign(ctx, 120)
-    ctx.pacer = PausingPacer(cid, 10, clock)
+    ctx.pacer = PausingPacer(cid, 1, clock)
     assert (await tick.tick(ctx, clock.now()))["started"] == 1
     kicks = ctx.feed
     assert isinstance(kicks, Kicks)
     [(run_id, number)] = kicks.kicked
     assert number == 0
     await run_chunk(ctx, run_id, 0)
-    # Paused after 10 messages: the batch of 50 in hand is finished, no further batch starts.
+    # Paused while the first batch sends: the batch of 50 in hand is finished, no other starts.
     assert await OutboxMessage.filter(kind="campaign").count() == 50
     assert (await lifecycle.get(cid)).status is CampaignStatus.PAUSED
     clock.advance(timedelta(minutes=5))

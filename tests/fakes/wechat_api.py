@@ -122,11 +122,16 @@ class FakeWeChat:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> str:
+    async def start(self, port: int | None = None) -> str:
+        """Listen (on `port`, or any free one); the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # No access log: it would print the tokens of the query strings (the fake is "WeChat").
-        self._server = TestServer(app, host="127.0.0.1")
+        self._server = (
+            TestServer(app, host="127.0.0.1")
+            if port is None
+            else TestServer(app, host="127.0.0.1", port=port)
+        )
         await self._server.start_server(access_log=None)
         return self.base_url
 

@@ -1,0 +1,319 @@
+"""Campaigns at scale on PostgreSQL and Redis, against the fake WeChat API as a local server.
+
+    .venv/bin/python bench/campaign.py --members 1000000 \
+        --database postgres://postgres@127.0.0.1:5432/clubbot_campaigns \
+        --redis redis://127.0.0.1:6379/5
+
+Drops the database's schema and flushes the Redis db first. Measures, printing each figure:
+1. plan: a 1,000,000-member segment (every member, loaded by one INSERT ... SELECT from
+   generate_series), frozen into recipient rows with a 10% holdout drawn from the seed, its
+   chunk rows written and every chunk queued to the Redis stream: wall time and the peak RSS
+   of this process (the freeze runs in PostgreSQL: nothing about the members enters Python);
+2. tag: the mass send of the whole frozen audience (all recipients sent to the mass phase):
+   tag every member 50 a call, one sendall, against the fake server (its own process);
+3. send rate: two `python -m scheduler worker` processes sending a 20,000-member campaign by
+   template to the fake server, unpaced (the ceiling: the programme's max_per_second raised to
+   10,000) and paced (`--pace`, default 300 a second): the rate between the first and the last
+   send (outbox `sent_at`), and for the paced run its ratio to the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.kv import open_store  # noqa: E402
+from bot.metrics import Metrics  # noqa: E402
+from bot.pacing import RedisPacer  # noqa: E402
+from bot.queue import CampaignFeeder, build_broker  # noqa: E402
+from bot.wechat.api import WeChatAPI  # noqa: E402
+from bot.wechat.sender import DryRunSender, WeChatMassSender  # noqa: E402
+from club.campaigns import lifecycle  # noqa: E402
+from club.campaigns import message as msg  # noqa: E402
+from club.campaigns.context import CampaignContext  # noqa: E402
+from club.campaigns.mass import advance_mass  # noqa: E402
+from club.campaigns.runs import start_run  # noqa: E402
+from club.clock import SystemClock  # noqa: E402
+from club.db.connect import database  # noqa: E402
+from club.db.migrate import migrate  # noqa: E402
+from club.db.models.campaigns import CampaignRecipient, CampaignRun, MassSend  # noqa: E402
+from club.db.models.segments import Segment, SegmentKind  # noqa: E402
+from club.db.models.staff import StaffRole  # noqa: E402
+from club.messaging.delivery import Delivery  # noqa: E402
+from club.messaging.outbox import Outbox  # noqa: E402
+from club.messaging.plan import delivery_rules  # noqa: E402
+from club.programme.source import load_programme  # noqa: E402
+from club.rules.campaigns import RecipientState, RunStatus  # noqa: E402
+from club.staff.accounts import StaffIdentity  # noqa: E402
+from config import Settings  # noqa: E402
+from tests.club.campaign_support import programme_file  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+STAFF = StaffIdentity(1, "bench", StaffRole.MARKETER)
+APPID = "wx5823bf96d3bd56c7"
+RATE_MEMBERS = 20_000
+
+_LOAD = """
+INSERT INTO member (openid, status, language, joined_at, consent_at, tier, points_balance,
+                    points_debt, flagged_for_review, birthday_lunar_leap, created_at, updated_at)
+SELECT 'oBench' || lpad(g::text, 10, '0'), 'active', 'zh', $2, $2, 'taste', 0, 0, false, false,
+       $2, $2
+FROM generate_series(1, $1) AS g
+"""
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def line(label: str, seconds: float, extra: str = "") -> None:
+    print(f"{label:<46} {seconds:8.2f} s   {extra}", flush=True)
+
+
+async def reset(pg_url: str, redis_url: str) -> None:
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    await migrate(pg_url)
+    client = aioredis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+
+
+async def load(pg_url: str, members: int, now: datetime) -> float:
+    started = time.perf_counter()
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(_LOAD, members, now)
+        await conn.execute("ANALYZE member")
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
+async def segment(name: str, rule: dict[str, Any], now: datetime) -> int:
+    found = await Segment.create(name=name, kind=SegmentKind.RULE, rule=rule, created_at=now)
+    return found.id
+
+
+async def campaign(ctx: CampaignContext, segment_id: int, *, pace: int | None, holdout: int) -> Any:
+    now = ctx.clock.now()
+    spec = lifecycle.Spec(
+        f"bench {segment_id}",
+        segment_id,
+        msg.CampaignMessage("双十二会员日"),
+        pace=pace,
+        holdout_bp=holdout,
+    )
+    made = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
+    await lifecycle.approve(made.id, programme=ctx.programme, now=now, staff=STAFF)
+    await lifecycle.schedule(made.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF)
+    return await lifecycle.get(made.id)
+
+
+async def plan(ctx: CampaignContext, members: int) -> CampaignRun:
+    now = ctx.clock.now()
+    everyone = await segment("everyone", {"rule": "joined"}, now)
+    made = await campaign(ctx, everyone, pace=None, holdout=1000)
+    before = rss_mib()
+    started = time.perf_counter()
+    run = await start_run(ctx, made, now.date(), now)
+    elapsed = time.perf_counter() - started
+    assert run is not None
+    line(
+        f"plan: freeze {run.recipients:,}, hold out, queue {run.chunks:,} chunks",
+        elapsed,
+        f"held out {run.held_out:,}   peak RSS {rss_mib():.0f} MiB (before {before:.0f} MiB)",
+    )
+    return run
+
+
+async def tag_all(ctx: CampaignContext, run: CampaignRun) -> None:
+    """The whole audience by mass send: as if every chunk had found no other channel."""
+    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.PENDING).update(
+        state=RecipientState.MASS
+    )
+    await CampaignRun.filter(id=run.id).update(status=RunStatus.MASS)
+    started = time.perf_counter()
+    counts = await advance_mass(ctx, run.id)
+    elapsed = time.perf_counter() - started
+    send = await MassSend.get(run_id=run.id)
+    line(
+        f"tag {moved:,} members, 50 a call, and send",
+        elapsed,
+        f"{counts['tagged'] / elapsed:,.0f} members/s   mass send {send.status.value}   "
+        f"peak RSS {rss_mib():.0f} MiB",
+    )
+
+
+async def start_workers(env: dict[str, str], n: int) -> list[asyncio.subprocess.Process]:
+    return [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "scheduler",
+            "worker",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(n)
+    ]
+
+
+async def send_rate(
+    ctx: CampaignContext, pg_url: str, tag: str, pace: int | None, first_id: int
+) -> float:
+    """A campaign to RATE_MEMBERS members (a tag) sent by the running workers; msg/s."""
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(
+            "INSERT INTO member_tag (member_id, tag, created_at) "
+            "SELECT g, $1, now() FROM generate_series($2::bigint, $3::bigint) AS g",
+            tag,
+            first_id,
+            first_id + RATE_MEMBERS - 1,
+        )
+        now = ctx.clock.now()
+        tagged = await segment(tag, {"rule": "tags", "tags": [tag]}, now)
+        made = await campaign(ctx, tagged, pace=pace, holdout=0)
+        run = await start_run(ctx, made, now.date(), now)
+        assert run is not None
+        for _ in range(3600):
+            left = await conn.fetchval(
+                "SELECT COUNT(*) FROM campaign_recipient r LEFT JOIN outbox_message o "
+                "ON o.id = r.outbox_id WHERE r.run_id = $1 AND "
+                "(r.state = 'pending' OR o.status IN ('queued', 'sending'))",
+                run.id,
+            )
+            if left == 0:
+                break
+            await asyncio.sleep(0.5)
+        first, last, sent = await conn.fetchrow(
+            "SELECT min(o.sent_at), max(o.sent_at), count(*) FROM campaign_recipient r "
+            "JOIN outbox_message o ON o.id = r.outbox_id WHERE r.run_id = $1 "
+            "AND o.status = 'sent'",
+            run.id,
+        )
+    finally:
+        await conn.close()
+    rate = (sent - 1) / (last - first).total_seconds()
+    label = "unpaced (the ceiling)" if pace is None else f"paced at {pace}/s"
+    ratio = "" if pace is None else f"   {rate / pace:.3f} of the setting"
+    line(
+        f"send {sent:,} by template, 2 workers, {label}",
+        (last - first).total_seconds(),
+        f"{rate:,.0f} msg/s{ratio}",
+    )
+    return rate
+
+
+async def main(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="clubbot-bench-"))
+    config = programme_file(
+        folder,
+        quiet_start="00:00",
+        quiet_end="00:00",
+        max_per_second=10_000,
+        tag_calls_per_second=args.tag_calls,
+        marketing_per_week=100,
+    )
+    programme = load_programme(config)
+    clock = SystemClock(TZ)
+    await reset(args.database, args.redis)
+    loaded = await load(args.database, args.members, clock.now())
+    print(f"loaded {args.members:,} members in {loaded:.1f} s")
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "fake_wechat.py"),
+        "--port",
+        str(args.fake_port),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert fake.stdout is not None
+    api_base = (await fake.stdout.readline()).decode().strip()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=args.database,
+        REDIS_URL=args.redis,
+        WECHAT_APPID=APPID,
+        WECHAT_SECRET="test-secret",
+        WECHAT_TOKEN="QDG6eK",
+        WECHAT_API_BASE=api_base,
+        WECHAT_DRY_RUN="false",
+        CLUB_CONFIG=str(config),
+        LOG_LEVEL="WARNING",
+    )
+    settings = Settings.from_env(
+        wechat_appid=APPID,
+        wechat_secret="test-secret",
+        wechat_token="QDG6eK",
+        wechat_api_base=api_base,
+        database_url=args.database,
+        redis_url=args.redis,
+        wechat_dry_run=False,
+        _env_file=None,
+    )
+    broker = build_broker(args.redis)
+    await broker.startup()
+    store = open_store(settings)
+    workers: list[asyncio.subprocess.Process] = []
+    try:
+        async with database(args.database), aiohttp.ClientSession() as http:
+            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
+            delivery = Delivery(DryRunSender(), delivery_rules(programme), clock)
+            ctx = CampaignContext(
+                programme,
+                clock,
+                Outbox(programme),
+                delivery,
+                RedisPacer(store),
+                WeChatMassSender(api),
+                CampaignFeeder(broker),
+            )
+            run = await plan(ctx, args.members)
+            # The planned chunks stay queued: the workers find their run in its mass send (step
+            # 2) and drop them. (The stream is not deleted: its consumer group must stay.)
+            await tag_all(ctx, run)
+            workers = await start_workers(env, 2)
+            await send_rate(ctx, args.database, "rate-unpaced", None, 1)
+            await send_rate(ctx, args.database, "rate-paced", args.pace, RATE_MEMBERS + 1)
+    finally:
+        for proc in [*workers, fake]:
+            proc.terminate()
+            await proc.wait()
+        await broker.shutdown()
+        await store.aclose()
+    print(f"process peak RSS {rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database", default="postgres://postgres@127.0.0.1:5432/clubbot_campaigns"
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--pace", type=int, default=300)
+    parser.add_argument("--tag-calls", type=int, default=1000, help="tagging calls a second")
+    parser.add_argument("--fake-port", type=int, default=18081)
+    asyncio.run(main(parser.parse_args()))

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                 ('reason', fields.CharField(null=True, max_length=255)),
                 ('points', fields.IntField(default=0)),
             ],
-            options={'table': 'campaign_recipient', 'app': 'models', 'unique_together': (('campaign', 'member'),), 'indexes': [Index(fields=['run_id', 'chunk', 'state']), Index(fields=['run_id', 'state']), Index(fields=['member_id', 'state'])], 'pk_attr': 'id'},
+            options={'table': 'campaign_recipient', 'app': 'models', 'unique_together': (('campaign', 'member'),), 'indexes': [Index(fields=['run_id', 'chunk', 'state']), Index(fields=['run_id', 'state', 'id']), Index(fields=['member_id', 'state'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

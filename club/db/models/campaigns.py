@@ -115,7 +115,8 @@ class CampaignRecipient(Model):
     class Meta:
         table = "campaign_recipient"
         unique_together = (("campaign", "member"),)
-        indexes = (("run_id", "chunk", "state"), ("run_id", "state"), ("member_id", "state"))
+        # (run_id, state, id): the mass send walks a state in id order from a watermark.
+        indexes = (("run_id", "chunk", "state"), ("run_id", "state", "id"), ("member_id", "state"))
 
 
 class CampaignChunk(Model):

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     redis_url: str | None = Field(default=None, repr=False)
+    database_replica_url: str | None = Field(default=None, repr=False)
+    """A read-only PostgreSQL replica the reports read from (unset: they read DATABASE_URL)."""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     club_tz: str = "Asia/Shanghai"
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
     def _blank_aes_key_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "database_replica_url", mode="before")
     @classmethod
     def _blank_redis_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
@@ -134,6 +136,10 @@ class Settings(BaseSettings):
                 )
             if self.wechat_dry_run is None:
                 changes["wechat_dry_run"] = False
+        if self.database_replica_url and not self.database_replica_url.startswith(
+            ("postgres://", "postgresql://", "asyncpg://")
+        ):
+            raise ConfigError("DATABASE_REPLICA_URL must be a postgres:// URL (a read replica)")
         return self.model_copy(update=changes)
 
     @property

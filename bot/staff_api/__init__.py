@@ -21,6 +21,7 @@ from bot.staff_api import (
     members,
     points,
     purchases,
+    reports,
     reviews,
     rewards,
     segments,
@@ -57,6 +58,7 @@ def endpoints() -> list[Endpoint]:
         *audit.ENDPOINTS,
         *segments.ENDPOINTS,
         *campaigns.ENDPOINTS,
+        *reports.ENDPOINTS,
     ]
 
 

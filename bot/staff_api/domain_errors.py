@@ -13,6 +13,7 @@ from club.codes.bottle import CodeBatchError
 from club.members.enrolment import MemberNotFound
 from club.points.ledger import InsufficientPoints, InvalidMovement, RefConflict, UnknownMember
 from club.points.ops import LedgerError
+from club.reports.filters import ReportError
 from club.rewards.catalogue import RewardNotFound
 from club.rewards.redemptions import RewardRefConflict, RewardSpecError
 from club.rules.campaigns import TransitionRefused
@@ -60,6 +61,7 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (NeedsApproval, 409, "needs_approval"),
     (TransitionRefused, 409, "wrong_status"),
     (NotBound, 409, "wechat_not_bound"),
+    (ReportError, 422, "invalid"),
     # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
     (LedgerError, 409, "conflict"),
 )
@@ -74,7 +76,7 @@ def domain_error(exc: Exception) -> ApiError | None:
             )
             if isinstance(exc, UnknownStore | ClosedStore):
                 fields = ["store"]
-            if isinstance(exc, AboveLimit):
+            if isinstance(exc, AboveLimit | ReportError):
                 fields = [exc.field]
             if isinstance(exc, SegmentError | CampaignError):
                 fields = [exc.field]

@@ -88,7 +88,8 @@ class CsvFile(BaseModel):
         return response
 
 
-View = Callable[[Call], Awaitable[BaseModel]]
+View = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
+"""A view answers a model (sent as JSON) or, for a download such as a CSV, a response."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class Endpoint:
     """The body is a CSV file (`text/csv`, UTF-8) instead of a JSON object."""
     csv_response: bool = False
     """The answer is a CSV file: the view returns a `CsvFile` whose lines are streamed."""
+    csv: bool = False
+    """The view also answers `text/csv` (a report's rows with `?format=csv`)."""
 
     @property
     def path_params(self) -> list[str]:
@@ -275,7 +278,7 @@ def _name_target(endpoint: Endpoint, call: Call) -> None:
         call.target = f"{endpoint.path.split('/')[3].rstrip('s')}:{call.path['id']}"
 
 
-async def run(endpoint: Endpoint, call: Call, parse: Parse) -> BaseModel:
+async def run(endpoint: Endpoint, call: Call, parse: Parse) -> BaseModel | web.StreamResponse:
     """What every route does, whoever calls it (the API, the staff console): the role check,
     the input, the view, the domain's refusals as `ApiError`, and the audit row, refusals too."""
     try:
@@ -349,7 +352,10 @@ async def invoke(
             except ValidationError as exc:
                 raise invalid_input(exc) from None
 
-    return await run(endpoint, call, given)
+    result = await run(endpoint, call, given)
+    if not isinstance(result, BaseModel):
+        raise TypeError(f"{endpoint.operation_id} answers a download, not a model")
+    return result
 
 
 def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -366,6 +372,8 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
         result = await run(endpoint, new_call(request, request[STAFF]), from_request)
         if isinstance(result, CsvFile):
             return await result.stream(request)
+        if isinstance(result, web.StreamResponse):
+            return result
         payload: Any = result.model_dump(mode="json")
         return web.json_response(payload, status=endpoint.status)
 

@@ -98,6 +98,10 @@ def _operation(
         if endpoint.csv_response
         else {"application/json": {"schema": refs[(endpoint.response, "serialization")]}}
     )
+    if endpoint.csv:
+        success["text/csv"] = {
+            "schema": {"type": "string", "description": "UTF-8 with a byte order mark, CRLF"}
+        }
     responses: dict[str, Any] = {
         str(endpoint.status): {"description": "Success", "content": success}
     }
@@ -135,6 +139,10 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
             query_schemas[ep.query] = ep.query.model_json_schema(ref_template=REF_TEMPLATE)
     unique = list(dict.fromkeys(wanted))
     refs, defs = models_json_schema(unique, ref_template=REF_TEMPLATE)
+    schemas = dict(defs.get("$defs", {}))
+    for query_schema in query_schemas.values():
+        # A query parameter's enum (e.g. a channel level) is a $ref to its own definition.
+        schemas.update(query_schema.pop("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
         paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, refs, query_schemas)
@@ -157,7 +165,7 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -24,13 +24,24 @@ MODEL_MODULES = [
 MIGRATIONS_MODULE = "club.db.migrations"
 
 
-def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+REPLICA = "replica"
+"""The connection reports read from when DATABASE_REPLICA_URL is set (else they use default)."""
+
+
+def tortoise_config(
+    database_url: str, *, timezone: str = "Asia/Shanghai", replica_url: str | None = None
+) -> dict[str, Any]:
     """The dict `Tortoise.init(config=...)` and the migration CLI take.
 
     Times are stored aware (use_tz) in UTC; `timezone` is what naive reads would be read as.
+    `replica_url`: a read-only copy of the database (PostgreSQL streaming replica) that the
+    reports read from; no model writes to it and migrations never touch it.
     """
+    connections: dict[str, Any] = {"default": _connection(database_url)}
+    if replica_url:
+        connections[REPLICA] = _connection(replica_url)
     return {
-        "connections": {"default": _connection(database_url)},
+        "connections": connections,
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

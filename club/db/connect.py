@@ -13,7 +13,11 @@ from club.db.config import tortoise_config
 
 @asynccontextmanager
 async def database(
-    url: str, *, timezone: str = "Asia/Shanghai", create_schema: bool = False
+    url: str,
+    *,
+    timezone: str = "Asia/Shanghai",
+    create_schema: bool = False,
+    replica_url: str | None = None,
 ) -> AsyncIterator[None]:
     """Initialise tortoise for this process and close it on exit.
 
@@ -21,10 +25,11 @@ async def database(
     tortoise 1.x would otherwise see as other tasks without ORM state) use the same connections.
     `create_schema` builds missing tables directly (tests, and the embedded demo before it has
     migrations to apply); production applies migrations with `python -m bot migrate`.
+    `replica_url` adds the read-only connection the reports use (`club.reports.sql`).
     """
     ensure_sqlite_folder(url)
     ctx = await Tortoise.init(
-        config=tortoise_config(url, timezone=timezone),
+        config=tortoise_config(url, timezone=timezone, replica_url=replica_url),
         _create_db=url.startswith("sqlite") and ":memory:" not in url,
         _enable_global_fallback=True,
     )

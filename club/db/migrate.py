@@ -60,7 +60,12 @@ async def unmigrated_changes(url: str) -> list[str]:
 
 @asynccontextmanager
 async def open_database(
-    url: str, *, timezone: str, embedded: bool, create_schema: bool | None = None
+    url: str,
+    *,
+    timezone: str,
+    embedded: bool,
+    create_schema: bool | None = None,
+    replica_url: str | None = None,
 ) -> AsyncIterator[None]:
     """How every process opens the database (server, scheduler, CLI commands).
 
@@ -71,5 +76,7 @@ async def open_database(
     """
     if create_schema is None and embedded:
         await migrate(url, timezone=timezone)
-    async with database(url, timezone=timezone, create_schema=bool(create_schema)):
+    async with database(
+        url, timezone=timezone, create_schema=bool(create_schema), replica_url=replica_url
+    ):
         yield

@@ -234,6 +234,48 @@ message_cost_fen = 0
 day_of_month = 1
 months = 12
 
+# Customer value. Profit of a purchase = net sale (after returns) - its cost - the points it earned
+# x point_value_fen - the service cost of the channel level it was sold at (a share of the net
+# sale). A purchase without a cost is reported as missing, never counted as free. Shares are
+# fractions (0.8 = 80%) to a basis point at most. Value counts the last `months` months.
+#   pareto_share: key customers are the smallest set making this share of sales (or of profit)
+#     within their channel level; potential_band: the customers just after the cut whose later
+#     half of the period sold rising_growth more than the earlier half are potential key ones.
+#   class_a_share / class_b_share: A makes the first 80% of profit, B up to 95%, C the rest.
+#   rfm_bins: recency, frequency and monetary scores run 1..rfm_bins.
+#   trend_months, tier_gap_share: potential = spend of the last trend_months rising against the
+#     trend_months before, or spend within tier_gap_share of the next tier's threshold.
+[value]
+point_value_fen = 2
+months = 12
+pareto_share = 0.8
+potential_band = 0.1
+rising_growth = 0.2
+class_a_share = 0.8
+class_b_share = 0.95
+rfm_bins = 5
+trend_months = 6
+tier_gap_share = 0.2
+
+# Service cost per channel level, a share of sales (consumer: direct sales with no store).
+[value.service_cost]
+dealer = 0.03
+wholesaler = 0.04
+key_account = 0.15
+small_shop = 0.06
+online = 0.08
+consumer = 0.02
+
+# Churn early warning: flagged when the silence since the last purchase passes silence_factor
+# times the member's own rhythm (the median gap between purchases, once there are min_purchases),
+# or when the last 12 months' spend fell by more than spend_drop against the 12 before. A follower
+# with no purchase, message or scan for dormant_days has gone dormant (counted as an exit).
+[churn]
+silence_factor = 2
+min_purchases = 3
+spend_drop = 0.5
+dormant_days = 180
+
 [consent]
 version = "2026-11"
 text_zh = """\

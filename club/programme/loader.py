@@ -12,6 +12,7 @@ from club.programme.campaigns import campaigns
 from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
 from club.programme.table import Table as _Table
 from club.programme.templates import parse_templates
+from club.programme.value_rules import churn_rules, value_rules
 from club.rules.programme import (
     AmountLimits,
     Birthday,
@@ -237,6 +238,8 @@ def parse_programme(data: Mapping[str, Any]) -> Programme:
         earning_caps=sections.earning_caps(root),
         menu=programme_menu.menu(root),
         campaigns=campaigns(root),
+        value=value_rules(root.table("value")),
+        churn=churn_rules(root),
     )
 
 

@@ -20,6 +20,13 @@ class ChannelLevel(StrEnum):
     CONSUMER = "consumer"
 
 
+STORE_LEVELS: tuple[ChannelLevel, ...] = tuple(
+    level for level in ChannelLevel if level != ChannelLevel.CONSUMER
+)
+"""Levels whose customers are stores (their sales: the purchases recorded at them). At the
+consumer level the customers are the members themselves."""
+
+
 class StoreStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

@@ -13,6 +13,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from club.rules.menu import Menu
+from club.rules.value import BASIS_POINTS as BASIS_POINTS
+from club.rules.value import ChurnRules as ChurnRules
+from club.rules.value import ValueRules as ValueRules
 
 
 class ProgrammeError(ValueError):
@@ -374,6 +377,10 @@ class Programme:
     earning_caps: EarningCaps = EarningCaps()
     menu: Menu = field(default_factory=Menu)
     """The Official Account's menu (`python -m bot menu install` puts it there); empty: none."""
+    value: ValueRules = field(default_factory=ValueRules.unpriced)
+    """Customer value: profit, 80/20, classes. The loader requires `[value]` (profit must not be
+    counted on made-up costs); this default is for programmes built in code."""
+    churn: ChurnRules = field(default_factory=ChurnRules)
 
     def template_for(self, announcement: str) -> TemplateMapping | None:
         for mapping in self.templates:

@@ -189,12 +189,15 @@ async def record_purchase(
     existing = await Purchase.filter(order_id=order_id).first()
     if existing is not None:
         return _same_order(existing, member, amount_fen)
+    level: ChannelLevel | None = None
+    """The store's level today, kept on the purchase: reports of this day use it forever."""
     if store_id is not None:
         store = await Store.filter(id=store_id).first()
         if store is None:
             raise UnknownStore(f"no store with id {store_id!r}")
         if store.status == StoreStatus.CLOSED and not closed_store_ok:
             raise ClosedStore(f"store {store_id!r} is closed")
+        level = ChannelLevel(store.channel_level)
     try:
         async with transaction() as conn:
             # The member lock serialises this member's purchases, so the repeat of an order
@@ -232,6 +235,7 @@ async def record_purchase(
                 order_id=order_id,
                 member_id=member,
                 store_id=store_id,
+                channel_level=level,
                 amount_fen=amount_fen,
                 cost_fen=cost_fen,
                 points_earned=earned,

@@ -61,6 +61,8 @@ class Permission(StrEnum):
     """Create, test, schedule, send, pause, resume and cancel campaigns; read their figures."""
     APPROVE_CAMPAIGNS = "approve_campaigns"
     """Approve a campaign larger than the programme's threshold before it sends."""
+    READ_REPORTS = "read_reports"
+    """Customer value reports: who the key customers are, what they bring, who is leaving."""
 
 
 _CLERK = frozenset(
@@ -84,6 +86,7 @@ _MARKETER = _CLERK | {
     Permission.CANCEL_REDEMPTIONS,
     Permission.MANAGE_SEGMENTS,
     Permission.MANAGE_CAMPAIGNS,
+    Permission.READ_REPORTS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.CLERK: _CLERK,

@@ -81,3 +81,14 @@ def test_environment_variables_use_contract_names(monkeypatch: pytest.MonkeyPatc
     assert settings.wechat_api_base == "http://127.0.0.1:9999"
     assert settings.club_tz == "Asia/Hong_Kong"
     assert settings.dry_run is False
+
+
+def test_replica_url_is_optional_and_must_be_postgres() -> None:
+    assert Settings.from_env(_env_file=None).database_replica_url is None
+    assert Settings.from_env(_env_file=None, database_replica_url="").database_replica_url is None
+    replica = "postgres://reader:pw@replica.internal:5432/clubbot"
+    settings = Settings.from_env(_env_file=None, database_replica_url=replica)
+    assert settings.database_replica_url == replica
+    assert "pw" not in repr(settings)
+    with pytest.raises(ConfigError, match="DATABASE_REPLICA_URL"):
+        Settings.from_env(_env_file=None, database_replica_url="sqlite://copy.sqlite3")

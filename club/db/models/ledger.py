@@ -126,8 +126,12 @@ class Purchase(Model):
     )
     member_id: int
     store_id: str | None
+    channel_level = fields.CharEnumField(ChannelLevel, max_length=16, null=True)
+    """The store's level on the day of the sale (None: no store). Stores move between levels;
+    a report for last year must use last year's level, so it is copied here, never joined."""
     amount_fen = fields.BigIntField()
     cost_fen = fields.BigIntField(null=True)
+    """None when the till gave no cost for some line: reported as missing, never as zero."""
     points_earned = fields.BigIntField()
     returned_fen = fields.BigIntField(default=0)
     points_reversed = fields.BigIntField(default=0)

@@ -1,0 +1,148 @@
+"""Run a report's SQL on SQLite or PostgreSQL, on the replica when there is one.
+
+Queries are written once with named parameters (`:name`) and the few dialect differences as
+methods of `Dialect`; `run` numbers the parameters for asyncpg (`$1`) or marks them for SQLite
+(`?`). Times are bound as aware datetimes on PostgreSQL and as the text tortoise stores on
+SQLite (the club's zone, `YYYY-MM-DD HH:MM:SS+08:00`), so comparisons stay index-friendly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tortoise import connections, timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from club.db.config import REPLICA
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+Row = dict[str, Any]
+
+
+def read_connection() -> BaseDBAsyncClient:
+    """The replica when DATABASE_REPLICA_URL configured one, else the main database."""
+    name = REPLICA if REPLICA in connections.db_config else "default"
+    conn: BaseDBAsyncClient = connections.get(name)
+    return conn
+
+
+@dataclass(frozen=True)
+class Dialect:
+    postgres: bool
+
+    @classmethod
+    def of(cls, conn: BaseDBAsyncClient) -> Dialect:
+        return cls(postgres=conn.capabilities.dialect == "postgres")
+
+    def epoch(self, column: str) -> str:
+        """Seconds since 1970 of a stored time."""
+        if self.postgres:
+            return f"EXTRACT(EPOCH FROM {column})"
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+    def month(self, column: str) -> str:
+        """`YYYY-MM` of a stored time, in the club's zone."""
+        if self.postgres:
+            zone = timezone.get_default_timezone().key  # type: ignore[attr-defined]
+            return f"to_char({column} AT TIME ZONE '{zone}', 'YYYY-MM')"
+        return f"substr({column}, 1, 7)"  # SQLite keeps the club's local time as text
+
+    @property
+    def binary(self) -> str:
+        """Text ordering by code point on both (SQLite's default; PostgreSQL's "C")."""
+        return ' COLLATE "C"' if self.postgres else ""
+
+    def cat(self, *parts: str) -> str:
+        return " || ".join(parts)
+
+    def text(self, expr: str) -> str:
+        return f"CAST({expr} AS TEXT)"
+
+    def ratio(self, numerator: str, denominator: str) -> str:
+        """A float division that never divides by zero (NULL instead)."""
+        return f"(CAST({numerator} AS DOUBLE PRECISION) / NULLIF({denominator}, 0))"
+
+    def bind(self, value: object) -> object:
+        if isinstance(value, datetime):
+            if self.postgres:
+                return value
+            local = value.astimezone(timezone.get_default_timezone())
+            return local.isoformat(sep=" ")
+        if isinstance(value, date) and not self.postgres:
+            return value.isoformat()
+        return value
+
+
+def compile_sql(
+    sql: str, params: Mapping[str, object], dialect: Dialect
+) -> tuple[str, list[object]]:
+    """Named parameters to positional ones; a parameter used twice is bound twice on SQLite."""
+    order: list[str] = []
+
+    def mark(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in params:
+            raise KeyError(f"SQL parameter :{name} has no value")
+        if dialect.postgres:
+            if name not in order:
+                order.append(name)
+            return f"${order.index(name) + 1}"
+        order.append(name)
+        return "?"
+
+    text = _PARAM.sub(mark, sql)
+    return text, [dialect.bind(params[name]) for name in order]
+
+
+async def fetch(
+    sql: str,
+    params: Mapping[str, object] | None = None,
+    *,
+    conn: BaseDBAsyncClient | None = None,
+) -> list[Row]:
+    connection = conn if conn is not None else read_connection()
+    text, values = compile_sql(sql, params or {}, Dialect.of(connection))
+    return list(await connection.execute_query_dict(text, values))
+
+
+async def execute(
+    sql: str, params: Mapping[str, object] | None = None, *, conn: BaseDBAsyncClient
+) -> int:
+    """Run a statement on `conn` (a write connection or transaction); the rows it touched."""
+    text, values = compile_sql(sql, params or {}, Dialect.of(conn))
+    count, _ = await conn.execute_query(text, values)
+    return int(count)
+
+
+def in_list(name: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
+    """`IN (:name_0, :name_1, ...)` and its parameters, for a short list of values."""
+    names = {f"{name}_{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(names)
+
+
+def union_rows(
+    columns: Sequence[tuple[str, str]], branches: Sequence[tuple[str, Mapping[str, str]]]
+) -> str:
+    """`SELECT ... UNION ALL SELECT ...` of branches that fill different columns of one shape.
+
+    `columns`: (name, SQL type) in order; a branch is (FROM-and-after clause, {column: expr}),
+    and the columns it leaves out are typed NULLs (PostgreSQL needs the type to match unions).
+    One query with tagged rows lets a report compute its ranking once and return the summary,
+    the curve and a page of customers from it.
+    """
+    selects = []
+    for tail, exprs in branches:
+        unknown = set(exprs) - {name for name, _ in columns}
+        if unknown:
+            raise KeyError(f"not a report column: {sorted(unknown)}")
+        parts = [
+            f"{exprs[name]} AS {name}" if name in exprs else f"CAST(NULL AS {kind}) AS {name}"
+            for name, kind in columns
+        ]
+        selects.append(f"SELECT {', '.join(parts)} {tail}")
+    return " UNION ALL ".join(selects)

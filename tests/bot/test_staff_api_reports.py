@@ -1,0 +1,77 @@
+"""The report routes over HTTP: JSON, CSV for Excel, filters, and refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
+from tests.club.value.fixtures import build_domain_example
+
+
+async def test_pareto_json_names_the_key_customers(client: Client) -> None:
+    await build_domain_example()
+    headers = (await staff_headers())["marketer"]
+    resp = await client.get(
+        "/api/v1/reports/pareto",
+        params={"level": "key_account", "segment": "key"},
+        headers=headers,
+    )
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["period"] == {
+        "start": "2025-11-24",
+        "end": "2026-11-23",
+        "level": "key_account",
+        "store": None,
+    }
+    assert {c["id"]: c["segment"] for c in body["customers"]} == {
+        "A": "both",
+        "B": "sales_only",
+        "C": "profit_only",
+    }
+    assert body["customers"][0]["name"] == "门店A"
+    assert body["levels"][0]["share_of_store_sales"] == 1.0  # only one level asked for
+    [row] = await audit_rows("report.read")
+    assert row.target == "pareto" and row.summary["level"] == "key_account"
+
+
+async def test_pareto_csv_opens_in_excel_with_chinese_intact(client: Client) -> None:
+    await build_domain_example()
+    headers = (await staff_headers())["admin"]
+    resp = await client.get(
+        "/api/v1/reports/pareto",
+        params={"level": "key_account", "format": "csv"},
+        headers=headers,
+    )
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="pareto_20251124-20261123.csv"' in resp.headers["Content-Disposition"]
+    raw = await resp.read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    assert b"\r\n" in raw
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["id"] for r in rows] == list("ABCDEFGHIJ")
+    assert rows[0]["name"] == "门店A" and rows[0]["key_by_sales"] == "TRUE"
+    assert rows[1]["segment"] == "sales_only" and rows[1]["sales_fen"] == "3000000"
+
+
+async def test_bad_report_input_is_refused_with_the_field_named(client: Client) -> None:
+    headers = (await staff_headers())["admin"]
+    url = "/api/v1/reports/pareto"
+    error = await error_of(await client.get(url, params={"level": "mall"}, headers=headers), 422)
+    assert error["fields"] == ["level"] and "dealer" in error["message"]
+    period = {"from": "2026-06-01", "to": "2026-05-31"}
+    error = await error_of(await client.get(url, params=period, headers=headers), 422)
+    assert error["fields"] == ["to"]
+    assert "ends (2026-05-31) before it starts (2026-06-01)" in error["message"]
+    error = await error_of(await client.get(url, params={"from": "June"}, headers=headers), 422)
+    assert error["fields"] == ["from"]
+    error = await error_of(await client.get(url, params={"format": "xls"}, headers=headers), 422)
+    assert error["fields"] == ["format"]
+
+
+async def test_clerks_may_not_read_reports(client: Client) -> None:
+    headers = (await staff_headers())["clerk"]
+    resp = await client.get("/api/v1/reports/pareto", headers=headers)
+    await error_of(resp, 403)

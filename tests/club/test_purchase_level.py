@@ -1,0 +1,75 @@
+"""A purchase keeps its store's channel level of the day of the sale."""
+
+from __future__ import annotations
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as apply_migrations
+
+from club.db.config import tortoise_config
+from club.db.connect import database, ensure_sqlite_folder
+from club.db.migrate import migrate
+from club.db.models.ledger import ChannelLevel, Purchase
+from club.programme import load_programme
+from club.sales.purchases import record_purchase, upsert_store
+from tests.club.ledger_support import NOW, make_member
+from tests.club.test_migrations import empty_database as empty_database
+
+PROGRAMME = load_programme(None)
+
+
+async def test_purchase_keeps_the_level_its_store_had(db: None) -> None:
+    member = await make_member()
+    await upsert_store("S1", "静安店", ChannelLevel.SMALL_SHOP)
+    await record_purchase(
+        member_id=member,
+        order_id="O1",
+        amount_fen=10_000,
+        store_id="S1",
+        now=NOW,
+        programme=PROGRAMME,
+    )
+    await upsert_store("S1", "静安店", ChannelLevel.KEY_ACCOUNT)  # moved up a level later
+    await record_purchase(
+        member_id=member,
+        order_id="O2",
+        amount_fen=10_000,
+        store_id="S1",
+        now=NOW,
+        programme=PROGRAMME,
+    )
+    await record_purchase(
+        member_id=member, order_id="O3", amount_fen=10_000, now=NOW, programme=PROGRAMME
+    )
+    levels = dict(await Purchase.all().values_list("order_id", "channel_level"))
+    assert levels == {"O1": ChannelLevel.SMALL_SHOP, "O2": ChannelLevel.KEY_ACCOUNT, "O3": None}
+
+
+async def test_migration_fills_the_level_of_earlier_purchases(empty_database: str) -> None:
+    ensure_sqlite_folder(empty_database)
+    await apply_migrations(
+        config=tortoise_config(empty_database), target="models.0004_points_lot_use"
+    )
+    await Tortoise.close_connections()
+    async with database(empty_database):
+        conn = connections.get("default")
+        await conn.execute_script(
+            "INSERT INTO store (id, name, channel_level) VALUES ('S1', 'a', 'dealer');"
+            "INSERT INTO member (openid, status, language, points_balance, points_debt,"
+            " birthday_lunar_leap, flagged_for_review, created_at, updated_at)"
+            " VALUES ('o1', 'active', 'zh', 0, 0, false, false,"
+            " '2026-01-01 00:00:00+08:00', '2026-01-01 00:00:00+08:00');"
+        )
+        for order, store in (("A", "'S1'"), ("B", "NULL")):
+            columns = (
+                "order_id, member_id, store_id, amount_fen, points_earned, returned_fen,"
+                " points_reversed, balance_after, tier_before, tier_after, created_at"
+            )
+            await conn.execute_script(
+                f"INSERT INTO purchase ({columns})"  # noqa: S608 - the test's own literals
+                f" SELECT '{order}', id, {store}, 100, 1, 0, 0, 1, 'taste', 'taste',"
+                " '2026-01-01 00:00:00+08:00' FROM member"
+            )
+    await migrate(empty_database)
+    async with database(empty_database):
+        levels = dict(await Purchase.all().values_list("order_id", "channel_level"))
+    assert levels == {"A": ChannelLevel.DEALER, "B": None}

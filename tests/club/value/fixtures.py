@@ -1,0 +1,91 @@
+"""Known-answer fixtures for customer value, worked out by hand in the comments.
+
+The domain notes' example: ten key-account stores where A and B make 80% of the sales but, after
+cost, points and the channel's service cost, A and C make 80% of the profit; and small shops,
+easy to overlook, carrying half the sales and most of the profit.
+
+Demo programme: 1 point per yuan at the lowest tier (every buyer here is a new member, so every
+purchase earns exactly its yuan in points), a point costs 2 fen, service cost 15% of sales at
+key-account stores and 6% at small shops. So the profit of a purchase is
+  key account: 0.83 x sale - cost        small shop: 0.92 x sale - cost
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import count
+from zoneinfo import ZoneInfo
+
+from club.db.models.members import Member
+from club.programme import load_programme
+from club.rules.channels import ChannelLevel
+from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+EARLY = datetime(2026, 3, 1, 12, 0, tzinfo=TZ)
+"""In the first half of the default period (the 12 months up to NOW)."""
+LATE = datetime(2026, 10, 1, 12, 0, tzinfo=TZ)
+"""In the second half."""
+PROGRAMME = load_programme(None)
+YUAN = 100
+
+# Key-account stores: (store, [(when, sale yuan, cost yuan)]), profit in yuan worked out:
+KEY_ACCOUNTS: list[tuple[str, list[tuple[datetime, int, int | None]]]] = [
+    ("A", [(LATE, 50_000, 25_000)]),  # 41,500 - 25,000 = 16,500
+    ("B", [(LATE, 30_000, 24_500)]),  # 24,900 - 24,500 = 400: big in sales, thin in profit
+    ("C", [(LATE, 8_000, 1_000)]),  # 6,640 - 1,000 = 5,640: small in sales, rich in profit
+    ("D", [(EARLY, 1_000, 800), (LATE, 2_000, 1_600)]),  # 30 + 60 = 90, sales doubled: rising
+    ("E", [(LATE, 2_500, 2_000)]),  # 75
+    ("F", [(LATE, 2_000, 1_600)]),  # 60
+    ("G", [(LATE, 1_500, 1_200)]),  # 45
+    ("H", [(LATE, 1_200, 960)]),  # 36
+    ("I", [(LATE, 1_000, 800)]),  # 30
+    ("J", [(LATE, 800, 640)]),  # 24
+]
+# Sales 100,000 yuan: A 50%, B 30% (before C: 80%, so the sales set is {A, B}).
+# Profit 22,900 yuan, 80% = 18,320: A 16,500, then C (before it 16,500 < 18,320), then B
+# (before it 22,140): the profit set is {A, C}. D: 88% of sales before it, within the 10% band
+# after the cut, and its later half sold twice its earlier: a potential key customer.
+KEY_ACCOUNT_SALES = 100_000 * YUAN
+KEY_ACCOUNT_PROFIT = 22_900 * YUAN
+
+SMALL_SHOPS: list[tuple[str, list[tuple[datetime, int, int | None]]]] = [
+    ("S1", [(LATE, 60_000, 30_000)]),  # 55,200 - 30,000 = 25,200
+    ("S2", [(LATE, 39_000, 19_500)]),  # 35,880 - 19,500 = 16,380
+    ("S3", [(LATE, 1_000, None)]),  # no cost given: missing, not free
+]
+# Small shops: 100,000 yuan of sales (half of all store sales), 41,580 yuan of profit known
+# (64.49% of the 64,480 made at stores), 1 purchase of 1,000 yuan without a cost.
+SMALL_SHOP_SALES = 100_000 * YUAN
+SMALL_SHOP_PROFIT = 41_580 * YUAN
+
+
+async def build_domain_example() -> None:
+    """Record the stores and purchases above, each purchase by a new member."""
+    members = count(1)
+    orders = count(1)
+    for level, stores in (
+        (ChannelLevel.KEY_ACCOUNT, KEY_ACCOUNTS),
+        (ChannelLevel.SMALL_SHOP, SMALL_SHOPS),
+    ):
+        for store, sales in stores:
+            await upsert_store(store, f"门店{store}", level)
+            for when, sale, cost in sales:
+                n = next(members)
+                member = await Member.create(
+                    openid=f"o-value-{n:04d}", tier="taste", joined_at=EARLY, consent_at=EARLY
+                )
+                await record_purchase(
+                    member_id=member.id,
+                    order_id=f"V{next(orders):04d}",
+                    amount_fen=sale * YUAN,
+                    store_id=store,
+                    items=[
+                        PurchaseLine(
+                            "BAIJIU-500", 1, sale * YUAN, None if cost is None else cost * YUAN
+                        )
+                    ],
+                    now=when,
+                    programme=PROGRAMME,
+                )

@@ -1,0 +1,104 @@
+"""The 80/20 report on the domain notes' example (see fixtures.py for the sums by hand)."""
+
+from __future__ import annotations
+
+import pytest
+
+from club.reports.filters import build_filter
+from club.reports.pareto import pareto_report
+from club.reports.pareto_rows import Segment
+from tests.club.value.fixtures import (
+    KEY_ACCOUNT_PROFIT,
+    KEY_ACCOUNT_SALES,
+    NOW,
+    PROGRAMME,
+    SMALL_SHOP_PROFIT,
+    SMALL_SHOP_SALES,
+    TZ,
+    YUAN,
+    build_domain_example,
+)
+
+pytestmark = pytest.mark.usefixtures("db")
+RULES = PROGRAMME.value
+
+
+def period(**kwargs: object) -> object:
+    return build_filter(today=NOW.date(), tz=TZ, months=12, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_key_accounts_sales_set_differs_from_profit_set() -> None:
+    await build_domain_example()
+    report = await pareto_report(period(level="key_account"), RULES, limit=100)  # type: ignore[arg-type]
+    [level] = report.levels
+    assert level.level == "key_account"
+    assert (level.customers, level.sales_fen, level.profit_fen) == (
+        10,
+        KEY_ACCOUNT_SALES,
+        KEY_ACCOUNT_PROFIT,
+    )
+    by_id = {c.id: c for c in report.customers}
+    assert {c.id for c in report.customers if c.key_by_sales} == {"A", "B"}
+    assert {c.id for c in report.customers if c.key_by_profit} == {"A", "C"}
+    assert {c.id: c.segment for c in report.customers if c.segment != "other"} == {
+        "A": "both",
+        "B": "sales_only",
+        "C": "profit_only",
+        "D": "potential",
+    }
+    assert (level.key_by_sales, level.key_by_profit, level.both) == (2, 2, 1)
+    assert (level.sales_only, level.profit_only, level.potential) == (1, 1, 1)
+    assert [c.id for c in report.customers] == list("ABCDEFGHIJ")  # by sales rank
+    assert [by_id[x].profit_rank for x in "ACB"] == [1, 2, 3]
+    assert by_id["A"].profit_fen == 16_500 * YUAN and by_id["B"].profit_fen == 400 * YUAN
+    assert by_id["C"].profit_fen == 5_640 * YUAN and by_id["D"].profit_fen == 90 * YUAN
+    assert by_id["B"].cumulative_sales_share == 0.8
+    assert by_id["D"].rising and by_id["D"].purchases == 2
+    assert level.sales_curve[0].customers == 0.1 and level.sales_curve[0].value == 0.5
+    assert level.sales_curve[1].value == 0.8 and level.sales_curve[-1].value == 1.0
+    assert len(level.sales_curve) == 10 and len(level.profit_curve) == 10
+    assert level.profit_curve[1].value == round((16_500 + 5_640) / 22_900, 6)
+
+
+async def test_small_shops_carry_half_the_sales_and_most_of_the_profit() -> None:
+    await build_domain_example()
+    report = await pareto_report(period(), RULES, segment=Segment.KEY)  # type: ignore[arg-type]
+    levels = {lv.level: lv for lv in report.levels}
+    assert list(levels) == ["key_account", "small_shop", "consumer"]
+    small = levels["small_shop"]
+    assert (small.sales_fen, small.profit_fen) == (SMALL_SHOP_SALES, SMALL_SHOP_PROFIT)
+    assert small.share_of_store_sales == 0.5
+    assert small.share_of_store_profit == round(41_580 / 64_480, 6)
+    assert levels["key_account"].share_of_store_sales == 0.5
+    # The purchase without a cost is reported as missing, never counted as free.
+    assert (small.missing_cost_purchases, small.missing_cost_sales_fen) == (1, 1_000 * YUAN)
+    s3 = await pareto_report(period(store="S3"), RULES)  # type: ignore[arg-type]
+    store_row = next(c for c in s3.customers if c.kind == "store")
+    assert store_row.profit_fen is None and store_row.missing_cost_purchases == 1
+    # Consumers: every buyer is a customer of their own, whatever the store's level.
+    consumers = levels["consumer"]
+    assert consumers.customers == 14 and consumers.sales_fen == KEY_ACCOUNT_SALES + SMALL_SHOP_SALES
+    assert consumers.share_of_store_sales is None
+    # Key segment only: A, B, C at key accounts, and the small shops' key customers.
+    assert {(c.level, c.id) for c in report.customers if c.kind == "store"} >= {
+        ("key_account", "A"),
+        ("key_account", "B"),
+        ("key_account", "C"),
+        ("small_shop", "S1"),
+        ("small_shop", "S2"),
+    }
+    assert all(c.segment in ("both", "sales_only", "profit_only") for c in report.customers)
+
+
+async def test_a_period_without_sales_is_empty_and_pages_count() -> None:
+    await build_domain_example()
+    from datetime import date
+
+    empty = await pareto_report(
+        period(start=date(2025, 1, 1), end=date(2025, 1, 31)),
+        RULES,  # type: ignore[arg-type]
+    )
+    assert empty.levels == [] and empty.customers == []
+    page = await pareto_report(period(level="key_account"), RULES, limit=3, offset=3)  # type: ignore[arg-type]
+    assert [c.id for c in page.customers] == ["D", "E", "F"]
+    assert page.total_customers == 10

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.reports.classes import ChangeKind
 from club.reports.pareto_rows import Segment
+from club.reports.quadrants import Quadrant
 from club.rules.channels import ChannelLevel
 
 StoreId = Annotated[str, Field(min_length=1, max_length=32), ONE_LINE]
@@ -104,3 +106,109 @@ class ParetoOut(Out):
     levels: list[ParetoLevelOut]
     customers: list[ParetoCustomerOut]
     total_customers: int
+
+
+class MemberValueOut(Out):
+    member_id: int
+    name: str | None
+    tier: str | None
+    value_class: str = Field(description="A, B or C by cumulative share of profit")
+    quadrant: str = Field(description="grow, keep, develop (potential key) or economise")
+    potential: str | None = Field(description="rising, near_tier, or none")
+    r_score: int
+    f_score: int
+    m_score: int
+    recency_days: int
+    frequency: int
+    monetary_fen: int
+    profit_fen: int | None
+    missing_cost_purchases: int
+    last_purchase_at: datetime
+    as_of: date
+
+
+class ScoreCountOut(Out):
+    score: int
+    members: int
+    monetary_fen: int
+
+
+class RfmCellOut(Out):
+    r: int
+    f: int
+    members: int
+    monetary_fen: int
+    profit_fen: int | None
+
+
+class RfmOut(Out):
+    period: PeriodOut
+    as_of: date | None = Field(description="The value-refresh day the scores come from")
+    members: int
+    bins: int
+    cells: list[RfmCellOut]
+    r_scores: list[ScoreCountOut]
+    f_scores: list[ScoreCountOut]
+    m_scores: list[ScoreCountOut]
+    rows: list[MemberValueOut]
+
+
+class ClassesQuery(PageQuery):
+    change: ChangeKind = Field(
+        default=ChangeKind.MOVED,
+        description="Which class changes of the period to list: moved (up or down), down, up, "
+        "new (first valuation), all",
+    )
+
+
+class ClassSummaryOut(Out):
+    value_class: str
+    members: int
+    monetary_fen: int
+    profit_fen: int | None
+    profit_share: float | None
+
+
+class ChangeCountOut(Out):
+    from_class: str | None
+    to_class: str
+    members: int
+
+
+class ClassChangeOut(Out):
+    member_id: int
+    name: str | None
+    day: date
+    from_class: str | None
+    to_class: str
+    current_class: str | None
+
+
+class ClassesOut(Out):
+    period: PeriodOut
+    as_of: date | None
+    classes: list[ClassSummaryOut]
+    changes: list[ChangeCountOut]
+    rows: list[ClassChangeOut]
+
+
+class QuadrantsQuery(PageQuery):
+    quadrant: Quadrant | None = Field(
+        default=None, description="List only this quadrant's members (develop: potential key)"
+    )
+
+
+class QuadrantSummaryOut(Out):
+    quadrant: str
+    members: int
+    rising: int
+    near_tier: int
+    monetary_fen: int
+    profit_fen: int | None
+
+
+class QuadrantsOut(Out):
+    period: PeriodOut
+    as_of: date | None
+    quadrants: list[QuadrantSummaryOut]
+    rows: list[MemberValueOut]

@@ -10,15 +10,25 @@ from aiohttp import web
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.report_schemas import (
+    ClassesOut,
+    ClassesQuery,
+    PageQuery,
     ParetoOut,
     ParetoQuery,
     PeriodOut,
+    QuadrantsOut,
+    QuadrantsQuery,
     ReportQuery,
+    RfmOut,
 )
+from club.reports.classes import ClassChangeRow, classes_report
 from club.reports.export import to_csv
 from club.reports.filters import ReportFilter, build_filter
+from club.reports.members import MemberValueRow
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import ParetoCustomer
+from club.reports.quadrants import quadrants_report
+from club.reports.rfm import rfm_report
 from club.staff.accounts import Permission
 
 REPORTS = "/api/v1/reports"
@@ -74,6 +84,44 @@ async def pareto(call: Call) -> ParetoOut | web.Response:
     return ParetoOut.model_validate({**asdict(report), "period": period_out(flt)})
 
 
+async def rfm(call: Call) -> RfmOut | web.Response:
+    query = call.query_as(PageQuery)
+    flt = report_filter(call, query)
+    bins = call.request.app[PROGRAMME].value.rfm_bins
+    report = await rfm_report(flt, bins, limit=query.limit, offset=query.offset)
+    call.summary["rows"] = len(report.rows)
+    if query.format == "csv":
+        return csv_response("rfm", flt, columns_of(MemberValueRow), map(asdict, report.rows))
+    return RfmOut.model_validate({**asdict(report), "period": period_out(flt)})
+
+
+async def classes(call: Call) -> ClassesOut | web.Response:
+    query = call.query_as(ClassesQuery)
+    flt = report_filter(call, query)
+    report = await classes_report(flt, change=query.change, limit=query.limit, offset=query.offset)
+    call.summary["rows"] = len(report.rows)
+    if query.format == "csv":
+        return csv_response("classes", flt, columns_of(ClassChangeRow), map(asdict, report.rows))
+    return ClassesOut.model_validate({**asdict(report), "period": period_out(flt)})
+
+
+async def quadrants(call: Call) -> QuadrantsOut | web.Response:
+    query = call.query_as(QuadrantsQuery)
+    flt = report_filter(call, query)
+    report = await quadrants_report(
+        flt, quadrant=query.quadrant, limit=query.limit, offset=query.offset
+    )
+    call.summary["rows"] = len(report.rows)
+    if query.format == "csv":
+        return csv_response("quadrants", flt, columns_of(MemberValueRow), map(asdict, report.rows))
+    return QuadrantsOut.model_validate({**asdict(report), "period": period_out(flt)})
+
+
+STORED = (
+    " From the daily value-refresh (`as_of`). Asked for a level, store or period, only the "
+    "members who bought there and then are counted."
+)
+
 ENDPOINTS = [
     Endpoint(
         method="GET",
@@ -92,6 +140,59 @@ ENDPOINTS = [
         permission=Permission.READ_REPORTS,
         query=ParetoQuery,
         response=ParetoOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/rfm",
+        view=rfm,
+        operation_id="reportRfm",
+        summary="Read the RFM report: members by recency, frequency and monetary score",
+        description=(
+            "Scores 1..bins (quintiles by default) by rank among all valued members; the grid "
+            "of R x F cells with members, spend and profit; the members best first."
+            + STORED
+            + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=PageQuery,
+        response=RfmOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/classes",
+        view=classes,
+        operation_id="reportClasses",
+        summary="Read the A/B/C report: each class, and who changed class in the period",
+        description=(
+            "A: the members making the first 80% of profit, B up to 95%, C the rest (the "
+            "programme's shares). The rows are the class changes recorded in the period."
+            + STORED
+            + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=ClassesQuery,
+        response=ClassesOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/quadrants",
+        view=quadrants,
+        operation_id="reportQuadrants",
+        summary="Read the value x potential report: the four quadrants and their members",
+        description=(
+            "Value today (class A is high) by potential tomorrow (spend rising, or the next "
+            "tier within reach): grow, keep, develop (the potential key customers) and "
+            "economise." + STORED + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=QuadrantsQuery,
+        response=QuadrantsOut,
         csv=True,
         audit="report.read",
     ),

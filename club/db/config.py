@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "club.db.models.segments",
     "club.db.models.campaigns",
     "club.db.models.staff_wechat",
+    "club.db.models.value",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

@@ -34,6 +34,14 @@ class ReportFilter:
     """The period as times: `start` included, `end` (the day after `end_day`) excluded."""
     level: ChannelLevel | None = None
     store: str | None = None
+    period_given: bool = False
+    """Staff named a period (not the default one): reports over stored values then keep only
+    the members who bought in it."""
+
+    @property
+    def narrowed(self) -> bool:
+        """Only some members' purchases count: a level, a store or a period was asked for."""
+        return self.period_given or self.level is not None or self.store is not None
 
     @property
     def middle(self) -> datetime:
@@ -85,6 +93,7 @@ def build_filter(
         end=datetime.combine(end_day + timedelta(days=1), time(), tz),
         level=parse_level(level) if not isinstance(level, ChannelLevel) else level,
         store=store or None,
+        period_given=start is not None or end is not None,
     )
 
 

@@ -40,10 +40,14 @@ class Dialect:
         return cls(postgres=conn.capabilities.dialect == "postgres")
 
     def epoch(self, column: str) -> str:
-        """Seconds since 1970 of a stored time."""
+        """Whole seconds since 1970 of a stored time (an integer on both, truncated)."""
         if self.postgres:
-            return f"EXTRACT(EPOCH FROM {column})"
+            return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
         return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+    def date_literal(self, day: date) -> str:
+        """A calendar day as SQL (a `date` is never user text here: it is formatted by us)."""
+        return f"DATE '{day.isoformat()}'" if self.postgres else f"'{day.isoformat()}'"
 
     def month(self, column: str) -> str:
         """`YYYY-MM` of a stored time, in the club's zone."""
@@ -113,8 +117,18 @@ async def fetch(
 async def execute(
     sql: str, params: Mapping[str, object] | None = None, *, conn: BaseDBAsyncClient
 ) -> int:
-    """Run a statement on `conn` (a write connection or transaction); the rows it touched."""
-    text, values = compile_sql(sql, params or {}, Dialect.of(conn))
+    """Run a statement on `conn` (a write connection or transaction); the rows it touched.
+
+    tortoise's asyncpg client reads an INSERT's count from the wrong word of the command tag
+    (`INSERT 0 6` gives 0), so on PostgreSQL an INSERT is counted through RETURNING instead.
+    """
+    dialect = Dialect.of(conn)
+    text, values = compile_sql(sql, params or {}, dialect)
+    if dialect.postgres and text.lstrip().upper().startswith("INSERT"):
+        rows = await conn.execute_query_dict(
+            f"WITH done AS ({text} RETURNING 1) SELECT COUNT(*) AS n FROM done", values
+        )
+        return int(rows[0]["n"])
     count, _ = await conn.execute_query(text, values)
     return int(count)
 

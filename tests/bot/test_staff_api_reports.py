@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from club.db.models.members import Member
+from club.value.refresh import refresh_values
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
-from tests.club.value.fixtures import build_domain_example
+from tests.club.value.fixtures import NOW, PROGRAMME, build_consumers, build_domain_example
 
 
 async def test_pareto_json_names_the_key_customers(client: Client) -> None:
@@ -75,3 +77,32 @@ async def test_clerks_may_not_read_reports(client: Client) -> None:
     headers = (await staff_headers())["clerk"]
     resp = await client.get("/api/v1/reports/pareto", headers=headers)
     await error_of(resp, 403)
+
+
+async def test_stored_value_reports_in_json_and_csv(client: Client) -> None:
+    ids = await build_consumers()
+    await Member.filter(id=ids["M2"]).update(name="张三")
+    await refresh_values(NOW.date(), NOW, PROGRAMME)
+    headers = (await staff_headers())["marketer"]
+    resp = await client.get("/api/v1/reports/rfm", params={"limit": "2"}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["as_of"] == "2026-11-23" and body["members"] == 6
+    assert [r["member_id"] for r in body["rows"]] == [ids["M1"], ids["M4"]]
+    resp = await client.get(
+        "/api/v1/reports/quadrants",
+        params={"quadrant": "develop", "format": "csv"},
+        headers=headers,
+    )
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert [(r["name"], r["quadrant"], r["potential"]) for r in rows] == [
+        ("张三", "develop", "rising"),
+        ("M6", "develop", "rising"),
+    ]
+    resp = await client.get("/api/v1/reports/classes", params={"change": "new"}, headers=headers)
+    body = await resp.json()
+    assert len(body["rows"]) == 6 and {c["value_class"] for c in body["classes"]} == {"A", "B", "C"}
+    resp = await client.get(
+        "/api/v1/reports/quadrants", params={"quadrant": "stars"}, headers=headers
+    )
+    assert (await error_of(resp, 422))["fields"] == ["quadrant"]

@@ -89,3 +89,55 @@ async def build_domain_example() -> None:
                     now=when,
                     programme=PROGRAMME,
                 )
+
+
+def at(day: str) -> datetime:
+    """Noon of a club day, `YYYY-MM-DD`."""
+    return datetime.fromisoformat(f"{day}T12:00:00").replace(tzinfo=TZ)
+
+
+# Six consumers for RFM, classes and quadrants, as of NOW (value window: after 2025-11-23 10:00;
+# trend: after 2026-05-23 10:00 against the six months before). Purchases without a store:
+# 1 point a yuan at 2 fen and 2% service, so profit = 0.96 x sale - cost.
+#   member: [(day, sale yuan, cost yuan)]                      window profit
+CONSUMERS: dict[str, list[tuple[str, int, int | None]]] = {
+    "M1": [("2025-12-20", 800, 300), ("2026-04-20", 800, 300), ("2026-08-20", 800, 300)],  # 1,404
+    "M2": [("2026-10-01", 1_500, 940)],  # 500
+    "M3": [("2026-02-01", 500, 380)],  # 100
+    "M4": [("2026-01-01", 1_000, 200), ("2026-03-01", 1_000, 200)],  # 1,520
+    "M5": [("2025-06-01", 2_000, 100)],  # outside the window: no profit counted
+    "M6": [("2026-07-01", 300, None)],  # no cost: profit unknown
+}
+# Profit of profitable members 3,524; A = first 80% (2,819.2): M4 1,520 then M1 (before it
+# 1,520); M2's 500 comes after 2,924 >= 2,819.2 but before 95% (3,347.8): B; M3 after 3,424: C.
+# Potential: M1 spent 2,400 of silver's 3,000 (within 20%): near_tier; M2 and M6 bought only in
+# the last six months: rising; M4 bought only in the six before: none.
+
+
+async def build_consumers() -> dict[str, int]:
+    """Record CONSUMERS; returns member ids by name."""
+    ids: dict[str, int] = {}
+    orders = count(1)
+    for name, purchases in CONSUMERS.items():
+        member = await Member.create(
+            openid=f"o-{name}",
+            name=name,
+            tier="taste",
+            joined_at=at("2025-01-01"),
+            consent_at=at("2025-01-01"),
+        )
+        ids[name] = member.id
+        for day, sale, cost in purchases:
+            await record_purchase(
+                member_id=member.id,
+                order_id=f"C{next(orders):04d}",
+                amount_fen=sale * YUAN,
+                items=[
+                    PurchaseLine(
+                        "BAIJIU-500", 1, sale * YUAN, None if cost is None else cost * YUAN
+                    )
+                ],
+                now=at(day),
+                programme=PROGRAMME,
+            )
+    return ids

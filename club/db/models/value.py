@@ -1,0 +1,60 @@
+"""Customer value per member, kept by the daily value-refresh and churn-scan jobs.
+
+Segments and campaigns join these on `member_id` (value class, quadrant, churn risk), so they
+are plain columns, one row per member who ever bought. The class history keeps every change of
+class with its day: a member falling from A to B is news.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class MemberValue(Model):
+    """What a member is worth as of `day`: RFM scores, value class, value x potential."""
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.BigIntField(unique=True)
+    """The member (no foreign key: the table is rebuilt in one statement each day)."""
+    day = fields.DateField()
+    last_purchase_at = fields.DatetimeField()
+    recency_days = fields.IntField()
+    frequency = fields.IntField()
+    """Purchases in the programme's value months."""
+    monetary_fen = fields.BigIntField()
+    """Net sales in the value months."""
+    profit_fen = fields.BigIntField(null=True)
+    """Profit of the purchases with a cost in the value months (None: none had one)."""
+    missing_cost_purchases = fields.IntField()
+    r_score = fields.SmallIntField()
+    f_score = fields.SmallIntField()
+    m_score = fields.SmallIntField()
+    value_class = fields.CharField(max_length=1, db_index=True)
+    """A, B or C by cumulative share of profit."""
+    recent_fen = fields.BigIntField()
+    """Spend in the last trend months."""
+    prior_fen = fields.BigIntField()
+    """Spend in the trend months before those."""
+    potential = fields.CharField(max_length=16, null=True)
+    """Why the member has potential: `rising` spend, or `near_tier` (close to the next tier)."""
+    quadrant = fields.CharField(max_length=16, db_index=True)
+    """`grow`, `keep`, `develop` (potential key customers) or `economise`."""
+
+    class Meta:
+        table = "member_value"
+
+
+class ValueClassChange(Model):
+    """A member's value class changed on `day` (from None: valued for the first time)."""
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.BigIntField()
+    day = fields.DateField()
+    from_class = fields.CharField(max_length=1, null=True)
+    to_class = fields.CharField(max_length=1)
+
+    class Meta:
+        table = "value_class_change"
+        unique_together = (("member_id", "day"),)
+        indexes = (("day",),)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.reports.churn import Reason
 from club.reports.classes import ChangeKind
 from club.reports.pareto_rows import Segment
 from club.reports.quadrants import Quadrant
@@ -212,3 +213,43 @@ class QuadrantsOut(Out):
     as_of: date | None
     quadrants: list[QuadrantSummaryOut]
     rows: list[MemberValueOut]
+
+
+class ChurnQuery(PageQuery):
+    reason: Reason = Field(
+        default=Reason.ALL, description="silent (beyond their rhythm), spend_fell, or all"
+    )
+
+
+class ChurnGroupOut(Out):
+    by: str = Field(description="class or tier")
+    key: str | None
+    members: int
+
+
+class ChurnRowOut(Out):
+    member_id: int
+    name: str | None
+    tier: str | None
+    value_class: str | None
+    since: date = Field(description="First day of this run of flags")
+    purchases: int
+    rhythm_days: int | None = Field(description="Median gap between purchases")
+    silence_days: int
+    spend_fen: int = Field(description="Net spend in the last 12 months")
+    spend_before_fen: int = Field(description="Net spend in the 12 months before")
+    silent: bool
+    spend_fell: bool
+    reason_zh: str
+    reason_en: str
+
+
+class ChurnOut(Out):
+    period: PeriodOut
+    as_of: date | None = Field(description="The churn-scan day the flags come from")
+    flagged: int
+    silent: int
+    spend_fell: int
+    new_in_period: int
+    groups: list[ChurnGroupOut]
+    rows: list[ChurnRowOut]

@@ -10,6 +10,8 @@ from aiohttp import web
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.report_schemas import (
+    ChurnOut,
+    ChurnQuery,
     ClassesOut,
     ClassesQuery,
     PageQuery,
@@ -21,6 +23,7 @@ from bot.staff_api.report_schemas import (
     ReportQuery,
     RfmOut,
 )
+from club.reports.churn import ChurnRow, churn_report
 from club.reports.classes import ClassChangeRow, classes_report
 from club.reports.export import to_csv
 from club.reports.filters import ReportFilter, build_filter
@@ -117,6 +120,16 @@ async def quadrants(call: Call) -> QuadrantsOut | web.Response:
     return QuadrantsOut.model_validate({**asdict(report), "period": period_out(flt)})
 
 
+async def churn(call: Call) -> ChurnOut | web.Response:
+    query = call.query_as(ChurnQuery)
+    flt = report_filter(call, query)
+    report = await churn_report(flt, reason=query.reason, limit=query.limit, offset=query.offset)
+    call.summary["rows"] = len(report.rows)
+    if query.format == "csv":
+        return csv_response("churn", flt, columns_of(ChurnRow), map(asdict, report.rows))
+    return ChurnOut.model_validate({**asdict(report), "period": period_out(flt)})
+
+
 STORED = (
     " From the daily value-refresh (`as_of`). Asked for a level, store or period, only the "
     "members who bought there and then are counted."
@@ -193,6 +206,25 @@ ENDPOINTS = [
         permission=Permission.READ_REPORTS,
         query=QuadrantsQuery,
         response=QuadrantsOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/churn",
+        view=churn,
+        operation_id="reportChurn",
+        summary="Read the churn early warning: members drifting away, each with the reason",
+        description=(
+            "From the daily churn-scan: silence beyond k times the member's own rhythm (the "
+            "median gap between purchases), or 12-month spend fallen by more than the "
+            "programme's share. Counts by reason, value class and tier; the members, most "
+            "valuable first. `new_in_period`: flagged first on a day of the period. Asked for "
+            "a level, store or period, only the members who bought there and then." + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=ChurnQuery,
+        response=ChurnOut,
         csv=True,
         audit="report.read",
     ),

@@ -6,9 +6,16 @@ import csv
 import io
 
 from club.db.models.members import Member
+from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
-from tests.club.value.fixtures import NOW, PROGRAMME, build_consumers, build_domain_example
+from tests.club.value.fixtures import (
+    NOW,
+    PROGRAMME,
+    build_consumers,
+    build_domain_example,
+    build_drifters,
+)
 
 
 async def test_pareto_json_names_the_key_customers(client: Client) -> None:
@@ -106,3 +113,17 @@ async def test_stored_value_reports_in_json_and_csv(client: Client) -> None:
         "/api/v1/reports/quadrants", params={"quadrant": "stars"}, headers=headers
     )
     assert (await error_of(resp, 422))["fields"] == ["quadrant"]
+
+
+async def test_churn_csv_carries_the_reasons_in_chinese(client: Client) -> None:
+    await build_drifters()
+    await scan_churn(NOW.date(), NOW, PROGRAMME)
+    headers = (await staff_headers())["admin"]
+    resp = await client.get(
+        "/api/v1/reports/churn", params={"format": "csv", "reason": "silent"}, headers=headers
+    )
+    assert resp.status == 200
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert [r["name"] for r in rows] == ["C5", "C1"]
+    assert rows[1]["reason_zh"] == "已84天未购买，超过其平时购买间隔（约30天）的2倍"
+    assert rows[1]["silent"] == "TRUE" and rows[1]["spend_fell"] == "FALSE"

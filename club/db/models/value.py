@@ -58,3 +58,36 @@ class ValueClassChange(Model):
         table = "value_class_change"
         unique_together = (("member_id", "day"),)
         indexes = (("day",),)
+
+
+class MemberChurn(Model):
+    """A member flagged by the daily churn-scan as likely to leave, with why in words.
+
+    One row per member flagged today; a member no longer at risk loses the row. `since` stays
+    from the first day of an unbroken run of flags, so an automation can pick the members who
+    entered the list since its last run (a win-back).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.BigIntField(unique=True)
+    day = fields.DateField()
+    """The scan that flagged the member last."""
+    since = fields.DateField()
+    purchases = fields.IntField()
+    rhythm_days = fields.IntField(null=True)
+    """The median gap between the member's purchases (None: too few purchases for a rhythm)."""
+    silence_days = fields.IntField()
+    """Days since the last purchase."""
+    spend_fen = fields.BigIntField()
+    """Net spend in the last 12 months."""
+    spend_before_fen = fields.BigIntField()
+    """Net spend in the 12 months before."""
+    silent = fields.BooleanField()
+    """Silence beyond the member's own rhythm times the programme's factor."""
+    spend_fell = fields.BooleanField()
+    """12-month spend fell by more than the programme's share."""
+    reason_zh = fields.CharField(max_length=255)
+    reason_en = fields.CharField(max_length=255)
+
+    class Meta:
+        table = "member_churn"

@@ -141,3 +141,46 @@ async def build_consumers() -> dict[str, int]:
                 programme=PROGRAMME,
             )
     return ids
+
+
+# Churn, as of NOW (last 12 months: after 2025-11-23 10:00; the 12 before: after 2024-11-23).
+DRIFTERS: dict[str, list[tuple[str, int]]] = {
+    # Every 30 days, then silent for 84 days: more than twice the rhythm.
+    "C1": [("2026-06-01", 500), ("2026-07-01", 500), ("2026-07-31", 500), ("2026-08-30", 500)],
+    # Weekly and still buying: nothing to flag.
+    "C2": [("2026-11-01", 200), ("2026-11-08", 200), ("2026-11-15", 200), ("2026-11-22", 200)],
+    # 10,000 yuan the year before, 2,000 this year: down 80%; rhythm 319 days, silent 43.
+    "C3": [("2025-01-10", 5_000), ("2025-06-10", 5_000), ("2026-10-10", 2_000)],
+    # Two purchases only: no rhythm yet, and nothing bought the year before.
+    "C4": [("2025-12-01", 300), ("2026-01-01", 300)],
+    # Both: gaps 31, 30 and 245 days (median 31), silent 325 days; 9,000 -> 1,000 yuan (-88%).
+    "C5": [
+        ("2025-03-01", 3_000),
+        ("2025-04-01", 3_000),
+        ("2025-05-01", 3_000),
+        ("2026-01-01", 1_000),
+    ],
+}
+
+
+async def build_drifters() -> dict[str, int]:
+    ids: dict[str, int] = {}
+    orders = count(1)
+    for name, purchases in DRIFTERS.items():
+        member = await Member.create(
+            openid=f"o-{name}",
+            name=name,
+            tier="taste",
+            joined_at=at("2024-01-01"),
+            consent_at=at("2024-01-01"),
+        )
+        ids[name] = member.id
+        for day, sale in purchases:
+            await record_purchase(
+                member_id=member.id,
+                order_id=f"D{next(orders):04d}",
+                amount_fen=sale * YUAN,
+                now=at(day),
+                programme=PROGRAMME,
+            )
+    return ids

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 
 from club.db.models.value import MemberChurn
-from club.sales.purchases import record_purchase
 from club.reports.churn import Reason, churn_report
 from club.reports.filters import build_filter
+from club.sales.purchases import record_purchase
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from tests.club.value.fixtures import NOW, PROGRAMME, TZ, YUAN, build_drifters

@@ -253,3 +253,36 @@ class ChurnOut(Out):
     new_in_period: int
     groups: list[ChurnGroupOut]
     rows: list[ChurnRowOut]
+
+
+class ExitCellOut(Out):
+    month: str
+    kind: str = Field(description="unfollow or dormant")
+    tier: str | None
+    channel: str = Field(
+        description="The channel level of the store whose QR code brought the member, `staff` "
+        "for a clerk's code, `direct` otherwise"
+    )
+    exits: int
+    avg_tenure_days: int
+    never_purchased: int
+    purchase_90d: int
+    failed_code_7d: int
+    cancelled_redemption_30d: int
+    complaint_30d: int
+
+
+class CountOut(Out):
+    key: str | None
+    exits: int
+
+
+class ExitsOut(Out):
+    period: PeriodOut
+    exits: int
+    unfollows: int
+    dormant: int
+    by_class: list[CountOut]
+    by_tenure: list[CountOut]
+    signals: list[CountOut]
+    cells: list[ExitCellOut]

@@ -14,6 +14,7 @@ from bot.staff_api.report_schemas import (
     ChurnQuery,
     ClassesOut,
     ClassesQuery,
+    ExitsOut,
     PageQuery,
     ParetoOut,
     ParetoQuery,
@@ -25,6 +26,7 @@ from bot.staff_api.report_schemas import (
 )
 from club.reports.churn import ChurnRow, churn_report
 from club.reports.classes import ClassChangeRow, classes_report
+from club.reports.exits import ExitCell, exits_report
 from club.reports.export import to_csv
 from club.reports.filters import ReportFilter, build_filter
 from club.reports.members import MemberValueRow
@@ -130,6 +132,15 @@ async def churn(call: Call) -> ChurnOut | web.Response:
     return ChurnOut.model_validate({**asdict(report), "period": period_out(flt)})
 
 
+async def exits(call: Call) -> ExitsOut | web.Response:
+    query = call.query_as(ReportQuery)
+    flt = report_filter(call, query)
+    report = await exits_report(flt)
+    if query.format == "csv":
+        return csv_response("exits", flt, columns_of(ExitCell), map(asdict, report.cells))
+    return ExitsOut.model_validate({**asdict(report), "period": period_out(flt)})
+
+
 STORED = (
     " From the daily value-refresh (`as_of`). Asked for a level, store or period, only the "
     "members who bought there and then are counted."
@@ -225,6 +236,26 @@ ENDPOINTS = [
         permission=Permission.READ_REPORTS,
         query=ChurnQuery,
         response=ChurnOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/exits",
+        view=exits,
+        operation_id="reportExits",
+        summary="Read the exit report: where members leak, by month, tier and channel",
+        description=(
+            "Every unfollow and every follower gone dormant, recorded with the tier, value "
+            "class, tenure and channel of origin of that moment: counts by month x kind x tier "
+            "x channel with the average tenure at exit, by value class and tenure, and the "
+            "signals before (never bought, bought in the 90 days before, a failed bottle code "
+            "in the 7 days before, a cancelled redemption or a service ticket in the 30 days "
+            "before). `level` and `store` filter by the channel of origin." + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=ReportQuery,
+        response=ExitsOut,
         csv=True,
         audit="report.read",
     ),

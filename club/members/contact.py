@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from club.batching import TurnBatcher
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
+from club.value.exits import record_unfollow_exit
 
 log = logging.getLogger(__name__)
 
@@ -204,17 +205,20 @@ async def record_follow(
 
 
 async def record_unfollow(openid: str, *, now: datetime, wechat_create_time: int) -> bool:
-    """An unfollow: status and time recorded with the tier of the moment. False on a retry."""
+    """An unfollow: status and time recorded with the tier of the moment, and the exit with its
+    context (one INSERT ... SELECT, before the member row changes). False on a retry."""
     member, _ = await _get_or_create(openid, now=now, member_sent=False)
     try:
-        async with in_transaction():
+        async with in_transaction() as conn:
             await FollowEvent.create(
+                using_db=conn,
                 member_id=member.id,
                 kind=FollowKind.UNSUBSCRIBE,
                 at=now,
                 tier=member.tier,
                 wechat_create_time=wechat_create_time,
             )
+            await record_unfollow_exit(conn, member.id, now)
             await Member.filter(id=member.id).update(unfollowed_at=now, last_interaction_at=now)
             await _set_status(member.id, MemberStatus.UNFOLLOWED)
     except IntegrityError:

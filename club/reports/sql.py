@@ -45,6 +45,11 @@ class Dialect:
             return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
         return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
+    def time_param(self, name: str) -> str:
+        """A bound time where PostgreSQL cannot infer the type (a SELECT list feeding an
+        INSERT); SQLite must not cast it (its CAST would make the text a number)."""
+        return f"CAST(:{name} AS TIMESTAMPTZ)" if self.postgres else f":{name}"
+
     def date_literal(self, day: date) -> str:
         """A calendar day as SQL (a `date` is never user text here: it is formatted by us)."""
         return f"DATE '{day.isoformat()}'" if self.postgres else f"'{day.isoformat()}'"

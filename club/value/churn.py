@@ -9,6 +9,7 @@ Set-based SQL in one transaction, the same on SQLite and PostgreSQL; the reasons
 the SQL too, from integers only (PostgreSQL's SUM of integers is a numeric, so sums are cast
 back), so both databases word them alike. Erased members are left out.
 The list is replaced each day; a member flagged again keeps the day they were first flagged.
+The same run records the followers who went dormant as exits (`club.value.exits`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
 from club.rules.tiers import months_back
 from club.value import profit as money
+from club.value.exits import record_dormant
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +158,14 @@ async def scan_churn(day: date, now: datetime, programme: Programme) -> dict[str
             conn=conn,
         )
         await execute("DROP TABLE churn_new", conn=conn)
+        dormant = await record_dormant(conn, day, now, programme)
     counts = {
         "flagged": int(row["flagged"] or 0),
         "new": int(row["new"] or 0),
         "cleared": cleared,
         "silent": int(row["silent"] or 0),
         "spend_fell": int(row["fell"] or 0),
+        "dormant": dormant,
     }
     log.info("churn scan day=%s %s", day, counts)
     return counts

@@ -7,6 +7,8 @@ class with its day: a member falling from A to B is news.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -91,3 +93,45 @@ class MemberChurn(Model):
 
     class Meta:
         table = "member_churn"
+
+
+class ExitKind(StrEnum):
+    UNFOLLOW = "unfollow"
+    DORMANT = "dormant"
+    """A follower with no purchase, message or scan for the programme's dormant days."""
+
+
+class MemberExit(Model):
+    """A member leaving (unfollowing) or going dormant, with what is known about them then.
+
+    Written in the same statement that reads the context (the unfollow's one extra insert, or
+    the daily scan), so the row keeps the tier, value class and recent history of that moment,
+    however they change later.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.BigIntField(db_index=True)
+    kind = fields.CharEnumField(ExitKind, max_length=16)
+    at = fields.DatetimeField(db_index=True)
+    """When: the unfollow, or the scan that found the member dormant."""
+    last_active_at = fields.DatetimeField()
+    """The unfollow itself; for dormancy the last purchase, message or scan (one row each)."""
+    tier = fields.CharField(max_length=32, null=True)
+    value_class = fields.CharField(max_length=1, null=True)
+    tenure_days = fields.IntField()
+    """Days from joining the club (for followers who never joined: from their last follow)."""
+    joined = fields.BooleanField()
+    source_kind = fields.CharField(max_length=16, null=True)
+    source_ref = fields.CharField(max_length=64, null=True)
+    origin_level = fields.CharField(max_length=16, null=True)
+    """The channel level of the store whose QR code brought the member, if any."""
+    last_purchase_at = fields.DatetimeField(null=True)
+    last_message_at = fields.DatetimeField(null=True)
+    last_failed_code_at = fields.DatetimeField(null=True)
+    last_cancelled_redemption_at = fields.DatetimeField(null=True)
+    last_complaint_at = fields.DatetimeField(null=True)
+    """The member's last service ticket (人工客服) opened before leaving."""
+
+    class Meta:
+        table = "member_exit"
+        unique_together = (("member_id", "kind", "last_active_at"),)

@@ -20,7 +20,14 @@ pytestmark = pytest.mark.usefixtures("db")
 async def test_flags_with_their_reasons_in_words() -> None:
     ids = await build_drifters()
     counts = await scan_churn(NOW.date(), NOW, PROGRAMME)
-    assert counts == {"flagged": 3, "new": 3, "cleared": 0, "silent": 2, "spend_fell": 2}
+    assert counts == {
+        "flagged": 3,
+        "new": 3,
+        "cleared": 0,
+        "silent": 2,
+        "spend_fell": 2,
+        "dormant": 2,  # C4 and C5: nothing since 1 January, past 180 days
+    }
     names = {v: k for k, v in ids.items()}
     flags = {names[f.member_id]: f for f in await MemberChurn.all()}
     assert set(flags) == {"C1", "C3", "C5"}

@@ -286,3 +286,24 @@ class ExitsOut(Out):
     by_tenure: list[CountOut]
     signals: list[CountOut]
     cells: list[ExitCellOut]
+
+
+class ChannelRowOut(Out):
+    kind: Literal["store", "staff"]
+    ref: str
+    name: str | None
+    level: str | None
+    members: int = Field(description="Brought in by this code up to the end of the period")
+    new_members: int = Field(description="Brought in within the period")
+    following: int
+    retention: float = Field(description="Share of the members brought in who still follow")
+    buyers: int = Field(description="Members who bought in the period")
+    sales_fen: int
+    profit_fen: int | None
+    missing_cost_purchases: int
+    sales_per_member_fen: int
+
+
+class ChannelsOut(Out):
+    period: PeriodOut
+    rows: list[ChannelRowOut]

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.report_schemas import (
+    ChannelsOut,
     ChurnOut,
     ChurnQuery,
     ClassesOut,
@@ -24,6 +25,7 @@ from bot.staff_api.report_schemas import (
     ReportQuery,
     RfmOut,
 )
+from club.reports.channels import ChannelRow, channels_report
 from club.reports.churn import ChurnRow, churn_report
 from club.reports.classes import ClassChangeRow, classes_report
 from club.reports.exits import ExitCell, exits_report
@@ -141,6 +143,17 @@ async def exits(call: Call) -> ExitsOut | web.Response:
     return ExitsOut.model_validate({**asdict(report), "period": period_out(flt)})
 
 
+async def channels(call: Call) -> ChannelsOut | web.Response:
+    query = call.query_as(ReportQuery)
+    flt = report_filter(call, query)
+    rows = await channels_report(flt, call.request.app[PROGRAMME].value)
+    if query.format == "csv":
+        return csv_response("channels", flt, columns_of(ChannelRow), map(asdict, rows))
+    return ChannelsOut.model_validate(
+        {"rows": [asdict(r) for r in rows], "period": period_out(flt)}
+    )
+
+
 STORED = (
     " From the daily value-refresh (`as_of`). Asked for a level, store or period, only the "
     "members who bought there and then are counted."
@@ -256,6 +269,24 @@ ENDPOINTS = [
         permission=Permission.READ_REPORTS,
         query=ReportQuery,
         response=ExitsOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/channels",
+        view=channels,
+        operation_id="reportChannels",
+        summary="Read channel performance: per store and clerk QR code, the members they brought",
+        description=(
+            "Per QR code of a member's first follow: the members brought in (and within the "
+            "period), how many still follow, how many bought in the period, and their sales "
+            "and profit in it wherever they bought; most profitable first. `level` keeps the "
+            "stores of that channel level, `store` one store." + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=ReportQuery,
+        response=ChannelsOut,
         csv=True,
         audit="report.read",
     ),

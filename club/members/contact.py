@@ -193,6 +193,7 @@ async def record_follow(
             changes: dict[str, object] = {"followed_at": now, "last_interaction_at": now}
             if source is not None:
                 changes["source_kind"], changes["source_ref"] = source
+                changes["source_at"] = now
             await Member.filter(id=member.id).update(**changes)
             await _set_status(member.id, MemberStatus.ACTIVE)
     except IntegrityError:

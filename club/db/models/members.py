@@ -44,6 +44,8 @@ class Member(Model):
     # Where they came from: a parametric QR scene `store_<id>` or `staff_<id>`.
     source_kind = fields.CharField(max_length=16, null=True)
     source_ref = fields.CharField(max_length=64, null=True)
+    source_at = fields.DatetimeField(null=True)
+    """When that code brought them (their first follow): the channel report counts by it."""
 
     # Club standing. Balance and debt change only by conditional updates with a ledger row.
     joined_at = fields.DatetimeField(null=True)

@@ -307,3 +307,26 @@ class ChannelRowOut(Out):
 class ChannelsOut(Out):
     period: PeriodOut
     rows: list[ChannelRowOut]
+
+
+class TierRowOut(Out):
+    tier: str
+    name: str
+    members: int = Field(description="Club members of this tier (joined, not erased)")
+    following: int
+    buyers: int = Field(description="Members who bought in the period")
+    sales_fen: int
+    profit_fen: int | None
+    missing_cost_purchases: int
+    sales_share: float | None
+    profit_share: float | None
+    sales_per_member_fen: int
+    class_a: int
+    class_b: int
+    class_c: int
+    churn_risk: int = Field(description="Members on today's churn list")
+
+
+class TiersOut(Out):
+    period: PeriodOut
+    rows: list[TierRowOut]

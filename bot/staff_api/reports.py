@@ -24,6 +24,7 @@ from bot.staff_api.report_schemas import (
     QuadrantsQuery,
     ReportQuery,
     RfmOut,
+    TiersOut,
 )
 from club.reports.channels import ChannelRow, channels_report
 from club.reports.churn import ChurnRow, churn_report
@@ -36,6 +37,7 @@ from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import ParetoCustomer
 from club.reports.quadrants import quadrants_report
 from club.reports.rfm import rfm_report
+from club.reports.tiers import TierRow, tiers_report
 from club.staff.accounts import Permission
 
 REPORTS = "/api/v1/reports"
@@ -152,6 +154,15 @@ async def channels(call: Call) -> ChannelsOut | web.Response:
     return ChannelsOut.model_validate(
         {"rows": [asdict(r) for r in rows], "period": period_out(flt)}
     )
+
+
+async def tiers(call: Call) -> TiersOut | web.Response:
+    query = call.query_as(ReportQuery)
+    flt = report_filter(call, query)
+    rows = await tiers_report(flt, call.request.app[PROGRAMME])
+    if query.format == "csv":
+        return csv_response("tiers", flt, columns_of(TierRow), map(asdict, rows))
+    return TiersOut.model_validate({"rows": [asdict(r) for r in rows], "period": period_out(flt)})
 
 
 STORED = (
@@ -287,6 +298,23 @@ ENDPOINTS = [
         permission=Permission.READ_REPORTS,
         query=ReportQuery,
         response=ChannelsOut,
+        csv=True,
+        audit="report.read",
+    ),
+    Endpoint(
+        method="GET",
+        path=f"{REPORTS}/tiers",
+        view=tiers,
+        operation_id="reportTiers",
+        summary="Read the tier report: what each tier's members bring and how many are at risk",
+        description=(
+            "Per tier: club members, still following, buyers in the period, their sales and "
+            "profit with each tier's share, value classes and churn flags. With a level or "
+            "store only purchases there count, and only the members who made them." + CSV_NOTE
+        ),
+        permission=Permission.READ_REPORTS,
+        query=ReportQuery,
+        response=TiersOut,
         csv=True,
         audit="report.read",
     ),

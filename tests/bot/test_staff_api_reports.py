@@ -127,3 +127,26 @@ async def test_churn_csv_carries_the_reasons_in_chinese(client: Client) -> None:
     assert [r["name"] for r in rows] == ["C5", "C1"]
     assert rows[1]["reason_zh"] == "已84天未购买，超过其平时购买间隔（约30天）的2倍"
     assert rows[1]["silent"] == "TRUE" and rows[1]["spend_fell"] == "FALSE"
+
+
+async def test_every_report_answers_json_and_excel_csv(client: Client) -> None:
+    await build_domain_example()
+    await build_drifters()
+    await refresh_values(NOW.date(), NOW, PROGRAMME)
+    await scan_churn(NOW.date(), NOW, PROGRAMME)
+    headers = (await staff_headers())["marketer"]
+    for name in ("pareto", "rfm", "classes", "quadrants", "churn", "exits", "channels", "tiers"):
+        url = f"/api/v1/reports/{name}"
+        resp = await client.get(url, params={"level": "small_shop"}, headers=headers)
+        body = await resp.json()
+        assert resp.status == 200, (name, body)
+        assert body["period"]["level"] == "small_shop", name
+        resp = await client.get(url, params={"format": "csv"}, headers=headers)
+        assert resp.status == 200 and resp.content_type == "text/csv", name
+        assert (await resp.read()).startswith(b"\xef\xbb\xbf"), name
+        bad = await client.get(
+            url, params={"from": "2026-02-01", "to": "2026-01-31"}, headers=headers
+        )
+        assert (await error_of(bad, 422))["fields"] == ["to"], name
+    tiers = await (await client.get("/api/v1/reports/tiers", headers=headers)).json()
+    assert [r["tier"] for r in tiers["rows"]][:1] == ["taste"]

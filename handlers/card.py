@@ -7,6 +7,7 @@ from bot.router import Context, Router
 from club.members.enrolment import CardView, card_view
 from club.members.records import member_number
 from club.tiers.service import tier_status
+from club.value.accounts import account_of_member
 from handlers.dialogs import invite_to_join
 from handlers.formatting import yuan
 from handlers.texts import Lang, t
@@ -69,4 +70,8 @@ async def tiers(ctx: Context) -> Reply | None:
         standing = await tier_status(ctx.member.member_id, ctx.now, programme)
         current = standing.tier.name_en if ctx.lang == "en" else standing.tier.name_zh
         lines.append(t("tiers_current", ctx.lang, tier=current))
+        account = await account_of_member(ctx.member.member_id, ctx.now, programme)
+        if account is not None:
+            tier = account.tier.name_en if ctx.lang == "en" else account.tier.name_zh
+            lines.append(t("tiers_account", ctx.lang, account=account.name, tier=tier))
     return TextReply("\n".join(lines))

@@ -244,6 +244,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "tiers_condition_entry": {"zh": "入会即享", "en": "on joining"},
     "tiers_current": {"zh": "您当前的等级：{tier}", "en": "Your tier: {tier}"},
+    "tiers_account": {
+        "zh": "您是团购客户「{account}」的联系人，账户等级：{tier}",
+        "en": "You buy for the group account {account}, whose tier is {tier}",
+    },
     # Check-in (handlers/checkin.py) ---------------------------------------------------
     "checkin_done": {
         "zh": "签到成功！连续签到 {streak} 天，获得 {points} 积分。当前积分：{balance}",

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api import (
+    accounts,
     audit,
     campaigns,
     codes,
@@ -59,6 +60,7 @@ def endpoints() -> list[Endpoint]:
         *segments.ENDPOINTS,
         *campaigns.ENDPOINTS,
         *reports.ENDPOINTS,
+        *accounts.ENDPOINTS,
     ]
 
 

@@ -30,6 +30,7 @@ from club.sales.purchases import (
 from club.sales.stores import StoreConflict, StoreError, StoreNotFound
 from club.segments.identify import BadEntry
 from club.segments.service import SegmentError, SegmentNameTaken, UnknownSegment
+from club.value.accounts import AccountError, ContactTaken, UnknownAccount
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
@@ -62,6 +63,9 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (TransitionRefused, 409, "wrong_status"),
     (NotBound, 409, "wechat_not_bound"),
     (ReportError, 422, "invalid"),
+    (UnknownAccount, 404, "not_found"),
+    (ContactTaken, 409, "contact_taken"),
+    (AccountError, 422, "invalid"),
     # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
     (LedgerError, 409, "conflict"),
 )

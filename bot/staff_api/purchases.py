@@ -41,6 +41,7 @@ async def record_purchase(call: Call) -> PurchaseOut:
         ],
         actor_id=call.staff.id,
         outbox=call.deps.outbox,
+        account_id=body.account_id,
     )
     call.summary.update(
         member_id=result.member_id, points_earned=result.points_earned, replayed=result.replayed

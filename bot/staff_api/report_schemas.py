@@ -73,6 +73,7 @@ class ParetoLevelOut(Out):
     sales_only: int
     profit_only: int
     potential: int
+    accounts: int = Field(description="Group-purchase accounts (key customers by definition)")
     share_of_store_sales: float | None
     share_of_store_profit: float | None
     sales_curve: list[CurvePointOut]

@@ -142,6 +142,11 @@ class PurchaseIn(In):
     items: Annotated[list[PurchaseItem], Field(max_length=500)] | None = Field(
         default=None, description="Order lines; their amount_fen must add up to the order's"
     )
+    account_id: MemberId | None = Field(
+        default=None,
+        description="Book the order to this group-purchase account (the member must be one of "
+        "its contacts): it counts for the organisation, not the member",
+    )
 
     @field_validator("items")
     @classmethod

@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "club.db.models.campaigns",
     "club.db.models.staff_wechat",
     "club.db.models.value",
+    "club.db.models.accounts",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

@@ -1,8 +1,10 @@
 """Who the customers are at each channel level, and what each bought in a period: one CTE.
 
 At the consumer level the customers are the members (a purchase counts for its buyer, wherever
-it was made); at every other level they are the stores, whose sales are the purchases recorded
-at them while they were at that level (`purchase.channel_level`, kept from the day of the sale).
+it was made) and the group-purchase accounts (an order booked to an account counts for the
+organisation, analysed as one customer); at every other level they are the stores, whose sales
+are the purchases recorded at them while they were at that level (`purchase.channel_level`,
+kept from the day of the sale).
 So one purchase counts once per level: for its buyer at the consumer level and for its store at
 the store's level, and levels are compared side by side, never added together.
 """
@@ -18,12 +20,13 @@ from club.value import profit as money
 CONSUMER = ChannelLevel.CONSUMER.value
 
 
-def _branch(level: str, kind: str, ids: tuple[str, str], where: str, rules: ValueRules) -> str:
+def _branch(level: str, kind: str, ids: tuple[str, str, str], where: str, rules: ValueRules) -> str:
     net = money.net()
-    member_id, store_id = ids
+    member_id, store_id, account_id = ids
     return (
-        f"SELECT {level} AS level, '{kind}' AS kind, {member_id} AS member_id,"
-        f" {store_id} AS store_id, {net} AS net, {money.profit(rules)} AS profit,"
+        f"SELECT {level} AS level, {kind} AS kind, {member_id} AS member_id,"
+        f" {store_id} AS store_id, {account_id} AS account_id, {net} AS net,"
+        f" {money.profit(rules)} AS profit,"
         f" {money.missing_cost()} AS missing,"
         f" CASE WHEN p.created_at >= :middle THEN {net} ELSE 0 END AS late,"
         f" CASE WHEN p.created_at < :middle THEN {net} ELSE 0 END AS early"
@@ -32,7 +35,8 @@ def _branch(level: str, kind: str, ids: tuple[str, str], where: str, rules: Valu
 
 
 def facts_sql(flt: ReportFilter, rules: ValueRules) -> str:
-    """One row per purchase and level it counts at: level, kind, member_id or store_id, net,
+    """One row per purchase and level it counts at: level, kind (member, account or store),
+    member_id, store_id or account_id, net,
     profit (NULL without a cost), missing (1 without a cost), late and early (its net in the
     period's later or earlier half). Parameters: `params(flt)`."""
     where = "p.created_at >= :start AND p.created_at < :end"
@@ -40,29 +44,34 @@ def facts_sql(flt: ReportFilter, rules: ValueRules) -> str:
         where += " AND p.store_id = :store"
     branches = []
     if flt.level in (None, ChannelLevel.CONSUMER):
-        ids = ("p.member_id", "CAST(NULL AS VARCHAR(32))")
-        branches.append(_branch(f"'{CONSUMER}'", "member", ids, where, rules))
+        # An order booked to a group account is the organisation's: one customer.
+        kind = "CASE WHEN p.account_id IS NULL THEN 'member' ELSE 'account' END"
+        member = "CASE WHEN p.account_id IS NULL THEN p.member_id ELSE NULL END"
+        ids = (member, "CAST(NULL AS VARCHAR(32))", "p.account_id")
+        branches.append(_branch(f"'{CONSUMER}'", kind, ids, where, rules))
     if flt.level != ChannelLevel.CONSUMER:
         stores = f"{where} AND p.store_id IS NOT NULL AND p.channel_level IS NOT NULL"
         stores += f" AND p.channel_level <> '{CONSUMER}'"
         if flt.level is not None:
             stores += " AND p.channel_level = :level"
-        ids = ("CAST(NULL AS BIGINT)", "p.store_id")
-        branches.append(_branch("p.channel_level", "store", ids, stores, rules))
+        ids = ("CAST(NULL AS BIGINT)", "p.store_id", "CAST(NULL AS BIGINT)")
+        branches.append(_branch("p.channel_level", "'store'", ids, stores, rules))
     return " UNION ALL ".join(branches)
 
 
 def customers_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
-    """Per level and customer: `ref` (the member or store id as text), purchases, sales,
+    """Per level and customer: `ref` (the member, store or account id as text), purchases, sales,
     profit (of the purchases with a cost), missing_n and missing_fen (the purchases and sales
     without a cost), late and early."""
-    ref = f"COALESCE({dialect.text('member_id')}, store_id)"
+    ref = f"COALESCE({dialect.text('member_id')}, store_id, {dialect.text('account_id')})"
     return (
-        f"SELECT level, kind, member_id, store_id, {ref} AS ref, COUNT(*) AS purchases,"
+        f"SELECT level, kind, member_id, store_id, account_id, {ref} AS ref,"
+        " COUNT(*) AS purchases,"
         " SUM(net) AS sales, SUM(profit) AS profit, SUM(missing) AS missing_n,"
         " SUM(CASE WHEN missing = 1 THEN net ELSE 0 END) AS missing_fen,"
         " SUM(late) AS late, SUM(early) AS early"
-        f" FROM ({facts_sql(flt, rules)}) AS facts GROUP BY level, kind, member_id, store_id"
+        f" FROM ({facts_sql(flt, rules)}) AS facts"
+        " GROUP BY level, kind, member_id, store_id, account_id"
     )
 
 

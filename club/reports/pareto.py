@@ -48,6 +48,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("n_sales_only", "BIGINT"),
     ("n_profit_only", "BIGINT"),
     ("n_potential", "BIGINT"),
+    ("n_accounts", "BIGINT"),
     ("n_segment", "BIGINT"),
 )
 
@@ -94,6 +95,7 @@ flagged AS (
     CASE WHEN key_sales = 1 AND key_profit = 1 THEN 'both'
       WHEN key_sales = 1 THEN 'sales_only'
       WHEN key_profit = 1 THEN 'profit_only'
+      WHEN kind = 'account' THEN 'account'
       WHEN near = 1 AND rising = 1 THEN 'potential'
       ELSE 'other' END AS segment
   FROM flags f
@@ -104,7 +106,7 @@ def _in_segment(segment: Segment) -> str:
     if segment is Segment.ALL:
         return "1 = 1"
     if segment is Segment.KEY:
-        return "segment IN ('both', 'sales_only', 'profit_only')"
+        return "segment IN ('both', 'sales_only', 'profit_only', 'account')"
     return f"segment = '{segment.value}'"
 
 
@@ -127,6 +129,7 @@ def report_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect, segment: 
         "n_sales_only": "SUM(CASE WHEN segment = 'sales_only' THEN 1 ELSE 0 END)",
         "n_profit_only": "SUM(CASE WHEN segment = 'profit_only' THEN 1 ELSE 0 END)",
         "n_potential": "SUM(CASE WHEN segment = 'potential' THEN 1 ELSE 0 END)",
+        "n_accounts": "SUM(CASE WHEN kind = 'account' THEN 1 ELSE 0 END)",
         "n_segment": f"SUM(CASE WHEN {_in_segment(segment)} THEN 1 ELSE 0 END)",
     }
     summary = {"row_kind": "'level'", "level": "level", **counts}
@@ -150,12 +153,13 @@ def report_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect, segment: 
     page = {name: f"page.{name}" for name in page_columns}
     page.update(
         row_kind="'customer'",
-        name="COALESCE(s.name, m.name)",
+        name="COALESCE(s.name, m.name, ga.name)",
     )
     page_tail = (
         "FROM (SELECT * FROM flagged WHERE "
         f"{_in_segment(segment)} ORDER BY level, sales_rank LIMIT :limit OFFSET :offset) AS page"
         " LEFT JOIN store s ON s.id = page.store_id LEFT JOIN member m ON m.id = page.member_id"
+        " LEFT JOIN group_account ga ON ga.id = page.account_id"
     )
     body = union_rows(
         COLUMNS,

@@ -15,12 +15,14 @@ from club.rules.programme import BASIS_POINTS, ValueRules
 class Segment(StrEnum):
     ALL = "all"
     KEY = "key"
-    """Key by sales or by profit."""
+    """Key by sales or by profit, and every group-purchase account."""
     BOTH = "both"
     SALES_ONLY = "sales_only"
     """Big in sales, thin in profit: serving them first neglects the profitable ones."""
     PROFIT_ONLY = "profit_only"
     POTENTIAL = "potential"
+    ACCOUNT = "account"
+    """A group-purchase account that is not key by its share: key by definition all the same."""
     OTHER = "other"
 
 
@@ -47,6 +49,8 @@ class LevelSummary:
     sales_only: int
     profit_only: int
     potential: int
+    accounts: int
+    """Group-purchase accounts among the customers (consumer level)."""
     share_of_store_sales: float | None
     """For store levels: this level's part of all sales made at stores (None: consumers)."""
     share_of_store_profit: float | None
@@ -58,7 +62,7 @@ class LevelSummary:
 class ParetoCustomer:
     level: str
     kind: str
-    """`member` or `store`."""
+    """`member`, `account` or `store`."""
     id: str
     name: str | None
     purchases: int
@@ -134,6 +138,7 @@ def assemble(rows: list[Row], rules: ValueRules) -> ParetoReport:
             sales_only=as_int(r["n_sales_only"]),
             profit_only=as_int(r["n_profit_only"]),
             potential=as_int(r["n_potential"]),
+            accounts=as_int(r["n_accounts"]),
             share_of_store_sales=(
                 None if r["level"] == CONSUMER else share_of(as_int(r["sales"]), store_sales)
             ),

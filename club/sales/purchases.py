@@ -38,6 +38,7 @@ from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
 from club.rules.standing import MemberBlocked, is_blocked
 from club.tiers.service import TierChange, TierReason, upgrade_if_due
+from club.value.accounts import check_booking
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ async def record_purchase(
     outbox: Outbox | None = None,
     reason: str | None = None,
     closed_store_ok: bool = False,
+    account_id: int | None = None,
 ) -> PurchaseResult:
     """Record a purchase once: points at the member's tier multiplier, upgrade if due.
 
@@ -180,10 +182,13 @@ async def record_purchase(
     its message are kept together or not at all, and the message reaches the senders when the
     transaction commits. The message is keyed by the order: a repeat tells nobody twice.
     `reason` replaces the ledger's `购买 <order>`; `closed_store_ok` records a purchase made
-    before its store closed (a counter purchase credited when the buyer joins)."""
+    before its store closed (a counter purchase credited when the buyer joins). `account_id`
+    books the order to a group-purchase account the member is a contact of."""
     validate_purchase(order_id, amount_fen, items)
     programme.limits.check_purchase(amount_fen)  # AboveLimit: nothing recorded
     member = await _member_id(member_id, openid)
+    if account_id is not None:
+        await check_booking(account_id, member)
     if cost_fen is None and items and all(i.cost_fen is not None for i in items):
         cost_fen = sum(i.cost_fen or 0 for i in items)
     existing = await Purchase.filter(order_id=order_id).first()
@@ -235,6 +240,7 @@ async def record_purchase(
                 order_id=order_id,
                 member_id=member,
                 store_id=store_id,
+                account_id=account_id,
                 channel_level=level,
                 amount_fen=amount_fen,
                 cost_fen=cost_fen,

@@ -61,6 +61,8 @@ class Permission(StrEnum):
     """Create, test, schedule, send, pause, resume and cancel campaigns; read their figures."""
     APPROVE_CAMPAIGNS = "approve_campaigns"
     """Approve a campaign larger than the programme's threshold before it sends."""
+    MANAGE_ACCOUNTS = "manage_accounts"
+    """Open group-purchase accounts and add their contacts."""
     READ_REPORTS = "read_reports"
     """Customer value reports: who the key customers are, what they bring, who is leaving."""
 
@@ -86,6 +88,7 @@ _MARKETER = _CLERK | {
     Permission.CANCEL_REDEMPTIONS,
     Permission.MANAGE_SEGMENTS,
     Permission.MANAGE_CAMPAIGNS,
+    Permission.MANAGE_ACCOUNTS,
     Permission.READ_REPORTS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {

@@ -78,9 +78,13 @@ class TierStatus:
 async def qualifying_spend(
     member_id: int, now: datetime, months: int = 12, connection: BaseDBAsyncClient | None = None
 ) -> int:
-    """Purchases less returns in the `months` months up to `now`."""
+    """Purchases less returns in the `months` months up to `now`. Orders booked to a group
+    account are the organisation's (they count for the account's tier), not the member's."""
     query = Purchase.filter(
-        member_id=member_id, created_at__gt=months_back(now, months), created_at__lte=now
+        member_id=member_id,
+        account_id=None,
+        created_at__gt=months_back(now, months),
+        created_at__lte=now,
     )
     if connection is not None:
         query = query.using_db(connection)

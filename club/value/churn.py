@@ -82,6 +82,7 @@ WITH bought AS (
   SELECT p.member_id, p.created_at, {t} AS t, {net} AS net,
     LAG({t}) OVER (PARTITION BY p.member_id ORDER BY p.created_at, p.id) AS prev_t
   FROM purchase p WHERE p.created_at <= :now AND p.returned_fen < p.amount_fen
+    AND p.account_id IS NULL
 ),
 totals AS (
   SELECT member_id, COUNT(*) AS purchases, MAX(t) AS last_t,

@@ -15,6 +15,9 @@ Python. As of `now`, over the programme's value months (the same window the tier
 - quadrant (value today x potential tomorrow): A with potential `grow`, A without `keep`, B or
   C with potential `develop` (the potential key customers), the rest `economise`.
 
+Orders booked to a group-purchase account are the organisation's, not the contact's: they are
+left out here (the account is analysed as one customer in the reports).
+
 A change of class is kept in `value_class_change` with the day; a second run on the same day
 changes nothing more (its class changes merge into the day's row).
 """
@@ -75,7 +78,7 @@ WITH base AS (
     SUM(CASE WHEN p.created_at > :prior AND p.created_at <= :recent THEN {net} ELSE 0 END)
       AS prior,
     SUM(CASE WHEN p.created_at > :tier_since THEN {net} ELSE 0 END) AS tier_spend
-  FROM purchase p WHERE p.created_at <= :now GROUP BY p.member_id
+  FROM purchase p WHERE p.created_at <= :now AND p.account_id IS NULL GROUP BY p.member_id
 ),
 ranked AS (
   SELECT b.*, COALESCE(m.tier, '{programme.tiers.lowest.code}') AS tier,

@@ -66,6 +66,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "cancel_redemptions",
                 "manage_segments",
                 "manage_campaigns",
+                "manage_accounts",
                 "read_reports",
             },
         ),

@@ -126,6 +126,8 @@ class Purchase(Model):
     )
     member_id: int
     store_id: str | None
+    account_id = fields.BigIntField(null=True, db_index=True)
+    """A group-purchase account the order was booked to (`club.db.models.accounts`)."""
     channel_level = fields.CharEnumField(ChannelLevel, max_length=16, null=True)
     """The store's level on the day of the sale (None: no store). Stores move between levels;
     a report for last year must use last year's level, so it is copied here, never joined."""

@@ -72,6 +72,6 @@ async def tiers(ctx: Context) -> Reply | None:
         lines.append(t("tiers_current", ctx.lang, tier=current))
         account = await account_of_member(ctx.member.member_id, ctx.now, programme)
         if account is not None:
-            tier = account.tier.name_en if ctx.lang == "en" else account.tier.name_zh
-            lines.append(t("tiers_account", ctx.lang, account=account.name, tier=tier))
+            level = account.tier.name_en if ctx.lang == "en" else account.tier.name_zh
+            lines.append(t("tiers_account", ctx.lang, account=account.name, tier=level))
     return TextReply("\n".join(lines))

@@ -4,6 +4,8 @@ One `Router` per handler module, handlers registered by decorator; `handlers/__i
 the routers in order and the `Dispatcher` walks them in four passes, so the order of precedence
 never depends on the order of imports:
 
+0. while staff hold the member's conversation (an open service ticket), every message the
+   member sends (`@router.held()`), events excepted;
 1. cancel words (`@router.cancel(...)`), in any dialog state;
 2. dialog-state handlers (`@router.state(...)`) for the member's current state;
 3. everything else (text words, regexes, events, clicks, scans, message types);
@@ -56,6 +58,7 @@ Test = Callable[[Incoming], "bool | re.Match[str] | None"]
 
 
 class Stage(IntEnum):
+    HELD = -1
     CANCEL = 0
     STATE = 1
     DEFAULT = 2
@@ -111,6 +114,11 @@ class Router:
             return None if plain is None else compiled.search(plain)
 
         return self._add(Stage.DEFAULT, test)
+
+    def held(self) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Every message the member sends while an open service ticket holds their
+        conversation (not events: a follow, an unfollow, a click still go their usual way)."""
+        return self._add(Stage.HELD, lambda m: not m.is_event)
 
     def cancel(self, *words: str) -> Callable[[HandlerFunc], HandlerFunc]:
         """Words that end any dialog: checked before every other handler."""
@@ -189,8 +197,10 @@ class Dispatcher:
             (h for r in self.routers for h in r.handlers), key=lambda h: h.stage
         )  # sorted() is stable: router and registration order survive within a stage
 
-    def resolve(self, message: Incoming, state: str | None) -> Route | None:
+    def resolve(self, message: Incoming, state: str | None, *, held: bool = False) -> Route | None:
         for handler in self._ordered:
+            if handler.stage is Stage.HELD and not held:
+                continue
             if handler.stage is Stage.STATE and (state is None or state not in handler.states):
                 continue
             result = handler.test(message)
@@ -199,7 +209,7 @@ class Dispatcher:
         return None
 
     async def dispatch(self, ctx: Context) -> Reply | None:
-        route = self.resolve(ctx.message, ctx.state.current)
+        route = self.resolve(ctx.message, ctx.state.current, held=ctx.member.ticket_id is not None)
         if route is None:
             return None
         ctx.match = route.match

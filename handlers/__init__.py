@@ -27,6 +27,7 @@ def routers() -> list[Router]:
         help,
         points,
         redeem,
+        service,
         staff_bind,
         welcome,
     )
@@ -40,6 +41,7 @@ def routers() -> list[Router]:
         data_rights.router,
         welcome.router,
         account_events.router,
+        service.router,
         help.router,
         points.router,
         card.router,

@@ -54,6 +54,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "签到 - 每日签到\n"
             "生日 - 登记生日\n"
             "瓶盖码 - 直接发送瓶盖下的编码\n"
+            "人工 - 联系人工客服\n"
             "取消 - 退出当前操作"
         ),
         "en": (
@@ -66,6 +67,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "checkin - daily check-in\n"
             "birthday - record your birthday\n"
             "the code under a bottle cap - as printed\n"
+            "human - talk to our staff\n"
             "cancel - leave what you are doing"
         ),
     },
@@ -244,6 +246,27 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "tiers_condition_entry": {"zh": "入会即享", "en": "on joining"},
     "tiers_current": {"zh": "您当前的等级：{tier}", "en": "Your tier: {tier}"},
+    # Service tickets (handlers/service.py) -----------------------------------------------
+    "ticket_opened": {
+        "zh": "已为您转接人工客服（服务单 {ticket}）。接下来您发送的消息都会转给客服，"
+        "客服的回复会在这里发给您。发送「结束」可结束本次服务。",
+        "en": "A member of our staff will answer you here (ticket {ticket}). Everything you "
+        'send now goes to them; send "end" to finish.',
+    },
+    "ticket_forwarded": {
+        "zh": "已转给客服（服务单 {ticket}），请稍候。发送「结束」可结束服务。",
+        "en": (
+            'Passed on to our staff (ticket {ticket}); they will answer here. Send "end" to finish.'
+        ),
+    },
+    "ticket_ended": {
+        "zh": "服务单 {ticket} 已结束，感谢您的耐心。需要时发送「人工」即可再次联系客服。",
+        "en": 'Ticket {ticket} is closed. Thank you! Send "human" whenever you need us again.',
+    },
+    "ticket_was_closed": {
+        "zh": "服务单 {ticket} 已由客服结束。如需继续咨询，请发送「人工」。",
+        "en": 'Ticket {ticket} was closed by our staff. Send "human" to reach us again.',
+    },
     "tiers_account": {
         "zh": "您是团购客户「{account}」的联系人，账户等级：{tier}",
         "en": "You buy for the group account {account}, whose tier is {tier}",

@@ -28,6 +28,7 @@ from bot.staff_api import (
     segments,
     staff,
     stores,
+    service,
     tiers,
     vouchers,
 )
@@ -61,6 +62,7 @@ def endpoints() -> list[Endpoint]:
         *campaigns.ENDPOINTS,
         *reports.ENDPOINTS,
         *accounts.ENDPOINTS,
+        *service.ENDPOINTS,
     ]
 
 

@@ -31,6 +31,8 @@ from club.sales.stores import StoreConflict, StoreError, StoreNotFound
 from club.segments.identify import BadEntry
 from club.segments.service import SegmentError, SegmentNameTaken, UnknownSegment
 from club.value.accounts import AccountError, ContactTaken, UnknownAccount
+from club.value.managers import ManagerError, NotKeyCustomer
+from club.value.tickets import TicketError, UnknownTicket
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownMember, 404, "not_found"),
@@ -66,6 +68,10 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownAccount, 404, "not_found"),
     (ContactTaken, 409, "contact_taken"),
     (AccountError, 422, "invalid"),
+    (UnknownTicket, 404, "not_found"),
+    (TicketError, 422, "invalid"),
+    (NotKeyCustomer, 409, "not_key_customer"),
+    (ManagerError, 422, "invalid"),
     # Any other ledger refusal (e.g. a concurrent change to retry) changed nothing.
     (LedgerError, 409, "conflict"),
 )

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "club.db.models.staff_wechat",
     "club.db.models.value",
     "club.db.models.accounts",
+    "club.db.models.service",
     # Each feature appends its module here once it has models.
 ]
 MIGRATIONS_MODULE = "club.db.migrations"

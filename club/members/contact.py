@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 CONTACT_WRITE_INTERVAL = timedelta(seconds=60)
 _CONTACT_COLUMNS = (
-    '"openid", "id", "language", "status", "joined_at", "last_interaction_at", "last_message_at"'
+    '"openid", "id", "language", "status", "joined_at", "last_interaction_at", "last_message_at",'
+    ' "open_ticket_id"'
 )
 _CONTACTS_SQL_PG = 'SELECT {columns} FROM "{table}" WHERE "openid" = ANY($1::text[])'
 _CONTACTS_SQL_LITE = 'SELECT {columns} FROM "{table}" WHERE "openid" IN ({placeholders})'
@@ -45,6 +46,8 @@ class Contact:
     joined: bool
     is_new: bool
     """The row was created by this message (first contact)."""
+    ticket_id: int | None = None
+    """The member's open service ticket: their messages go to it (`handlers/service.py`)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def _contact(member: Member, *, is_new: bool) -> Contact:
         status=str(member.status),
         joined=member.joined_at is not None,
         is_new=is_new,
+        ticket_id=member.open_ticket_id,
     )
 
 
@@ -162,6 +166,7 @@ async def record_contact(
         status=str(row["status"]),
         joined=row["joined_at"] is not None,
         is_new=False,
+        ticket_id=None if row["open_ticket_id"] is None else int(row["open_ticket_id"]),
     )
 
 

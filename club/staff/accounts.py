@@ -61,6 +61,10 @@ class Permission(StrEnum):
     """Create, test, schedule, send, pause, resume and cancel campaigns; read their figures."""
     APPROVE_CAMPAIGNS = "approve_campaigns"
     """Approve a campaign larger than the programme's threshold before it sends."""
+    HANDLE_TICKETS = "handle_tickets"
+    """Answer and close service tickets, record contacts with customers."""
+    ASSIGN_MANAGERS = "assign_managers"
+    """Give key customers a relationship manager, read any manager's list."""
     MANAGE_ACCOUNTS = "manage_accounts"
     """Open group-purchase accounts and add their contacts."""
     READ_REPORTS = "read_reports"
@@ -76,6 +80,7 @@ _CLERK = frozenset(
         Permission.READ_REWARDS,
         Permission.READ_STORES,
         Permission.FULFIL_VOUCHERS,
+        Permission.HANDLE_TICKETS,
     }
 )
 _MARKETER = _CLERK | {
@@ -89,6 +94,7 @@ _MARKETER = _CLERK | {
     Permission.MANAGE_SEGMENTS,
     Permission.MANAGE_CAMPAIGNS,
     Permission.MANAGE_ACCOUNTS,
+    Permission.ASSIGN_MANAGERS,
     Permission.READ_REPORTS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {

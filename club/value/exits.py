@@ -40,7 +40,8 @@ def _context(dialect: Dialect, last_purchase: str) -> str:
 
 
 def _last_complaint() -> str:
-    return "CAST(NULL AS TIMESTAMP)"
+    """The member's last service ticket (人工客服), by the ticket's member index."""
+    return "(SELECT MAX(t.opened_at) FROM ticket t WHERE t.member_id = m.id)"
 
 
 async def record_unfollow_exit(conn: BaseDBAsyncClient, member_id: int, now: datetime) -> int:

@@ -45,6 +45,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "read_rewards",
                 "read_stores",
                 "fulfil_vouchers",
+                "handle_tickets",
             },
         ),
         (
@@ -67,7 +68,9 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "manage_segments",
                 "manage_campaigns",
                 "manage_accounts",
+                "assign_managers",
                 "read_reports",
+                "handle_tickets",
             },
         ),
         (StaffRole.ADMIN, {p.value for p in Permission}),

@@ -68,6 +68,8 @@ class Member(Model):
     """Last time the member sent us a message (opens the customer-service window)."""
     last_interaction_at = fields.DatetimeField(null=True)
     """Last message, click or scan of any kind."""
+    open_ticket_id = fields.BigIntField(null=True)
+    """The member's open service ticket: their messages go to it until it is closed."""
     unreachable_at = fields.DatetimeField(null=True)
     unreachable_reason = fields.CharField(max_length=64, null=True)
 

@@ -1,7 +1,7 @@
 """Exits recorded with their context, and the exit report, on members worked out by hand.
 
 E1 came through small shop S1's QR code on 1 September, joined, bought on 10 September, tried
-an unknown bottle code on 1 October and unfollowed on 5 October (tenure 34 days). E2 followed
+an unknown bottle code on 1 October, asked for staff (人工) on 2 October and unfollowed on 5 October (tenure 34 days). E2 followed
 through clerk 7's code on 1 January, never joined or bought, and unfollowed on 20 October
 (292 days after the follow). E3 joined on 10 January, bought on 1 February and was never heard
 from again: dormant at the scan of 23 November (316 days and 22 hours after joining).
@@ -23,6 +23,7 @@ from club.rules.channels import ChannelLevel
 from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
+from club.value.tickets import open_ticket
 from tests.club.value.fixtures import NOW, PROGRAMME, TZ, YUAN, at
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -55,6 +56,7 @@ async def build_exits() -> dict[str, int]:
     )
     await refresh_values(date(2026, 10, 4), at("2026-10-04"), PROGRAMME)
     await FailedCodeAttempt.create(member_id=e1.member_id, at=at("2026-10-01"), outcome="unknown")
+    await open_ticket(e1.member_id, now=at("2026-10-02"))  # asked for staff three days before
     assert await record_unfollow("o-E1", now=at("2026-10-05"), wechat_create_time=3)
     assert not await record_unfollow("o-E1", now=at("2026-10-05"), wechat_create_time=3)  # retry
     assert await record_unfollow("o-E2", now=at("2026-10-20"), wechat_create_time=4)
@@ -81,6 +83,7 @@ async def test_an_unfollow_keeps_the_context_of_the_moment() -> None:
         "small_shop",
     )
     assert (e1.last_purchase_at, e1.last_failed_code_at) == (at("2026-09-10"), at("2026-10-01"))
+    assert e1.last_complaint_at == at("2026-10-02")
     e2 = await MemberExit.get(member_id=ids["E2"])
     assert (e2.tier, e2.value_class, e2.joined, e2.tenure_days) == (None, None, False, 292)
     assert (e2.source_kind, e2.origin_level, e2.last_purchase_at) == ("staff", None, None)
@@ -110,6 +113,7 @@ async def test_exit_report_by_month_tier_and_channel() -> None:
     ]
     shop = report.cells[1]
     assert (shop.purchase_90d, shop.failed_code_7d, shop.never_purchased) == (1, 1, 0)
+    assert shop.complaint_30d == 1 and report.cells[0].complaint_30d == 0
     assert report.cells[0].never_purchased == 1 and report.cells[2].purchase_90d == 0
     assert [(c.key, c.exits) for c in report.by_class] == [("A", 1), ("C", 1), (None, 1)]
     assert [(c.key, c.exits) for c in report.by_tenure] == [

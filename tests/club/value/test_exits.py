@@ -3,8 +3,9 @@
 E1 came through small shop S1's QR code on 1 September, joined, bought on 10 September, tried
 an unknown bottle code on 1 October, asked for staff (人工) on 2 October and unfollowed on
 5 October (tenure 34 days). E2 followed through clerk 7's code on 1 January, never joined or
-bought, and unfollowed on 20 October (292 days after the follow). E3 joined on 10 January, bought on 1 February and was never heard
-from again: dormant at the scan of 23 November (316 days and 22 hours after joining).
+bought, and unfollowed on 20 October (292 days after the follow). E3 joined on 10 January,
+bought on 1 February and was never heard from again: dormant at the scan of 23 November
+(316 days and 22 hours after joining).
 """
 
 from __future__ import annotations

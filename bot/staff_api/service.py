@@ -7,6 +7,7 @@ from bot.staff_api.errors import ApiError
 from bot.staff_api.value_schemas import (
     AnswerIn,
     AnswerOut,
+    CloseIn,
     ManagerIn,
     ManagerOut,
     NeglectedList,
@@ -148,6 +149,7 @@ ENDPOINTS = [
         operation_id="closeTicket",
         summary="Close a ticket: the member's messages no longer go to it",
         permission=Permission.HANDLE_TICKETS,
+        body=CloseIn,
         response=TicketClosedOut,
         audit="ticket.close",
     ),

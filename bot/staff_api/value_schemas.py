@@ -87,6 +87,12 @@ class AnswerOut(Out):
     at: datetime
 
 
+class CloseIn(In):
+    note: Annotated[str, Field(max_length=255), ONE_LINE] = Field(
+        default="", description="Why, in a word (kept in the audit log); `{}` for none"
+    )
+
+
 class TicketClosedOut(Out):
     ticket_id: int
     member_id: int

@@ -75,9 +75,10 @@ async def test_ticket_opened_in_chat_answered_and_closed(
     )
     assert await StaffContact.filter(member_id=casual_id, channel="ticket").count() == 1
 
-    closed = await (await client.post("/api/v1/tickets/1/close", headers=staff)).json()
+    close = {"note": "已回复"}
+    closed = await (await client.post("/api/v1/tickets/1/close", json=close, headers=staff)).json()
     assert closed["changed"] and closed["member_id"] == casual_id
-    again = await (await client.post("/api/v1/tickets/1/close", headers=staff)).json()
+    again = await (await client.post("/api/v1/tickets/1/close", json={}, headers=staff)).json()
     assert not again["changed"]
     late = await client.post("/api/v1/tickets/1/answers", json={"text": "还在吗"}, headers=staff)
     assert "closed" in (await error_of(late, 422))["message"]

@@ -1,0 +1,235 @@
+"""Customer value at scale on PostgreSQL: the value refresh, the churn scan and every report.
+
+    createdb -h 127.0.0.1 -U postgres clubbot_value_bench
+    .venv/bin/python bench/reports.py --load        # 1,000,000 members, 10,000,000 purchases
+    .venv/bin/python bench/reports.py               # measure (again) on what is loaded
+
+`--load` drops the database's schema, applies the migrations and generates the data with
+set-based SQL (generate_series, one INSERT ... SELECT per million rows, never row by row):
+2,000 stores over the five store levels, 200 clerks, 1,000 group accounts with 2 contacts each,
+members (half brought by a store's QR code, a tenth by a clerk's, a tenth unfollowed), purchases
+over two years skewed towards heavy buyers (5% without a cost, 80% at a store, some booked to a
+group account), exits and open tickets. Then ANALYZE, as autovacuum would.
+
+Each measured step runs in this process through the club's own code (tortoise, the same SQL as
+in service) and prints its wall time, its peak Python memory (tracemalloc) and the process's
+peak RSS so far: memory must stay flat, whatever the member count. Targets: each report under
+5 s, the value refresh under 2 min. `--explain NAME` prints a report's plan (EXPLAIN ANALYZE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from club.db.connect import database
+from club.db.migrate import migrate
+from club.programme import load_programme
+from club.reports.channels import channels_report
+from club.reports.churn import Reason, churn_report
+from club.reports.classes import ChangeKind, classes_report
+from club.reports.exits import exits_report
+from club.reports.filters import build_filter
+from club.reports.pareto import pareto_report
+from club.reports.quadrants import quadrants_report
+from club.reports.rfm import rfm_report
+from club.reports.tiers import tiers_report
+from club.value.churn import scan_churn
+from club.value.refresh import refresh_values
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=TZ)
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/clubbot_value_bench"
+T = TypeVar("T")
+
+STORES = 2_000
+CLERKS = 200
+ACCOUNTS = 1_000
+CHUNK = 1_000_000
+
+# Store i (1..2000): its level by range, the same rule in the purchases' CASE below.
+LEVEL_OF_STORE = (
+    "CASE WHEN {i} <= 50 THEN 'dealer' WHEN {i} <= 200 THEN 'wholesaler'"
+    " WHEN {i} <= 500 THEN 'key_account' WHEN {i} <= 1900 THEN 'small_shop' ELSE 'online' END"
+)
+
+
+def load_sql(members: int, purchases: int) -> list[str]:
+    now = f"TIMESTAMPTZ '{NOW.isoformat()}'"
+    statements = [
+        "INSERT INTO store (id, name, channel_level, region)"
+        f" SELECT 'S' || i, '门店' || i, {LEVEL_OF_STORE.format(i='i')}, '华东'"
+        f" FROM generate_series(1, {STORES}) i",
+        "INSERT INTO staff_user (name, role, token_hash, active, created_at)"
+        f" SELECT 'clerk' || i, 'clerk', md5('t' || i) || md5('u' || i), true, {now}"
+        f" FROM generate_series(1, {CLERKS}) i",
+        "INSERT INTO group_account (name, created_at)"
+        f" SELECT '集团' || i, {now} FROM generate_series(1, {ACCOUNTS}) i",
+    ]
+    for start in range(1, members + 1, CHUNK):
+        end = min(members, start + CHUNK - 1)
+        statements.append(
+            "INSERT INTO member (id, openid, status, language, points_balance, points_debt,"
+            " birthday_lunar_leap, flagged_for_review, name, joined_at, consent_at, tier,"
+            " source_kind, source_ref, source_at, last_interaction_at, last_message_at,"
+            " followed_at, created_at, updated_at)"
+            " SELECT i, 'o' || i, CASE WHEN i % 10 = 3 THEN 'unfollowed' ELSE 'active' END,"
+            " 'zh', 0, 0, false, false, '会员' || i,"
+            f" CASE WHEN i % 5 = 0 THEN NULL ELSE {now} - (i % 900) * INTERVAL '1 day' END,"
+            f" CASE WHEN i % 5 = 0 THEN NULL ELSE {now} - (i % 900) * INTERVAL '1 day' END,"
+            " CASE WHEN i % 100 = 1 THEN 'black' WHEN i % 20 = 1 THEN 'gold'"
+            " WHEN i % 5 = 1 THEN 'silver' ELSE 'taste' END,"
+            " CASE WHEN i % 2 = 0 THEN 'store' WHEN i % 10 = 1 THEN 'staff' END,"
+            f" CASE WHEN i % 2 = 0 THEN 'S' || (1 + (i * 7919) % {STORES})"
+            f" WHEN i % 10 = 1 THEN CAST(1 + i % {CLERKS} AS TEXT) END,"
+            f" CASE WHEN i % 2 = 0 OR i % 10 = 1 THEN {now} - (i % 900) * INTERVAL '1 day' END,"
+            f" {now} - (i % 400) * INTERVAL '1 day', {now} - (i % 500) * INTERVAL '1 day',"
+            f" {now} - (i % 900) * INTERVAL '1 day', {now} - (i % 900) * INTERVAL '1 day', {now}"
+            f" FROM generate_series(CAST({start} AS BIGINT), {end}) i"
+        )
+    statements += [
+        f"SELECT setval(pg_get_serial_sequence('member', 'id'), {members})",
+        "INSERT INTO group_account_contact (account_id, member_id, added_at)"
+        f" SELECT 1 + (i - 1) / 2, i, {now} FROM generate_series(1, {2 * ACCOUNTS}) i",
+    ]
+    for start in range(1, purchases + 1, CHUNK):
+        end = min(purchases, start + CHUNK - 1)
+        # Heavy buyers: member ids drawn as members x u^2.5 (a few buy very often), amounts
+        # skewed low (50 to 50,050 yuan), two years of history.
+        statements.append(
+            "INSERT INTO purchase (order_id, member_id, store_id, account_id, channel_level,"
+            " amount_fen, cost_fen, points_earned, returned_fen, points_reversed, balance_after,"
+            " tier_before, tier_after, created_at)"
+            " SELECT 'B' || i, m, CASE WHEN s > 0 THEN 'S' || s END,"
+            f" CASE WHEN m <= {2 * ACCOUNTS} AND i % 3 = 0 THEN 1 + (m - 1) / 2 END,"
+            f" CASE WHEN s > 0 THEN {LEVEL_OF_STORE.format(i='s')} END,"
+            " amount, CASE WHEN i % 20 = 7 THEN NULL ELSE amount * (40 + i % 30) / 100 END,"
+            " amount / 100, 0, 0, 0, 'taste', 'taste',"
+            f" {now} - (random() * 730 * 86400) * INTERVAL '1 second'"
+            " FROM (SELECT i,"
+            f" 1 + floor({members} * power(random(), 2.5))::bigint AS m,"
+            f" CASE WHEN random() < 0.8 THEN 1 + floor(random() * {STORES})::int ELSE 0 END AS s,"
+            " (5000 + floor(power(random(), 3) * 5000000))::bigint AS amount"
+            f" FROM generate_series(CAST({start} AS BIGINT), {end}) i) g"
+        )
+    statements += [
+        "INSERT INTO member_exit (member_id, kind, at, last_active_at, tier, value_class,"
+        " tenure_days, joined, source_kind, source_ref, origin_level)"
+        f" SELECT i * 10 + 3, CASE WHEN i % 4 = 0 THEN 'dormant' ELSE 'unfollow' END,"
+        f" {now} - (i % 365) * INTERVAL '1 day',"
+        f" {now} - (i % 365) * INTERVAL '1 day' - INTERVAL '1 hour',"
+        " CASE WHEN i % 7 = 0 THEN 'gold' ELSE 'taste' END,"
+        " CASE WHEN i % 5 = 0 THEN 'A' WHEN i % 3 = 0 THEN 'B' ELSE 'C' END, i % 1000, i % 5 <> 0,"
+        " CASE WHEN i % 2 = 0 THEN 'store' END,"
+        f" CASE WHEN i % 2 = 0 THEN 'S' || (1 + i % {STORES}) END,"
+        f" CASE WHEN i % 2 = 0 THEN {LEVEL_OF_STORE.format(i='(1 + i % 2000)')} END"
+        f" FROM generate_series(1, {members // 10}) i",
+        "INSERT INTO ticket (member_id, status, opened_at, last_member_message_at)"
+        f" SELECT i * 997 % {members} + 1, 'open', {now} - i * INTERVAL '1 minute',"
+        f" {now} - i * INTERVAL '1 minute' FROM generate_series(1, 1000) i",
+        "ANALYZE",
+    ]
+    return statements
+
+
+async def load(url: str, members: int, purchases: int) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    await migrate(url)
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        for sql in load_sql(members, purchases):
+            began = time.perf_counter()
+            status = await conn.execute(sql)
+            print(f"  load: {status:<28} {time.perf_counter() - began:7.1f} s", flush=True)
+    finally:
+        await conn.close()
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def step(name: str, work: Callable[[], Awaitable[T]]) -> T:
+    tracemalloc.start()
+    began = time.perf_counter()
+    result = await work()
+    elapsed = time.perf_counter() - began
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"{name:<34} {elapsed:8.2f} s   peak {peak / 2**20:6.1f} MiB traced"
+        f"   RSS {peak_rss_mib():6.0f} MiB",
+        flush=True,
+    )
+    return result
+
+
+async def measure(url: str) -> None:
+    programme = load_programme(None)
+    rules = programme.value
+    today = NOW.date()
+    flt = build_filter(today=today, tz=TZ, months=12)
+    key = build_filter(today=today, tz=TZ, months=12, level="key_account")
+    store = build_filter(today=today, tz=TZ, months=12, store="S42")
+    spring = build_filter(
+        today=today, tz=TZ, months=12, start=date(2026, 3, 1), end=date(2026, 5, 31)
+    )
+    async with database(url):
+        counts = await step("value-refresh", lambda: refresh_values(today, NOW, programme))
+        print(f"  {counts}")
+        counts = await step(
+            "churn-scan (+ dormant exits)", lambda: scan_churn(today, NOW, programme)
+        )
+        print(f"  {counts}")
+        await step("report pareto, all levels", lambda: pareto_report(flt, rules, limit=100))
+        await step("report pareto, key_account", lambda: pareto_report(key, rules, limit=100))
+        await step("report pareto, one store", lambda: pareto_report(store, rules, limit=100))
+        await step("report rfm", lambda: rfm_report(flt, rules.rfm_bins, limit=100, offset=0))
+        await step("report rfm, spring period", lambda: rfm_report(spring, 5, limit=100, offset=0))
+        await step(
+            "report classes",
+            lambda: classes_report(flt, change=ChangeKind.MOVED, limit=100, offset=0),
+        )
+        await step(
+            "report quadrants",
+            lambda: quadrants_report(flt, quadrant=None, limit=100, offset=0),
+        )
+        await step(
+            "report churn", lambda: churn_report(flt, reason=Reason.ALL, limit=100, offset=0)
+        )
+        await step("report exits", lambda: exits_report(flt))
+        await step("report channels", lambda: channels_report(flt, rules))
+        await step("report channels, key_account", lambda: channels_report(key, rules))
+        await step("report tiers", lambda: tiers_report(flt, programme))
+        await step("report tiers, key_account", lambda: tiers_report(key, programme))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default=DEFAULT_URL)
+    parser.add_argument("--load", action="store_true", help="(re)generate the data first")
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--purchases", type=int, default=10_000_000)
+    args = parser.parse_args()
+    if args.load:
+        began = time.perf_counter()
+        asyncio.run(load(args.database, args.members, args.purchases))
+        print(f"loaded in {time.perf_counter() - began:.0f} s", flush=True)
+    asyncio.run(measure(args.database))
+
+
+if __name__ == "__main__":
+    main()

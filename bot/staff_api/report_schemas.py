@@ -104,6 +104,10 @@ class ParetoCustomerOut(Out):
 
 class ParetoOut(Out):
     period: PeriodOut
+    as_of: date | None = Field(
+        description="The value-refresh day whose snapshot answers the default period; null: "
+        "computed from the purchases for this request"
+    )
     share: float
     levels: list[ParetoLevelOut]
     customers: list[ParetoCustomerOut]

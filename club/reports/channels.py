@@ -3,8 +3,9 @@
 A member's source is the QR code of their first follow (`store_<id>` or `staff_<id>`). Per
 source: the members it brought in up to the end of the period (and how many within it), how
 many still follow (retention), how many bought in the period, and their sales and profit there
-(wherever they bought). So a brand can reward the stores and clerks who bring valuable members,
-not only many.
+(wherever they bought; orders booked to a group account are the organisation's). For the
+default period the members' sales come from the value-refresh's snapshot. So a brand can reward
+the stores and clerks who bring valuable members, not only many.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from club.reports.filters import ReportFilter
+from club.reports.snapshot import snapshot_day
 from club.reports.sql import Dialect, fetch, read_connection
 from club.rules.programme import ValueRules
 from club.value import profit as money
@@ -38,7 +40,26 @@ class ChannelRow:
     sales_per_member_fen: int
 
 
-def _sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
+def _bought(rules: ValueRules, stored: bool) -> str:
+    """Each brought-in member's sales, profit and uncosted purchases in the period: from the
+    value-refresh's snapshot for the default period, else from the purchases. Orders booked to
+    a group account are the organisation's, not the member's, either way."""
+    if stored:
+        return (
+            "SELECT cv.member_id, cv.sales, cv.profit, cv.missing_n FROM customer_value cv"
+            " JOIN brought b ON b.id = cv.member_id"
+            " WHERE cv.level = 'consumer' AND cv.kind = 'member'"
+        )
+    return (
+        f"SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)}) AS profit,"
+        f" SUM({money.missing_cost()}) AS missing_n"
+        " FROM purchase p JOIN brought b ON b.id = p.member_id"
+        " WHERE p.created_at >= :start AND p.created_at < :end AND p.account_id IS NULL"
+        " GROUP BY p.member_id"
+    )
+
+
+def _sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect, stored: bool) -> str:
     where = "m.source_kind IN ('store', 'staff') AND m.source_at < :end"
     if flt.store is not None:
         where += " AND m.source_kind = 'store' AND m.source_ref = :store"
@@ -50,12 +71,7 @@ def _sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
 WITH brought AS (
   SELECT m.id, m.source_kind, m.source_ref, m.source_at, m.status FROM member m WHERE {where}
 ),
-bought AS (
-  SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)}) AS profit,
-    SUM({money.missing_cost()}) AS missing_n
-  FROM purchase p JOIN brought b ON b.id = p.member_id
-  WHERE p.created_at >= :start AND p.created_at < :end GROUP BY p.member_id
-),
+bought AS ({_bought(rules, stored)}),
 sources AS (
   SELECT b.source_kind, b.source_ref, COUNT(*) AS members,
     SUM(CASE WHEN b.source_at >= :start THEN 1 ELSE 0 END) AS new_members,
@@ -71,12 +87,13 @@ LEFT JOIN staff_user u ON src.source_kind = 'staff' AND {staff_id} = src.source_
 
 async def channels_report(flt: ReportFilter, rules: ValueRules) -> list[ChannelRow]:
     conn = read_connection()
+    as_of = await snapshot_day(flt, conn, usable=True)
     params: dict[str, object] = {"start": flt.start, "end": flt.end}
     if flt.store is not None:
         params["store"] = flt.store
     if flt.level is not None:
         params["level"] = flt.level.value
-    rows = await fetch(_sql(flt, rules, Dialect.of(conn)), params, conn=conn)
+    rows = await fetch(_sql(flt, rules, Dialect.of(conn), as_of is not None), params, conn=conn)
     result = []
     for r in rows:
         members, sales = int(r["members"]), int(r["sales"] or 0)

@@ -7,8 +7,7 @@ query runs. Days are the club's calendar days, `start` and `end` both included.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from club.rules.channels import ChannelLevel
 
@@ -70,7 +69,7 @@ def parse_level(value: str | None) -> ChannelLevel | None:
 def build_filter(
     *,
     today: date,
-    tz: ZoneInfo,
+    tz: tzinfo,
     months: int,
     start: date | None = None,
     end: date | None = None,

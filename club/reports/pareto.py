@@ -4,21 +4,26 @@ Within each level separately, customers are ranked by sales and, separately, by 
 customers by sales are the smallest set (from the top) making `share` of the level's sales, and
 the same for profit: `share` of the profit made by the level's profitable customers (losses are
 not netted against it, so a few loss-makers cannot shrink the key set; they are never key by
-profit). The report
-shows both sets, their overlap, both differences (big in sales but thin in profit, and the
-reverse), and the *potential* key customers: not key, but within `potential_band` after either
-cut, whose sales in the later half of the period rose by `rising_growth` or more against the
-earlier half. Profit counts the purchases with a cost; the others are reported as missing.
+profit). The report shows both sets, their overlap, both differences (big in sales but thin in
+profit, and the reverse), and the *potential* key customers: not key, but within
+`potential_band` after either cut, whose sales in the later half of the period rose by
+`rising_growth` or more against the earlier half. Profit counts the purchases with a cost; the
+others are reported as missing.
 
-One query: the ranking is computed once, and the level summaries, the Pareto curves (one point
-per percent of customers) and a page of customers come out of it as tagged rows.
+The ranking of the default period (the programme's value months up to the day of the last
+value-refresh, no store) is the refresh's snapshot (`customer_value`), read as it is; any other
+filter ranks the purchases live. One query: the ranking is computed once, and the level
+summaries, the Pareto curves (one point per percent of customers) and a page of customers come
+out of it as tagged rows.
 """
 
 from __future__ import annotations
 
-from club.reports.customers import customers_sql, params
+from club.reports.customers import params
 from club.reports.filters import ReportFilter
 from club.reports.pareto_rows import ParetoReport, Segment, assemble
+from club.reports.ranking import ranking_sql
+from club.reports.snapshot import snapshot_day
 from club.reports.sql import Dialect, fetch, read_connection, union_rows
 from club.rules.programme import BASIS_POINTS, ValueRules
 
@@ -53,29 +58,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _ranked(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
-    by_sales = f"PARTITION BY level ORDER BY sales DESC, ref{dialect.binary}"
-    by_profit = (
-        "PARTITION BY level ORDER BY CASE WHEN profit IS NULL THEN 1 ELSE 0 END,"
-        f" profit DESC, ref{dialect.binary}"
-    )
-    before = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-    gain = "CASE WHEN profit > 0 THEN profit ELSE 0 END"
+def _flags(rules: ValueRules) -> str:
+    """The CTEs `flags` and `flagged` over `ranked`: key by sales, by profit, rising, near the
+    cut, and the segment."""
     share = rules.pareto_share_bp
     near = rules.pareto_share_bp + rules.potential_band_bp
     return f"""
-customers AS ({customers_sql(flt, rules, dialect)}),
-ranked AS (
-  SELECT c.*,
-    ROW_NUMBER() OVER ({by_sales}) AS sales_rank,
-    COALESCE(SUM(sales) OVER ({by_sales} {before}), 0) AS sales_before,
-    SUM(sales) OVER (PARTITION BY level) AS level_sales,
-    ROW_NUMBER() OVER ({by_profit}) AS profit_rank,
-    COALESCE(SUM({gain}) OVER ({by_profit} {before}), 0) AS profit_before,
-    SUM({gain}) OVER (PARTITION BY level) AS level_profit,
-    COUNT(*) OVER (PARTITION BY level) AS level_customers
-  FROM customers c
-),
 flags AS (
   SELECT r.*,
     CASE WHEN level_sales > 0 AND sales_before * {BASIS_POINTS} < {share} * level_sales
@@ -115,7 +103,16 @@ def _curve_where(rank: str) -> str:
     return f"({rank} * 100) / level_customers > (({rank} - 1) * 100) / level_customers"
 
 
-def report_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect, segment: Segment) -> str:
+def report_sql(
+    flt: ReportFilter,
+    rules: ValueRules,
+    dialect: Dialect,
+    segment: Segment,
+    *,
+    stored: bool = False,
+) -> str:
+    """The report's query; `stored`: rank from the value-refresh's snapshot (`customer_value`)
+    instead of from the purchases."""
     counts = {
         "purchases": "SUM(purchases)",
         "sales": "SUM(sales)",
@@ -173,7 +170,12 @@ def report_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect, segment: 
             (page_tail, page),
         ],
     )
-    return f"WITH {_ranked(flt, rules, dialect)} {body}"
+    if stored:
+        level = "" if flt.level is None else " WHERE level = :level_name"
+        ranking = f"ranked AS (SELECT * FROM customer_value{level})"
+    else:
+        ranking = ranking_sql(flt, rules, dialect)
+    return f"WITH {ranking}, {_flags(rules)} {body}"
 
 
 async def pareto_report(
@@ -185,6 +187,12 @@ async def pareto_report(
     offset: int = 0,
 ) -> ParetoReport:
     conn = read_connection()
-    sql = report_sql(flt, rules, Dialect.of(conn), segment)
-    rows = await fetch(sql, {**params(flt), "limit": limit, "offset": offset}, conn=conn)
-    return assemble(rows, rules)
+    as_of = await snapshot_day(flt, conn)
+    sql = report_sql(flt, rules, Dialect.of(conn), segment, stored=as_of is not None)
+    values: dict[str, object] = {"limit": limit, "offset": offset}
+    if as_of is None:
+        values.update(params(flt))
+    elif flt.level is not None:
+        values["level_name"] = flt.level.value
+    rows = await fetch(sql, values, conn=conn)
+    return assemble(rows, rules, as_of=as_of)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -84,6 +85,8 @@ class ParetoCustomer:
 
 @dataclass(frozen=True)
 class ParetoReport:
+    as_of: date | None
+    """The value-refresh day whose snapshot this is (None: computed from the purchases now)."""
     share: float
     levels: list[LevelSummary]
     customers: list[ParetoCustomer]
@@ -105,7 +108,7 @@ def share_of(part: int | None, whole: int | None) -> float | None:
     return round(part / whole, 6)
 
 
-def assemble(rows: list[Row], rules: ValueRules) -> ParetoReport:
+def assemble(rows: list[Row], rules: ValueRules, *, as_of: date | None = None) -> ParetoReport:
     by_kind: dict[str, list[Row]] = {}
     for row in rows:
         by_kind.setdefault(str(row["row_kind"]), []).append(row)
@@ -153,6 +156,7 @@ def assemble(rows: list[Row], rules: ValueRules) -> ParetoReport:
     customers = [_customer(r) for r in by_kind.get("customer", [])]
     customers.sort(key=lambda c: (_level_order(c.level), c.sales_rank))
     return ParetoReport(
+        as_of=as_of,
         share=rules.pareto_share_bp / BASIS_POINTS,
         levels=summaries,
         customers=customers,

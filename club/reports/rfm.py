@@ -55,12 +55,12 @@ async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -
     conn = read_connection()
     where = population(flt)
     params = population_params(flt)
+    # One pass over the members: (R, F, M) groups, at most bins^3 rows; the grid and each
+    # score's distribution are sums of them.
     groups = await fetch(
-        "SELECT 'rf' AS kind, r_score AS a, f_score AS b, COUNT(*) AS members,"
-        " SUM(monetary_fen) AS monetary, SUM(profit_fen) AS profit, MAX(day) AS as_of"
-        f" FROM member_value mv WHERE {where} GROUP BY r_score, f_score"
-        " UNION ALL SELECT 'm', m_score, 0, COUNT(*), SUM(monetary_fen), SUM(profit_fen),"
-        f" MAX(day) FROM member_value mv WHERE {where} GROUP BY m_score",
+        "SELECT r_score, f_score, m_score, COUNT(*) AS members, SUM(monetary_fen) AS monetary,"
+        " SUM(profit_fen) AS profit, MAX(day) AS as_of"
+        f" FROM member_value mv WHERE {where} GROUP BY r_score, f_score, m_score",
         params,
         conn=conn,
     )
@@ -71,18 +71,23 @@ async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -
         {**params, "limit": limit, "offset": offset},
         conn=conn,
     )
+    cells_by: dict[tuple[int, int], tuple[int, int, int | None]] = {}
+    m_by: dict[int, tuple[int, int]] = {}
+    for g in groups:
+        r, f, m = int(g["r_score"]), int(g["f_score"]), int(g["m_score"])
+        n, money = int(g["members"]), int(g["monetary"] or 0)
+        profit = None if g["profit"] is None else int(g["profit"])
+        members, spend, gain = cells_by.get((r, f), (0, 0, None))
+        total = gain if profit is None else (gain or 0) + profit
+        cells_by[(r, f)] = (members + n, spend + money, total)
+        m_members, m_spend = m_by.get(m, (0, 0))
+        m_by[m] = (m_members + n, m_spend + money)
     cells = [
-        RfmCell(
-            r=int(g["a"]),
-            f=int(g["b"]),
-            members=int(g["members"]),
-            monetary_fen=int(g["monetary"] or 0),
-            profit_fen=None if g["profit"] is None else int(g["profit"]),
+        RfmCell(r=r, f=f, members=n, monetary_fen=money, profit_fen=profit)
+        for (r, f), (n, money, profit) in sorted(
+            cells_by.items(), key=lambda i: (-i[0][0], -i[0][1])
         )
-        for g in groups
-        if g["kind"] == "rf"
     ]
-    cells.sort(key=lambda c: (-c.r, -c.f))
     days = [as_date(g["as_of"]) for g in groups if g["as_of"] is not None]
     return RfmReport(
         as_of=max(days) if days else None,
@@ -91,14 +96,7 @@ async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -
         cells=cells,
         r_scores=_scores(cells, lambda c: c.r),
         f_scores=_scores(cells, lambda c: c.f),
-        m_scores=sorted(
-            (
-                ScoreCount(int(g["a"]), int(g["members"]), int(g["monetary"] or 0))
-                for g in groups
-                if g["kind"] == "m"
-            ),
-            key=lambda s: -s.score,
-        ),
+        m_scores=[ScoreCount(m, n, money) for m, (n, money) in sorted(m_by.items(), reverse=True)],
         rows=[value_row(r) for r in rows],
     )
 

@@ -2,7 +2,9 @@
 
 Per tier of the programme: club members (joined, not erased), how many still follow, how many
 bought in the period and their sales and profit, the value classes and the churn flags. With a
-level or store, only purchases there count and only the members who made them.
+level or store, only purchases there count and only the members who made them. Orders booked to
+a group account are the organisation's, not the member's. For the default period the members'
+sales come from the value-refresh's snapshot.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from club.reports.filters import ReportFilter
+from club.reports.snapshot import snapshot_day
 from club.reports.sql import fetch, read_connection
 from club.rules.channels import ChannelLevel
 from club.rules.programme import Programme
@@ -35,9 +38,9 @@ class TierRow:
     churn_risk: int
 
 
-def _sql(flt: ReportFilter, programme: Programme) -> str:
+def _sql(flt: ReportFilter, programme: Programme, stored: bool) -> str:
     rules = programme.value
-    where = "p.created_at >= :start AND p.created_at < :end"
+    where = "p.created_at >= :start AND p.created_at < :end AND p.account_id IS NULL"
     if flt.store is not None:
         where += " AND p.store_id = :store"
     if flt.level is not None and flt.level != ChannelLevel.CONSUMER:
@@ -48,12 +51,16 @@ def _sql(flt: ReportFilter, programme: Programme) -> str:
     def count(cond: str) -> str:
         return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
 
+    bought = (
+        "SELECT member_id, sales, profit, missing_n FROM customer_value"
+        " WHERE level = 'consumer' AND kind = 'member'"
+        if stored
+        else f"SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)})"
+        f" AS profit, SUM({money.missing_cost()}) AS missing_n FROM purchase p WHERE {where}"
+        " GROUP BY p.member_id"
+    )
     return f"""
-WITH bought AS (
-  SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)}) AS profit,
-    SUM({money.missing_cost()}) AS missing_n
-  FROM purchase p WHERE {where} GROUP BY p.member_id
-)
+WITH bought AS ({bought})
 SELECT COALESCE(m.tier, '{lowest}') AS tier, COUNT(*) AS members,
   {count("m.status = 'active'")} AS following, {count("b.member_id IS NOT NULL")} AS buyers,
   SUM(b.sales) AS sales, SUM(b.profit) AS profit, SUM(b.missing_n) AS missing_n,
@@ -69,12 +76,14 @@ GROUP BY COALESCE(m.tier, '{lowest}')"""
 
 async def tiers_report(flt: ReportFilter, programme: Programme) -> list[TierRow]:
     conn = read_connection()
-    params: dict[str, object] = {"start": flt.start, "end": flt.end}
-    if flt.store is not None:
+    as_of = await snapshot_day(flt, conn, usable=flt.level is None and flt.store is None)
+    params: dict[str, object] = {} if as_of else {"start": flt.start, "end": flt.end}
+    if flt.store is not None and as_of is None:
         params["store"] = flt.store
-    if flt.level is not None and flt.level != ChannelLevel.CONSUMER:
+    if flt.level is not None and flt.level != ChannelLevel.CONSUMER and as_of is None:
         params["level"] = flt.level.value
-    found = {str(r["tier"]): r for r in await fetch(_sql(flt, programme), params, conn=conn)}
+    fetched = await fetch(_sql(flt, programme, as_of is not None), params, conn=conn)
+    found = {str(r["tier"]): r for r in fetched}
     sales_total = sum(int(r["sales"] or 0) for r in found.values())
     profit_total = sum(int(r["profit"] or 0) for r in found.values())
     names = {tier.code: tier.name_zh for tier in programme.tiers.tiers}

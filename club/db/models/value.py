@@ -135,3 +135,37 @@ class MemberExit(Model):
     class Meta:
         table = "member_exit"
         unique_together = (("member_id", "kind", "last_active_at"),)
+
+
+class CustomerValue(Model):
+    """The value-refresh's ranking of every level's customers over the default report period
+    (`club.reports.snapshot`): what the 80/20 report reads for that period."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    start_day = fields.DateField()
+    end_day = fields.DateField()
+    level = fields.CharField(max_length=16)
+    kind = fields.CharField(max_length=16)
+    member_id = fields.BigIntField(null=True)
+    store_id = fields.CharField(max_length=32, null=True)
+    account_id = fields.BigIntField(null=True)
+    ref = fields.CharField(max_length=64)
+    purchases = fields.BigIntField()
+    sales = fields.BigIntField()
+    profit = fields.BigIntField(null=True)
+    missing_n = fields.BigIntField()
+    missing_fen = fields.BigIntField()
+    late = fields.BigIntField()
+    early = fields.BigIntField()
+    sales_rank = fields.BigIntField()
+    sales_before = fields.BigIntField()
+    level_sales = fields.BigIntField()
+    profit_rank = fields.BigIntField()
+    profit_before = fields.BigIntField()
+    level_profit = fields.BigIntField(null=True)
+    level_customers = fields.BigIntField()
+
+    class Meta:
+        table = "customer_value"
+        indexes = (("level", "sales_rank"), ("member_id",))

@@ -19,6 +19,7 @@ from club.reports.filters import build_filter
 from club.rules.channels import ChannelLevel
 from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
 from club.staff.accounts import create_staff
+from club.value.refresh import refresh_values
 from tests.club.value.fixtures import NOW, PROGRAMME, TZ, YUAN, at
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -102,3 +103,11 @@ async def test_channels_filtered_by_level_and_store() -> None:
         build_filter(today=NOW.date(), tz=TZ, months=12, store="K1"), PROGRAMME.value
     )
     assert [r.ref for r in k1] == ["K1"]
+
+
+async def test_the_snapshot_gives_the_same_channel_figures() -> None:
+    await build_channels()
+    flt = build_filter(today=NOW.date(), tz=TZ, months=12)
+    live = await channels_report(flt, PROGRAMME.value)
+    await refresh_values(NOW.date(), NOW, PROGRAMME)
+    assert await channels_report(flt, PROGRAMME.value) == live

@@ -7,6 +7,7 @@ import pytest
 from club.reports.filters import build_filter
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
+from club.value.refresh import refresh_values
 from tests.club.value.fixtures import (
     KEY_ACCOUNT_PROFIT,
     KEY_ACCOUNT_SALES,
@@ -102,3 +103,17 @@ async def test_a_period_without_sales_is_empty_and_pages_count() -> None:
     page = await pareto_report(period(level="key_account"), RULES, limit=3, offset=3)  # type: ignore[arg-type]
     assert [c.id for c in page.customers] == ["D", "E", "F"]
     assert page.total_customers == 10
+
+
+async def test_the_default_period_reads_the_refresh_snapshot_with_the_same_answer() -> None:
+    await build_domain_example()
+    live = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
+    assert live.as_of is None
+    await refresh_values(NOW.date(), NOW, PROGRAMME)
+    stored = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
+    assert stored.as_of == NOW.date()
+    assert (stored.levels, stored.customers) == (live.levels, live.customers)
+    key = await pareto_report(period(level="key_account"), RULES, segment=Segment.KEY)  # type: ignore[arg-type]
+    assert key.as_of == NOW.date() and [c.id for c in key.customers] == ["A", "B", "C"]
+    # Another period, or a store, is ranked from the purchases.
+    assert (await pareto_report(period(store="S1"), RULES)).as_of is None  # type: ignore[arg-type]

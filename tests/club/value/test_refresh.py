@@ -25,6 +25,7 @@ async def test_rfm_classes_and_quadrants_by_hand() -> None:
     assert counts == {
         "members": 6,
         "class_changes": 6,
+        "customers_ranked": 5,  # the snapshot of the default period: M5 bought before it
         "class_A": 2,
         "class_B": 1,
         "class_C": 3,

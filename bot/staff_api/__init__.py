@@ -26,9 +26,9 @@ from bot.staff_api import (
     reviews,
     rewards,
     segments,
+    service,
     staff,
     stores,
-    service,
     tiers,
     vouchers,
 )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from bot.staff_api.endpoint import Call, Endpoint
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.value_schemas import AccountContactOut, AccountIn, AccountOut, ContactIn
 from club.staff.accounts import Permission
 from club.value import accounts
 
 
 async def _out(call: Call, account_id: int, created: bool = False) -> AccountOut:
-    view = await accounts.account_view(account_id, call.now, call.request.app[PROGRAMME])
+    view = await accounts.account_view(account_id, call.now, call.deps.programme)
     return AccountOut(
         id=view.id,
         name=view.name,

@@ -8,7 +8,6 @@ from dataclasses import asdict, fields
 from aiohttp import web
 
 from bot.staff_api.endpoint import Call, Endpoint
-from bot.staff_api.programme import PROGRAMME
 from bot.staff_api.report_schemas import (
     ChannelsOut,
     ChurnOut,
@@ -46,7 +45,7 @@ CSV_NOTE = " With `?format=csv` the rows come as CSV (UTF-8 with a BOM, which Ex
 
 def report_filter(call: Call, query: ReportQuery) -> ReportFilter:
     tz = call.deps.settings.tz
-    programme = call.request.app[PROGRAMME]
+    programme = call.deps.programme
     call.target = call.request.path.removeprefix(REPORTS + "/")
     return build_filter(
         today=call.now.astimezone(tz).date(),
@@ -82,7 +81,7 @@ def columns_of(kind: type[object]) -> list[str]:
 async def pareto(call: Call) -> ParetoOut | web.Response:
     query = call.query_as(ParetoQuery)
     flt = report_filter(call, query)
-    rules = call.request.app[PROGRAMME].value
+    rules = call.deps.programme.value
     report = await pareto_report(
         flt, rules, segment=query.segment, limit=query.limit, offset=query.offset
     )
@@ -96,7 +95,7 @@ async def pareto(call: Call) -> ParetoOut | web.Response:
 async def rfm(call: Call) -> RfmOut | web.Response:
     query = call.query_as(PageQuery)
     flt = report_filter(call, query)
-    bins = call.request.app[PROGRAMME].value.rfm_bins
+    bins = call.deps.programme.value.rfm_bins
     report = await rfm_report(flt, bins, limit=query.limit, offset=query.offset)
     call.summary["rows"] = len(report.rows)
     if query.format == "csv":
@@ -148,7 +147,7 @@ async def exits(call: Call) -> ExitsOut | web.Response:
 async def channels(call: Call) -> ChannelsOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
-    rows = await channels_report(flt, call.request.app[PROGRAMME].value)
+    rows = await channels_report(flt, call.deps.programme.value)
     if query.format == "csv":
         return csv_response("channels", flt, columns_of(ChannelRow), map(asdict, rows))
     return ChannelsOut.model_validate(
@@ -159,7 +158,7 @@ async def channels(call: Call) -> ChannelsOut | web.Response:
 async def tiers(call: Call) -> TiersOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
-    rows = await tiers_report(flt, call.request.app[PROGRAMME])
+    rows = await tiers_report(flt, call.deps.programme)
     if query.format == "csv":
         return csv_response("tiers", flt, columns_of(TierRow), map(asdict, rows))
     return TiersOut.model_validate({"rows": [asdict(r) for r in rows], "period": period_out(flt)})

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from club.reports import profit as money
 from club.reports.filters import ReportFilter
 from club.reports.snapshot import snapshot_day
 from club.reports.sql import Dialect, fetch, read_connection
 from club.rules.programme import ValueRules
-from club.value import profit as money
 
 
 @dataclass(frozen=True)

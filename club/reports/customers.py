@@ -11,11 +11,11 @@ the store's level, and levels are compared side by side, never added together.
 
 from __future__ import annotations
 
+from club.reports import profit as money
 from club.reports.filters import ReportFilter
 from club.reports.sql import Dialect
 from club.rules.channels import ChannelLevel
 from club.rules.programme import ValueRules
-from club.value import profit as money
 
 CONSUMER = ChannelLevel.CONSUMER.value
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from club.reports import profit as money
 from club.reports.filters import ReportFilter
 from club.reports.snapshot import snapshot_day
 from club.reports.sql import fetch, read_connection
 from club.rules.channels import ChannelLevel
 from club.rules.programme import Programme
-from club.value import profit as money
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Customer value rules, pure: the programme's value and churn settings, the profit of one
 purchase, shares and cuts.
 
-The reports compute the same in SQL (`club.value.profit`); a test holds the two together.
+The reports compute the same in SQL (`club.reports.profit`); a test holds the two together.
 """
 
 from __future__ import annotations

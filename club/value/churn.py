@@ -19,10 +19,10 @@ from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
 
+from club.reports import profit as money
 from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
 from club.rules.tiers import months_back
-from club.value import profit as money
 from club.value.exits import record_dormant
 
 log = logging.getLogger(__name__)

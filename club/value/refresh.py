@@ -32,11 +32,11 @@ from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
 
+from club.reports import profit as money
 from club.reports.snapshot import take_snapshot
 from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
 from club.rules.tiers import months_back
-from club.value import profit as money
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import pytest
 
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member
+from club.reports import profit as money
 from club.reports.sql import fetch
 from club.rules.channels import ChannelLevel
 from club.rules.value import purchase_profit
 from club.sales.purchases import PurchaseLine, record_purchase, record_return, upsert_store
-from club.value import profit as money
 from tests.club.value.fixtures import NOW, PROGRAMME
 
 pytestmark = pytest.mark.usefixtures("db")

@@ -65,6 +65,7 @@ async def open_resources(
                 timezone=settings.club_tz,
                 embedded=settings.embedded,
                 create_schema=create_schema,
+                replica_url=settings.database_replica_url,
             ),
             aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
         ):

@@ -30,7 +30,7 @@ def test_optional_keys_take_their_defaults() -> None:
     data = tomllib.loads(DEMO_TOML)
     for key in ("months", "pareto_share", "class_a_share", "class_b_share", "rfm_bins"):
         data["value"].pop(key)
-    data["churn"] = {}
+    data.pop("churn")  # optional as a whole: the domain's defaults
     p = parse_programme(data)
     assert (p.value.pareto_share_bp, p.value.rfm_bins, p.value.months) == (8_000, 5, 12)
     assert p.churn.silence_factor_pct == 200 and p.churn.dormant_days == 180
@@ -57,7 +57,6 @@ def _broken(change: Any) -> str:
     ("change", "named"),
     [
         (lambda d: d.pop("value"), "value: missing"),
-        (lambda d: d.pop("churn"), "churn: missing"),
         (lambda d: d["value"].pop("point_value_fen"), "value.point_value_fen: missing"),
         (lambda d: d["value"].update(point_value_fen=-1), "value.point_value_fen"),
         (lambda d: d["value"]["service_cost"].pop("dealer"), "value.service_cost.dealer: missing"),

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from aiohttp.test_utils import TestClient, TestServer
 from tortoise import connections
 
+from bot.kv import Redis
+from club.clock import FixedClock
 from club.db.connect import database
+from club.db.testing import clear_all_tables
 from club.reports.sql import fetch, read_connection
-from tests.conftest import TEST_DB_URL
+from clubbot.web import create_app
+from tests.bot.test_staff_api_support import staff_headers
+from tests.conftest import TEST_DB_URL, make_settings
 
 
 async def test_without_a_replica_reports_read_the_main_database() -> None:
@@ -22,3 +28,16 @@ async def test_with_a_replica_reports_read_it(pg_only: None) -> None:
         assert replica is not connections.get("default")
         rows = await fetch("SELECT current_database() AS db")
         assert rows[0]["db"] == TEST_DB_URL.rsplit("/", 1)[1]
+
+
+async def test_the_app_reads_reports_from_the_configured_replica(
+    pg_only: None, clock: FixedClock, store: Redis
+) -> None:
+    settings = make_settings(database_replica_url=TEST_DB_URL)
+    app = create_app(settings, clock=clock, store=store, create_schema=True)
+    async with TestClient(TestServer(app)) as client:
+        await clear_all_tables()
+        assert "replica" in connections.db_config
+        headers = (await staff_headers())["marketer"]
+        resp = await client.get("/api/v1/reports/tiers", headers=headers)
+        assert resp.status == 200, await resp.text()

@@ -66,11 +66,11 @@ LEVEL_OF_STORE = (
 def load_sql(members: int, purchases: int) -> list[str]:
     now = f"TIMESTAMPTZ '{NOW.isoformat()}'"
     statements = [
-        "INSERT INTO store (id, name, channel_level, region)"
-        f" SELECT 'S' || i, '门店' || i, {LEVEL_OF_STORE.format(i='i')}, '华东'"
+        "INSERT INTO store (id, name, channel_level, region, status, created_at)"
+        f" SELECT 'S' || i, '门店' || i, {LEVEL_OF_STORE.format(i='i')}, '华东', 'open', {now}"
         f" FROM generate_series(1, {STORES}) i",
-        "INSERT INTO staff_user (name, role, token_hash, active, created_at)"
-        f" SELECT 'clerk' || i, 'clerk', md5('t' || i) || md5('u' || i), true, {now}"
+        "INSERT INTO staff_user (name, role, token_hash, active, created_at, failed_sign_ins)"
+        f" SELECT 'clerk' || i, 'clerk', md5('t' || i) || md5('u' || i), true, {now}, 0"
         f" FROM generate_series(1, {CLERKS}) i",
         "INSERT INTO group_account (name, created_at)"
         f" SELECT '集团' || i, {now} FROM generate_series(1, {ACCOUNTS}) i",

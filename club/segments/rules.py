@@ -8,10 +8,9 @@ Every rule is a JSON object whose `rule` names it; `and`, `or` and `not` nest th
         {"rule": "tags", "tags": ["banquet"], "match": "any"}]}
 
 Times are relative to the moment the segment is used (`within_days`, `more_than_days`) or
-absolute (`after`, `before`, ISO 8601 with an offset). `value_class` and `churn_risk` are
-accepted in the document now and evaluated once customer value management exists; until then
-using them is refused (`club.segments.sql.NotYetAvailable`). The SQL each rule becomes is in
-`club.segments.sql`.
+absolute (`after`, `before`, ISO 8601 with an offset). `value_class` and `churn_risk` read
+the daily value-refresh and churn-scan (`member_value`, `member_churn`). The SQL each rule
+becomes is in `club.segments.sql`.
 """
 
 from __future__ import annotations
@@ -202,14 +201,16 @@ class InList(_Rule):
 
 
 class ValueClass(_Rule):
-    """Customer value class (A/B/C). Evaluated once customer value management exists."""
+    """Customer value class (A/B/C) of the last value-refresh; members who never bought have
+    none."""
 
     rule: Literal["value_class"]
     classes: list[Literal["A", "B", "C"]] = Field(min_length=1, max_length=3)
 
 
 class ChurnRisk(_Rule):
-    """Churn warning level. Evaluated once customer value management exists."""
+    """Churn warning of today's churn-scan: `high` silent beyond their rhythm and spending less,
+    `medium` one of the two, `low` not flagged."""
 
     rule: Literal["churn_risk"]
     levels: list[Literal["low", "medium", "high"]] = Field(min_length=1, max_length=3)

@@ -23,13 +23,8 @@ from club.segments import rules as r
 
 
 class NotYetAvailable(ValueError):
-    """A rule the document accepts but that cannot be evaluated yet."""
-
-
-VALUE_RULES_LATER = (
-    "{rule} rules arrive with customer value management (value classes and churn flags are not "
-    "computed yet); remove the rule or wait for that release"
-)
+    """A rule the document accepts but that cannot be evaluated yet (none at present: value
+    classes and churn flags are computed by the daily value-refresh and churn-scan)."""
 
 
 def year_ago(now: datetime) -> datetime:
@@ -64,6 +59,8 @@ class Compiler:
             r.LanguageIs: lambda rule: self.p.one_of("m.language", rule.languages),
             r.Tags: self._tags,
             r.InList: self._in_list,
+            r.ValueClass: self._value_class,
+            r.ChurnRisk: self._churn_risk,
         }
 
     def condition(self, rule: r.Rule) -> str:
@@ -73,8 +70,6 @@ class Compiler:
             return "(" + " OR ".join(self.condition(kid) for kid in rule.rules) + ")"
         if isinstance(rule, r.Not):
             return f"(NOT {self.condition(rule.of)})"
-        if isinstance(rule, r.ValueClass | r.ChurnRisk):
-            raise NotYetAvailable(VALUE_RULES_LATER.format(rule=rule.rule))
         return f"({self._leaf[type(rule)](rule)})"
 
     # --- pieces ----------------------------------------------------------------------------
@@ -127,6 +122,28 @@ class Compiler:
     def _purchase_count(self, rule: r.PurchaseCount) -> str:
         since = self._days_ago(rule.within_days) if rule.within_days is not None else None
         return self._between(f"(SELECT COUNT(*) {self._purchases(since)})", rule.bounds())
+
+    def _value_class(self, rule: r.ValueClass) -> str:
+        """The class of the last value-refresh (`member_value`); a member who never bought has
+        none, and is in no class."""
+        classes = self.p.one_of("v.value_class", rule.classes)
+        return f"EXISTS (SELECT 1 FROM member_value v WHERE v.member_id = m.id AND {classes})"
+
+    def _churn_risk(self, rule: r.ChurnRisk) -> str:
+        """From today's churn-scan (`member_churn`): `high` flagged for both a silence beyond
+        their rhythm and a fall in spend, `medium` for one of them, `low` not flagged."""
+        flag = "SELECT 1 FROM member_churn c WHERE c.member_id = m.id"
+
+        def both() -> str:  # every placeholder bound is used (SQLite counts them)
+            yes = self.p.add(True)
+            return f"c.silent = {yes} AND c.spend_fell = {yes}"
+
+        levels = {
+            "high": lambda: f"EXISTS ({flag} AND {both()})",
+            "medium": lambda: f"EXISTS ({flag} AND NOT ({both()}))",
+            "low": lambda: f"NOT EXISTS ({flag})",
+        }
+        return " OR ".join(levels[level]() for level in dict.fromkeys(rule.levels))
 
     def _points_expiring(self, rule: r.PointsExpiring) -> str:
         now = self.p.add(self.now)

@@ -48,9 +48,7 @@ async def test_migration_fills_the_level_of_earlier_purchases(empty_database: st
     # Before the snapshot column: S1 a small shop from 2025, a dealer from 1 June 2026; S2 a key
     # account with no recorded history. A sale keeps the level of its day.
     ensure_sqlite_folder(empty_database)
-    await apply_migrations(
-        config=tortoise_config(empty_database), target="models.0012_member_review"
-    )
+    await apply_migrations(config=tortoise_config(empty_database), target="models.0014_campaigns")
     await Tortoise.close_connections()
     stamp = "'2026-01-01 00:00:00+08:00'"
     async with database(empty_database):

@@ -11,6 +11,7 @@ import pytest
 
 from club.db.models.ledger import ChannelLevel, Store
 from club.db.models.members import Member, MemberStatus
+from club.db.models.value import MemberChurn, MemberValue
 from club.points import ledger
 from club.programme.demo import demo_programme
 from club.rules.kinds import EntryKind
@@ -212,27 +213,73 @@ async def test_a_fixed_list_is_a_segment_and_a_rule(base: dict[str, int]) -> Non
     ) == {"dan"}
 
 
-async def test_value_rules_are_refused_until_they_are_computed(base: dict[str, int]) -> None:
-    for document in (
-        {"rule": "value_class", "classes": ["A"]},
-        {
-            "rule": "or",
-            "rules": [
-                {"rule": "tier", "tiers": ["gold"]},
-                {"rule": "churn_risk", "levels": ["high"]},
-            ],
-        },
-    ):
-        with pytest.raises(service.SegmentError, match="customer value management"):
-            await service.create_rule_segment(
-                "value",
-                r.parse(document),
-                description="",
-                programme=PROGRAMME,
-                now=NOW,
-                staff_id=None,
-            )
-    assert await service.list_segments() == []
+async def test_value_rules_read_the_value_refresh_and_the_churn_scan(
+    base: dict[str, int],
+) -> None:
+    # Stored by the daily jobs: Ann class A, Bob B, Dan C (Cat and Eve never valued); Bob
+    # flagged for silence and falling spend (high), Dan for silence alone (medium).
+    for name, value_class in (("ann", "A"), ("bob", "B"), ("dan", "C")):
+        await MemberValue.create(
+            member_id=base[name],
+            day=NOW.date(),
+            last_purchase_at=NOW,
+            recency_days=0,
+            frequency=1,
+            monetary_fen=1,
+            profit_fen=1,
+            missing_cost_purchases=0,
+            r_score=1,
+            f_score=1,
+            m_score=1,
+            value_class=value_class,
+            recent_fen=0,
+            prior_fen=0,
+            potential=None,
+            quadrant="keep",
+        )
+    for name, fell in (("bob", True), ("dan", False)):
+        await MemberChurn.create(
+            member_id=base[name],
+            day=NOW.date(),
+            since=NOW.date(),
+            purchases=3,
+            rhythm_days=30,
+            silence_days=90,
+            spend_fen=0,
+            spend_before_fen=1,
+            silent=True,
+            spend_fell=fell,
+            reason_zh="-",
+            reason_en="-",
+        )
+    assert await who({"rule": "value_class", "classes": ["A"]}) == {"ann"}
+    assert await who({"rule": "value_class", "classes": ["B", "C"]}) == {"bob", "dan"}
+    assert await who({"rule": "not", "of": {"rule": "value_class", "classes": ["A"]}}) == {
+        "bob",
+        "cat",
+        "dan",
+        "eve",
+    }
+    assert await who({"rule": "churn_risk", "levels": ["high"]}) == {"bob"}
+    assert await who({"rule": "churn_risk", "levels": ["medium", "high"]}) == {"bob", "dan"}
+    assert await who({"rule": "churn_risk", "levels": ["low"]}) == {"ann", "cat", "eve"}
+    segment = await service.create_rule_segment(
+        "key and drifting",
+        r.parse(
+            {
+                "rule": "and",
+                "rules": [
+                    {"rule": "value_class", "classes": ["B", "C"]},
+                    {"rule": "churn_risk", "levels": ["high", "medium"]},
+                ],
+            }
+        ),
+        description="",
+        programme=PROGRAMME,
+        now=NOW,
+        staff_id=None,
+    )
+    assert (await service.preview_segment(segment.id, PROGRAMME, NOW)).count == 2
 
 
 async def test_unknown_tiers_and_non_lists_are_refused(base: dict[str, int]) -> None:

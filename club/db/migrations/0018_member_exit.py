@@ -4,7 +4,7 @@ from club.db.models.value import ExitKind
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0015_member_churn')]
+    dependencies = [('models', '0017_member_churn')]
 
     initial = False
 

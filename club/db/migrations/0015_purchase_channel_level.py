@@ -4,7 +4,7 @@ from club.rules.channels import ChannelLevel
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_member_review')]
+    dependencies = [('models', '0014_campaigns')]
 
     initial = False
 

@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0018_group_accounts')]
+    dependencies = [('models', '0020_group_accounts')]
 
     initial = False
 

@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_service')]
+    dependencies = [('models', '0021_service')]
 
     initial = False
 

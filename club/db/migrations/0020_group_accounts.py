@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_member_source_at')]
+    dependencies = [('models', '0019_member_source_at')]
 
     initial = False
 

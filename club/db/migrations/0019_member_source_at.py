@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_member_exit')]
+    dependencies = [('models', '0018_member_exit')]
 
     initial = False
 

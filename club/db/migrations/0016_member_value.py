@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0013_purchase_channel_level')]
+    dependencies = [('models', '0015_purchase_channel_level')]
 
     initial = False
 

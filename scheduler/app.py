@@ -42,6 +42,8 @@ MISFIRE_GRACE_S = 6 * 3600
 DISPATCH_EVERY_S = 30
 EXPIRY_TIME = time(3, 0)
 TIER_REVIEW_TIME = time(4, 0)
+VALUE_TIME = time(2, 0)
+CHURN_TIME = time(2, 30)
 
 
 @dataclass
@@ -117,6 +119,9 @@ def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]
         ("festival", CronTrigger(**at_send)),
         ("expire-points", CronTrigger(hour=EXPIRY_TIME.hour, minute=0, timezone=tz)),
         ("tier-review", CronTrigger(day=review, hour=TIER_REVIEW_TIME.hour, minute=0, timezone=tz)),
+        # At night, before the day's campaigns and automations read classes and churn risk.
+        ("value-refresh", CronTrigger(hour=VALUE_TIME.hour, minute=VALUE_TIME.minute, timezone=tz)),
+        ("churn-scan", CronTrigger(hour=CHURN_TIME.hour, minute=CHURN_TIME.minute, timezone=tz)),
     ]
 
 
@@ -137,6 +142,9 @@ CATCH_UP = {
     "expire-points": CatchUp.LATEST,
     # Monthly: a scheduler down on the review day would otherwise skip a whole month.
     "tier-review": CatchUp.LATEST,
+    # Each run computes values and churn flags as of now: the latest covers every missed day.
+    "value-refresh": CatchUp.LATEST,
+    "churn-scan": CatchUp.LATEST,
 }
 LOOK_BACK = timedelta(days=63)
 """How far back to find a job's latest and previous runs due: two months of a monthly job."""

@@ -2,8 +2,8 @@
 
 Each job takes the day it is for and returns counts of what it did; `scheduler.runner` makes
 sure each (job, day) runs once. Messages go through the process's outbox, which hands the due
-ones to the sending workers as they are recorded. Only jobs that exist are listed: the contract's
-`value-refresh` and `churn-scan` join `JOBS` with the work that brings them. `automations` starts
+ones to the sending workers as they are recorded. `value-refresh` stores every member's RFM
+scores, class and quadrant; `churn-scan` (after it) refreshes the churn list. `automations` starts
 the day's run of every active automation now (the scheduler's half-minute tick starts each at its
 own time of day).
 """
@@ -27,10 +27,20 @@ from club.programme import Programme
 from club.rewards.vouchers import expire_vouchers
 from club.sales.counter import lapse_counter_purchases
 from club.tiers.service import review_all
+from club.value.churn import scan_churn
+from club.value.refresh import refresh_values
 
 log = logging.getLogger(__name__)
 
-JOBS = ("birthday", "festival", "expire-points", "tier-review", "automations")
+JOBS = (
+    "birthday",
+    "festival",
+    "expire-points",
+    "tier-review",
+    "value-refresh",
+    "churn-scan",
+    "automations",
+)
 
 JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
 
@@ -50,6 +60,8 @@ def job_body(name: str, ctx: JobContext) -> JobBody:
         "festival": lambda day: _festival(day, ctx),
         "expire-points": lambda day: _expire_points(day, ctx),
         "tier-review": lambda day: review_all(day, ctx.clock.now(), ctx.programme, ctx.outbox),
+        "value-refresh": lambda day: refresh_values(day, ctx.clock.now(), ctx.programme),
+        "churn-scan": lambda day: scan_churn(day, ctx.clock.now(), ctx.programme),
         "automations": lambda day: _automations(day, ctx),
     }
     try:

@@ -38,14 +38,16 @@ async def get_ticket(call: Call) -> TicketDetail:
     return TicketDetail(id=call.path["id"], lines=[TicketLineOut.model_validate(x) for x in lines])
 
 
+def _telling(call: Call) -> tickets.Telling:
+    return tickets.Telling(call.deps.programme, call.deps.outbox)
+
+
 async def answer_ticket(call: Call) -> AnswerOut:
     body = call.body_as(AnswerIn)
     answer = await tickets.answer_ticket(
-        call.path["id"], body.text, staff_id=call.staff.id, now=call.now
+        call.path["id"], body.text, staff_id=call.staff.id, now=call.now, tell=_telling(call)
     )
     call.summary["member_id"] = answer.member_id
-    # Delivery to the member (customer-service message in the window, else a template) is
-    # messaging's: it takes this TicketAnswer.
     return AnswerOut(
         ticket_id=answer.ticket_id,
         member_id=answer.member_id,
@@ -56,7 +58,9 @@ async def answer_ticket(call: Call) -> AnswerOut:
 
 
 async def close_ticket(call: Call) -> TicketClosedOut:
-    closed = await tickets.close_ticket(call.path["id"], now=call.now, staff_id=call.staff.id)
+    closed = await tickets.close_ticket(
+        call.path["id"], now=call.now, staff_id=call.staff.id, tell=_telling(call)
+    )
     call.summary["member_id"] = closed.member_id
     return TicketClosedOut(
         ticket_id=closed.ticket_id,

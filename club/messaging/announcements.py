@@ -65,9 +65,9 @@ def template_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _announce(announcement: str, kind: Kind, text: str, on: date, **values: object) -> Announcement:
-    values = {"content": text, "date": template_date(on), **values}
-    return Announcement(announcement, kind, text, values)
+def _announce(announcement: str, kind: Kind, said: str, on: date, **values: object) -> Announcement:
+    values = {"content": said, "date": template_date(on), **values}
+    return Announcement(announcement, kind, said, values)
 
 
 def _tier_name(programme: Programme, code: str, lang: str) -> str:
@@ -238,6 +238,26 @@ def voucher_expired(
         )
         text = message.render(to.lang, **values)
         return _announce("voucher_expired", Kind.VOUCHER, text, now.date(), **values)
+
+    return Say(say)
+
+
+def ticket_answer(programme: Programme, text: str, now: datetime) -> Say:
+    """A staff member's answer to the member's request for a person."""
+
+    def say(to: Recipient) -> Announcement:
+        said = programme.messages.ticket_answer.render(to.lang, text=text)
+        return _announce("ticket_answer", Kind.TICKET, said, now.date(), text=text)
+
+    return Say(say)
+
+
+def ticket_closed(programme: Programme, now: datetime) -> Say:
+    """Staff closed the member's request: chat answers as usual again."""
+
+    def say(to: Recipient) -> Announcement:
+        said = programme.messages.ticket_closed.render(to.lang)
+        return _announce("ticket_closed", Kind.TICKET, said, now.date())
 
     return Say(say)
 

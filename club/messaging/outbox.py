@@ -53,8 +53,9 @@ MEMBER_FIELDS = (
 )
 """What planning and composing read of a member (`.values()` of these)."""
 
-IMMEDIATE = frozenset({Kind.REPLY, Kind.NOTICE})
-"""Answers to what the member just did: never held for quiet hours."""
+IMMEDIATE = frozenset({Kind.REPLY, Kind.NOTICE, Kind.TICKET})
+"""Answers to the member: never held for quiet hours (a chat answer, a notice of something the
+member just did, a staff member's answer to the member's request for a person)."""
 
 
 @dataclass(frozen=True)

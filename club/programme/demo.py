@@ -144,6 +144,7 @@ marketing_per_week = 3
 #   points_adjusted:  {change} (+100 or -50), {points}, {balance}, {reason}
 #                     (must tell {change} and {balance})
 #   voucher_expired:  {reward}, {code}, {points} (returned; 0 when none) (must tell {reward})
+#   ticket_answer:    {text}, a staff member's answer (must tell {text}); ticket_closed
 #   purchase_upgrade also has the purchase's {points}, {balance}, {amount} and {order}
 #   campaign:         {name}, {tier}, {campaign} (its name)     (must tell {content})
 # Values are cut to what each new-style field type takes (thing: 20 characters, phrase: 5...).
@@ -193,6 +194,10 @@ thing1 = "退货{amount}元"
 character_string2 = "-{points}"
 number3 = "{balance}"
 time4 = "{date}"
+
+[templates.ticket_answer]
+id = "demo-tmpl-service-reply"
+fields = { thing1 = "{text}", time2 = "{date}" }
 
 [templates.voucher_expired]
 id = "demo-tmpl-voucher"
@@ -298,6 +303,7 @@ send "my data" to see it or "delete my data" to erase it at any time."""
 #     followed by purchase_upgrade, as one message
 #   points_adjusted (by staff): {change} (+100 or -50), {points}, {balance}, {reason}
 #   voucher_expired (unused in time): {reward}, {code}; voucher_expired_refunded also {points}
+#   ticket_answer (staff answering the member's request for a person): {text}; ticket_closed
 # Messages added after a programme was written may be left out; the texts shown here are used.
 # Write a literal brace as {{ or }}.
 [messages.points_expiry]
@@ -327,6 +333,14 @@ en = "A return of {amount} yuan (order {order}) took back {points} points: {bala
 [messages.points_adjusted]
 zh = "您的积分已调整{change}（{reason}），当前积分{balance}。"
 en = "Your points were adjusted by {change} ({reason}); your balance is {balance}."
+
+[messages.ticket_answer]
+zh = "【会员服务】{text}"
+en = "[Member service] {text}"
+
+[messages.ticket_closed]
+zh = "您的人工服务已结束，感谢您的耐心。如需帮助，随时发送“人工”。"
+en = "Your conversation with our staff has ended. Send \"human\" any time you need us."
 
 [messages.voucher_expired]
 zh = "您兑换的{reward}（券码{code}）已过期。"

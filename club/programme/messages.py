@@ -23,6 +23,8 @@ PLACEHOLDERS: Mapping[str, Mapping[str, object]] = {
     "points_reversed": {"points": 60, "balance": 620, "amount": "60", "order": "A1001"},
     "points_adjusted": {"change": "+100", "points": 100, "balance": 780, "reason": "补录"},
     "voucher_expired": {"reward": "品鉴杯", "code": "K7P2-9QX4", "points": 0},
+    "ticket_answer": {"text": "您好，我们已为您补发积分。"},
+    "ticket_closed": {},
     "voucher_expired_refunded": {"reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
 }
 LANGUAGES = ("zh", "en")
@@ -41,6 +43,14 @@ OPTIONAL: Mapping[str, Mapping[str, str]] = {
     "points_adjusted": {
         "zh": "您的积分已调整{change}（{reason}），当前积分{balance}。",
         "en": "Your points were adjusted by {change} ({reason}); your balance is {balance}.",
+    },
+    "ticket_answer": {
+        "zh": "【会员服务】{text}",
+        "en": "[Member service] {text}",
+    },
+    "ticket_closed": {
+        "zh": "您的人工服务已结束，感谢您的耐心。如需帮助，随时发送“人工”。",
+        "en": 'Your conversation with our staff has ended. Send "human" any time you need us.',
     },
     "voucher_expired": {
         "zh": "您兑换的{reward}（券码{code}）已过期。",

@@ -62,6 +62,8 @@ ANNOUNCEMENTS: Mapping[str, Announcement] = {
         {**_CONTENT, "points": 60, "balance": 620, "amount": "60", "order": "A1001"},
         required=("points", "balance"),
     ),
+    "ticket_answer": Announcement({**_CONTENT, "text": "已为您补发积分"}, required=("text",)),
+    "ticket_closed": Announcement(_CONTENT),
     "voucher_expired": Announcement(
         {**_CONTENT, "reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
         required=("reward",),

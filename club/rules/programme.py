@@ -212,6 +212,10 @@ class Messages:
     """A return took points back: {points}, {balance}, {amount} (yuan), {order}."""
     points_adjusted: Text
     """Staff adjusted the points: {change} (signed), {points}, {balance}, {reason}."""
+    ticket_answer: Text
+    """A staff member's answer to the member's request for a person: {text}."""
+    ticket_closed: Text
+    """Staff closed the member's request (no placeholders)."""
     voucher_expired: Text
     """A voucher expired unused: {reward}, {code}."""
     voucher_expired_refunded: Text

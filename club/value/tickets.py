@@ -3,9 +3,9 @@
 While a ticket is open the member's messages go to it (the callback reads `open_ticket_id`
 with the contact row it reads anyway, so members without a ticket cost nothing more). Staff see
 the open tickets key customers first (value class A and group-account contacts, then B, C,
-members never valued). An answer is recorded here and returned as a `TicketAnswer`: delivering
-it to the member (a customer-service message inside the 48-hour window, a template outside)
-belongs to messaging.
+members never valued). An answer, and a close by staff, are told to the member through the
+outbox in their own transaction (a customer-service message inside the window, the programme's
+template outside it; never held for quiet hours: the member asked for a person).
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from tortoise.transactions import in_transaction
 from club.db.models.members import Member
 from club.db.models.service import ContactChannel, StaffContact, Ticket, TicketMessage
 from club.db.models.service import TicketStatus as TicketStatus
+from club.db.tx import transaction
+from club.messaging import announcements
+from club.messaging.keys import outbox_key
+from club.messaging.outbox import Outbox
 from club.reports.sql import fetch
+from club.rules.programme import Programme
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 2000
@@ -32,6 +37,14 @@ class TicketError(ValueError):
 
 class UnknownTicket(LookupError):
     pass
+
+
+@dataclass(frozen=True)
+class Telling:
+    """How staff actions on a ticket reach the member."""
+
+    programme: Programme
+    outbox: Outbox
 
 
 @dataclass(frozen=True)
@@ -127,9 +140,16 @@ async def _release(conn: BaseDBAsyncClient, member_id: int, ticket_id: int) -> N
     )
 
 
-async def close_ticket(ticket_id: int, *, now: datetime, staff_id: int | None) -> TicketClosed:
-    """Close the ticket (by staff, or by the member in chat with None); closing twice is one."""
-    async with in_transaction() as conn:
+async def close_ticket(
+    ticket_id: int,
+    *,
+    now: datetime,
+    staff_id: int | None,
+    tell: Telling | None = None,
+) -> TicketClosed:
+    """Close the ticket (by staff, or by the member in chat with None); closing twice is one.
+    Closed by staff, the member is told (`tell`): chat is theirs again."""
+    async with transaction() as conn:
         ticket = await Ticket.filter(id=ticket_id).using_db(conn).select_for_update().first()
         if ticket is None:
             raise UnknownTicket(f"no ticket with id {ticket_id}")
@@ -149,16 +169,26 @@ async def close_ticket(ticket_id: int, *, now: datetime, staff_id: int | None) -
             .update(status=TicketStatus.CLOSED, closed_at=now, closed_by=staff_id)
         )
         await _release(conn, ticket.member_id, ticket_id)
+        if tell is not None and staff_id is not None:
+            await tell.outbox.tell(
+                announcements.ticket_closed(tell.programme, now),
+                key=outbox_key("ticket", ticket_id, "closed"),
+                now=now,
+                member_id=ticket.member_id,
+            )
     log.info("ticket closed id=%s by=%s", ticket_id, staff_id)
     return TicketClosed(ticket.id, ticket.member_id, openid, staff_id, now, True)
 
 
-async def answer_ticket(ticket_id: int, text: str, *, staff_id: int, now: datetime) -> TicketAnswer:
-    """Record a staff answer (and the staff contact it is); the answer to deliver."""
+async def answer_ticket(
+    ticket_id: int, text: str, *, staff_id: int, now: datetime, tell: Telling | None = None
+) -> TicketAnswer:
+    """Record a staff answer (and the staff contact it is), told to the member (`tell`) in the
+    same transaction, keyed by the answer."""
     text = text.strip()
     if not text or len(text) > MAX_TEXT:
         raise TicketError(f"text: 1..{MAX_TEXT} characters")
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         ticket = await Ticket.filter(id=ticket_id).using_db(conn).first()
         if ticket is None:
             raise UnknownTicket(f"no ticket with id {ticket_id}")
@@ -176,6 +206,13 @@ async def answer_ticket(ticket_id: int, text: str, *, staff_id: int, now: dateti
             note=f"ticket {ticket_id}",
             at=now,
         )
+        if tell is not None:
+            await tell.outbox.tell(
+                announcements.ticket_answer(tell.programme, text, now),
+                key=outbox_key("ticket", ticket_id, "answer", message.id),
+                now=now,
+                member_id=ticket.member_id,
+            )
     openid = await _openid(ticket.member_id)
     return TicketAnswer(ticket_id, ticket.member_id, openid, message.id, text, staff_id, now)
 

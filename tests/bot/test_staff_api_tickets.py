@@ -99,3 +99,31 @@ async def test_ticket_opened_in_chat_answered_and_closed(
         "ticket.answer",
         "ticket.list",
     ]
+
+
+async def test_the_answer_and_the_close_reach_the_member_through_wechat(
+    clock: FixedClock, store: Redis
+) -> None:
+    from bot.deps import DEPS
+    from tests.conftest import APPID, make_settings
+    from tests.fakes import FakeWeChat
+    from tests.fixtures.wechat.app import running_app
+
+    async with FakeWeChat(appid=APPID) as fake:
+        settings = make_settings(wechat_dry_run=False, wechat_api_base=fake.base_url)
+        async with running_app(settings, clock, store) as client:
+            member = Chat(client, clock, store, "oWaiting")
+            assert (await member.say("人工")).startswith("已为您转接人工客服")
+            staff = (await staff_headers())["clerk"]
+            answer = {"text": "您好，马上为您补发积分"}
+            resp = await client.post("/api/v1/tickets/1/answers", json=answer, headers=staff)
+            assert resp.status == 201
+            await client.post("/api/v1/tickets/1/close", json={}, headers=staff)
+            deps = client.app[DEPS]
+            await deps.drain()  # embedded: handed to the in-process sender at commit
+            await deps.delivery.send_due()  # with a queue: what its workers would do
+            sent = [c.body for c in fake.calls("message/custom/send")]
+    assert [(b["touser"], b["text"]["content"]) for b in sent] == [
+        ("oWaiting", "【会员服务】您好，马上为您补发积分"),
+        ("oWaiting", "您的人工服务已结束，感谢您的耐心。如需帮助，随时发送“人工”。"),
+    ]

@@ -55,8 +55,9 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    assert set(jobs) == {"birthday", "festival", "expire-points", "tier-review", "send"}
-    for job_id in ("birthday", "festival", "expire-points", "tier-review"):
+    daily = ("birthday", "festival", "expire-points", "tier-review", "value-refresh", "churn-scan")
+    assert set(jobs) == {*daily, "send"}
+    for job_id in daily:
         job = jobs[job_id]
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE_S >= 3600
@@ -66,6 +67,11 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     assert first == datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # the programme's send time
     review = jobs["tier-review"].trigger
     assert review.get_next_fire_time(None, datetime(2026, 11, 23, tzinfo=TZ)).day == 1
+    # Values at night, the churn list after them, before the day's campaigns read either.
+    night = datetime(2026, 11, 23, 0, 0, tzinfo=TZ)
+    assert jobs["value-refresh"].trigger.get_next_fire_time(None, night) == night.replace(hour=2)
+    churn = jobs["churn-scan"].trigger.get_next_fire_time(None, night)
+    assert churn == night.replace(hour=2, minute=30)
 
 
 async def test_catch_up_runs_what_is_due_today_once(
@@ -75,20 +81,22 @@ async def test_catch_up_runs_what_is_due_today_once(
     clock.set(datetime(2026, 11, 23, 11, 30, tzinfo=TZ))  # started after the 10:00 run time
     rt = runtime_of(client)
     first = {r.job: r.outcome for r in await catch_up(rt)}
-    # Birthdays and festivals at 10:00 and expiry at 03:00 are due, and this month's review on
-    # the 1st has not run.
+    # Birthdays and festivals at 10:00, expiry at 03:00 and the night's value refresh and churn
+    # scan are due, and this month's review on the 1st has not run.
     assert first == {
         "birthday": Outcome.DONE,
         "festival": Outcome.DONE,
         "expire-points": Outcome.DONE,
         "tier-review": Outcome.DONE,
+        "value-refresh": Outcome.DONE,
+        "churn-scan": Outcome.DONE,
     }
     again = {r.job: r.outcome for r in await catch_up(rt)}
     assert set(again.values()) == {Outcome.ALREADY_DONE}
     assert await OutboxMessage.filter(member_id=member.id).count() == 1
 
-    clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=TZ))  # before 10:00: only expiry is due
-    assert [r.job for r in await catch_up(rt)] == ["expire-points"]
+    clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=TZ))  # before 10:00: only the night's jobs
+    assert [r.job for r in await catch_up(rt)] == ["expire-points", "value-refresh", "churn-scan"]
 
 
 async def test_embedded_scheduler_catches_up_and_sends_in_process(

@@ -136,17 +136,19 @@ async def test_a_review_stopped_before_the_message_leaves_the_tier_as_it_was(
     assert await OutboxMessage.filter(member_id=member.id, kind="tier_change").count() == 1
 
 
-def test_no_command_or_help_offers_a_job_that_does_not_exist_yet(
+def test_the_run_command_offers_exactly_the_jobs_that_exist(
     clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit):
         main(["run", "--help"])
-    shown = capsys.readouterr().out
-    assert "birthday, festival, expire-points, tier-review, automations" in " ".join(shown.split())
-    for later in ("churn-scan", "value-refresh", "campaigns"):
-        assert later not in shown
-        with pytest.raises(LookupError, match="unknown job"):
-            job_body(later, context(load_programme(None), clock))
+    shown = " ".join(capsys.readouterr().out.split())
+    expected = (
+        "birthday, festival, expire-points, tier-review, value-refresh, churn-scan, automations"
+    )
+    assert expected.replace(" ", "") in shown.replace(" ", "")  # argparse may wrap at a hyphen
+    assert "campaigns" not in shown
+    with pytest.raises(LookupError, match="unknown job"):
+        job_body("campaigns", context(load_programme(None), clock))
 
 
 def test_unknown_job_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,12 +30,15 @@ from club.db.models.staff import StaffUser
 from club.rewards.redemptions import create_reward, redeem
 from config import Settings
 from tests.bot.test_staff_api_support import Client, error_of, joined_member, staff_headers
-from tests.conftest import make_settings
+from tests.conftest import ON_POSTGRES, make_settings
 from tests.fakes import FakeWeChat
 
-# Cases per operation and batch: 10 operations x 2 modes + 6 pinned batches, about 1,000 requests.
+# Cases per operation and batch (about 80 operations x 2 modes, plus pinned batches): more on the
+# PostgreSQL pass, where the database refuses more (NUL characters, 64-bit bounds), fewer on the
+# embedded pass, which only has to show SQLite answers the same (the whole suite must stay inside
+# CI's time: at 40 a mode this one test took over a minute and a half a pass).
 Case = schemathesis.Case[Any]
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 20 if ON_POSTGRES else 8
 CHECKS = [not_a_server_error, response_schema_conformance]
 ORDER_ID = "SEED-1"
 STORE_ID = "SEED-STORE"

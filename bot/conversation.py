@@ -50,8 +50,8 @@ ACCOUNT_CONTACT = Contact(
 """What handlers of the account's own events (`Incoming.from_account`) get as the member."""
 
 
-def detect_lang(message: Incoming, language: str = "zh") -> Lang:
-    """English when the member writes English; otherwise `language` (the member's, or zh)."""
+def detect_lang(message: Incoming, language: str | None = None) -> Lang:
+    """The member's `language` once their row is read; before that, the message's own."""
     return reply_language(message.plain_text, language)
 
 
@@ -78,6 +78,8 @@ class _Job:
     """The loop time until which the member's lock is waited for (inside the reply budget)."""
     unavailable: Unavailable | None = None
     """Set when the handler failed because a shared part was out of reach (answer 503)."""
+    language: str | None = None
+    """The member's language, once their row was read (for an error answer)."""
 
     def defer_if_pending(self) -> None:
         """The budget ran out: from now on the reply goes by the outbox. Synchronous on purpose:
@@ -174,7 +176,7 @@ class Conversation:
                 )
                 return
             log.exception("handler failed", extra={"kind": message.kind})
-            reply = TextReply(self.texts("error", detect_lang(message)))
+            reply = TextReply(self.texts("error", detect_lang(message, job.language)))
         self.deps.metrics.for_kind(message.kind).handler_seconds.observe(loop.time() - started)
         try:
             if not job.deferred:
@@ -216,13 +218,17 @@ class Conversation:
             contact = ACCOUNT_CONTACT
         else:
             contact = await record_contact(
-                message.openid, now=now, member_sent=message.member_sent, reader=self.contacts
+                message.openid,
+                now=now,
+                member_sent=message.member_sent,
+                text=message.plain_text,
+                reader=self.contacts,
             )
-            job.member_id = contact.member_id
+            job.member_id, job.language = contact.member_id, contact.language
         ctx = Context(
             message=message,
             now=now,
-            lang=detect_lang(message, contact.language),
+            lang=contact.language,
             state=Dialog(storage, message.openid, record),
             deps=deps,
             member=contact,

@@ -6,7 +6,8 @@ never depends on the order of imports:
 
 0. while staff hold the member's conversation (an open service ticket), every message the
    member sends (`@router.held()`), events excepted;
-1. cancel words (`@router.cancel(...)`), in any dialog state;
+1. cancel words (`@router.cancel(...)`) and words answered in any state without ending the
+   dialog (`@router.anytime(...)`: `English`, `中文`);
 2. dialog-state handlers (`@router.state(...)`) for the member's current state;
 3. everything else (text words, regexes, events, clicks, scans, message types);
 4. fallbacks (`@router.fallback()`).
@@ -124,6 +125,20 @@ class Router:
         """Words that end any dialog: checked before every other handler."""
         wanted = frozenset(normalise(w) for w in words)
         return self._add(Stage.CANCEL, lambda m: m.words in wanted)
+
+    def anytime(self, *words: str) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Words answered in any dialog state, before its steps; the handler decides whether
+        the dialog goes on (a language switch keeps it)."""
+        return self.cancel(*words)
+
+    def text_where(self, test: Callable[[str], bool]) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Text for which `test(stripped text)` is true (a shape no word list can give)."""
+
+        def matches(message: Incoming) -> bool:
+            plain = message.plain_text
+            return plain is not None and test(plain)
+
+        return self._add(Stage.DEFAULT, matches)
 
     def state(
         self, *states: str, any_message: bool = False

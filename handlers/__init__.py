@@ -25,6 +25,8 @@ def routers() -> list[Router]:
         enrol,
         fallback,
         help,
+        language,
+        name,
         points,
         redeem,
         service,
@@ -34,10 +36,12 @@ def routers() -> list[Router]:
 
     return [
         cancel.router,
+        language.router,
         # Dialogs (their steps run before any other handler while the member is in them).
         enrol.router,
         redeem.router,
         birthday.router,
+        name.router,
         data_rights.router,
         welcome.router,
         account_events.router,

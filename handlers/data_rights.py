@@ -15,14 +15,15 @@ from club.members.data_rights import erase_member_data, export_member_data
 from club.members.enrolment import MemberNotFound
 from club.members.records import member_number
 from club.members.sources import Source, describe_source
-from handlers.dialogs import CONFIRM, enter, expired, live_data
+from handlers.dialogs import enter, expired, live_data
 from handlers.formatting import birthday, day
 from handlers.texts import Lang, t
 
 router = Router("data_rights")
 
 ERASE = "data:erase"
-_ERASE_CONFIRM = CONFIRM | {normalise(w) for w in ("确认删除", "confirm delete", "delete")}
+_ERASE_CONFIRM = frozenset(normalise(w) for w in ("确认删除", "confirm delete"))
+"""Only what the prompt asks for: erasure is not undone, so no "ok" or "确认" erases."""
 
 
 def source_text(source: Source, lang: Lang) -> str:
@@ -52,6 +53,7 @@ async def export(ctx: Context) -> Reply | None:
         "data_export",
         lang,
         number=member_number(profile.member_id),
+        name=profile.name or missing,
         phone=profile.phone or missing,
         birthday=birthday(profile.birthday, lang),
         consent=consent,

@@ -13,18 +13,17 @@ from bot.keys import STATE_TTL_S
 from bot.messages import normalise
 from bot.replies import Reply, TextReply
 from bot.router import Context
-from club.members.language import speaks
 from handlers.texts import t
 
-AGREE = frozenset({"同意", "我同意", "agree", "i agree", "yes", "y", "好", "好的", "是"})
-CONFIRM = frozenset({"确认", "确定", "confirm", "yes", "y", "ok", "好", "好的", "是"})
-SKIP = frozenset({"跳过", "不填", "skip"})
+# Each step accepts what its prompt asks for, in either language (a member may switch language
+# in the middle of a dialog), and nothing else: consent and erasure are not given by an "ok".
+AGREE = frozenset({"同意", "agree"})
+CONFIRM = frozenset({"确认", "confirm"})
+SKIP = frozenset({"跳过", "skip"})
 JOIN_WORDS = ("入会", "加入会员", "join")
 
 _AT = "at"
 """Dialog data key: when the last step was taken (POSIX seconds, club clock)."""
-_LANG = "lang"
-"""Dialog data key: the language the dialog is held in."""
 
 
 def said(ctx: Context, words: frozenset[str]) -> bool:
@@ -34,22 +33,17 @@ def said(ctx: Context, words: frozenset[str]) -> bool:
 
 async def enter(ctx: Context, state: str, **data: Scalar) -> None:
     """Go to `state` with `data` (replacing the old data), stamped with the time of this step."""
-    await ctx.state.set(state, **data, **{_AT: ctx.now.timestamp(), _LANG: ctx.lang})
+    await ctx.state.set(state, **data, **{_AT: ctx.now.timestamp()})
 
 
 async def live_data(ctx: Context) -> dict[str, Scalar] | None:
-    """The dialog's data, or None (and the state cleared) when its last step is too old.
-
-    An answer in no language (a number) is answered in the language the dialog is held in.
-    """
+    """The dialog's data, or None (and the state cleared) when its last step is too old."""
     data = await ctx.state.data()
     at = data.pop(_AT, None)
-    lang = data.pop(_LANG, None)
+    data.pop("lang", None)  # dialogs saved before the member's language was kept on the member
     if not isinstance(at, int | float) or ctx.now.timestamp() - at > STATE_TTL_S:
         await ctx.state.clear()
         return None
-    if speaks(ctx.text) is None and lang in ("zh", "en"):
-        ctx.lang = "en" if lang == "en" else "zh"
     return data
 
 

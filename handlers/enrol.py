@@ -1,9 +1,10 @@
-"""The enrolment dialog: `入会` / `join` -> consent -> phone -> birthday -> confirm -> welcome.
+"""The enrolment dialog: `入会` / `join` -> consent -> phone -> birthday -> how to address the
+member -> confirm -> welcome.
 
 Each step is a dialog state; a wrong answer gets what the step expects and keeps the state.
 `入会` during the dialog repeats the current step (the dialog resumes where it stopped); once the
 dialog has expired it starts again at consent. Consent is recorded when given (nothing personal is
-stored without it); the phone and birthday wait in the dialog data, which expires, until the
+stored without it); the phone, birthday and name wait in the dialog data, which expires, until the
 member confirms, and then go into the database in one transaction with the welcome bonus.
 """
 
@@ -17,10 +18,12 @@ from club.members.enrolment import (
     ConsentRequired,
     EnrolmentStatus,
     MemberNotFound,
+    card_view,
     complete_enrolment,
     parse_birthday,
     record_consent,
 )
+from club.members.names import MAX_NAME, InvalidName, NameProblem, validate_name
 from club.members.phone import InvalidPhone, PhoneProblem, mask_phone, validate_phone
 from club.sales.counter import credit_on_join
 from handlers.card import card_text, show_card
@@ -34,6 +37,7 @@ router = Router("enrol")
 CONSENT = "enrol:consent"
 PHONE = "enrol:phone"
 BIRTHDAY = "enrol:birthday"
+NAME = "enrol:name"
 CONFIRM_STEP = "enrol:confirm"
 _JOIN = frozenset(JOIN_WORDS)
 
@@ -64,12 +68,16 @@ def _prompt(ctx: Context, state: str | None, data: dict[str, Scalar]) -> str:
         return t("enrol_phone", ctx.lang)
     if state == BIRTHDAY:
         return t("enrol_birthday", ctx.lang, examples=t("birthday_examples", ctx.lang))
+    if state == NAME:
+        return t("enrol_name", ctx.lang)
     if state == CONFIRM_STEP:
+        name = data.get("name")
         return t(
             "enrol_confirm",
             ctx.lang,
             phone=mask_phone(str(data.get("phone") or "")),
             birthday=birthday_text(_decode(data), ctx.lang),
+            name=name if isinstance(name, str) else t("not_recorded", ctx.lang),
         )
     programme = ctx.deps.programme
     english = ctx.lang == "en"
@@ -91,11 +99,12 @@ async def _start(ctx: Context, *, restart: bool = False) -> Reply:
 @router.text(*JOIN_WORDS)
 async def join(ctx: Context) -> Reply | None:
     if ctx.member.joined:
-        return await show_card(ctx)
+        card = await card_view(ctx.member.member_id, ctx.now, ctx.deps.programme)
+        return TextReply(t("already_member", ctx.lang) + "\n" + card_text(ctx, card))
     return await _start(ctx)
 
 
-@router.state(CONSENT, PHONE, BIRTHDAY, CONFIRM_STEP)
+@router.state(CONSENT, PHONE, BIRTHDAY, NAME, CONFIRM_STEP)
 async def step(ctx: Context) -> Reply | None:
     if ctx.member.joined:
         await ctx.state.clear()
@@ -113,6 +122,8 @@ async def step(ctx: Context) -> Reply | None:
         return await _phone(ctx)
     if state == BIRTHDAY:
         return await _birthday(ctx, data)
+    if state == NAME:
+        return await _name(ctx, data)
     return await _confirm(ctx, data)
 
 
@@ -149,7 +160,26 @@ async def _birthday(ctx: Context, data: dict[str, Scalar]) -> Reply:
         except BirthdayError as exc:
             problem = birthday_problem(exc, ctx.lang)
             return TextReply(t("enrol_birthday_expected", ctx.lang, problem=problem))
-    details = {"phone": data.get("phone"), **_encode(value)}
+    await enter(ctx, NAME, phone=data.get("phone"), **_encode(value))
+    return TextReply(_prompt(ctx, NAME, {}))
+
+
+_NAME_PROBLEMS = {
+    NameProblem.EMPTY: "name_empty",
+    NameProblem.TOO_LONG: "name_too_long",
+    NameProblem.NO_LETTERS: "name_no_letters",
+}
+
+
+async def _name(ctx: Context, data: dict[str, Scalar]) -> Reply:
+    name: str | None = None
+    if not said(ctx, SKIP):
+        try:
+            name = validate_name(ctx.text)
+        except InvalidName as exc:
+            problem = t(_NAME_PROBLEMS[exc.problem], ctx.lang, max=MAX_NAME)
+            return TextReply(t("enrol_name_expected", ctx.lang, problem=problem))
+    details = {**data, "name": name}
     await enter(ctx, CONFIRM_STEP, **details)
     return TextReply(_prompt(ctx, CONFIRM_STEP, details))
 
@@ -159,11 +189,12 @@ async def _confirm(ctx: Context, data: dict[str, Scalar]) -> Reply:
         return TextReply(t("enrol_confirm_expected", ctx.lang))
     programme = ctx.deps.programme
     try:
+        name = data.get("name")
         result = await complete_enrolment(
             ctx.member.member_id, str(data.get("phone") or ""), _decode(data), ctx.now, programme,
-            on_join=credit_on_join(programme),
+            name=name if isinstance(name, str) else None, on_join=credit_on_join(programme),
         )  # fmt: skip
-    except (ConsentRequired, InvalidPhone, MemberNotFound):
+    except (ConsentRequired, InvalidPhone, InvalidName, MemberNotFound):
         # Consent or the details went missing behind the dialog's back: ask again from the start.
         return await _start(ctx)
     await ctx.state.clear()
@@ -179,6 +210,7 @@ async def _confirm(ctx: Context, data: dict[str, Scalar]) -> Reply:
     )
     credited = result.counter
     if credited.purchases:
-        key = "enrol_counter_credited_one" if credited.purchases == 1 else "enrol_counter_credited"
-        text += "\n" + t(key, ctx.lang, count=credited.purchases, points=credited.points)
+        text += "\n" + t(
+            "enrol_counter_credited", ctx.lang, count=credited.purchases, points=credited.points
+        )
     return TextReply(text)

@@ -7,6 +7,8 @@ from bot.replies import Reply, TextReply
 from bot.router import Context, Router
 from club.members.enrolment import card_view
 from club.points.views import movements
+from club.rules import reasons
+from club.rules.programme import Programme
 from handlers.card import tier_name
 from handlers.dialogs import invite_to_join
 from handlers.formatting import day, yuan
@@ -15,6 +17,16 @@ from handlers.texts import t
 router = Router("points")
 
 HISTORY_LINES = 10
+
+
+def festival_names(programme: Programme) -> dict[str, tuple[str, str]]:
+    """Each festival's name in either language -> its (Chinese, English) names: gift reasons
+    name the festival."""
+    names: dict[str, tuple[str, str]] = {}
+    for festival in programme.festivals:
+        both = (festival.name_zh, festival.name_en)
+        names[festival.name_zh] = names[festival.name_en] = both
+    return names
 
 
 @router.text("积分", "我的积分", "查积分", "points", "balance")
@@ -46,7 +58,9 @@ async def history(ctx: Context) -> Reply | None:
     if not latest:
         return TextReply(t("history_empty", ctx.lang))
     lines = [t("history_header", ctx.lang)]
+    names = festival_names(ctx.deps.programme)
     for line in latest:
         when = day(line.created_at.astimezone(ctx.now.tzinfo), ctx.lang)
-        lines.append(t("history_line", ctx.lang, date=when, points=line.points, reason=line.reason))
+        reason = reasons.shown(line.reason, ctx.lang, names)
+        lines.append(t("history_line", ctx.lang, date=when, points=line.points, reason=reason))
     return TextReply("\n".join(lines))

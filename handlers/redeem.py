@@ -15,6 +15,7 @@ from bot.replies import Reply, TextReply
 from bot.router import Context, Router
 from club.rewards.redemptions import RedemptionRefused, Refusal, list_rewards, redeem
 from handlers.dialogs import CONFIRM, enter, expired, invite_to_join, live_data, said
+from handlers.formatting import day
 from handlers.texts import t
 
 router = Router("redeem")
@@ -56,9 +57,13 @@ async def show_list(ctx: Context) -> Reply | None:
         if not offer.affordable:
             line += t("redeem_list_short", ctx.lang, short=offer.points_short)
         lines.append(line)
+        if reward.description.strip():
+            lines.append(t("redeem_list_description", ctx.lang, description=reward.description))
         data |= {f"id{n}": reward.id, f"name{n}": reward.name, f"cost{n}": reward.points_cost}
         data[f"short{n}"] = offer.points_short
-    lines.append(t("redeem_list_footer", ctx.lang))
+    lines.append(
+        t("redeem_list_footer_one" if len(offers) == 1 else "redeem_list_footer", ctx.lang)
+    )
     await enter(ctx, CHOOSE, **data)
     return TextReply("\n".join(lines))
 
@@ -80,7 +85,8 @@ async def _choose(ctx: Context, data: dict[str, Scalar]) -> Reply:
     found = _NUMBER.match(ctx.text)
     n = int(found.group(1)) if found else 0
     if not 1 <= n <= count:
-        return TextReply(t("redeem_choose_expected", ctx.lang, count=count))
+        key = "redeem_choose_expected_one" if count == 1 else "redeem_choose_expected"
+        return TextReply(t(key, ctx.lang, count=count))
     name, cost, short = data.get(f"name{n}"), data.get(f"cost{n}"), data.get(f"short{n}")
     if isinstance(short, int) and short > 0:
         return TextReply(t("redeem_too_expensive", ctx.lang, name=name, cost=cost, short=short))
@@ -101,12 +107,14 @@ async def _confirm(ctx: Context, data: dict[str, Scalar]) -> Reply:
         done = await redeem(ctx.member.member_id, reward_id, ctx.now, ref, ctx.deps.programme)
     except RedemptionRefused as exc:
         return TextReply(t(_REFUSALS.get(exc.reason, "redeem_refused_other"), ctx.lang))
-    return TextReply(
-        t(
-            "redeem_done",
-            ctx.lang,
-            name=done.reward_name,
-            voucher=done.voucher_code,
-            balance=done.balance,
-        )
-    )
+    values: dict[str, object] = {
+        "name": done.reward_name,
+        "voucher": done.voucher_code,
+        "balance": done.balance,
+    }
+    if done.expires_at is None:
+        return TextReply(t("redeem_done", ctx.lang, **values))
+    # To the minute, in the club's time zone: it stops being usable at that moment of the day.
+    expiry = done.expires_at.astimezone(ctx.now.tzinfo)
+    until = f"{day(expiry, ctx.lang)} {expiry:%H:%M}"
+    return TextReply(t("redeem_done_until", ctx.lang, until=until, **values))

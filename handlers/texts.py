@@ -1,24 +1,39 @@
 """Every word the bot says to a member, Chinese first and English alongside, in one place.
 
-`t(key, lang, **values)` picks the text and fills its `{placeholders}`. Add a key with both
-languages; a test checks that no key lacks one.
+`t(key, lang, **values)` picks the text and fills its `{placeholders}` (`club.rules.wording`:
+`{points:point|points}` writes `1 point`, `5 points`; use it in English wherever a number is a
+placeholder). Add a key with both languages; a test checks that no key lacks one.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from club.rules.wording import fill
+
 Lang = Literal["zh", "en"]
 
 TEXTS: dict[str, dict[Lang, str]] = {
     "welcome": {
         "zh": (
-            "欢迎关注！这里是品牌会员俱乐部。\n回复「入会」加入俱乐部，回复「帮助」看看能做什么。"
+            "欢迎关注！这里是品牌会员俱乐部。\n回复「入会」加入俱乐部，回复「帮助」看看能做什么。\n"
+            'Send "English" for English.'
         ),
         "en": (
             "Welcome! This is the brand's member club.\n"
-            'Send "join" to become a member, or "help" to see what you can do.'
+            'Send "join" to become a member, or "help" to see what you can do.\n'
+            "发送「中文」使用中文。"
         ),
+    },
+    "hello_member": {"zh": "{name}，您好！", "en": "Hello, {name}!"},
+    "hello_member_unnamed": {"zh": "您好！", "en": "Hello!"},
+    "language_set": {
+        "zh": "好的，以后用中文回复您。",
+        "en": "OK: from now on I answer you in English.",
+    },
+    "language_dialog_goes_on": {
+        "zh": "请继续刚才的步骤，或回复「取消」退出。",
+        "en": 'Please go on with the step you were at, or send "cancel" to stop.',
     },
     "welcome_back": {
         "zh": "欢迎回来！回复「帮助」看看能做什么。",
@@ -53,9 +68,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "兑换 - 积分兑换礼品\n"
             "签到 - 每日签到\n"
             "生日 - 登记生日\n"
+            "称呼 - 告诉我们怎样称呼您\n"
             "瓶盖码 - 直接发送瓶盖下的编码\n"
             "人工 - 联系人工客服\n"
-            "取消 - 退出当前操作"
+            "我的数据 - 查看我们保存的您的数据\n"
+            "删除我的数据 - 删除您的个人数据\n"
+            "取消 - 退出当前操作\n"
+            "English - answers in English"
         ),
         "en": (
             "You can send:\n"
@@ -66,9 +85,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "redeem - rewards for points\n"
             "checkin - daily check-in\n"
             "birthday - record your birthday\n"
+            "name - how we should address you\n"
             "the code under a bottle cap - as printed\n"
             "human - talk to our staff\n"
-            "cancel - leave what you are doing"
+            "my data - what we keep about you\n"
+            "delete my data - erase your personal data\n"
+            "cancel - leave what you are doing\n"
+            "中文 - 使用中文"
         ),
     },
     "fallback": {
@@ -94,7 +117,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     # Shared by the member features ------------------------------------------------------
     "join_first": {
         "zh": "这项功能需要先加入会员。回复「入会」立即加入，送 {bonus} 积分。",
-        "en": 'This needs a membership. Send "join" to join now and get {bonus} points.',
+        "en": 'This needs a membership. Send "join" to join now and get {bonus:point|points}.',
     },
     "dialog_expired": {
         "zh": "上一步操作已超时，没有做任何更改。请重新发送「{again}」。",
@@ -102,6 +125,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "word_redeem": {"zh": "兑换", "en": "redeem"},
     "word_birthday": {"zh": "生日", "en": "birthday"},
+    "word_name": {"zh": "称呼", "en": "name"},
     "word_erase": {"zh": "删除我的数据", "en": "delete my data"},
     "not_recorded": {"zh": "未登记", "en": "not recorded"},
     "date": {"zh": "{year}年{month}月{day}日", "en": "{year}-{month:02d}-{day:02d}"},
@@ -170,13 +194,33 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "{problem}\n不想填写请回复「跳过」。",
         "en": '{problem}\nOr send "skip".',
     },
+    "enrol_name": {
+        "zh": "您希望我们怎样称呼您？例如：王先生、Lily。不想填写请回复「跳过」。",
+        "en": 'How would you like us to address you? For example: Mr Wang, Lily. Or send "skip".',
+    },
+    "enrol_name_expected": {
+        "zh": "{problem}\n不想填写请回复「跳过」。",
+        "en": '{problem}\nOr send "skip".',
+    },
+    "name_empty": {
+        "zh": "请发送您希望的称呼，例如：王先生。",
+        "en": "Please send how you would like to be addressed, e.g. Mr Wang.",
+    },
+    "name_too_long": {
+        "zh": "称呼最多 {max} 个字，请短一些。",
+        "en": "A name has at most {max} characters; please send a shorter one.",
+    },
+    "name_no_letters": {
+        "zh": "称呼需要有文字，不能只有数字或符号，请重新发送。",
+        "en": "A name needs letters, not only digits or signs; please send it again.",
+    },
     "enrol_confirm": {
         "zh": (
-            "请确认您的入会信息：\n手机号：{phone}\n生日：{birthday}\n"
+            "请确认您的入会信息：\n手机号：{phone}\n生日：{birthday}\n称呼：{name}\n"
             "回复「确认」完成入会，回复「取消」退出。"
         ),
         "en": (
-            "Please check your details:\nMobile: {phone}\nBirthday: {birthday}\n"
+            "Please check your details:\nMobile: {phone}\nBirthday: {birthday}\nName: {name}\n"
             'Send "confirm" to join or "cancel" to stop.'
         ),
     },
@@ -194,16 +238,18 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "enrol_done": {
         "zh": "入会成功！欢迎加入{club}，送您 {points} 积分入会礼。\n{card}",
-        "en": "You have joined {club}! Here are {points} welcome points.\n{card}",
+        "en": (
+            "You have joined {club}! Here are your {points:welcome point|welcome points}.\n{card}"
+        ),
     },
     "enrol_counter_credited": {
         "zh": "您入会前在门店的 {count} 笔消费已补记 {points} 积分。",
-        "en": "{points} points for the {count} purchases you made in store before joining "
-        "have been added.",
+        "en": "We added {points:point|points} for the {count:purchase|purchases} you made in "
+        "store before joining.",
     },
-    "enrol_counter_credited_one": {
-        "zh": "您入会前在门店的 1 笔消费已补记 {points} 积分。",
-        "en": "{points} points for the purchase you made in store before joining have been added.",
+    "already_member": {
+        "zh": "您已经是会员了，无需再次入会。",
+        "en": "You are a member already; there is nothing more to join.",
     },
     # Card, points, tiers, history (handlers/card.py, handlers/points.py) ----------------
     "card": {
@@ -226,7 +272,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "points_expiring": {
         "zh": "{points} 积分将于 {date} 到期，请尽快使用。",
-        "en": "{points} points expire on {date}; use them soon.",
+        "en": "{points:point|points} will expire on {date}; use them soon.",
     },
     "points_debt": {
         "zh": "待抵扣积分：{debt}（退货产生，将从今后获得的积分中扣除）。",
@@ -238,11 +284,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "tiers_header": {"zh": "会员等级与权益：", "en": "Tiers and benefits:"},
     "tiers_line": {
         "zh": "{tier}：{condition}，积分 {multiplier} 倍，生日礼 {gift} 积分",
-        "en": "{tier}: {condition}, {multiplier}x points, birthday gift {gift} points",
+        "en": "{tier}: {condition}, {multiplier}x points, birthday gift {gift:point|points}",
     },
     "tiers_condition": {
         "zh": "近 {months} 个月消费满 {threshold}",
-        "en": "{threshold} spent over {months} months",
+        "en": "{threshold} spent over {months:month|months}",
     },
     "tiers_condition_entry": {"zh": "入会即享", "en": "on joining"},
     "tiers_current": {"zh": "您当前的等级：{tier}", "en": "Your tier: {tier}"},
@@ -274,7 +320,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     # Check-in (handlers/checkin.py) ---------------------------------------------------
     "checkin_done": {
         "zh": "签到成功！连续签到 {streak} 天，获得 {points} 积分。当前积分：{balance}",
-        "en": "Checked in! {streak} day(s) in a row, {points} points. Balance: {balance}",
+        "en": ("Checked in! {streak:day|days} in a row, {points:point|points}. Balance: {balance}"),
     },
     "checkin_bonus": {
         "zh": "（含连续签到奖励 {bonus} 积分）",
@@ -282,7 +328,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "checkin_already": {
         "zh": "今天已经签到过了（已连续 {streak} 天），明天再来吧！",
-        "en": "You have checked in today already ({streak} day(s) in a row). See you tomorrow!",
+        "en": "You have checked in today already ({streak:day|days} in a row). See you tomorrow!",
     },
     # Birthday (handlers/birthday.py) --------------------------------------------------
     "birthday_current": {
@@ -301,21 +347,48 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "生日已登记：{birthday}。生日当天有惊喜哦！",
         "en": "Birthday saved: {birthday}. Expect a surprise on the day!",
     },
+    # Name (handlers/name.py) ---------------------------------------------------------
+    "name_current": {"zh": "您现在的称呼：{name}。", "en": "We address you as: {name}."},
+    "name_ask": {
+        "zh": "请发送您希望的称呼，例如：王先生。回复「取消」退出。",
+        "en": 'Please send how you would like to be addressed, e.g. Mr Wang. Send "cancel" '
+        "to stop.",
+    },
+    "name_expected": {
+        "zh": "{problem}\n回复「取消」退出。",
+        "en": '{problem}\nSend "cancel" to stop.',
+    },
+    "name_saved": {
+        "zh": "好的，以后称呼您{name}。",
+        "en": "Noted: we will address you as {name}.",
+    },
     # Rewards (handlers/redeem.py) -------------------------------------------------------
     "redeem_none": {
         "zh": "暂时没有您可兑换的礼品，敬请期待。",
         "en": "There are no rewards for you right now; please check back later.",
     },
     "redeem_list_header": {"zh": "可兑换的礼品：", "en": "Rewards you can redeem:"},
-    "redeem_list_line": {"zh": "{n}. {name}  {cost} 积分", "en": "{n}. {name}  {cost} points"},
-    "redeem_list_short": {"zh": "（还差 {short} 积分）", "en": " ({short} points short)"},
+    "redeem_list_line": {
+        "zh": "{n}. {name}  {cost} 积分",
+        "en": "{n}. {name}  {cost:point|points}",
+    },
+    "redeem_list_description": {"zh": "   {description}", "en": "   {description}"},
+    "redeem_list_short": {"zh": "（还差 {short} 积分）", "en": " ({short:point|points} short)"},
     "redeem_list_footer": {
         "zh": "回复序号选择礼品，回复「取消」退出。",
         "en": 'Send a number to choose, or "cancel" to stop.',
     },
+    "redeem_list_footer_one": {
+        "zh": "回复「1」选择这件礼品，回复「取消」退出。",
+        "en": 'Send "1" to choose it, or "cancel" to stop.',
+    },
     "redeem_choose_expected": {
         "zh": "请回复 1-{count} 之间的序号选择礼品，或回复「取消」退出。",
         "en": 'Please send a number from 1 to {count}, or "cancel" to stop.',
+    },
+    "redeem_choose_expected_one": {
+        "zh": "请回复「1」选择这件礼品，或回复「取消」退出。",
+        "en": 'Please send "1" to choose it, or "cancel" to stop.',
     },
     "redeem_too_expensive": {
         "zh": (
@@ -323,13 +396,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "请选择其他序号，或回复「取消」退出。"
         ),
         "en": (
-            '"{name}" costs {cost} points; you are {short} short. '
+            '"{name}" costs {cost:point|points}; you are {short:point|points} short. '
             'Choose another number, or send "cancel".'
         ),
     },
     "redeem_confirm": {
         "zh": "确认用 {cost} 积分兑换「{name}」？回复「确认」兑换，回复「取消」放弃。",
-        "en": 'Redeem "{name}" for {cost} points? Send "confirm" to redeem, or "cancel".',
+        "en": 'Redeem "{name}" for {cost:point|points}? Send "confirm" to redeem, or "cancel".',
     },
     "redeem_confirm_expected": {
         "zh": "回复「确认」兑换「{name}」，或回复「取消」放弃。",
@@ -340,6 +413,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": (
             "Redeemed: {name}\nVoucher: {voucher}\nPoints left: {balance}\n"
             "Show the voucher to collect it."
+        ),
+    },
+    "redeem_done_until": {
+        "zh": "兑换成功！{name}\n券码：{voucher}\n有效期至：{until}\n剩余积分：{balance}\n"
+        "请在有效期内凭券码领取。",
+        "en": (
+            "Redeemed: {name}\nVoucher: {voucher}\nValid until: {until}\n"
+            "Points left: {balance}\nShow the voucher to collect it before then."
         ),
     },
     "redeem_refused_not_enough_points": {
@@ -373,14 +454,15 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "code_capped_day": {
         "zh": "今天获得的积分已达上限（{limit} 积分），这个瓶盖码仍然有效，请明天再发送。",
         "en": (
-            "You have reached today's limit of {limit} points; this code stays valid, so "
+            "You have reached today's limit of {limit:point|points}; this code stays valid, so "
             "please send it again tomorrow."
         ),
     },
     "code_capped_month": {
         "zh": "本月获得的积分已达上限（{limit} 积分），这个瓶盖码仍然有效，请下个月再发送。",
         "en": (
-            "You have reached this month's limit of {limit} points; this code stays valid, so "
+            "You have reached this month's limit of {limit:point|points}; this code stays "
+            "valid, so "
             "please send it again next month."
         ),
     },
@@ -391,11 +473,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     # Bottle codes (handlers/codes.py) ---------------------------------------------------
     "code_earned": {
         "zh": "瓶盖码兑换成功，获得 {points} 积分！当前积分：{balance}",
-        "en": "Code accepted: {points} points! Balance: {balance}",
+        "en": "Code accepted: {points:point|points}! Balance: {balance}",
     },
     "code_used_by_you": {
         "zh": "这个瓶盖码您已经兑换过了（{points} 积分），每个码只能用一次。",
-        "en": "You have used this code already ({points} points); each code counts once.",
+        "en": "You have used this code already ({points:point|points}); each code counts once.",
     },
     "code_used_by_other": {
         "zh": "这个瓶盖码已被使用过。",
@@ -411,7 +493,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "code_limit": {
         "zh": "兑换的瓶盖码已达上限（{limit} 个），请稍后再试。",
-        "en": "You have reached the limit of {limit} codes; please try again later.",
+        "en": "You have reached the limit of {limit:code|codes}; please try again later.",
     },
     "code_paused_hour": {
         "zh": (
@@ -419,7 +501,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "请核对瓶盖下的编码，届时再发送；如有疑问，请保留瓶盖并联系客服。"
         ),
         "en": (
-            "{limit} codes in the last hour did not work, so to keep your account safe, codes "
+            "{limit:code|codes} in the last hour did not work, so to keep your account safe, codes "
             "are paused until {time}. Please check the code under the cap and send it then; "
             "if you need help, keep the cap and contact us."
         ),
@@ -430,7 +512,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "请核对瓶盖下的编码，明天再发送；如有疑问，请保留瓶盖并联系客服。"
         ),
         "en": (
-            "{limit} codes today did not work, so to keep your account safe, codes are paused "
+            "{limit:code|codes} today did not work, so to keep your account safe, codes are paused "
             "until tomorrow. Please check the code under the cap and send it then; if you need "
             "help, keep the cap and contact us."
         ),
@@ -442,7 +524,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     # Data rights (handlers/data_rights.py) ----------------------------------------------
     "data_export": {
         "zh": (
-            "我们保存的您的数据：\n会员号：{number}\n手机号：{phone}\n生日：{birthday}\n"
+            "我们保存的您的数据：\n会员号：{number}\n称呼：{name}\n手机号：{phone}\n生日：{birthday}\n"
             "隐私同意：{consent}\n入会时间：{joined}\n等级：{tier}\n积分：{balance}\n"
             "来源：{source}\n"
             "积分记录 {ledger} 条，购买 {purchases} 笔，兑换 {redemptions} 次，"
@@ -450,11 +532,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "发送「删除我的数据」可删除您的个人信息。"
         ),
         "en": (
-            "What we keep about you:\nMember no.: {number}\nMobile: {phone}\n"
+            "What we keep about you:\nMember no.: {number}\nName: {name}\nMobile: {phone}\n"
             "Birthday: {birthday}\nPrivacy consent: {consent}\nJoined: {joined}\n"
             "Tier: {tier}\nPoints: {balance}\nSource: {source}\n"
-            "{ledger} points movements, {purchases} purchases, {redemptions} redemptions, "
-            "{codes} bottle codes, {checkins} check-ins.\n"
+            "{ledger:points movement|points movements}, {purchases:purchase|purchases}, "
+            "{redemptions:redemption|redemptions}, {codes:bottle code|bottle codes}, "
+            "{checkins:check-in|check-ins}.\n"
             'Send "delete my data" to erase your personal data.'
         ),
     },
@@ -495,4 +578,4 @@ def t(key: str, lang: Lang, **values: object) -> str:
     """The text for `key` in `lang` (Chinese if that language is missing), filled in."""
     entry = TEXTS[key]
     text = entry.get(lang) or entry["zh"]
-    return text.format(**values) if values else text
+    return fill(text, values) if values else text

@@ -31,6 +31,7 @@ from club.db.models.catalog import BottleCode, CodeBatch, FailedCodeAttempt
 from club.db.models.members import Member, MemberStatus
 from club.points import ledger as points
 from club.points.caps import capped_credit
+from club.rules import reasons
 from club.rules.caps import Cap
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
@@ -206,7 +207,7 @@ async def redeem_code(
             row.points,
             kind=EntryKind.BONUS,
             ref=f"bottle:{code}",
-            reason=f"瓶盖码 {format_code(code)}",
+            reason=reasons.write("bottle_code", code=format_code(code)),
             now=now,
             expires_at=expires_at(now, programme.expiry),
             connection=conn,

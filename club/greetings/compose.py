@@ -27,6 +27,7 @@ from club.greetings.lunar import (
 from club.messaging import announcements
 from club.messaging.announcements import Say
 from club.programme import Festival, Programme
+from club.rules import reasons
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,13 @@ class Composer:
         if birthday and tier.birthday_gift_points > 0:
             year = self.today.birthday_year(row)
             ref = f"birthday:{row['id']}:{year}"
-            due.append((tier.birthday_gift_points, ref, f"birthday gift {year}"))
+            due.append((tier.birthday_gift_points, ref, reasons.write("birthday_gift", year=year)))
         for festival, year in self._festival_years:
             points = festival.gift_for(tier.code)
             if points > 0:
                 ref = f"festival:{festival.key}:{row['id']}:{year}"
-                due.append((points, ref, f"{festival.name_en} gift {year}"))
+                reason = reasons.write("festival_gift", festival=festival.name_zh, year=year)
+                due.append((points, ref, reason))
         return due
 
 

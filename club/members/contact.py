@@ -22,13 +22,14 @@ from tortoise.transactions import in_transaction
 from club.batching import TurnBatcher
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
 from club.value.exits import record_unfollow_exit
+from club.members.language import Lang, as_lang, first_language
 
 log = logging.getLogger(__name__)
 
 CONTACT_WRITE_INTERVAL = timedelta(seconds=60)
 _CONTACT_COLUMNS = (
-    '"openid", "id", "language", "status", "joined_at", "last_interaction_at", "last_message_at",'
-    ' "open_ticket_id"'
+    '"openid", "id", "name", "language", "language_set_at", "status", "joined_at", '
+    '"last_interaction_at", "last_message_at", "open_ticket_id"'
 )
 _CONTACTS_SQL_PG = 'SELECT {columns} FROM "{table}" WHERE "openid" = ANY($1::text[])'
 _CONTACTS_SQL_LITE = 'SELECT {columns} FROM "{table}" WHERE "openid" IN ({placeholders})'
@@ -41,13 +42,17 @@ class Contact:
 
     member_id: int
     openid: str
-    language: str
+    language: Lang
+    """The member's language (`club.members.language`): set, or just set by this message, or
+    Chinese until a message shows one."""
     status: str
     joined: bool
     is_new: bool
     """The row was created by this message (first contact)."""
     ticket_id: int | None = None
     """The member's open service ticket: their messages go to it (`handlers/service.py`)."""
+    name: str | None = None
+    """How the member likes to be addressed, if they said (`club.members.names`)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,12 @@ def _contact(member: Member, *, is_new: bool) -> Contact:
     return Contact(
         member_id=member.id,
         openid=member.openid,
-        language=member.language or "zh",
+        language=as_lang(member.language),
         status=str(member.status),
         joined=member.joined_at is not None,
         is_new=is_new,
         ticket_id=member.open_ticket_id,
+        name=member.name,
     )
 
 
@@ -128,7 +134,9 @@ def _stale(stored: datetime | None, now: datetime) -> bool:
     return stored is None or now - stored >= CONTACT_WRITE_INTERVAL
 
 
-async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tuple[Member, bool]:
+async def _get_or_create(
+    openid: str, *, now: datetime, member_sent: bool, language: Lang | None = None
+) -> tuple[Member, bool]:
     member = await Member.get_or_none(openid=openid)
     if member is not None:
         return member, False
@@ -137,6 +145,8 @@ async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tu
             openid=openid,
             last_interaction_at=now,
             last_message_at=now if member_sent else None,
+            language=language or "zh",
+            language_set_at=now if language else None,
         )
         return member, True
     except IntegrityError:  # another worker created it a moment ago
@@ -144,29 +154,47 @@ async def _get_or_create(openid: str, *, now: datetime, member_sent: bool) -> tu
 
 
 async def record_contact(
-    openid: str, *, now: datetime, member_sent: bool, reader: ContactReader | None = None
+    openid: str,
+    *,
+    now: datetime,
+    member_sent: bool,
+    text: str | None = None,
+    reader: ContactReader | None = None,
 ) -> Contact:
-    """Create the member at first contact; note the interaction (and message) time. `reader`
-    batches the read with concurrent callers'."""
+    """Create the member at first contact; note the interaction (and message) time; set the
+    member's language from `text` (what they wrote) if it is not set yet. `reader` batches the
+    read with concurrent callers'."""
     row = await reader.row(openid) if reader is not None else (await _contact_rows([openid]))[0]
     if row is None:
-        member, created = await _get_or_create(openid, now=now, member_sent=member_sent)
+        member, created = await _get_or_create(
+            openid, now=now, member_sent=member_sent, language=first_language(text)
+        )
         return _contact(member, is_new=created)
-    changes: dict[str, datetime] = {}
+    changes: dict[str, object] = {}
     if _stale(_as_datetime(row["last_interaction_at"]), now):
         changes["last_interaction_at"] = now
     if member_sent and _stale(_as_datetime(row["last_message_at"]), now):
         changes["last_message_at"] = now
+    language = as_lang(row["language"])
+    if row["language_set_at"] is None:
+        found = first_language(text)
+        if found is not None:
+            language = found
+            # Only while still unset: a switch written meanwhile by another message wins.
+            await Member.filter(id=row["id"], language_set_at=None).update(
+                language=found, language_set_at=now
+            )
     if changes:
         await Member.filter(id=row["id"]).update(**changes)
     return Contact(
         member_id=int(row["id"]),
         openid=openid,
-        language=str(row["language"] or "zh"),
+        language=language,
         status=str(row["status"]),
         joined=row["joined_at"] is not None,
         is_new=False,
         ticket_id=None if row["open_ticket_id"] is None else int(row["open_ticket_id"]),
+        name=row["name"],
     )
 
 
@@ -230,3 +258,8 @@ async def record_unfollow(openid: str, *, now: datetime, wechat_create_time: int
     except IntegrityError:
         return False
     return True
+
+
+async def set_language(member_id: int, language: Lang, now: datetime) -> None:
+    """The member asked to be answered in `language` from now on (`English` / `中文`)."""
+    await Member.filter(id=member_id).update(language=language, language_set_at=now)

@@ -1,11 +1,11 @@
 """Member services: finding members, enrolment with consent, phone and birthday, the card.
 
 The chat's enrolment dialog calls one service per step: `record_consent` -> `validate_phone` ->
-`parse_birthday` (or skip) -> `complete_enrolment`. Personal data (phone, birthday, name) is
-written only once consent is recorded; `ConsentRequired` otherwise. Enrolment and its welcome
-bonus are one transaction, and the bonus's ledger reference (`welcome:<member>`) is unique, so a
-retried confirmation neither enrols twice nor pays twice. Data rights (export, erasure) live in
-`club.members.data_rights`.
+`parse_birthday` (or skip) -> `validate_name` (or skip) -> `complete_enrolment`. Personal data
+(phone, birthday, name) is written only once consent is recorded; `ConsentRequired` otherwise.
+Enrolment and its welcome bonus are one transaction, and the bonus's ledger reference
+(`welcome:<member>`) is unique, so a retried confirmation neither enrols twice nor pays twice.
+Data rights (export, erasure) live in `club.members.data_rights`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from club.members.birthday_text import (
     SolarBirthday,
     parse_birthday,
 )
+from club.members.names import InvalidName, validate_name
 from club.members.phone import InvalidPhone, mask_phone, validate_phone
 from club.points import ledger as points
+from club.rules import reasons
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme
@@ -43,6 +45,7 @@ __all__ = [
     "EnrolmentResult",
     "EnrolmentStage",
     "EnrolmentStatus",
+    "InvalidName",
     "InvalidPhone",
     "MemberNotFound",
     "card_view",
@@ -53,7 +56,9 @@ __all__ = [
     "parse_birthday",
     "record_consent",
     "set_birthday",
+    "set_name",
     "set_phone",
+    "validate_name",
     "validate_phone",
 ]
 
@@ -152,6 +157,15 @@ async def set_birthday(member_id: int, birthday: Birthday | None, now: datetime)
     await Member.filter(id=member_id).update(updated_at=now, **_birthday_fields(birthday))
 
 
+async def set_name(member_id: int, name: str | None, now: datetime) -> str | None:
+    """Store (or, with None, forget) how the member likes to be addressed; returns it as kept
+    (InvalidName, ConsentRequired without consent)."""
+    kept = validate_name(name) if name is not None else None
+    await _consented(member_id)
+    await Member.filter(id=member_id).update(name=kept, updated_at=now)
+    return kept
+
+
 class EnrolmentStage(StrEnum):
     """Where a member stands, so the dialog resumes at the right step."""
 
@@ -230,11 +244,15 @@ async def complete_enrolment(
     now: datetime,
     programme: Programme,
     *,
+    name: str | None = None,
     on_join: OnJoin | None = None,
 ) -> EnrolmentResult:
-    """Join the club: phone, birthday, lowest tier, joined-at and the welcome bonus, at once,
-    with what `on_join` credits (the counter purchases that waited for this phone)."""
+    """Join the club: phone, birthday, how to address the member (`name`, optional), lowest
+    tier, joined-at and the welcome bonus, at once, with what `on_join` credits (the counter
+    purchases that waited for this phone)."""
     number = validate_phone(phone)
+    # A name skipped in the dialog leaves the one stored (if any) alone.
+    named = {"name": validate_name(name)} if name is not None else {}
     welcome = programme.earning.welcome_bonus
     counter = NOTHING
     lowest = programme.tiers.lowest.code
@@ -252,14 +270,14 @@ async def complete_enrolment(
                 .using_db(conn)
                 .update(
                     phone=number, joined_at=now, tier=lowest, tier_since=now, updated_at=now,
-                    **_birthday_fields(birthday),
+                    **named, **_birthday_fields(birthday),
                 )
             )  # fmt: skip
             if welcome > 0:
                 await points.credit(
                     member_id, welcome, kind=EntryKind.BONUS, ref=f"welcome:{member_id}",
-                    reason="入会礼", now=now, expires_at=expires_at(now, programme.expiry),
-                    connection=conn,
+                    reason=reasons.write("welcome"), now=now,
+                    expires_at=expires_at(now, programme.expiry), connection=conn,
                 )  # fmt: skip
             # In the same transaction: joining and crediting what waited for this phone happen
             # together or not at all, and a retried confirmation finds the member joined.

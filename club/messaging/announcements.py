@@ -15,6 +15,7 @@ from datetime import date, datetime
 from club.messaging.kinds import Kind
 from club.messaging.message import Content
 from club.rules.programme import Festival, Programme, TemplateMapping, Text
+from club.rules.wording import fill
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def greeting(programme: Programme, festivals: Sequence[Festival], birthday: bool
         if birthday:
             name = to.name or ("dear member" if lang == "en" else "尊敬的会员")
             wish = programme.birthday.text_for(tier.code, lang)
-            parts.append(wish.format(name=name, gift=tier.birthday_gift_points))
+            parts.append(fill(wish, {"name": name, "gift": tier.birthday_gift_points}))
             values.update(name=name, gift=tier.birthday_gift_points)
         text = "\n".join(parts)
         which = "birthday" if birthday else "festival"

@@ -17,6 +17,7 @@ from club.db.models.members import Member
 from club.points import ledger as points
 from club.points.caps import capped_credit
 from club.points.ops import lock_member
+from club.rules import reasons
 from club.rules.earning import checkin_points, checkin_streak
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
@@ -87,7 +88,8 @@ async def check_in(member_id: int, now: datetime, programme: Programme) -> Check
             )
             balance = standing.balance
             if daily + bonus > 0:
-                reason = capped.reason(f"签到 连续{streak}天" + (" 含连续奖励" if bonus else ""))
+                form = "checkin_bonus" if bonus else "checkin"
+                reason = capped.reason(reasons.write(form, days=streak))
                 movement = await points.credit(
                     member_id,
                     daily + bonus,

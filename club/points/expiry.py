@@ -22,6 +22,7 @@ from club.points.ops import (
     set_standing,
     write_entry,
 )
+from club.rules import reasons
 from club.rules.expiry import last_valid_day
 from club.rules.kinds import EntryKind
 
@@ -70,7 +71,7 @@ async def _expire_lot(lot_id: int, member_id: int, now: datetime) -> int:
                 kind=EntryKind.EXPIRE,
                 points=-points,
                 standing=standing,
-                reason="积分过期",
+                reason=reasons.write("expired"),
                 ref=expiry_ref(lot_id),
                 now=now,
                 actor_id=None,

@@ -43,6 +43,7 @@ from club.points.ops import (
     take_if_covered,
     write_entry,
 )
+from club.rules import reasons
 from club.rules.kinds import EntryKind
 from club.rules.lots import pay_debt
 from club.rules.refunds import plan_refund
@@ -353,7 +354,7 @@ async def refund(
                 kind=EntryKind.EXPIRE,
                 points=-plan.expire,
                 standing=standing,
-                reason="积分过期",
+                reason=reasons.write("expired"),
                 ref=ref,
                 now=now,
                 actor_id=None,

@@ -101,6 +101,8 @@ failed_per_day = 10
 
 [birthday]
 send_time = "10:00"
+# Each tier's wish: {name} is how the member asked to be addressed (尊敬的会员 / dear member when
+# they did not say), {gift} the tier's birthday gift points.
 
 [birthday.text_zh]
 taste = "{name}，生日快乐！醇香会为您送上{gift}积分生日礼，愿您岁岁安康。"
@@ -109,10 +111,10 @@ gold = "{name}，生日快乐！金卡会员专属{gift}积分生日礼已到账
 black = "{name}，生日快乐！黑金会员专属{gift}积分生日厚礼已到账，专属顾问随时为您效劳。"
 
 [birthday.text_en]
-taste = "Happy birthday, {name}! Mellow Club sends you {gift} birthday points."
-silver = "Happy birthday, {name}! {gift} Silver birthday points are in your account."
-gold = "Happy birthday, {name}! {gift} Gold birthday points are in your account. Cheers!"
-black = "Happy birthday, {name}! {gift} Black Gold birthday points are yours. Cheers!"
+taste = "Happy birthday, {name}! Mellow Club sends you {gift:birthday point|birthday points}."
+silver = "Happy birthday, {name}! Your Silver gift of {gift:point|points} is in your account."
+gold = "Happy birthday, {name}! Your Gold gift of {gift:point|points} is in your account. Cheers!"
+black = "Happy birthday, {name}! A Black Gold gift of {gift:point|points} is yours. Cheers!"
 
 [delivery]
 quiet_start = "21:00"
@@ -305,10 +307,11 @@ send "my data" to see it or "delete my data" to erase it at any time."""
 #   voucher_expired (unused in time): {reward}, {code}; voucher_expired_refunded also {points}
 #   ticket_answer (staff answering the member's request for a person): {text}; ticket_closed
 # Messages added after a programme was written may be left out; the texts shown here are used.
-# Write a literal brace as {{ or }}.
+# Write a literal brace as {{ or }}. In English, {points:point|points} writes the number and the
+# word that agrees with it (1 point, 5 points): use it wherever a number is a placeholder.
 [messages.points_expiry]
 zh = "您有{points}积分将于{month}月{day}日后到期，记得及时兑换哦。"
-en = "{points} of your points expire after {date}: redeem them soon."
+en = "{points:point|points} will expire after {date}: redeem them soon."
 
 [messages.tier_upgrade]
 zh = "恭喜您升级为{tier}会员！"
@@ -320,15 +323,15 @@ en = "Your tier is now {tier}. Thank you for being with us."
 
 [messages.tier_regain]
 zh = "{months}个月内消费满{amount}元即可重回{tier}。"
-en = "Spend {amount} yuan in {months} months to regain {tier}."
+en = "Spend {amount} yuan in {months:month|months} to regain {tier}."
 
 [messages.points_earned]
 zh = "感谢惠顾！本次消费{amount}元，获得{points}积分，当前积分{balance}。"
-en = "Thank you for your purchase of {amount} yuan: {points} points earned, {balance} in all."
+en = "Thank you for your purchase of {amount} yuan: {points:point|points} earned, {balance} in all."
 
 [messages.points_reversed]
 zh = "您的订单{order}退货{amount}元，扣回{points}积分，当前积分{balance}。"
-en = "A return of {amount} yuan (order {order}) took back {points} points: {balance} left."
+en = "A return of {amount} yuan (order {order}) took back {points:point|points}: {balance} left."
 
 [messages.points_adjusted]
 zh = "您的积分已调整{change}（{reason}），当前积分{balance}。"
@@ -348,7 +351,7 @@ en = "Your voucher for {reward} ({code}) has expired."
 
 [messages.voucher_expired_refunded]
 zh = "您兑换的{reward}（券码{code}）已过期，{points}积分已退回您的账户。"
-en = "Your voucher for {reward} ({code}) has expired; its {points} points are back in your account."
+en = "Your voucher for {reward} ({code}) has expired; you got {points:point|points} back."
 
 [messages.purchase_upgrade]
 zh = "恭喜您升级为{tier}会员！感谢您的支持，新等级的权益已为您开启。"

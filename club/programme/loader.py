@@ -9,7 +9,14 @@ from typing import Any
 from club.programme import menu as programme_menu
 from club.programme import sections
 from club.programme.campaigns import campaigns
-from club.programme.messages import LANGUAGES, OPTIONAL, PLACEHOLDERS, check_text
+from club.programme.messages import (
+    BIRTHDAY_PLACEHOLDERS,
+    LANGUAGES,
+    OPTIONAL,
+    PLACEHOLDERS,
+    check_placeholders,
+    check_text,
+)
 from club.programme.table import Table as _Table
 from club.programme.templates import parse_templates
 from club.programme.value_rules import churn_rules, value_rules
@@ -106,6 +113,7 @@ def _texts(table: _Table, name: str, tiers: TierLadder) -> tuple[tuple[str, str]
     for code, text in texts.items():
         if not isinstance(text, str) or not text.strip():
             raise ProgrammeError(f"{table.key(name)}.{code}: expected a non-empty string")
+        check_placeholders(f"{table.key(name)}.{code}", text, BIRTHDAY_PLACEHOLDERS)
     return tuple((code, texts[code]) for code in tiers.codes)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from string import Formatter
 
 from club.rules.programme import ProgrammeError
+from club.rules.wording import fill
 
 # Message -> its placeholders, each with a sample value of the type the sender passes (used to
 # try the text once at load time, which also catches bad format specs such as {points:x}).
@@ -32,12 +33,12 @@ LANGUAGES = ("zh", "en")
 OPTIONAL: Mapping[str, Mapping[str, str]] = {
     "points_earned": {
         "zh": "感谢惠顾！本次消费{amount}元，获得{points}积分，当前积分{balance}。",
-        "en": "Thank you for your purchase of {amount} yuan: {points} points earned, "
+        "en": "Thank you for your purchase of {amount} yuan: {points:point|points} earned, "
         "{balance} in all.",
     },
     "points_reversed": {
         "zh": "您的订单{order}退货{amount}元，扣回{points}积分，当前积分{balance}。",
-        "en": "A return of {amount} yuan (order {order}) took back {points} points: "
+        "en": "A return of {amount} yuan (order {order}) took back {points:point|points}: "
         "{balance} left.",
     },
     "points_adjusted": {
@@ -58,17 +59,25 @@ OPTIONAL: Mapping[str, Mapping[str, str]] = {
     },
     "voucher_expired_refunded": {
         "zh": "您兑换的{reward}（券码{code}）已过期，{points}积分已退回您的账户。",
-        "en": "Your voucher for {reward} ({code}) has expired; its {points} points are back in "
-        "your account.",
+        "en": "Your voucher for {reward} ({code}) has expired; you got {points:point|points} back.",
     },
 }
 """Messages a programme file may leave out (added after programmes were written): these texts
 are used when it does."""
 
 
+BIRTHDAY_PLACEHOLDERS: Mapping[str, object] = {"name": "王先生", "gift": 200}
+"""What a birthday wish ([birthday.text_zh], [birthday.text_en]) may use."""
+
+
 def check_text(key: str, message: str, text: str) -> None:
     """Raise ProgrammeError naming `key` if the text uses a placeholder `message` does not have."""
-    allowed = PLACEHOLDERS[message]
+    check_placeholders(key, text, PLACEHOLDERS[message])
+
+
+def check_placeholders(key: str, text: str, allowed: Mapping[str, object]) -> None:
+    """Raise ProgrammeError naming `key` if the text uses a placeholder not in `allowed`, or
+    cannot be filled with its sample values (a bad format spec such as {points:x})."""
     names = ", ".join("{" + name + "}" for name in sorted(allowed))
     try:
         fields = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
@@ -79,6 +88,6 @@ def check_text(key: str, message: str, text: str) -> None:
             shown = "{" + name + "}" if name else "{} (a placeholder needs a name)"
             raise ProgrammeError(f"{key}: unknown placeholder {shown} (allowed: {names})")
     try:
-        text.format_map(allowed)
+        fill(text, allowed)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise ProgrammeError(f"{key}: cannot be filled in: {exc!r}") from None

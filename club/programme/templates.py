@@ -25,6 +25,7 @@ from string import Formatter
 from typing import Any
 
 from club.rules.programme import ProgrammeError, TemplateMapping
+from club.rules.wording import fill
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _check_field(
                 f"(it has: {allowed})"
             )
     try:
-        text.format_map(spec.values)
+        fill(text, spec.values)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise ProgrammeError(f"{key}: cannot be filled in: {exc!r}") from None
     return names

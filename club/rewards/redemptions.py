@@ -32,6 +32,7 @@ from club.rewards.catalogue import (
     list_catalogue,
     reward_view,
 )
+from club.rules import reasons
 from club.rules.expiry import expires_at
 from club.rules.kinds import EntryKind
 from club.rules.programme import Programme, ProgrammeError, TierLadder
@@ -107,6 +108,8 @@ class RedemptionView:
     cancelled_at: datetime | None
     balance: int
     """The member's balance after this redemption (or after its cancellation)."""
+    expires_at: datetime | None = None
+    """When the voucher stops being usable (None: never)."""
 
 
 def _is_open(reward: Reward, now: datetime) -> bool:
@@ -169,6 +172,7 @@ async def _view(redemption: Redemption, balance: int) -> RedemptionView:
         redemption.id, redemption.member_id, redemption.reward_id, reward.name,
         redemption.points, format_code(redemption.voucher_code), redemption.status,
         redemption.created_at, redemption.cancel_until, redemption.cancelled_at, balance,
+        redemption.expires_at,
     )  # fmt: skip
 
 
@@ -242,8 +246,8 @@ async def redeem(
             )  # fmt: skip
             movement = await points.debit(
                 member_id, reward.points_cost, kind=EntryKind.REDEEM,
-                ref=f"redemption:{redemption.id}", reason=f"兑换 {reward.name}", now=now,
-                connection=conn,
+                ref=f"redemption:{redemption.id}",
+                reason=reasons.write("redeem", reward=reward.name), now=now, connection=conn,
             )  # fmt: skip
     except points.InsufficientPoints:
         raise RedemptionRefused(Refusal.NOT_ENOUGH_POINTS) from None
@@ -314,7 +318,7 @@ async def cancel_redemption(
         # A fresh expiry only for a redemption made before lot uses were recorded.
         await points.refund(
             owner_id, redemption.points, ref=f"redemption:{redemption_id}",
-            reason=f"取消兑换 {reward.name}", now=now,
+            reason=reasons.write("redeem_cancelled", reward=reward.name), now=now,
             expires_at=expires_at(now, programme.expiry), connection=conn,
         )  # fmt: skip
         if reward.stock is not None:

@@ -27,6 +27,7 @@ from club.messaging.keys import outbox_key
 from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.rewards.redemptions import RedemptionView, cancel_redemption
+from club.rules import reasons
 from club.rules.channels import StoreStatus
 from club.rules.expiry import expires_at
 from club.rules.programme import Programme
@@ -237,7 +238,7 @@ async def _expire_one(
         if refund:
             await points.refund(
                 redemption.member_id, redemption.points, ref=f"redemption:{redemption.id}",
-                reason=f"兑换券过期退回 {reward.name}", now=now,
+                reason=reasons.write("voucher_refund", reward=reward.name), now=now,
                 expires_at=expires_at(now, programme.expiry), connection=conn,
             )  # fmt: skip
             returned = redemption.points

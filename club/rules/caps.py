@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from club.rules import reasons
 from club.rules.programme import EarningCaps
 
 
@@ -19,9 +20,6 @@ class Cap(StrEnum):
     ORDER = "order"
     DAY = "day"
     MONTH = "month"
-
-
-CAP_WORDS_ZH = {Cap.ORDER: "单笔", Cap.DAY: "单日", Cap.MONTH: "单月"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ class Capped:
         """The ledger reason, saying when the credit was cut and by which cap."""
         if self.cap is None:
             return reason
-        return f"{reason}（{CAP_WORDS_ZH[self.cap]}积分上限 {self.limit}）"
+        return reasons.capped(reason, self.cap.value, self.limit)
 
 
 def apply_caps(

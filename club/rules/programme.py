@@ -16,6 +16,7 @@ from club.rules.menu import Menu
 from club.rules.value import BASIS_POINTS as BASIS_POINTS
 from club.rules.value import ChurnRules as ChurnRules
 from club.rules.value import ValueRules as ValueRules
+from club.rules.wording import fill
 
 
 class ProgrammeError(ValueError):
@@ -137,7 +138,8 @@ class Festival:
 class Birthday:
     send_time: time
     texts_zh: tuple[tuple[str, str], ...]
-    """(tier code, text) for every tier; `{name}` is replaced by the member's name."""
+    """(tier code, text) for every tier; `{name}` is replaced by how the member is addressed,
+    `{gift}` by the tier's birthday gift points."""
     texts_en: tuple[tuple[str, str], ...]
 
     def text_for(self, tier_code: str, lang: str = "zh") -> str:
@@ -189,7 +191,7 @@ class Text:
 
     def render(self, lang: str, **values: object) -> str:
         """The text in the member's language ("en", else Chinese) with its placeholders filled."""
-        return (self.en if lang == "en" else self.zh).format_map(values)
+        return fill(self.en if lang == "en" else self.zh, values)
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,7 @@ class TemplateMapping:
     url: str | None = None
 
     def render(self, values: Mapping[str, object]) -> dict[str, str]:
-        return {name: text.format_map(values) for name, text in self.fields}
+        return {name: fill(text, values) for name, text in self.fields}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from club.members.enrolment import NOTHING, JoinCredit, OnJoin
 from club.members.phone import mask_phone, validate_phone
 from club.members.records import MemberRecord, members_by_phone
 from club.messaging.outbox import Outbox
+from club.rules import reasons
 from club.rules.channels import StoreStatus
 from club.rules.programme import Programme
 from club.rules.standing import is_blocked
@@ -177,7 +178,7 @@ async def credit_counter_purchases(
                 order_id=row.order_id, amount_fen=row.amount_fen, now=now, programme=programme,
                 member_id=member_id, store_id=row.store_id, items=_lines(row),
                 cost_fen=row.cost_fen, actor_id=row.actor_id,
-                reason=f"门店消费 {row.order_id}（入会前）", closed_store_ok=True,
+                reason=reasons.write("counter", order=row.order_id), closed_store_ok=True,
             )  # fmt: skip
         except (OrderConflict, UnknownStore):
             # Recorded for someone else meanwhile, or the store was deleted: staff decide.

@@ -31,6 +31,7 @@ from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.points.caps import capped_credit
 from club.points.ops import LedgerError, UnknownMember, lock_member
+from club.rules import reasons
 from club.rules.channels import StoreStatus
 from club.rules.earning import proportional_reversal, purchase_points
 from club.rules.expiry import expires_at
@@ -228,7 +229,7 @@ async def record_purchase(
                     earned,
                     kind=EntryKind.EARN,
                     ref=f"order:{order_id}",
-                    reason=capped.reason(reason or f"购买 {order_id}"),
+                    reason=capped.reason(reason or reasons.write("purchase", order=order_id)),
                     now=now,
                     expires_at=expires_at(now, programme.expiry),
                     connection=conn,
@@ -370,7 +371,7 @@ async def record_return(
                     purchase.member_id,
                     reversed_now,
                     ref=f"return:{key}",
-                    reason=f"退货 {order_id}",
+                    reason=reasons.write("return", order=order_id),
                     now=now,
                     prefer_entry=earn.id if earn else None,
                     connection=conn,

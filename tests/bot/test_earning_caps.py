@@ -91,22 +91,22 @@ async def test_purchases_codes_and_checkins_stop_at_the_caps(
         t("checkin_done", "zh", streak=1, points=0, balance=250) + t("checkin_capped", "zh")
     )
     # A code worth more than today leaves stays valid for tomorrow.
-    assert await chat.say(codes[0]) == t("code_capped_day", "en", limit=150)
+    assert await chat.say(codes[0]) == t("code_capped_day", "zh", limit=150)
     assert (await BottleCode.get(code=codes[0].replace("-", ""))).used_by_id is None
     assert await reasons(member.id, start) == [
         (100, "购买 O-1（单笔积分上限 100）"),
         (50, "购买 O-2（单日积分上限 150）"),
     ]
     clock.advance(timedelta(days=1))
-    assert await chat.say(codes[0]) == t("code_earned", "en", points=30, balance=280)
+    assert await chat.say(codes[0]) == t("code_earned", "zh", points=30, balance=280)
     assert await buy("O-3", 30_000) == 100
     assert await buy("O-4", 30_000) == 20  # the day: 30 + 100 + 20 = 150
     clock.advance(timedelta(days=1))
-    assert await chat.say(codes[1]) == t("code_earned", "en", points=30, balance=430)
+    assert await chat.say(codes[1]) == t("code_earned", "zh", points=30, balance=430)
     assert await buy("O-5", 30_000) == 70  # the month: 150 + 150 + 30 + 70 = 400
-    assert await chat.say(codes[2]) == t("code_capped_month", "en", limit=400)
+    assert await chat.say(codes[2]) == t("code_capped_month", "zh", limit=400)
     entry = await LedgerEntry.filter(member_id=member.id, ref="order:O-5").get()
     assert entry.reason == "购买 O-5（单月积分上限 400）"
     # A new month starts afresh.
     clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=clock.now().tzinfo))
-    assert await chat.say(codes[2]) == t("code_earned", "en", points=30, balance=530)
+    assert await chat.say(codes[2]) == t("code_earned", "zh", points=30, balance=530)

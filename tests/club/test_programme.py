@@ -165,7 +165,7 @@ def test_demo_messages_render_in_both_languages() -> None:
 def test_unknown_placeholder_in_a_config_file_names_the_key(tmp_path: Path) -> None:
     path = tmp_path / "club.toml"
     text = EXAMPLE.read_text(encoding="utf-8").replace(
-        'en = "Spend {amount} yuan in {months} months to regain {tier}."',
+        'en = "Spend {amount} yuan in {months:month|months} to regain {tier}."',
         'en = "Spend {amount} yuan to regain {tier_name}."',
     )
     assert text != EXAMPLE.read_text(encoding="utf-8")

@@ -124,12 +124,15 @@ class Chat:
     async def scan(self, result: str) -> str:
         return self.content(await self.post(scan_xml(self.openid, result, self._time())))
 
-    async def join(self, phone: str = "13812345678", birthday: str = "1988-05-20") -> str:
+    async def join(
+        self, phone: str = "13812345678", birthday: str = "1988-05-20", name: str = "跳过"
+    ) -> str:
         """The whole enrolment dialog; the welcome reply."""
         await self.say("入会")
         await self.say("同意")
         await self.say(phone)
         await self.say(birthday)
+        await self.say(name)
         return await self.say("确认")
 
     def later(self, **delta: float) -> None:

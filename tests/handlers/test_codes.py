@@ -25,11 +25,11 @@ def mistype(code: str) -> str:
 async def test_a_code_as_text_earns_once(chat: Chat) -> None:
     code, *_ = await batch(chat, 2)
     await chat.join()
-    assert await chat.say(code) == t("code_earned", "en", points=20, balance=120)
-    assert await chat.say(code.lower().replace("-", " ")) == t("code_used_by_you", "en", points=20)
+    assert await chat.say(code) == t("code_earned", "zh", points=20, balance=120)
+    assert await chat.say(code.lower().replace("-", " ")) == t("code_used_by_you", "zh", points=20)
     other = chat.as_member("oMember0002")
     await other.join(phone="13912345678")
-    assert await other.say(code) == t("code_used_by_other", "en")
+    assert await other.say(code) == t("code_used_by_other", "zh")
     member = await Member.get(openid=chat.openid)
     assert member.points_balance == 120
     assert (await BottleCode.get(code=code.replace("-", ""))).used_by_id == member.id
@@ -39,9 +39,9 @@ async def test_mistyped_and_unknown_codes(chat: Chat) -> None:
     code, *_ = await batch(chat, 1)
     await chat.join()
     typo = mistype(code.replace("-", ""))
-    assert await chat.say(typo) == t("code_mistyped", "en", code=format_code(typo))
+    assert await chat.say(typo) == t("code_mistyped", "zh", code=format_code(typo))
     never_issued = random_code()
-    assert await chat.say(format_code(never_issued)) == t("code_unknown", "en")
+    assert await chat.say(format_code(never_issued)) == t("code_unknown", "zh")
     assert (await Member.get(openid=chat.openid)).points_balance == 100
 
 
@@ -60,16 +60,17 @@ async def test_the_hourly_limit_refuses_and_flags(chat: Chat) -> None:
     codes = await batch(chat, 11, points=1)
     await chat.join()
     for n, code in enumerate(codes[:10], start=1):
-        assert await chat.say(code) == t("code_earned", "en", points=1, balance=100 + n)
-    assert await chat.say(codes[10]) == t("code_limit", "en", limit=10)
+        assert await chat.say(code) == t("code_earned", "zh", points=1, balance=100 + n)
+    assert await chat.say(codes[10]) == t("code_limit", "zh", limit=10)
     member = await Member.get(openid=chat.openid)
     assert member.flagged_for_review is True
     assert member.points_balance == 110
     chat.later(hours=1, minutes=1)
-    assert await chat.say(codes[10]) == t("code_earned", "en", points=1, balance=111)
+    assert await chat.say(codes[10]) == t("code_earned", "zh", points=1, balance=111)
 
 
 async def test_ordinary_sentences_are_not_taken_for_codes(chat: Chat) -> None:
+    await chat.say("English")
     await chat.join()
-    for sentence in ("where is it now", "how do I join", "hello"):
+    for sentence in ("where is it now", "how do I join", "show me everything"):
         assert await chat.say(sentence) == t("fallback", "en"), sentence

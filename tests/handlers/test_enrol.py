@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot import keys
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
 from handlers.texts import t
@@ -14,6 +15,8 @@ from tests.handlers.chat import Chat
 PHONE_PROMPT = t("enrol_phone", "zh")
 EXAMPLES_ZH = t("birthday_examples", "zh")
 BIRTHDAY_PROMPT = t("enrol_birthday", "zh", examples=EXAMPLES_ZH)
+NAME_PROMPT = t("enrol_name", "zh")
+NOT_GIVEN = t("not_recorded", "zh")
 
 
 def consent_prompt(chat: Chat, lang: str = "zh") -> str:
@@ -56,17 +59,29 @@ async def test_the_whole_dialog_with_a_wrong_answer_at_every_step(chat: Chat) ->
     future = t("birthday_future", "zh")
     assert await chat.say("2030-01-01") == t("enrol_birthday_expected", "zh", problem=future)
 
-    confirm = await chat.say("农历八月十五")
-    assert confirm == t("enrol_confirm", "zh", phone="138****5678", birthday="农历八月十五")
-    assert await chat.say("等一下") == t("enrol_confirm_expected", "zh")
+    assert await chat.say("农历八月十五") == NAME_PROMPT
+    no_letters = t("name_no_letters", "zh")
+    assert await chat.say("13812345678") == t("enrol_name_expected", "zh", problem=no_letters)
+    too_long = t("name_too_long", "zh", max=20)
+    assert await chat.say("王" * 21) == t("enrol_name_expected", "zh", problem=too_long)
+
+    confirm = await chat.say("  王先生 ")
+    assert confirm == t(
+        "enrol_confirm", "zh", phone="138****5678", birthday="农历八月十五", name="王先生"
+    )
+    # Only what the prompt asks for confirms; anything else is told what to send.
+    for other in ("等一下", "好", "yes", "ok"):
+        assert await chat.say(other) == t("enrol_confirm_expected", "zh"), other
     stored = await member(chat)
     assert stored.phone is None and stored.joined_at is None  # nothing before the confirmation
+    assert stored.name is None
 
     done = await chat.say("确认")
     assert done.startswith("入会成功！欢迎加入醇香会，送您 100 积分入会礼。")
     assert "等级：品鉴会员" in done and "积分：100" in done and "138****5678" in done
     stored = await member(chat)
     assert stored.phone == "13812345678"
+    assert stored.name == "王先生"
     assert stored.joined_at == chat.clock.now()
     assert stored.tier == "taste"
     assert (stored.birthday_lunar_month, stored.birthday_lunar_day) == (8, 15)
@@ -75,9 +90,10 @@ async def test_the_whole_dialog_with_a_wrong_answer_at_every_step(chat: Chat) ->
     entries = await LedgerEntry.filter(member_id=stored.id)
     assert [(e.points, e.reason) for e in entries] == [(100, "入会礼")]
 
-    # Joined: `入会` shows the card, and a stray `确认` is no longer a dialog step.
+    # Joined: `入会` says so and shows the card, and a stray `确认` is no longer a dialog step.
     card = await chat.say("入会")
-    assert card.startswith("【醇香会会员卡】") and "会员号：" in card
+    assert card.startswith(t("already_member", "zh") + "\n【醇香会会员卡】") and "会员号：" in card
+    assert (await chat.say("join")).startswith(t("already_member", "zh"))
     assert await chat.say("确认") == t("fallback", "zh")
     assert await LedgerEntry.filter(member_id=stored.id).count() == 1
 
@@ -85,17 +101,22 @@ async def test_the_whole_dialog_with_a_wrong_answer_at_every_step(chat: Chat) ->
 async def test_the_dialog_in_english_with_a_leap_month(chat: Chat) -> None:
     assert await chat.say("join") == consent_prompt(chat, "en")
     assert await chat.say("maybe") == t("enrol_consent_expected", "en")
+    assert await chat.say("yes") == t("enrol_consent_expected", "en")  # the prompt says "agree"
     assert await chat.say("Agree") == t("enrol_phone", "en")
     assert await chat.say("phone") == t("phone_not_digits", "en")
     examples = t("birthday_examples", "en")
-    # A bare number says nothing about the language: the dialog stays in English.
+    # The member's language is English: a bare number, or Chinese words, are answered in it.
     assert await chat.say("13912345678") == t("enrol_birthday", "en", examples=examples)
     unrecognised = t("birthday_unrecognised", "en", examples=examples)
     assert await chat.say("someday") == t("enrol_birthday_expected", "en", problem=unrecognised)
-    confirm = await chat.say("lunar leap 4-8")
-    assert confirm == t("enrol_confirm", "en", phone="139****5678", birthday="lunar leap 4-8")
+    assert await chat.say("lunar leap 4-8") == t("enrol_name", "en")
+    confirm = await chat.say("跳过")
+    assert confirm == t(
+        "enrol_confirm", "en", phone="139****5678", birthday="lunar leap 4-8", name="not recorded"
+    )
+    assert await chat.say("ok") == t("enrol_confirm_expected", "en")
     done = await chat.say("confirm")
-    assert done.startswith("You have joined Mellow Club! Here are 100 welcome points.")
+    assert done.startswith("You have joined Mellow Club! Here are your 100 welcome points.")
     assert "Tier: Taster" in done
     stored = await member(chat)
     assert (stored.birthday_lunar_month, stored.birthday_lunar_day) == (4, 8)
@@ -126,11 +147,9 @@ async def test_every_accepted_birthday_form(
     await chat.say("入会")
     await chat.say("同意")
     await chat.say("13812345678")
-    confirm = await chat.say(typed)
-    if not any(c.isascii() and c.isalpha() for c in typed):  # English words get English
-        assert confirm == t("enrol_confirm", "zh", phone="138****5678", birthday=shown)
-    else:
-        assert confirm.startswith("Please check your details:")
+    assert await chat.say(typed) == NAME_PROMPT  # in the member's language, whatever was typed
+    confirm = await chat.say("skip")
+    assert confirm == t("enrol_confirm", "zh", phone="138****5678", birthday=shown, name=NOT_GIVEN)
     await chat.say("确认")
     stored = await member(chat)
     assert stored.joined_at is not None
@@ -143,19 +162,19 @@ async def test_every_accepted_birthday_form(
     assert got_lunar == lunar
 
 
-@pytest.mark.parametrize("steps_before_cancel", [1, 2, 3, 4])
+@pytest.mark.parametrize("steps_before_cancel", [1, 2, 3, 4, 5])
 async def test_cancel_at_any_step_stores_nothing_personal(
     chat: Chat, steps_before_cancel: int
 ) -> None:
-    for answer in ["入会", "同意", "13812345678", "5月20日"][:steps_before_cancel]:
+    for answer in ["入会", "同意", "13812345678", "5月20日", "王先生"][:steps_before_cancel]:
         await chat.say(answer)
     assert await chat.say("取消") == t("cancelled", "zh")
     stored = await member(chat)
     assert stored.joined_at is None and stored.phone is None and stored.birthday_mmdd is None
-    assert stored.points_balance == 0
+    assert stored.name is None and stored.points_balance == 0
     # A cancelled dialog does not resume: `入会` starts again at consent.
     assert await chat.say("入会") == consent_prompt(chat)
-    assert await chat.say("cancel") == t("cancelled", "en")
+    assert await chat.say("cancel") == t("cancelled", "zh")
     assert await chat.say("取消") == t("nothing_to_cancel", "zh")
 
 
@@ -166,8 +185,11 @@ async def test_join_again_resumes_within_the_expiry_and_starts_over_after_it(cha
     chat.later(minutes=20)
     assert await chat.say("入会") == t("enrol_resume", "zh", prompt=BIRTHDAY_PROMPT)
     chat.later(minutes=20)  # 20 minutes after the last step: still within the 30 minutes
-    confirm = await chat.say("5月20日")
-    assert confirm == t("enrol_confirm", "zh", phone="138****5678", birthday="5月20日")
+    assert await chat.say("5月20日") == NAME_PROMPT
+    confirm = await chat.say("跳过")
+    assert confirm == t(
+        "enrol_confirm", "zh", phone="138****5678", birthday="5月20日", name=NOT_GIVEN
+    )
     chat.later(minutes=31)
     # Too late: nothing is joined, and the dialog starts again.
     restart = await chat.say("确认")
@@ -180,7 +202,7 @@ async def test_join_again_resumes_within_the_expiry_and_starts_over_after_it(cha
 async def test_a_dialog_the_store_has_expired_starts_over(chat: Chat) -> None:
     await chat.say("入会")
     await chat.say("同意")
-    await chat.store.delete(f"clubbot:state:{chat.openid}")  # what the store's expiry does
+    await chat.store.delete(keys.state(chat.openid))  # what the store's expiry does
     assert await chat.say("13812345678") == t("fallback", "zh")
     assert await chat.say("入会") == consent_prompt(chat)
 
@@ -192,8 +214,11 @@ async def test_a_wechat_retry_in_the_middle_does_not_advance_the_dialog_twice(ch
     first = await chat.post(phone)
     assert chat.content(first) == BIRTHDAY_PROMPT
     assert await chat.post(phone) == first  # WeChat's retry: the same answer, no second step
-    confirm = await chat.say("1988-05-20")
-    assert confirm == t("enrol_confirm", "zh", phone="138****5678", birthday="1988年5月20日")
+    assert await chat.say("1988-05-20") == NAME_PROMPT
+    confirm = await chat.say("Lily")
+    assert confirm == t(
+        "enrol_confirm", "zh", phone="138****5678", birthday="1988年5月20日", name="Lily"
+    )
 
     accept = chat.text_body("确认", msg_id=24_571_999_000_002)
     done = await chat.post(accept)

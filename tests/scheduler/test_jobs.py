@@ -176,4 +176,4 @@ async def test_tier_and_expiry_texts_come_from_the_programme_in_the_members_lang
     )  # fmt: skip
     await job_body("expire-points", ctx)(now.date())
     reminder = await OutboxMessage.get(member_id=member.id, kind="points_expiry")
-    assert reminder.payload["text"].startswith("80 of your points expire after 2026-12-1")
+    assert reminder.payload["text"].startswith("80 points will expire after 2026-12-1")

@@ -40,6 +40,11 @@ class Member(Model):
     erased_at = fields.DatetimeField(null=True)
     """When the member had their personal data erased (consent fields stay as the record)."""
     language = fields.CharField(max_length=8, default="zh")
+    """The language the member is answered and written to in: `zh` or `en`."""
+    language_set_at = fields.DatetimeField(null=True)
+    """When `language` was set: by the member's first message that showed a language, or when
+    they sent `English` / `中文`. NULL: not yet (each message is answered in its own language,
+    Chinese when it shows none), and the next message that shows one sets it."""
 
     # Where they came from: a parametric QR scene `store_<id>` or `staff_<id>`.
     source_kind = fields.CharField(max_length=16, null=True)

@@ -3,7 +3,9 @@
 Each line becomes the XML WeChat would post, signed with WECHAT_TOKEN and, when WECHAT_AES_KEY is
 set, encrypted and signed in safe mode (the same settings the server reads). Replies are checked
 and decrypted the way WeChat would. In dry-run mode the chat also polls `/dev/outbox` and prints
-what the club pushed to its member (deferred replies, greetings) as it arrives.
+what the club pushed to its member (deferred replies, greetings) as it arrives, saying whether
+it was sent, is queued (until when: quiet hours) or was skipped (and why), and again when a
+queued one goes; a push that arrives while you type is printed above the line you are typing.
 
     帮助 / help            any text is a text message
     /click POINTS          a menu click (POINTS, CARD, REDEEM, CHECKIN, HELP)
@@ -29,7 +31,9 @@ from typing import Any
 import aiohttp
 import xmltodict
 
+from bot.chat_display import describe_payload, describe_reply, push_state
 from bot.replies import cdata
+from bot.terminal import Terminal, stdin_lines
 from bot.wechat.crypto import MessageCrypto, signature, signature_matches
 from club.clock import Clock, SystemClock
 from config import ConfigError, Settings
@@ -42,7 +46,12 @@ HELP = __doc__.split("\n\n", 2)[2] if __doc__ else ""
 
 
 class ChatError(Exception):
-    """The server's answer is not what WeChat would accept."""
+    """The server's answer is not what WeChat would accept, or there is no server."""
+
+
+class NoServer(ChatError):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"the server is not running at {url}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ class ChatClient:
         )
         self.last_push_id = 0
         self.pushes_available = True
+        self.waiting: dict[int, str] = {}
+        """Pushes seen queued (id -> what they said), asked for again until they go."""
 
     # --- building what WeChat would send --------------------------------------------------
 
@@ -145,10 +156,17 @@ class ChatClient:
                 f"<xml><ToUserName>{cdata(self.account)}</ToUserName>"
                 f"<Encrypt>{cdata(encrypted)}</Encrypt></xml>"
             ).encode()
-        async with self.session.post(f"{self.base_url}/wechat", params=params, data=body) as resp:
-            text = await resp.text()
-            if resp.status != 200:
-                raise ChatError(f"the server refused the message: {resp.status} {text}")
+        try:
+            async with self.session.post(
+                f"{self.base_url}/wechat", params=params, data=body
+            ) as resp:
+                text = await resp.text()
+                if resp.status != 200:
+                    raise ChatError(f"the server refused the message: {resp.status} {text}")
+        except aiohttp.ClientConnectionError as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise NoServer(self.base_url) from None
+            raise
         if text in ("", "success"):
             return None
         return describe_reply(self._open(text))
@@ -170,47 +188,39 @@ class ChatClient:
         return dict(xmltodict.parse(self.crypto.decrypt(str(doc["Encrypt"])))["xml"])
 
     async def pushed(self) -> list[str]:
-        """Messages pushed to our member since the last call (dry-run servers only)."""
+        """Messages pushed to our member since the last call, each with where it stands (sent,
+        queued, skipped), and those seen queued before that have gone since (dry-run servers
+        only)."""
         if not self.pushes_available:
             return []
         params = {"openid": self.openid, "after": str(self.last_push_id)}
-        async with self.session.get(f"{self.base_url}/dev/outbox", params=params) as resp:
-            if resp.status == 404:
-                self.pushes_available = False  # not a dry-run server: nothing to show
-                return []
-            resp.raise_for_status()
-            rows = await resp.json()
+        if self.waiting:
+            params["ids"] = ",".join(str(i) for i in sorted(self.waiting))
+        try:
+            async with self.session.get(f"{self.base_url}/dev/outbox", params=params) as resp:
+                if resp.status == 404:
+                    self.pushes_available = False  # not a dry-run server: nothing to show
+                    return []
+                resp.raise_for_status()
+                rows = await resp.json()
+        except aiohttp.ClientConnectorError:
+            raise NoServer(self.base_url) from None
+        tz = self.clock.now().tzinfo
         shown = []
         for row in rows:
-            self.last_push_id = max(self.last_push_id, int(row["id"]))
-            shown.append(describe_payload(row.get("payload") or {}))
+            row_id, text = int(row["id"]), describe_payload(row.get("payload") or {})
+            state = push_state(row, tz)
+            if row_id in self.waiting:
+                if state.startswith("queued"):
+                    continue  # still waiting: said already
+                del self.waiting[row_id]
+                shown.append(f"[now {state}] {text}")
+                continue
+            self.last_push_id = max(self.last_push_id, row_id)
+            if state.startswith("queued"):
+                self.waiting[row_id] = text
+            shown.append(f"[{state}] {text}")
         return shown
-
-
-def describe_reply(doc: dict[str, Any]) -> str:
-    if doc.get("MsgType") == "news":
-        items = doc.get("Articles", {}).get("item", [])
-        items = items if isinstance(items, list) else [items]
-        return "\n".join(
-            f"[{i.get('Title', '')}] {i.get('Description', '')} {i.get('Url', '')}".strip()
-            for i in items
-        )
-    return str(doc.get("Content") or f"({doc.get('MsgType', 'unknown')} reply)")
-
-
-def describe_payload(payload: dict[str, Any]) -> str:
-    kind = payload.get("msgtype")
-    if kind == "text":
-        return str(payload.get("text", ""))
-    if kind == "news":
-        return "\n".join(
-            f"[{a.get('title', '')}] {a.get('description', '')}"
-            for a in payload.get("articles", [])
-        )
-    if kind == "template":
-        values = " / ".join(str(v) for v in (payload.get("data") or {}).values())
-        return f"(template {payload.get('template_id', '')}) {values}"
-    return str(payload)
 
 
 async def chat_loop(
@@ -219,17 +229,24 @@ async def chat_loop(
     out: Callable[[str], None],
     *,
     poll_every: float = POLL_S,
+    push_out: Callable[[str], None] | None = None,
 ) -> None:
-    """Send each line, print the answers, and print pushed messages as they come."""
-    await client.pushed()  # skip what was pushed before we started
+    """Send each line, print the answers (`out`), and print pushed messages as they come
+    (`push_out`: while a line may be half typed; `out` by default)."""
+    interrupt = push_out or out
+    try:
+        await client.pushed()  # what was pushed before we started
+        client.waiting.clear()
+    except (ChatError, aiohttp.ClientError) as exc:
+        out(f"! {exc}")
 
     async def poll() -> None:
         while True:
             await asyncio.sleep(poll_every)
             try:
                 for text in await client.pushed():
-                    out(f"⇠ {text}")
-            except aiohttp.ClientError as exc:
+                    interrupt(f"⇠ {text}")
+            except (ChatError, aiohttp.ClientError) as exc:
                 log.debug("outbox poll failed: %s", exc)
 
     poller = asyncio.create_task(poll())
@@ -258,19 +275,8 @@ async def chat_loop(
 async def _safe_pushed(client: ChatClient) -> list[str]:
     try:
         return await client.pushed()
-    except aiohttp.ClientError:
+    except (ChatError, aiohttp.ClientError):
         return []
-
-
-async def _stdin_lines(prompt: str) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    while True:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            return
-        yield line
 
 
 async def run_chat(argv: Sequence[str]) -> int:
@@ -297,7 +303,9 @@ async def run_chat(argv: Sequence[str]) -> int:
             session=session,
             clock=SystemClock(settings.tz),
         )
-        await chat_loop(client, _stdin_lines("> "), print)
+        terminal = Terminal("> ", interactive=sys.stdin.isatty() and sys.stdout.isatty())
+        lines = stdin_lines(terminal.prompt, terminal.interactive)
+        await chat_loop(client, lines, terminal.show, push_out=terminal.interrupt)
     return 0
 
 

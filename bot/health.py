@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from tortoise import Tortoise
 
 from bot.deps import DEPS
+from bot.jsontext import json_response
 from bot.metrics import render_campaigns, render_deliveries
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "pid": os.getpid()})
+    return json_response({"status": "ok", "pid": os.getpid()})
 
 
 @routes.get("/readyz")
@@ -64,7 +65,7 @@ async def readyz(request: web.Request) -> web.Response:
         )
     )
     ready = all(result == "ok" for result in results.values())
-    return web.json_response(
+    return json_response(
         {"status": "ready" if ready else "not ready", "checks": results},
         status=200 if ready else 503,
     )

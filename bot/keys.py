@@ -1,12 +1,39 @@
 """Every Redis key and expiry, in one place.
 
-All keys start with `clubbot:` so a shared Redis can be inspected and flushed per application.
-Every key that is not a lock or a counter window carries an expiry.
+All keys start with the process's prefix (REDIS_PREFIX, `clubbot` by default) and a colon, the
+queue's stream too (`bot.queue`), so one Redis can serve several deployments, or a running bot
+and a test suite, without one reading or consuming the other's keys, and can be inspected and
+cleared per prefix. Every key that is not a lock or a counter window carries an expiry.
 """
 
 from __future__ import annotations
 
-PREFIX = "clubbot"
+import re
+
+DEFAULT_PREFIX = "clubbot"
+PREFIX_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+"""What REDIS_PREFIX may be: no colon, no glob character (a prefix is cleared by pattern)."""
+
+_prefix = DEFAULT_PREFIX
+
+
+def use_prefix(prefix: str) -> None:
+    """Set the prefix of every key this process builds: once, at start-up, from the settings
+    (`bot.resources`, `bot.kv.open_store`), before any key is built."""
+    global _prefix
+    if not PREFIX_SHAPE.match(prefix):
+        raise ValueError(f"not a Redis key prefix: {prefix!r}")
+    _prefix = prefix
+
+
+def prefix() -> str:
+    return _prefix
+
+
+def pattern() -> str:
+    """Every key of this prefix, for SCAN."""
+    return f"{_prefix}:*"
+
 
 # Callback de-duplication: WeChat retries a message three times over ~15 s.
 DEDUP_TTL_S = 60
@@ -41,36 +68,36 @@ FORCE_REFRESH_INTERVAL_S = 30
 
 
 def dedup(message_key: str) -> str:
-    return f"{PREFIX}:dedup:{message_key}"
+    return f"{_prefix}:dedup:{message_key}"
 
 
 def state(openid: str) -> str:
-    return f"{PREFIX}:state:{openid}"
+    return f"{_prefix}:state:{openid}"
 
 
 def member_lock(openid: str) -> str:
-    return f"{PREFIX}:lock:member:{openid}"
+    return f"{_prefix}:lock:member:{openid}"
 
 
 def busy_notice(openid: str) -> str:
     """Present while a member has had a busy notice in the last `BUSY_NOTICE_TTL_S` seconds."""
-    return f"{PREFIX}:busy:{openid}"
+    return f"{_prefix}:busy:{openid}"
 
 
 def access_token(appid: str) -> str:
-    return f"{PREFIX}:token:{appid}"
+    return f"{_prefix}:token:{appid}"
 
 
 def access_token_lock(appid: str) -> str:
-    return f"{PREFIX}:token-lock:{appid}"
+    return f"{_prefix}:token-lock:{appid}"
 
 
 def force_refresh_guard(appid: str) -> str:
-    return f"{PREFIX}:token-force:{appid}"
+    return f"{_prefix}:token-force:{appid}"
 
 
 def job_run(job: str, day: str) -> str:
-    return f"{PREFIX}:job:{job}:{day}"
+    return f"{_prefix}:job:{job}:{day}"
 
 
 # Scheduled jobs: the lock is refreshed while the job runs, so a killed run frees it soon.
@@ -80,18 +107,33 @@ OUTBOX_WATERMARK_TTL_S = 7 * 24 * 3600
 
 
 def outbox_dispatch_lock() -> str:
-    return f"{PREFIX}:outbox:dispatch-lock"
+    return f"{_prefix}:outbox:dispatch-lock"
 
 
 def outbox_watermark() -> str:
     """Up to when rows with a `not_before` have been handed to the queue workers."""
-    return f"{PREFIX}:outbox:watermark"
+    return f"{_prefix}:outbox:watermark"
+
+
+def queue() -> str:
+    """The taskiq stream the outbox hands due rows to the queue workers on."""
+    return f"{_prefix}:outbox"
+
+
+def deliveries() -> str:
+    """The hash of delivery outcomes `/metrics` reads (`bot.metrics`)."""
+    return f"{_prefix}:metrics:outbox_deliveries"
+
+
+def console(name: str) -> str:
+    """A staff console key (`console.auth.sessions`): `session:<digest>`, `flash:<digest>`."""
+    return f"{_prefix}:console:{name}"
 
 
 def rate_window(name: str, subject: str, window: str) -> str:
-    return f"{PREFIX}:rate:{name}:{subject}:{window}"
+    return f"{_prefix}:rate:{name}:{subject}:{window}"
 
 
 def pace(name: str) -> str:
     """A rate shared by every sender (`bot.pacing`): expires a minute after its last use."""
-    return f"{PREFIX}:pace:{name}"
+    return f"{_prefix}:pace:{name}"

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, cast
 
 import redis.asyncio as aioredis
 
+from bot import keys
+
 if TYPE_CHECKING:
     from config import Settings
 
@@ -25,6 +27,7 @@ STORE_POOL_WAIT_S = 2.0
 
 
 def open_store(settings: Settings) -> Redis:
+    keys.use_prefix(settings.redis_prefix)  # the keys this process builds in it
     if settings.redis_url:
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,

@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from bot import keys
 from club.campaigns.progress import active, series
 
 
@@ -71,10 +72,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-DELIVERIES_KEY = "clubbot:metrics:outbox_deliveries"
-"""A Redis hash of outbox delivery outcomes, added to by every process that sends (queue
-workers, the embedded sender, the callback's deferred replies) and read by `/metrics`: one
-series for the whole deployment, whichever process sent."""
+# `keys.deliveries()`: a Redis hash of outbox delivery outcomes, added to by every process that
+# sends (queue workers, the embedded sender, the callback's deferred replies) and read by
+# `/metrics`: one series for the whole deployment, whichever process sent.
 
 
 async def count_deliveries(store: Any, counts: Mapping[str, int]) -> None:
@@ -84,13 +84,13 @@ async def count_deliveries(store: Any, counts: Mapping[str, int]) -> None:
     pipe = store.pipeline(transaction=False)
     for outcome, n in counts.items():
         if n:
-            pipe.hincrby(DELIVERIES_KEY, outcome, n)
+            pipe.hincrby(keys.deliveries(), outcome, n)
     await pipe.execute()
 
 
 async def render_deliveries(store: Any) -> bytes:
     """The deployment's delivery outcomes in the Prometheus text format."""
-    counts = await store.hgetall(DELIVERIES_KEY)
+    counts = await store.hgetall(keys.deliveries())
     lines = [
         "# HELP clubbot_outbox_deliveries_total Outbox sends by outcome (sent, dry_run, "
         "retry_later, failed, outcome_unknown, outside_window, unreachable, quota, ...), "

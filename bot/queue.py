@@ -16,6 +16,7 @@ import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from bot import keys
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
@@ -27,14 +28,14 @@ CHUNK = 500
 TASK_NAME = "clubbot.deliver_chunk"
 CAMPAIGN_TASK_NAME = "clubbot.campaign_chunk"
 MASS_TASK_NAME = "clubbot.campaign_mass"
-QUEUE_NAME = "clubbot:outbox"
 
 
 def build_broker(redis_url: str) -> Any:
-    """The taskiq-redis stream broker (no task bodies: workers add theirs)."""
+    """The taskiq-redis stream broker (no task bodies: workers add theirs), on the stream of
+    this process's key prefix (`keys.queue()`): workers of another prefix never take its tasks."""
     from taskiq_redis import RedisStreamBroker
 
-    return RedisStreamBroker(redis_url, queue_name=QUEUE_NAME)
+    return RedisStreamBroker(redis_url, queue_name=keys.queue())
 
 
 class Feeder:

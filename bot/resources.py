@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import keys
 from bot.deps import Deps
 from bot.kv import Redis, open_store
 from bot.metrics import Metrics
@@ -53,6 +54,7 @@ async def open_resources(
     one fake between apps); `broker`: a taskiq broker the caller has already built (the queue
     worker registers its task on it), else one is built when REDIS_URL is set."""
     clock = clock or SystemClock(settings.tz)
+    keys.use_prefix(settings.redis_prefix)  # before any key or the queue's stream is named
     programme = load_programme(settings.club_config)  # a bad CLUB_CONFIG stops start-up
     kv = store if store is not None else open_store(settings)
     own_broker = broker is None and settings.redis_url is not None

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, repr=False)
     database_replica_url: str | None = Field(default=None, repr=False)
     """A read-only PostgreSQL replica the reports read from (unset: they read DATABASE_URL)."""
+    redis_prefix: str = Field(default="clubbot", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+    """What every Redis key of this deployment starts with (`<prefix>:`), the queue's stream
+    too: deployments, or a bot and a test suite, sharing one Redis keep apart by it."""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     club_tz: str = "Asia/Shanghai"

@@ -23,7 +23,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def setup(app: web.Application) -> None:
     """Add the console to `app` before it starts (after `create_app` has added its parts)."""
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("console", "templates"),
         app_key=JINJA,
@@ -32,6 +32,8 @@ def setup(app: web.Application) -> None:
         default_helpers=False,
         undefined=jinja2.StrictUndefined,
     )
+    # Chart data in pages keeps Chinese as characters (`tojson` still escapes <, >, & and ').
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     app.middlewares.append(console_guard)
 
     async def sessions(app: web.Application) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import keys
 from bot.deps import Deps
 from bot.kv import Redis
 from bot.metrics import count_deliveries
@@ -93,6 +94,7 @@ async def runtime(
 ) -> AsyncIterator[Runtime]:
     """The resources of a scheduler or worker process (`bot.resources`), with the queue's
     broker, its sending task registered, when REDIS_URL is set."""
+    keys.use_prefix(settings.redis_prefix)  # the broker's stream is named by it
     broker = build_broker(settings.redis_url) if settings.redis_url else None
     state: dict[str, Deps] = {}
     if broker is not None:

@@ -4,12 +4,19 @@ The suite runs twice in CI: on SQLite with the in-process store (the default), a
 PostgreSQL and Redis when CLUBBOT_TEST_DATABASE_URL / CLUBBOT_TEST_REDIS_URL are set. Tests that
 only make sense on the real servers (concurrency, multi-process) use the `pg_only` /
 `redis_only` markers' fixtures below and are skipped on the embedded pass.
+
+Every key a test session writes to Redis, the queue's stream included, starts with a prefix of
+its own (`TEST_REDIS_PREFIX`, passed to the app as REDIS_PREFIX and to subprocesses in their
+environment): two suites, or a running bot, on the same Redis never read, clear or consume each
+other's keys. Between tests only this session's keys are deleted, never the whole database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +24,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import keys
 from bot.kv import Redis, in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
@@ -29,6 +37,40 @@ TZ = ZoneInfo("Asia/Shanghai")
 TEST_DB_URL = os.environ.get("CLUBBOT_TEST_DATABASE_URL", "sqlite://:memory:")
 TEST_REDIS_URL = os.environ.get("CLUBBOT_TEST_REDIS_URL") or None
 ON_POSTGRES = TEST_DB_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
+TEST_REDIS_PREFIX = f"clubbot-test-{uuid.uuid4().hex[:12]}"
+"""This session's Redis key prefix (REDIS_PREFIX): unique per run."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_redis_prefix() -> Iterator[None]:
+    """Keys built in this process (tests call `bot.keys` too) carry the session's prefix; at
+    the end the session's keys are deleted from the real Redis."""
+    keys.use_prefix(TEST_REDIS_PREFIX)
+    yield
+    if TEST_REDIS_URL:
+        asyncio.run(_delete_session_keys())
+
+
+async def _delete_session_keys() -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(TEST_REDIS_URL or "")
+    try:
+        await delete_prefixed(client)
+    finally:
+        await client.aclose()
+
+
+async def delete_prefixed(client: Redis) -> None:
+    """Delete this session's keys (and only those)."""
+    batch: list[bytes] = []
+    async for key in client.scan_iter(match=keys.pattern(), count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            await client.unlink(*batch)
+            batch.clear()
+    if batch:
+        await client.unlink(*batch)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,6 +110,7 @@ def make_settings(**overrides: object) -> Settings:
         "wechat_aes_key": None,
         "database_url": TEST_DB_URL,
         "redis_url": TEST_REDIS_URL,
+        "redis_prefix": TEST_REDIS_PREFIX,
         "wechat_dry_run": True,
         "club_config": None,
         "_env_file": None,
@@ -88,12 +131,13 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def store() -> AsyncIterator[Redis]:
-    """The shared store: the real Redis (flushed) in CI's second pass, else the stand-in."""
+    """The shared store: the real Redis (this session's keys cleared) in CI's second pass, else
+    the stand-in."""
     if TEST_REDIS_URL:
         import redis.asyncio as aioredis
 
         client: Redis = aioredis.from_url(TEST_REDIS_URL)
-        await client.flushdb()
+        await delete_prefixed(client)
     else:
         client = in_process_store()
     try:

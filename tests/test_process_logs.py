@@ -26,7 +26,7 @@ import pytest
 
 from bot.kv import Redis
 from club.db.models.members import Member, MemberStatus
-from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
+from tests.conftest import TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL
 from tests.fakes.tcp_proxy import free_port
 from tests.fakes.wechat_api import FakeWeChat, Reply
 from tests.fixtures.wechat import aes_query, encrypt, envelope, plain_query, xml
@@ -56,6 +56,7 @@ def environment(api_base: str, port: int) -> dict[str, str]:
     values.update(
         DATABASE_URL=TEST_DB_URL,
         REDIS_URL=TEST_REDIS_URL or "",
+        REDIS_PREFIX=TEST_REDIS_PREFIX,
         WECHAT_APPID=APPID,
         WECHAT_SECRET=SECRET,
         WECHAT_TOKEN=TOKEN,

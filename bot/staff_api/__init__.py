@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.deps import DEPS
+from bot.jsontext import json_response
 from bot.staff_api import (
     accounts,
     audit,
@@ -85,7 +86,7 @@ def setup_staff_api(app: web.Application) -> None:
     app.cleanup_ctx.append(seed_catalogue)
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(request.app[DOCUMENT])
+        return json_response(request.app[DOCUMENT])
 
     app.router.add_get(OPENAPI_PATH, openapi)
 

@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.deps import DEPS, Deps
+from bot.jsontext import json_response
 from bot.limits import ClientGone, read_body
 from bot.staff_api.auth import STAFF, require
 from bot.staff_api.domain_errors import domain_error
@@ -375,7 +376,7 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
         if isinstance(result, web.StreamResponse):
             return result
         payload: Any = result.model_dump(mode="json")
-        return web.json_response(payload, status=endpoint.status)
+        return json_response(payload, status=endpoint.status)
 
     handler.__name__ = endpoint.operation_id
     return handler

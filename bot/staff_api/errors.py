@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.jsontext import json_response
 from bot.limits import ClientGone
 from bot.unavailable import RETRY_AFTER_S, Part, Unavailable, part_down
 
@@ -52,7 +53,7 @@ class ApiError(Exception):
         body = ErrorResponse(
             error=ErrorDetail(code=self.code, message=self.message, fields=self.fields)
         )
-        return web.json_response(
+        return json_response(
             body.model_dump(mode="json", exclude_none=True),
             status=self.status,
             headers=dict(self.headers),

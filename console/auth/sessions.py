@@ -14,9 +14,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from bot import keys
 from bot.kv import Redis
 
-PREFIX = "clubbot:console"
 IDLE_TTL_S = 8 * 3600
 """A session unused this long ends (a shift); each request starts the period again."""
 MAX_AGE_S = 24 * 3600
@@ -30,11 +30,11 @@ def _digest(token: str) -> str:
 
 
 def session_key(digest: str) -> str:
-    return f"{PREFIX}:session:{digest}"
+    return keys.console(f"session:{digest}")
 
 
 def flash_key(digest: str) -> str:
-    return f"{PREFIX}:flash:{digest}"
+    return keys.console(f"flash:{digest}")
 
 
 def new_token() -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APPID, TEST_REDIS_URL
+from tests.conftest import APPID, TEST_REDIS_PREFIX, TEST_REDIS_URL, delete_prefixed
 from tests.fakes import FakeWeChat
 
 pytestmark = pytest.mark.slow
@@ -22,6 +22,7 @@ WORKER = """
 import asyncio, sys, time
 import aiohttp
 import redis.asyncio as aioredis
+from bot import keys
 from bot.metrics import Metrics
 from bot.wechat.api import WeChatAPI
 from config import Settings
@@ -32,6 +33,7 @@ async def main(base, redis_url, start):
         wechat_api_base=base, redis_url=redis_url, database_url="sqlite://:memory:",
         _env_file=None,
     )
+    keys.use_prefix(settings.redis_prefix)  # REDIS_PREFIX from the environment
     store = aioredis.from_url(redis_url)
     async with aiohttp.ClientSession() as http:
         api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
@@ -49,12 +51,12 @@ async def test_four_worker_processes_fetch_one_token(redis_only: None) -> None:
     import redis.asyncio as aioredis
 
     store = aioredis.from_url(TEST_REDIS_URL)
-    await store.flushdb()
+    await delete_prefixed(store)
     await store.aclose()
     async with FakeWeChat(appid=APPID) as fake:
         fake.slow("stable_token", 1.0)  # long enough for every process to be waiting on it
         start = time.time() + 2.0
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_PREFIX": TEST_REDIS_PREFIX}
         procs = [
             await asyncio.create_subprocess_exec(
                 sys.executable,

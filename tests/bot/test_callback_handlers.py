@@ -11,6 +11,7 @@ import xmltodict
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
@@ -42,7 +43,7 @@ class Bot:
 
     async def forget_retries(self) -> None:
         """As if the de-duplication cache had expired (a retry much later)."""
-        async for key in self.store.scan_iter(match="clubbot:dedup:*"):
+        async for key in self.store.scan_iter(match=f"{keys.prefix()}:dedup:*"):
             await self.store.delete(key)
 
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
@@ -42,7 +43,7 @@ class Harness:
         assert self.handled == []
         assert await Member.all().count() == 0
         assert await FollowEvent.all().count() == 0
-        assert [k async for k in self.store.scan_iter(match="clubbot:dedup:*")] == []
+        assert [k async for k in self.store.scan_iter(match=f"{keys.prefix()}:dedup:*")] == []
 
 
 @pytest.fixture

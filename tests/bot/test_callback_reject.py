@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
@@ -45,7 +46,7 @@ class Harness:
     async def nothing_processed(self) -> None:
         assert self.handled == []
         assert await Member.all().count() == 0
-        assert [k async for k in self.store.scan_iter(match="clubbot:dedup:*")] == []
+        assert [k async for k in self.store.scan_iter(match=f"{keys.prefix()}:dedup:*")] == []
 
     def rejected(self, reason: str) -> float:
         metrics = self.client.app[DEPS].metrics

@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot import keys
 from bot.kv import Redis
 from bot.replies import Reply, TextReply
 from bot.router import Context, Router
@@ -72,7 +73,7 @@ async def test_a_store_failure_inside_a_handler_gets_503_and_the_retry_is_handle
         body = xml("text.xml").encode()
         first = await client.post("/wechat", params=plain_query(TOKEN, now), data=body)
         assert (first.status, await first.text()) == (503, "store unavailable")
-        assert [k async for k in store.scan_iter(match="clubbot:dedup:*")] == []
+        assert [k async for k in store.scan_iter(match=f"{keys.prefix()}:dedup:*")] == []
         retry = await client.post("/wechat", params=plain_query(TOKEN, now), data=body)
         assert retry.status == 200 and "handled" in await retry.text()
     assert runs == [1, 1]

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from club.clock import FixedClock
@@ -52,8 +53,8 @@ async def send(client: Client, clock: FixedClock, body: str) -> tuple[int, str]:
 
 
 async def claims(store: Redis) -> list[bytes]:
-    found = [k async for k in store.scan_iter(match="clubbot:dedup:*")]
-    return found + [k async for k in store.scan_iter(match="clubbot:lock:*")]
+    found = [k async for k in store.scan_iter(match=f"{keys.prefix()}:dedup:*")]
+    return found + [k async for k in store.scan_iter(match=f"{keys.prefix()}:lock:*")]
 
 
 def rejected(client: Client, reason: str) -> float:

@@ -27,7 +27,7 @@ import pytest
 
 from bot.serve import prepare_sqlite_file
 from clubbot.cli import parse
-from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
+from tests.conftest import TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOKEN = "clubbotdemotoken"  # the public demo value the embedded mode fills in
@@ -343,6 +343,7 @@ def test_workers_share_the_port_and_stop_together(
     env = bare_env(
         DATABASE_URL=TEST_DB_URL,
         REDIS_URL=TEST_REDIS_URL or "",
+        REDIS_PREFIX=TEST_REDIS_PREFIX,
         WECHAT_APPID="wx5823bf96d3bd56c7",
         WECHAT_SECRET="s3cret-value",
         WECHAT_TOKEN="QDG6eK",

@@ -13,7 +13,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from tortoise import Tortoise
 
-from bot import health
+from bot import health, keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from club.clock import FixedClock
@@ -146,7 +146,7 @@ async def test_a_burst_beyond_the_pool_waits_instead_of_failing(
     try:
         # BLPOP on an empty list holds its connection for the whole timeout.
         burst = [
-            store.blpop([f"clubbot:test:burst:{n}"], timeout=0.2)
+            store.blpop([f"{keys.prefix()}:test:burst:{n}"], timeout=0.2)
             for n in range(STORE_MAX_CONNECTIONS + 50)
         ]
         assert await asyncio.gather(*burst) == [None] * (STORE_MAX_CONNECTIONS + 50)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
 from bot.limits import CappedSite, ServerLimits
@@ -124,7 +125,7 @@ async def test_a_body_sent_too_slowly_gets_408_and_nothing_is_processed(
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert b"Connection: close" in answer
         assert await Member.all().count() == 0
-        assert [k async for k in store.scan_iter(match="clubbot:dedup:*")] == []
+        assert [k async for k in store.scan_iter(match=f"{keys.prefix()}:dedup:*")] == []
 
         # The same message sent whole and at once is handled: the limit is on time only.
         reader, writer = await served.connect()

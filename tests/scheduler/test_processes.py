@@ -18,7 +18,7 @@ from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.greetings.service import BATCH
-from tests.conftest import TEST_DB_URL, TEST_REDIS_URL
+from tests.conftest import TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +32,7 @@ def env() -> dict[str, str]:
     values.update(
         DATABASE_URL=TEST_DB_URL,
         REDIS_URL=TEST_REDIS_URL or "",
+        REDIS_PREFIX=TEST_REDIS_PREFIX,
         WECHAT_APPID="wx5823bf96d3bd56c7",
         WECHAT_SECRET="test-secret",
         WECHAT_TOKEN="QDG6eK",

@@ -31,7 +31,6 @@ from handlers.texts import t
 from tests.conftest import AES_KEY, make_settings
 from tests.fixtures.wechat.app import running_app
 
-
 SENT_SLOW = ("⇠ [sent] slow done", "⇠ [now sent] slow done")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import keys
 from bot.kv import Redis
 from bot.queue import Feeder, build_broker
 from club.clock import FixedClock
@@ -299,3 +300,26 @@ async def test_the_feeder_settles_abandoned_rows_and_does_not_feed_them(
     assert feed.kicked == []
     row = await OutboxMessage.get(id=ids[0])
     assert (row.status, row.outcome) == (OutboxStatus.FAILED, "outcome_unknown")
+
+
+async def test_a_queue_of_another_prefix_is_left_alone(redis_only: None, store: Redis) -> None:
+    """Two deployments (or a test suite and a running bot) on one Redis: each hands its rows
+    to the stream of its own prefix, and a worker reads only that one."""
+    assert TEST_REDIS_URL is not None
+    ours = keys.prefix()
+    other = f"{ours}-other"
+    brokers = []
+    try:
+        for prefix, chunk in ((ours, [1, 2]), (other, [3])):
+            keys.use_prefix(prefix)
+            broker = build_broker(TEST_REDIS_URL)
+            brokers.append(broker)
+            await broker.startup()
+            await Feeder(broker)(chunk)
+    finally:
+        keys.use_prefix(ours)
+        for broker in brokers:
+            await broker.shutdown()
+    assert await store.xlen(f"{ours}:outbox") == 1
+    assert await store.xlen(f"{other}:outbox") == 1
+    await store.delete(f"{other}:outbox")

@@ -46,7 +46,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         ),
         "en": (
             'Thank you for following us in store! Send "join" to become a member. Give your '
-            "mobile number at the till: join with it within {days} days and the points of "
+            "mobile number at the till: join with it within {days:day|days} and the points of "
             "those purchases are added for you."
         ),
     },
@@ -324,7 +324,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "checkin_bonus": {
         "zh": "（含连续签到奖励 {bonus} 积分）",
-        "en": " (including a streak bonus of {bonus})",
+        "en": " (including a streak bonus of {bonus:point|points})",
     },
     "checkin_already": {
         "zh": "今天已经签到过了（已连续 {streak} 天），明天再来吧！",

@@ -148,7 +148,7 @@ async def test_checkin_once_a_day_with_the_streak_bonus(chat: Chat) -> None:
     await chat.say("English")
     assert await chat.say("checkin") == (
         f"Checked in! 7 days in a row, 22 points. Balance: {balance + 22}"
-        " (including a streak bonus of 20)"
+        " (including a streak bonus of 20 points)"
     )
     assert await chat.say("checkin") == t("checkin_already", "en", streak=7)
     assert t("checkin_already", "en", streak=7).endswith("(7 days in a row). See you tomorrow!")

@@ -45,6 +45,7 @@ from club.messaging.kinds import Kind
 from club.messaging.outbox import MEMBER_FIELDS, Letter
 from club.messaging.plan import Channel, Planner
 from club.points.bulk import Credit, credit_many
+from club.rules import reasons
 from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
 from club.rules.expiry import expires_at
 
@@ -229,7 +230,7 @@ async def _award(
     ]
     granted = await reserve_awards(campaign.id, len(eligible), campaign.bonus_points, conn)
     awarded = sorted(eligible)[:granted]
-    reason = f"活动奖励 / campaign bonus: {campaign.name}"
+    reason = reasons.write("campaign_bonus", campaign=campaign.name)
     await credit_many(
         [
             Credit(member_id, campaign.bonus_points, f"campaign:{campaign.id}:{member_id}", reason)

@@ -20,6 +20,7 @@ from typing import Any
 from club.messaging import announcements
 from club.messaging.message import TEXT_LIMIT, LinkCard, Template, field_limit, fit
 from club.rules.programme import Programme, TemplateMapping, Text
+from club.rules.wording import fill
 
 PLACEHOLDERS = frozenset({"name", "tier", "campaign", "content", "date"})
 SAMPLE_VALUES = {"name": "王先生", "tier": "金卡", "campaign": "", "content": "", "date": ""}
@@ -108,7 +109,7 @@ def check(message: CampaignMessage) -> None:
             allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
             raise MessageError(where, f"{{{unknown[0]}}} is not a placeholder ({allowed})")
         try:
-            text.format_map(SAMPLE_VALUES)
+            fill(text, SAMPLE_VALUES)
         except (ValueError, IndexError, KeyError) as exc:
             raise MessageError(where, f"cannot be filled in: {exc!r}") from None
 

@@ -47,6 +47,12 @@ FORMS: Mapping[str, Form] = {
     "redeem_cancelled": Form("取消兑换 {reward}", "Redemption cancelled: {reward}"),
     "voucher_refund": Form("兑换券过期退回 {reward}", "Expired voucher returned: {reward}"),
     "expired": Form("积分过期", "Points expired"),
+    # {campaign} is the campaign's name as staff wrote it.
+    "campaign_bonus": Form(
+        "活动奖励 {campaign}",
+        "Campaign bonus: {campaign}",
+        older=("活动奖励 / campaign bonus: {campaign}",),
+    ),
     "birthday_gift": Form("生日礼 {year}", "Birthday gift {year}", older=("birthday gift {year}",)),
     # {festival} is the festival's Chinese name; `shown` takes the programme's names to say it in
     # English. The older form stored the English name.
@@ -88,7 +94,7 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 def _read(text: str) -> tuple[Form, dict[str, str]] | None:
     for form in FORMS.values():
-        for template in (form.zh, *form.older):
+        for template in (*form.older, form.zh):  # an older form may be the more specific
             found = _pattern(template).match(text)
             if found:
                 return form, found.groupdict()

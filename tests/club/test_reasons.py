@@ -41,6 +41,7 @@ CASES = [
     ("redeem_cancelled", {"reward": "酒杯"}, "取消兑换 酒杯", "Redemption cancelled: 酒杯"),
     ("voucher_refund", {"reward": "酒杯"}, "兑换券过期退回 酒杯", "Expired voucher returned: 酒杯"),
     ("expired", {}, "积分过期", "Points expired"),
+    ("campaign_bonus", {"campaign": "中秋回馈"}, "活动奖励 中秋回馈", "Campaign bonus: 中秋回馈"),
     ("birthday_gift", {"year": 2026}, "生日礼 2026", "Birthday gift 2026"),
     (
         "festival_gift",
@@ -77,6 +78,9 @@ def test_a_capped_credit_says_which_cap_in_either_language() -> None:
 
 
 def test_older_english_gift_reasons_read_in_chinese_too() -> None:
+    older = "活动奖励 / campaign bonus: 中秋回馈"
+    assert reasons.shown(older, "en") == "Campaign bonus: 中秋回馈"
+    assert reasons.shown(older, "zh") == "活动奖励 中秋回馈"
     assert reasons.shown("birthday gift 2025", "zh") == "生日礼 2025"
     assert reasons.shown("birthday gift 2025", "en") == "Birthday gift 2025"
     assert reasons.shown("Mid-Autumn Festival gift 2025", "zh", FESTIVALS) == "中秋礼 2025"

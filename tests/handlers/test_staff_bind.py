@@ -41,8 +41,8 @@ async def test_a_bound_staff_member_gets_the_campaign_test(
     staff = chat.as_member("o-staff-phone")
     assert await staff.say("绑定 ABCDEF") == t("staff_bind_failed", "zh")
     assert await staff.say(f"绑定 {code.lower()}") == t("staff_bound", "zh", name="marketer-1")
-    # A code works once.
-    assert await staff.say(f"bind {code}") == t("staff_bind_failed", "en")
+    # A code works once (answered in Chinese: the language this WeChat user wrote first).
+    assert await staff.say(f"bind {code}") == t("staff_bind_failed", "zh")
     assert (await StaffWeChat.get()).openid == "o-staff-phone"
 
     resp = await chat.client.post(f"/api/v1/campaigns/{cid}/test", headers=headers)

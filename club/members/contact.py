@@ -21,8 +21,8 @@ from tortoise.transactions import in_transaction
 
 from club.batching import TurnBatcher
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
-from club.value.exits import record_unfollow_exit
 from club.members.language import Lang, as_lang, first_language
+from club.value.exits import record_unfollow_exit
 
 log = logging.getLogger(__name__)
 

@@ -92,6 +92,8 @@ def test_replica_url_is_optional_and_must_be_postgres() -> None:
     assert "pw" not in repr(settings)
     with pytest.raises(ConfigError, match="DATABASE_REPLICA_URL"):
         Settings.from_env(_env_file=None, database_replica_url="sqlite://copy.sqlite3")
+
+
 def test_the_redis_prefix_is_a_setting_with_a_checked_shape() -> None:
     base = {"_env_file": None, "database_url": "sqlite://:memory:"}
     assert Settings.from_env(**base).redis_prefix == "clubbot"

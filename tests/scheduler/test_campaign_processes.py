@@ -37,7 +37,7 @@ from club.programme.source import load_programme
 from club.rules.campaigns import RunStatus
 from club.staff.accounts import StaffIdentity
 from tests.club.campaign_support import everyone_segment, programme_file
-from tests.conftest import APPID, TEST_DB_URL, TEST_REDIS_URL, TOKEN, TZ
+from tests.conftest import APPID, TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL, TOKEN, TZ
 from tests.fakes import FakeWeChat
 
 pytestmark = pytest.mark.slow
@@ -53,6 +53,7 @@ def env(api_base: str, config: Path) -> dict[str, str]:
         CLUB_CONFIG=str(config),
         DATABASE_URL=TEST_DB_URL,
         REDIS_URL=TEST_REDIS_URL or "",
+        REDIS_PREFIX=TEST_REDIS_PREFIX,
         WECHAT_APPID=APPID,
         WECHAT_SECRET="test-secret",
         WECHAT_TOKEN=TOKEN,

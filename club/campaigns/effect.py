@@ -10,11 +10,10 @@ by how many share each), Newcomb's interval for the two rates (`confint_proporti
 Nothing about the members is read one by one: each run gives its distribution in one grouped
 query.
 
-Profit of a purchase = its spend net of returns - its cost (the purchase's `cost_fen`, else the
-sum of its items' when every item has one; scaled to what was not returned) - the points it
-earned at the programme's point value. A purchase with no cost is left out of profit and
-counted (`purchases_without_cost`), never taken as free. The value work will add the channel's
-service cost; until it lands this is the one place profit is worked out for campaigns.
+Profit of a purchase is the customer value reports' own rule, from the same SQL
+(`club.reports.profit`): net sale - cost (scaled to what was kept) - the points it earned at
+`[value] point_value_fen` - the service cost of the channel level it was sold at. A purchase
+with no cost is left out of profit and counted (`purchases_without_cost`), never taken as free.
 
 Cost = bonus points given at their value + messages sent at the programme's message cost. The
 incremental profit is the profit difference times the recipients; per yuan it is divided by the
@@ -37,25 +36,23 @@ import numpy as np
 from club.campaigns.progress import progress
 from club.db.models.campaigns import Campaign, CampaignRun
 from club.db.raw import rows
-from club.rules.programme import Programme
+from club.reports import profit
+from club.rules.programme import Programme, ValueRules
 
 ALPHA = 0.05
-_COST = """COALESCE(p.cost_fen, (
-    SELECT CASE WHEN COUNT(*) > 0 AND COUNT(*) = COUNT(i.cost_fen) THEN SUM(i.cost_fen) END
-    FROM purchase_item i WHERE i.purchase_id = p.id))"""
 _WINDOW = "p.member_id = r.member_id AND p.created_at >= $2 AND p.created_at < $3"
-_PER_MEMBER = f"""
+
+
+def _per_member(rules: ValueRules) -> str:
+    """Each member of a run as (held out, bought, spend, profit, redeemed, gone), grouped."""
+    return f"""
 SELECT x.holdout, x.bought, x.spend, x.profit, x.redeemed, x.gone, COUNT(*) AS n FROM (
   SELECT CASE WHEN r.holdout THEN 1 ELSE 0 END AS holdout,
     CASE WHEN EXISTS (SELECT 1 FROM purchase p WHERE {_WINDOW}
                       AND p.returned_fen < p.amount_fen) THEN 1 ELSE 0 END AS bought,
-    COALESCE((SELECT SUM(p.amount_fen - p.returned_fen) FROM purchase p WHERE {_WINDOW}), 0)
-      AS spend,
-    COALESCE((SELECT SUM((q.amount_fen - q.returned_fen)
-                         - q.cost * (q.amount_fen - q.returned_fen) / q.amount_fen
-                         - (q.points_earned - q.points_reversed) * $4)
-              FROM (SELECT p.*, {_COST} AS cost FROM purchase p WHERE {_WINDOW}) q
-              WHERE q.cost IS NOT NULL), 0) AS profit,
+    COALESCE((SELECT SUM({profit.net()}) FROM purchase p WHERE {_WINDOW}), 0) AS spend,
+    COALESCE((SELECT SUM({profit.profit(rules)}) FROM purchase p
+              WHERE {_WINDOW} AND p.cost_fen IS NOT NULL), 0) AS profit,
     (SELECT COUNT(*) FROM redemption d WHERE d.member_id = r.member_id
        AND d.created_at >= $2 AND d.created_at < $3 AND d.status <> 'cancelled') AS redeemed,
     CASE WHEN EXISTS (SELECT 1 FROM follow_event f WHERE f.member_id = r.member_id
@@ -64,11 +61,13 @@ SELECT x.holdout, x.bought, x.spend, x.profit, x.redeemed, x.gone, COUNT(*) AS n
   FROM campaign_recipient r WHERE r.run_id = $1
 ) x GROUP BY x.holdout, x.bought, x.spend, x.profit, x.redeemed, x.gone
 """
+
+
 _NO_COST = f"""
 SELECT CASE WHEN r.holdout THEN 1 ELSE 0 END AS holdout, COUNT(*) AS n,
-       COALESCE(SUM(p.amount_fen - p.returned_fen), 0) AS spend
+       COALESCE(SUM({profit.net()}), 0) AS spend
 FROM campaign_recipient r JOIN purchase p ON {_WINDOW}
-WHERE r.run_id = $1 AND {_COST} IS NULL
+WHERE r.run_id = $1 AND p.cost_fen IS NULL
 GROUP BY CASE WHEN r.holdout THEN 1 ELSE 0 END
 """
 RATES = ("purchase_rate", "unfollow_rate")
@@ -144,10 +143,10 @@ async def effect(campaign: Campaign, programme: Programme, now: datetime) -> Eff
     window = timedelta(days=campaign.effect_days)
     groups = _Groups()
     no_cost: Counter[str] = Counter()
-    point_value = programme.campaigns.point_value_fen
+    per_member = _per_member(programme.value)
     for run in runs:
         since, until = run.started_at, run.started_at + window
-        for row in await rows(_PER_MEMBER, [run.id, since, until, point_value]):
+        for row in await rows(per_member, [run.id, since, until]):
             groups.add(row)
         for row in await rows(_NO_COST, [run.id, since, until]):
             side = "held_out" if int(row["holdout"]) else "recipients"
@@ -234,10 +233,9 @@ def _metric(
 
 
 async def _cost(found: Effect, campaign: Campaign, programme: Programme) -> None:
-    settings = programme.campaigns
     sent = (await progress(campaign.id)).sent
-    points_fen = campaign.points_awarded * settings.point_value_fen
-    messages_fen = sent * settings.message_cost_fen
+    points_fen = campaign.points_awarded * programme.value.point_value_fen
+    messages_fen = sent * programme.campaigns.message_cost_fen
     found.cost = {
         "points": campaign.points_awarded,
         "points_fen": points_fen,

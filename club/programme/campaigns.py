@@ -13,7 +13,6 @@ _BOUNDS = {
     "mass_per_month": (0, 31),
     "tag_calls_per_second": (1, 1000),
     "effect_days": (1, 365),
-    "point_value_fen": (0, 10_000),
     "message_cost_fen": (0, 10_000),
 }
 
@@ -23,6 +22,11 @@ def campaigns(root: Any) -> Campaigns:
     if "campaigns" not in root.data:
         return Campaigns()
     table = root.table("campaigns")
+    if "point_value_fen" in table.data:
+        raise ProgrammeError(
+            f"{table.key('point_value_fen')}: moved to [value] point_value_fen (one value of a"
+            " point for a campaign's cost and for profit)"
+        )
     unknown = sorted(set(table.data) - set(_BOUNDS))
     if unknown:
         raise ProgrammeError(f"{table.key(unknown[0])}: not a campaign setting")

@@ -233,8 +233,7 @@ mass_per_month = 4
 tag_calls_per_second = 50
 # Days after sending over which recipients are compared with the held-out members.
 effect_days = 30
-# What a point costs the club and a message costs to send, in fen.
-point_value_fen = 1
+# What a message costs to send, in fen (a point's value is [value] point_value_fen).
 message_cost_fen = 0
 
 [tier_review]

@@ -349,9 +349,6 @@ class Campaigns:
     """Tagging calls (50 members each) a mass send makes a second, and as many to untag."""
     effect_days: int = 30
     """The default window after sending in which a campaign's effect is measured."""
-    point_value_fen: int = 1
-    """What one point costs the club, in fen (bonus points at their value in a campaign's
-    cost, and earned points in a purchase's profit)."""
     message_cost_fen: int = 0
     """What one message costs, in fen (WeChat charges nothing; an agency might)."""
 

@@ -95,9 +95,12 @@ async def test_a_known_lift_lies_in_the_reported_interval(ctx: CampaignContext) 
     spend = metric(found, "spend_per_member_fen")
     assert spend.low is not None and spend.high is not None
     assert spend.low < 1_000 < spend.high and spend.significant  # 10 points of 10,000 fen
-    profit = metric(found, "profit_per_member_fen")  # 10,000 - 6,000 - 100 points at 1 fen
+    # The reports' profit rule: 10,000 - 6,000 - 100 points at 2 fen - the consumer level's 2%
+    # service cost = 3,600 a purchase, so a lift of 0.1 purchases a member is 360 fen.
+    profit = metric(found, "profit_per_member_fen")
     assert profit.low is not None and profit.high is not None
-    assert profit.low < 390 < profit.high
+    assert profit.low < 360 < profit.high
+    assert profit.recipients == pytest.approx(3_600 * rate.recipients)
     assert "significant: purchase_rate" in found.says
     assert found.incremental_profit_fen is not None
     assert found.incremental_profit_fen.difference == pytest.approx(

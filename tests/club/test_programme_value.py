@@ -78,3 +78,12 @@ def _broken(change: Any) -> str:
 )
 def test_errors_name_the_key(change: Any, named: str) -> None:
     assert named in _broken(change)
+
+
+def test_a_points_value_under_campaigns_is_refused_naming_where_it_went() -> None:
+    """A point has one value, `[value] point_value_fen`, for a campaign's cost and for profit;
+    a file that still sets one under `[campaigns]` is told where it moved."""
+    data = tomllib.loads(DEMO_TOML)
+    data["campaigns"]["point_value_fen"] = 1
+    with pytest.raises(ProgrammeError, match=r"campaigns.point_value_fen: moved to \[value\]"):
+        parse_programme(data)

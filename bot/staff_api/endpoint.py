@@ -337,26 +337,47 @@ async def invoke(
     *,
     path: Mapping[str, int] | None = None,
     body: Mapping[str, object] | None = None,
+    query: Mapping[str, str] | None = None,
     via: str,
 ) -> BaseModel:
     """Run an endpoint for another front end with input it has already read (a console form):
     the same checks, service call and audit as the API, the audit summary naming `via`."""
+    result = await invoke_any(endpoint, request, staff, path=path, body=body, query=query, via=via)
+    if not isinstance(result, BaseModel) or isinstance(result, CsvFile):
+        raise TypeError(f"{endpoint.operation_id} answers a download, not a model")
+    return result
+
+
+async def invoke_any(
+    endpoint: Endpoint,
+    request: web.Request,
+    staff: StaffIdentity,
+    *,
+    path: Mapping[str, int] | None = None,
+    body: Mapping[str, object] | None = None,
+    query: Mapping[str, str] | None = None,
+    via: str,
+) -> BaseModel | web.StreamResponse:
+    """`invoke` for an endpoint that may answer a download (a report with `format=csv`): the
+    model, or the response to send as it is (a `CsvFile` is streamed by the caller)."""
     call = new_call(request, staff)
     call.summary["via"] = via
 
     async def given(call: Call) -> None:
         call.path = dict(path or {})
         _name_target(endpoint, call)
+        if endpoint.query is not None:
+            try:
+                call.query = endpoint.query.model_validate(dict(query or {}))
+            except ValidationError as exc:
+                raise invalid_input(exc, whole="query") from None
         if endpoint.body is not None:
             try:
                 call.body = endpoint.body.model_validate(dict(body or {}))
             except ValidationError as exc:
                 raise invalid_input(exc) from None
 
-    result = await run(endpoint, call, given)
-    if not isinstance(result, BaseModel):
-        raise TypeError(f"{endpoint.operation_id} answers a download, not a model")
-    return result
+    return await run(endpoint, call, given)
 
 
 def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

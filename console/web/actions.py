@@ -14,7 +14,7 @@ from multidict import MultiDictProxy
 from pydantic import BaseModel
 
 from bot.staff_api import endpoints
-from bot.staff_api.endpoint import Endpoint, invoke
+from bot.staff_api.endpoint import CsvFile, Endpoint, invoke, invoke_any
 from console.auth.context import current_user
 
 ENDPOINTS = web.AppKey("console_endpoints", dict[str, Endpoint])
@@ -41,11 +41,36 @@ async def act(
     body: Mapping[str, object],
     *,
     path: Mapping[str, int] | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> BaseModel:
     """Run the endpoint as the signed-in staff member. Raises `ApiError` when refused."""
     endpoint = request.app[ENDPOINTS][operation_id]
     staff = current_user(request).staff
-    return await invoke(endpoint, request, staff, path=path, body=body, via="console")
+    return await invoke(endpoint, request, staff, path=path, body=body, query=query, via="console")
+
+
+async def act_any(
+    request: web.Request,
+    operation_id: str,
+    *,
+    path: Mapping[str, int] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> BaseModel | web.StreamResponse:
+    """`act` for a read that may answer a download (a report as CSV, a campaign's recipients)."""
+    endpoint = request.app[ENDPOINTS][operation_id]
+    staff = current_user(request).staff
+    return await invoke_any(endpoint, request, staff, path=path, query=query, via="console")
+
+
+async def download(
+    request: web.Request, found: BaseModel | web.StreamResponse
+) -> web.StreamResponse:
+    """Send what `act_any` answered when it is a file (a CSV streamed as it is produced)."""
+    if isinstance(found, CsvFile):
+        return await found.stream(request)
+    if isinstance(found, web.StreamResponse):
+        return found
+    raise web.HTTPNotFound()
 
 
 def text(form: Mapping[str, object], name: str) -> str:

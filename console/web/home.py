@@ -1,7 +1,8 @@
 """`/console`: the dashboard for those who may read it, the member search for everyone else.
 
-Charts first, with their numbers beside them. Campaigns, churn risk and key customers have
-clearly empty panels until the features that compute them exist.
+Charts first, with their numbers beside them; the campaigns in flight with their progress (read
+through the campaigns API, for those who may manage campaigns), the template quota used today,
+and the churn-risk and key-customer counts of the daily value jobs.
 """
 
 from __future__ import annotations
@@ -9,17 +10,23 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.deps import DEPS
+from club.campaigns import quota
 from club.rules.programme import Programme
 from club.staff.accounts import Permission
 from console.auth.context import current_user
 from console.i18n import translator
 from console.queries.dashboard import dashboard
+from console.queries.value import campaigns_in_flight, value_counts
 from console.render import page_language, render
 from console.web import charts
+from console.web.actions import act
+from console.web.campaigns import percent_done
 from console.web.members import tier_label
 
 STATUSES = ("sent", "failed", "skipped", "queued")
 CHANNELS = ("custom", "template", "mass")
+MAX_SHOWN = 5
+"""Campaigns in flight shown on the dashboard (the campaigns page lists them all)."""
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -45,10 +52,21 @@ async def home(request: web.Request) -> web.StreamResponse:
         ("redeemed", _("points_redeemed")),
         ("expired", _("points_expired")),
     ]
+    flying = []
+    if current_user(request).can(Permission.MANAGE_CAMPAIGNS):
+        for cid in (await campaigns_in_flight())[:MAX_SHOWN]:
+            c = (await act(request, "getCampaign", {}, path={"id": cid})).model_dump()
+            flying.append({"c": c, "percent": percent_done(c["progress"])})
+    used, spent = await quota.status(deps.clock.now().astimezone(deps.settings.tz).date())
     return await render(
         request,
         "dashboard.html",
         {
+            "flying": flying,
+            "quota": programme.campaigns.template_daily_quota,
+            "quota_used": used,
+            "quota_spent": spent,
+            "value": await value_counts(),
             "f": figures,
             "tiers": tiers,
             "members_total": sum(n for _, n in tiers),

@@ -26,6 +26,7 @@ from console.queries.members import (
     member_purchases,
     search_members,
 )
+from console.queries.value import member_tickets, member_value_facts
 from console.render import page_language, render
 from console.web.actions import FormError, act, fen, integer, new_ref, optional_text, text
 
@@ -121,6 +122,10 @@ async def member_page(
             "ledger": ledger,
             "purchases": await member_purchases(member.id),
             "messages": await member_messages(member.id),
+            "value": await member_value_facts(member.id),
+            "tickets": (
+                await member_tickets(member.id) if user.can(Permission.HANDLE_TICKETS) else []
+            ),
             "tiers": [(t.code, tier_label(programme, t.code, lang)) for t in programme.tiers.tiers],
             "tier_names": {
                 t.code: tier_label(programme, t.code, lang) for t in programme.tiers.tiers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from console.web import home, members, programme, purchases, staff
+from console.web import campaigns, home, members, programme, purchases, reports, staff, tickets
 
 
 def add_routes(app: web.Application) -> None:
@@ -25,3 +25,19 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/programme", programme.programme_page)
     app.router.add_get("/console/staff", staff.staff_list)
     app.router.add_post("/console/staff/password", staff.staff_password)
+    app.router.add_get("/console/campaigns", campaigns.campaigns_page)
+    app.router.add_get("/console/campaigns/new", campaigns.new_campaign)
+    app.router.add_post("/console/campaigns", campaigns.create_campaign)
+    app.router.add_get("/console/campaigns/{id}", campaigns.show)
+    app.router.add_get("/console/campaigns/{id}/progress", campaigns.progress_json)
+    app.router.add_get("/console/campaigns/{id}/recipients.csv", campaigns.recipients_csv)
+    app.router.add_post("/console/campaigns/{id}/bind", campaigns.bind_code)
+    app.router.add_post("/console/campaigns/{id}/{action}", campaigns.action)
+    app.router.add_post("/console/segments/count", campaigns.segment_count)
+    app.router.add_get("/console/reports", reports.index)
+    app.router.add_get("/console/reports/{name}.csv", reports.report_csv)
+    app.router.add_get("/console/reports/{name}", reports.report_page)
+    app.router.add_get("/console/tickets", tickets.queue)
+    app.router.add_get("/console/tickets/{id}", tickets.show)
+    app.router.add_post("/console/tickets/{id}/answer", tickets.answer)
+    app.router.add_post("/console/tickets/{id}/close", tickets.close)

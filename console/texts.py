@@ -325,6 +325,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "combine_and": ("同时满足（且）", "all of them (AND)"),
     "combine_or": ("满足任一（或）", "any of them (OR)"),
     "add_condition": ("添加条件", "Add a condition"),
+    "add_rule": ("添加", "Add"),
     "live_count": ("符合条件的会员：", "Members matching now:"),
     "rule_json": (
         "规则（JSON，可直接编辑以嵌套且/或/非）",
@@ -411,7 +412,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "preview": ("预览", "Preview"),
     "preview_phone": ("会员在微信中看到的样子", "What a member sees in WeChat"),
     "preview_type": ("输入消息正文后在此预览", "Type the message to preview it"),
-    "official_account": ("醇香会 · 公众号", "The Official Account"),
+    "official_account": ("公众号", "Official Account"),
     "template_card_title": ("活动通知", "Campaign notice"),
     "template_card_more": ("详情", "Details"),
     "no_template": (

@@ -66,8 +66,8 @@ def percent_done(progress: Mapping[str, Any] | None) -> int:
     if not progress or not progress["recipients"]:
         return 0
     waiting = progress["pending"] + progress["queued"] + progress["mass_waiting"]
-    total: int = progress["recipients"]
-    return int(round(100 * (total - waiting) / total))
+    total = int(progress["recipients"])
+    return round(100 * (total - int(waiting)) / total)
 
 
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
@@ -289,7 +289,11 @@ async def campaign_page(
             "bound": await bound_openid(user.staff.id) is not None,
             "bind_code": request.query.get("code"),
             "error": error,
-            "charts": {"effect": charts.effect_chart(effect, _)} if effect else {},
+            "charts": (
+                {"effect": charts.effect_chart(effect, _)}
+                if effect and any(m["low"] is not None for m in effect["metrics"])
+                else {}
+            ),
             "template_lines": _template_lines(preview["messages"].get("template")),
         },
         status=status,

@@ -151,8 +151,8 @@ def pareto_curves(level: dict[str, Any], share: float, _: Translate) -> Option:
     option["tooltip"] = {"trigger": "axis"}
     option["legend"] = {"top": 0, "data": [_("sales"), _("profit")]}
     option["grid"] = [
-        {"left": 44, "right": "53%", "top": 40, "bottom": 36},
-        {"left": "55%", "right": 12, "top": 40, "bottom": 36},
+        {"left": 44, "right": "54%", "top": 40, "bottom": 36},
+        {"left": "56%", "right": 40, "top": 40, "bottom": 36},
     ]
     cut = round(share * 100, 1)
     axes_x, axes_y, series = [], [], []
@@ -179,7 +179,9 @@ def pareto_curves(level: dict[str, Any], share: float, _: Translate) -> Option:
                 "axisLabel": {"formatter": "{value}%"},
             }
         )
-        points = [[round(p["customers"] * 100, 2), round(p["value"] * 100, 2)] for p in level[key]]
+        points = [[0.0, 0.0]] + [
+            [round(p["customers"] * 100, 2), round(p["value"] * 100, 2)] for p in level[key]
+        ]
         series.append(
             {
                 "name": name,
@@ -209,7 +211,7 @@ def rfm_heatmap(cells: list[dict[str, Any]], bins: int, _: Translate) -> Option:
     """Members in each recency x frequency cell (5 is best on both)."""
     option = _base()
     option["tooltip"] = {"trigger": "item"}
-    option["grid"] = {"left": 56, "right": 16, "top": 16, "bottom": 64}
+    option["grid"] = {"left": 56, "right": 16, "top": 24, "bottom": 96}
     scores = [str(s) for s in range(1, bins + 1)]
     option["xAxis"] = {"type": "category", "data": scores, "name": "F", "splitArea": {"show": True}}
     option["yAxis"] = {"type": "category", "data": scores, "name": "R", "splitArea": {"show": True}}

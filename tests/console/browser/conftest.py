@@ -57,6 +57,8 @@ class Console:
     base: str
     page: Any
     shots: Path
+    app: web.Application | None = None
+    """The server's app (a test plays the scheduler and workers with its deps)."""
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -98,7 +100,7 @@ async def live_console(
             page = await context.new_page()
             page.set_default_timeout(10_000)
             try:
-                yield Console(base=f"http://127.0.0.1:{port}", page=page, shots=shots)
+                yield Console(base=f"http://127.0.0.1:{port}", page=page, shots=shots, app=app)
             finally:
                 await context.close()
                 await browser.close()

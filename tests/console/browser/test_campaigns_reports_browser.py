@@ -1,0 +1,132 @@
+"""Campaigns, reports and tickets in a real browser (Chromium) against a real server on
+PostgreSQL and Redis, WeChat being the fake API: build a segment and see its count, compose,
+test and send a campaign and watch its progress reach done, open each report and download its
+CSV, answer a ticket. One browser for all of it (the suite's time is short); each page
+photographed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.deps import DEPS, Deps
+from club.campaigns import tick
+from club.db.models.campaigns import Campaign
+from club.db.models.ledger import Purchase
+from club.db.models.service import Ticket, TicketMessage
+from club.db.models.staff import AuditLog
+from club.staff.wechat import bind, new_code
+from config import Settings
+from tests.club.campaign_support import member, work_in_process
+from tests.conftest import make_settings
+from tests.console.browser.conftest import Console
+from tests.console.browser.steps import sign_in
+from tests.console.support import staff_with_password
+from tests.fakes import FakeWeChat
+
+REPORTS = ("pareto", "rfm", "classes", "quadrants", "churn", "exits", "channels", "tiers")
+
+
+@pytest.fixture(name="settings")
+def settings_with_fake_wechat(fake_wechat: FakeWeChat) -> Settings:
+    return make_settings(wechat_api_base=fake_wechat.base_url, wechat_dry_run=False)
+
+
+async def play_scheduler(deps: Deps) -> None:
+    """What the scheduler's tick and the queue workers do, until nothing is left."""
+    feed = work_in_process(deps)
+    for _ in range(3):
+        await tick.tick(deps.campaigns, deps.clock.now())
+        await feed.drain()
+        await deps.delivery.send_due()
+
+
+async def test_segment_campaign_progress_reports_and_a_ticket(
+    live_console: Console, fake_wechat: FakeWeChat, tmp_path: Path
+) -> None:
+    c, page = live_console, live_console.page
+    assert c.app is not None
+    deps = c.app[DEPS]
+    now = deps.clock.now()
+    staff_id = await staff_with_password("ada", "admin")
+    code = await new_code(staff_id, now)
+    assert await bind("o-ada-wechat", code.code, now) is not None
+    await member("o-ada-wechat", now, window=True, name="Ada")  # her WeChat follows the account
+    for i in range(3):
+        gold = await member(f"o-gold-{i}", now, tier="gold", window=i == 0)
+        for k in range(1 + 3 * i):  # a few buyers make most of the sales: a Pareto curve
+            await Purchase.create(
+                order_id=f"P-{i}-{k}", member=gold, channel_level="consumer",
+                amount_fen=(5_000_00 if i == 2 else 800_00), cost_fen=300_00, points_earned=0,
+                balance_after=0, tier_before="gold", tier_after="gold",
+                created_at=now - timedelta(days=3 + k),
+            )  # fmt: skip
+    customer = await member("o-taste", now, window=True, name="赵六")
+    ticket = await Ticket.create(member_id=customer.id, opened_at=now, last_member_message_at=now)
+    await TicketMessage.create(ticket=ticket, text="想订二十箱，怎么联系？", at=now)
+    await sign_in(c, "ada")
+
+    # Build a segment: gold members; the live count comes from the segments API's preview.
+    await page.goto(c.url("/console/campaigns/new"))
+    await page.get_by_label("活动名称").fill("金卡品鉴会")
+    await page.get_by_label("添加条件").select_option("tier")
+    await page.get_by_role("button", name="添加", exact=True).click()
+    await page.get_by_label("金卡").check()
+    await page.wait_for_selector('#segment-count[data-count="3"]')  # not the taste members
+    await page.get_by_label("消息正文（中文）").fill("金卡会员专享：本周六品鉴会，回复 1 报名")
+    assert "本周六品鉴会" in await page.locator("#preview-bubble").inner_text()
+    await page.get_by_label("每人奖励积分").fill("10")
+    await page.get_by_label("积分预算").fill("100")
+    await page.get_by_label("对照组比例（%）").fill("0")
+    await c.shot("10-campaign-composer")
+    await page.get_by_role("button", name="保存草稿").click()
+    await page.wait_for_selector("#channel-plan")
+    campaign = await Campaign.get(name="金卡品鉴会")
+    assert page.url == c.url(f"/console/campaigns/{campaign.id}")
+    assert "王先生" not in await page.locator("#preview-bubble").inner_text()
+    await c.shot("11-campaign-draft")
+
+    # Test to my own WeChat, then send, and watch the bar while the workers send.
+    await page.get_by_role("button", name="发给我的微信测试").click()
+    await page.wait_for_selector(".flash")
+    assert "测试消息已发送到您的微信" in await page.locator(".flash").inner_text()
+    await page.get_by_role("button", name="立即发送").click()
+    await page.wait_for_selector('#progress[data-status="scheduled"]')
+    await play_scheduler(deps)
+    await page.wait_for_selector('#progress[data-status="done"]', timeout=15_000)
+    assert await page.locator("#progress-bar").get_attribute("value") == "100"
+    assert await page.locator("#campaign-status").inner_text() == "已完成"
+    await c.shot("12-campaign-done")
+    sent = {call.body["touser"] for call in fake_wechat.calls("message/custom/send")}
+    assert {"o-ada-wechat", "o-gold-0"} <= sent  # the test, and a member inside the window
+    await page.goto(c.url("/console/campaigns"))
+    assert "金卡品鉴会" in await page.locator("#campaigns").inner_text()
+
+    # Each report opens, draws, and downloads its CSV.
+    period = f"from={(now - timedelta(days=60)).date()}&to={now.date()}"  # ranked live
+    for name in REPORTS:
+        await page.goto(c.url(f"/console/reports/{name}?{period}"))
+        await page.wait_for_selector("#csv")
+        async with page.expect_download() as waiting:
+            await page.locator("#csv").click()
+        download = await waiting.value
+        saved = tmp_path / f"{name}.csv"
+        await download.save_as(str(saved))
+        assert saved.read_bytes().startswith(b"\xef\xbb\xbf"), name  # UTF-8 BOM for Excel
+        if name in ("pareto", "rfm", "channels"):
+            await c.shot(f"2{REPORTS.index(name)}-report-{name}")
+    assert await AuditLog.filter(action="report.read").count() >= 2 * len(REPORTS)
+
+    # A ticket: the queue, the conversation, the answer sent to the member.
+    await page.goto(c.url("/console/tickets"))
+    await page.get_by_role("link", name="赵六").click()
+    await page.get_by_label("回复内容").fill("您好，客户经理稍后与您电话联系。")
+    await page.get_by_role("button", name="发送回复").click()
+    await page.wait_for_selector(".flash")
+    assert "客户经理稍后" in await page.locator("#conversation").inner_text()
+    await c.shot("30-ticket-answered")
+    await deps.delivery.send_due()
+    told = [call.body for call in fake_wechat.calls("message/custom/send")]
+    assert any(b["touser"] == "o-taste" and "客户经理" in b["text"]["content"] for b in told)

@@ -12,6 +12,13 @@ then VACUUM ANALYZE, as autovacuum would in service. Then it serves the app with
 on localhost, signs in as an admin, and requests each page `--repeat` times: the dashboard, a
 member page, and the member search by a phone's last four digits, by a name (one many have,
 and one nobody has: the whole table is read), by an openid and by a member number.
+Then the campaign and value pages: the campaign list, the composer, the segment builder's live
+count (a rule over every member), saving a campaign to the gold members (timed once), that
+campaign's page (its channel plan over the segment), each report page (the default period, read
+from the value-refresh's snapshot where the report has one), the ticket queue and a ticket.
+Report pages show what the value-refresh computed: run `bench/reports.py --load` on the database
+first (its data: stores, 10M purchases, exits, tickets, the refresh and the churn scan), then
+this script with `--skip-load`.
 It prints each page's time (the whole request, as the browser waits for it: min, median, max).
 The target is under 1 s a page. `--skip-load` measures a database loaded before.
 """
@@ -220,12 +227,72 @@ async def measure(url: str, repeat: int, target: int) -> None:
             print(f"{'page':32} {'min':>8} {'median':>8} {'max':>8}   (seconds, {repeat} requests)")
             for label, path in pages:
                 times = await timed(session, base + path, repeat)
-                print(
-                    f"{label:32} {min(times):8.3f} {statistics.median(times):8.3f} "
-                    f"{max(times):8.3f}"
-                )
+                show(label, times)
+            await campaign_pages(session, base, repeat, url)
     finally:
         await runner.cleanup()
+
+
+def show(label: str, times: list[float]) -> None:
+    print(f"{label:32} {min(times):8.3f} {statistics.median(times):8.3f} {max(times):8.3f}")
+
+
+async def campaign_pages(session: aiohttp.ClientSession, base: str, repeat: int, url: str) -> None:
+    """The campaign, report and ticket pages; a campaign is saved through the composer."""
+    async with session.get(base + "/console/campaigns/new") as resp:
+        html = await resp.text()
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    rule = '{"rule": "and", "rules": [{"rule": "tier", "tiers": ["gold"]}, ' \
+        '{"rule": "last_purchase", "within_days": 365}]}'  # fmt: skip
+    counts = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        async with session.post(
+            base + "/console/segments/count", data={"csrf_token": token, "rule": rule}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            found = await resp.json()
+        counts.append(time.perf_counter() - started)
+    show(f"segment count ({found['count']:,})", counts)
+    form = {
+        "csrf_token": token,
+        "name": f"bench {time.time():.0f}",
+        "segment_id": "new",
+        "rule": rule,
+        "text": "金卡会员专享品鉴会",
+        "holdout_percent": "10",
+    }
+    started = time.perf_counter()
+    async with session.post(base + "/console/campaigns", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303, (await resp.text())[:500]
+        location = resp.headers["Location"]
+    show("save a campaign (once)", [time.perf_counter() - started])
+    pages = [
+        ("campaign list", "/console/campaigns"),
+        ("campaign composer", "/console/campaigns/new"),
+        ("campaign page (channel plan)", location),
+        *((f"report: {name}", f"/console/reports/{name}") for name in REPORT_PAGES),
+        ("ticket queue", "/console/tickets"),
+    ]
+    ticket = await _first_ticket(url)
+    if ticket is not None:
+        pages.append(("ticket page", f"/console/tickets/{ticket}"))
+    for label, path in pages:
+        show(label, await timed(session, base + path, repeat))
+
+
+REPORT_PAGES = ("pareto", "rfm", "classes", "quadrants", "churn", "exits", "channels", "tiers")
+
+
+async def _first_ticket(url: str) -> int | None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        found = await conn.fetchval(
+            "SELECT id FROM ticket WHERE status = 'open' ORDER BY id LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    return None if found is None else int(found)
 
 
 async def _phone_end(url: str, target: int) -> str:

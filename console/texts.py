@@ -46,6 +46,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_campaigns": ("营销活动", "Campaigns"),
     "nav_reports": ("报表", "Reports"),
     "nav_tickets": ("客服工单", "Tickets"),
+    "nav_stores": ("门店", "Stores"),
     "nav_codes": ("瓶盖码", "Bottle codes"),
     "nav_programme": ("会员计划", "Programme"),
     "nav_staff": ("员工", "Staff"),
@@ -652,4 +653,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "close_note": ("备注（可选，仅记录在审计日志）", "Note (optional, for the audit log)"),
     "ticket_answered": ("回复已发送给会员。", "The answer was sent to the member."),
     "ticket_closed_note": ("工单已关闭。", "Ticket closed."),
+    # Stores
+    "stores_listed": ("门店（{n} 家）", "Stores ({n})"),
+    "store_code": ("门店编码", "Store code"),
+    "store_name": ("门店名称", "Store name"),
+    "region": ("区域", "Region"),
+    "store_open": ("营业中", "open"),
+    "store_closed": ("已关闭", "closed"),
+    "store_close": ("关闭", "Close"),
+    "store_reopen": ("重新开业", "Reopen"),
+    "new_store": ("新增门店", "New store"),
+    "create": ("创建", "Create"),
+    "stores_hint": (
+        "更改渠道层级会记入门店的层级历史：历史销售仍按当天的层级统计。批量导入请用 API（CSV）。",
+        "A level change is kept in the store's history: past sales count at the level of their "
+        "day. Import many stores with the API (CSV).",
+    ),
+    "store_created": ("门店 {id}（{name}）已创建。", "Store {id} ({name}) created."),
+    "store_updated": ("门店 {id} 已更新。", "Store {id} updated."),
+    "store_closed_note": ("门店 {id} 已关闭。", "Store {id} closed."),
+    "store_reopened": ("门店 {id} 已重新开业。", "Store {id} reopened."),
 }

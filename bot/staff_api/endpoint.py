@@ -131,9 +131,13 @@ class Endpoint:
 
 
 def _parse_keys(endpoint: Endpoint, request: web.Request) -> dict[str, str]:
+    return _valid_keys(endpoint, request.match_info)
+
+
+def _valid_keys(endpoint: Endpoint, given: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, pattern in endpoint.keys.items():
-        raw = request.match_info[name]
+        raw = given.get(name, "")
         if not re.fullmatch(pattern, raw):
             raise ApiError(422, "invalid", f"{name}: must match {pattern}", fields=[name])
         values[name] = raw
@@ -338,11 +342,14 @@ async def invoke(
     path: Mapping[str, int] | None = None,
     body: Mapping[str, object] | None = None,
     query: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
     via: str,
 ) -> BaseModel:
     """Run an endpoint for another front end with input it has already read (a console form):
     the same checks, service call and audit as the API, the audit summary naming `via`."""
-    result = await invoke_any(endpoint, request, staff, path=path, body=body, query=query, via=via)
+    result = await invoke_any(
+        endpoint, request, staff, path=path, body=body, query=query, keys=keys, via=via
+    )
     if not isinstance(result, BaseModel) or isinstance(result, CsvFile):
         raise TypeError(f"{endpoint.operation_id} answers a download, not a model")
     return result
@@ -356,6 +363,7 @@ async def invoke_any(
     path: Mapping[str, int] | None = None,
     body: Mapping[str, object] | None = None,
     query: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
     via: str,
 ) -> BaseModel | web.StreamResponse:
     """`invoke` for an endpoint that may answer a download (a report with `format=csv`): the
@@ -365,6 +373,7 @@ async def invoke_any(
 
     async def given(call: Call) -> None:
         call.path = dict(path or {})
+        call.keys = _valid_keys(endpoint, keys or {})
         _name_target(endpoint, call)
         if endpoint.query is not None:
             try:

@@ -42,11 +42,14 @@ async def act(
     *,
     path: Mapping[str, int] | None = None,
     query: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> BaseModel:
     """Run the endpoint as the signed-in staff member. Raises `ApiError` when refused."""
     endpoint = request.app[ENDPOINTS][operation_id]
     staff = current_user(request).staff
-    return await invoke(endpoint, request, staff, path=path, body=body, query=query, via="console")
+    return await invoke(
+        endpoint, request, staff, path=path, body=body, query=query, keys=keys, via="console"
+    )
 
 
 async def act_any(

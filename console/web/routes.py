@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from console.web import campaigns, home, members, programme, purchases, reports, staff, tickets
+from console.web import (
+    campaigns,
+    home,
+    members,
+    programme,
+    purchases,
+    reports,
+    staff,
+    stores,
+    tickets,
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -41,3 +51,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/tickets/{id}", tickets.show)
     app.router.add_post("/console/tickets/{id}/answer", tickets.answer)
     app.router.add_post("/console/tickets/{id}/close", tickets.close)
+    app.router.add_get("/console/stores", stores.stores_list)
+    app.router.add_post("/console/stores", stores.create_store)
+    app.router.add_post("/console/stores/{store_id}", stores.update_store)
+    app.router.add_post("/console/stores/{store_id}/{action}", stores.set_status)

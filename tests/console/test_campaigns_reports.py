@@ -223,3 +223,41 @@ async def test_dashboard_shows_campaigns_in_flight_and_value_counts(
     html = await (await console_client.get("/console")).text()
     assert "春节回馈" in html and 'id="campaigns-in-flight"' in html
     assert re.search(r'id="fig-churn">1<', html) and re.search(r'id="fig-key">0<', html)
+
+
+async def test_stores_create_move_close_through_the_stores_api(console_client: Client) -> None:
+    await staff_with_password("ada", "admin")
+    await staff_with_password("carl", "clerk")
+    await sign_in(console_client, "ada")
+    token = await page_token(console_client, "/console/stores")
+    form = {"csrf_token": token, "id": "SH-01", "name": "上海一店", "channel_level": "small_shop"}
+    resp = await console_client.post("/console/stores", data=form, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    moved = {"csrf_token": token, "name": "上海旗舰店", "channel_level": "key_account"}
+    resp = await console_client.post("/console/stores/SH-01", data=moved, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    resp = await console_client.post(
+        "/console/stores/SH-01/close", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 303
+    page = await (await console_client.get("/console/stores")).text()
+    assert "上海旗舰店" in page and "已关闭" in page
+    bad = await console_client.post("/console/stores", data={**form, "id": "bad id!"})
+    assert bad.status == 422
+    actions = [
+        (r.action, r.summary["via"], r.target)
+        for r in await AuditLog.filter(action__startswith="store.").order_by("id")
+    ]
+    assert actions[:3] == [
+        ("store.create", "console", "store:SH-01"),
+        ("store.update", "console", "store:SH-01"),
+        ("store.close", "console", "store:SH-01"),
+    ]
+    # A clerk reads the list and has no forms; a change is refused.
+    await console_client.post("/console/logout", data={"csrf_token": token})
+    await sign_in(console_client, "carl")
+    clerk_page = await (await console_client.get("/console/stores")).text()
+    assert "上海旗舰店" in clerk_page and 'action="/console/stores"' not in clerk_page
+    token = await page_token(console_client, "/console/stores")
+    resp = await console_client.post("/console/stores/SH-01/reopen", data={"csrf_token": token})
+    assert resp.status == 403

@@ -47,6 +47,9 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     live_console: Console, fake_wechat: FakeWeChat, tmp_path: Path
 ) -> None:
     c, page = live_console, live_console.page
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     assert c.app is not None
     deps = c.app[DEPS]
     now = deps.clock.now()
@@ -81,6 +84,9 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     await page.get_by_label("积分预算").fill("100")
     await page.get_by_label("对照组比例（%）").fill("0")
     await c.shot("10-campaign-composer")
+    await page.set_viewport_size({"width": 768, "height": 1024})  # a tablet held upright
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 768
+    await page.set_viewport_size({"width": 1280, "height": 860})
     await page.get_by_role("button", name="保存草稿").click()
     await page.wait_for_selector("#channel-plan")
     campaign = await Campaign.get(name="金卡品鉴会")
@@ -130,3 +136,4 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     await deps.delivery.send_due()
     told = [call.body for call in fake_wechat.calls("message/custom/send")]
     assert any(b["touser"] == "o-taste" and "客户经理" in b["text"]["content"] for b in told)
+    assert problems == []  # no script error, nothing refused by the security policy

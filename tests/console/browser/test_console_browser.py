@@ -150,7 +150,7 @@ async def test_the_dashboard_draws_its_charts_from_our_own_server(live_console: 
     await sign_in(c, "mia")
     await page.wait_for_selector("html[data-charts-drawn='4']")
     assert await page.locator(".chart canvas").count() == 4
-    assert "暂无营销活动" in await page.inner_text("#no-campaigns")
+    assert "没有正在发送或待发送" in await page.inner_text("#no-campaigns")
     await c.shot("10-dashboard-charts")
     assert problems == []  # no script error, no refused content (the security policy holds)
     assert all(url.startswith(c.base) for url in requested), requested

@@ -46,7 +46,6 @@ from club.db.connect import database
 from club.db.migrate import migrate
 from club.staff.accounts import StaffError, create_staff
 from club.staff.passwords import set_password
-from clubbot.web import create_app
 from config import Settings
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -161,8 +160,8 @@ async def load(url: str, n: int, target: int) -> None:
 
 
 def console_setup() -> Any:
-    """`console.setup`: this script is bench/console.py, which a plain `import console` would
-    find first (its folder leads sys.path), so the folder is left out for the import."""
+    """`console.setup`: this script is bench/console.py, which a plain `import console` (here or
+    in clubbot.web) would find first (its folder leads sys.path), so the folder is left out."""
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     from console.app import setup
@@ -195,8 +194,11 @@ async def measure(url: str, repeat: int, target: int) -> None:
         wechat_dry_run=True,
         _env_file=None,
     )
+    setup = console_setup()
+    from clubbot.web import create_app  # after console_setup: it imports the console package
+
     app = create_app(settings, clock=FixedClock(NOW), store=in_process_store(), create_schema=False)
-    console_setup()(app)
+    setup(app)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -18,6 +18,8 @@ from club.db.models.ledger import Purchase
 from club.db.models.service import Ticket, TicketMessage
 from club.db.models.staff import AuditLog
 from club.staff.wechat import bind, new_code
+from club.value.churn import scan_churn
+from club.value.refresh import refresh_values
 from config import Settings
 from tests.club.campaign_support import member, work_in_process
 from tests.conftest import make_settings
@@ -111,6 +113,10 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     assert "金卡品鉴会" in await page.locator("#campaigns").inner_text()
 
     # Each report opens, draws, and downloads its CSV.
+    # The daily value jobs (RFM, classes, quadrants, churn read what they computed).
+    today = now.astimezone(deps.settings.tz).date()
+    await refresh_values(today, now, deps.programme)
+    await scan_churn(today, now, deps.programme)
     period = f"from={(now - timedelta(days=60)).date()}&to={now.date()}"  # ranked live
     for name in REPORTS:
         await page.goto(c.url(f"/console/reports/{name}?{period}"))

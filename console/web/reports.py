@@ -110,7 +110,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
             "error": error,
             "csv_url": f"/console/reports/{name}.csv"
             + (f"?{urlencode(csv_query)}" if csv_query else ""),
-            "charts": _charts(name, data, _, tiers),
+            "charts": _charts(name, data, _, tiers) if _has_rows(name, data) else {},
             "exit_rows": _exit_rows(data) if name == "exits" else [],
         },
         status=422 if error else 200,
@@ -177,6 +177,22 @@ def _charts(
             )
         }
     return {}
+
+
+def _has_rows(name: str, data: Mapping[str, Any]) -> bool:
+    """Whether the report found anything to draw (an empty chart is only axes)."""
+    found = {
+        "pareto": "levels",
+        "rfm": "cells",
+        "classes": "classes",
+        "quadrants": "quadrants",
+        "churn": "groups",
+        "exits": "cells",
+        "channels": "rows",
+        "tiers": "rows",
+    }
+    key = found[name]
+    return bool(data.get(key)) and (name != "rfm" or bool(data.get("members")))
 
 
 def _exit_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from bot.deps import DEPS, Deps
 from club.campaigns import tick
 from club.db.models.campaigns import Campaign
 from club.db.models.ledger import Purchase
+from club.db.models.members import Member
 from club.db.models.service import Ticket, TicketMessage
 from club.db.models.staff import AuditLog
 from club.staff.wechat import bind, new_code
@@ -111,6 +112,7 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     assert {"o-ada-wechat", "o-gold-0"} <= sent  # the test, and a member inside the window
     await page.goto(c.url("/console/campaigns"))
     assert "金卡品鉴会" in await page.locator("#campaigns").inner_text()
+    await c.shot("13-campaign-list")
 
     # Each report opens, draws, and downloads its CSV.
     # The daily value jobs (RFM, classes, quadrants, churn read what they computed).
@@ -127,12 +129,18 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
         saved = tmp_path / f"{name}.csv"
         await download.save_as(str(saved))
         assert saved.read_bytes().startswith(b"\xef\xbb\xbf"), name  # UTF-8 BOM for Excel
-        if name in ("pareto", "rfm", "channels"):
-            await c.shot(f"2{REPORTS.index(name)}-report-{name}")
+        await c.shot(f"2{REPORTS.index(name)}-report-{name}")
     assert await AuditLog.filter(action="report.read").count() >= 2 * len(REPORTS)
+
+    # The member page shows the value class the refresh gave and the churn flag.
+    top = await Member.get(openid="o-gold-2")
+    await page.goto(c.url(f"/console/members/{top.id}"))
+    assert await page.locator("#member-value-class").inner_text() == "A"
+    await c.shot("28-member-value")
 
     # A ticket: the queue, the conversation, the answer sent to the member.
     await page.goto(c.url("/console/tickets"))
+    await c.shot("29-ticket-queue")
     await page.get_by_role("link", name="赵六").click()
     await page.get_by_label("回复内容").fill("您好，客户经理稍后与您电话联系。")
     await page.get_by_role("button", name="发送回复").click()
@@ -142,4 +150,6 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     await deps.delivery.send_due()
     told = [call.body for call in fake_wechat.calls("message/custom/send")]
     assert any(b["touser"] == "o-taste" and "客户经理" in b["text"]["content"] for b in told)
+    await page.goto(c.url("/console/stores"))
+    await c.shot("31-stores")
     assert problems == []  # no script error, nothing refused by the security policy

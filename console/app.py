@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.deps import DEPS
 from console.auth import views as auth_views
 from console.auth.context import SESSIONS
-from console.auth.guard import console_guard
+from console.auth.guard import console_guard, on_prepare
 from console.auth.sessions import SessionStore
 from console.filters import FILTERS
 from console.render import JINJA
@@ -35,6 +35,7 @@ def setup(app: web.Application) -> None:
     # Chart data in pages keeps Chinese as characters (`tojson` still escapes <, >, & and ').
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     app.middlewares.append(console_guard)
+    app.on_response_prepare.append(on_prepare)
 
     async def sessions(app: web.Application) -> AsyncIterator[None]:
         # After the resources: the store is the app's shared one (Redis in production).

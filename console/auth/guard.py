@@ -74,6 +74,12 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
     return response
 
 
+async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """The same headers on an answer streamed before the middleware sees it (a CSV download)."""
+    if is_console(request.path):
+        _headers(response, request)
+
+
 def _headers(response: web.StreamResponse, request: web.Request) -> None:
     response.headers.update(SECURITY_HEADERS)
     if not request.path.startswith(STATIC_PREFIX):

@@ -67,6 +67,10 @@ async def test_segment_count_compose_and_the_campaign_page(
     assert progress["status"] == "draft" and progress["percent"] == 0
     listing = await (await console_client.get("/console/campaigns")).text()
     assert "金卡品鉴" in listing
+    console_client.session.cookie_jar.update_cookies({"clubbot_console_lang": "en"})
+    english = await (await console_client.get("/console/campaigns/new")).text()
+    assert "Segment conditions" in english and "Members matching now:" in english
+    console_client.session.cookie_jar.update_cookies({"clubbot_console_lang": "zh"})
     rows = await AuditLog.filter(action__in=["segment.create", "campaign.create"]).order_by("id")
     assert [(r.action, r.summary["via"]) for r in rows] == [
         ("segment.create", "console"),

@@ -108,6 +108,11 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     assert await page.locator("#progress-bar").get_attribute("value") == "100"
     assert await page.locator("#campaign-status").inner_text() == "已完成"
     await c.shot("12-campaign-done")
+    recipients = await page.request.get(c.url(f"/console/campaigns/{campaign.id}/recipients.csv"))
+    assert recipients.status == 200
+    assert recipients.headers["x-frame-options"] == "DENY"  # streamed, still the console's headers
+    lines = (await recipients.text()).splitlines()
+    assert lines[0].startswith("member_id,") and len(lines) == 1 + 3
     sent = {call.body["touser"] for call in fake_wechat.calls("message/custom/send")}
     assert {"o-ada-wechat", "o-gold-0"} <= sent  # the test, and a member inside the window
     await page.goto(c.url("/console/campaigns"))

@@ -76,12 +76,24 @@ async def test_segment_count_compose_and_the_campaign_page(
         ("segment.create", "console"),
         ("campaign.create", "console"),
     ]
+    # An automation: daily at 09:30, listed with its runs (none yet).
+    daily = {
+        **form,
+        "name": "每日欢迎",
+        "segment_id": str(campaign.segment_id),
+        "daily_at": "09:30",
+    }
+    resp = await console_client.post("/console/campaigns", data=daily, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    listing = await (await console_client.get("/console/campaigns")).text()
+    automations = listing.split('id="automations"')[1]
+    assert "每日欢迎" in automations and "09:30" in automations and "尚未运行" in automations
     # A refused campaign keeps what was typed and says why; nothing is half-written.
     form["budget_points"] = "5"
     form["name"] = "另一个"
     resp = await console_client.post("/console/campaigns", data=form)
     assert resp.status == 422 and "budget_points" in await resp.text()
-    assert await Campaign.all().count() == 1
+    assert await Campaign.all().count() == 2
 
 
 async def test_a_clerk_may_not_compose_campaigns(console_client: Client) -> None:

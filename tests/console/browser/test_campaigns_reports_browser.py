@@ -6,6 +6,7 @@ photographed."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +82,19 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     await page.get_by_role("button", name="添加", exact=True).click()
     await page.get_by_label("金卡").check()
     await page.wait_for_selector('#segment-count[data-count="3"]')  # not the taste members
+    # AND NOT: gold and not gold is nobody; removing the condition brings the three back.
+    await page.get_by_role("button", name="添加", exact=True).click()
+    second = page.locator(".rule-row").nth(1)
+    await second.get_by_label("排除（非）").check()
+    await second.get_by_label("金卡").check()
+    await page.wait_for_selector('#segment-count[data-count="0"]')
+    rule = json.loads(await page.locator("#c-rule").input_value())
+    assert rule["rule"] == "and" and rule["rules"][1] == {
+        "rule": "not",
+        "of": {"rule": "tier", "tiers": ["gold"]},
+    }
+    await second.get_by_role("button", name="删除").click()
+    await page.wait_for_selector('#segment-count[data-count="3"]')
     await page.get_by_label("消息正文（中文）").fill("金卡会员专享：本周六品鉴会，回复 1 报名")
     assert "本周六品鉴会" in await page.locator("#preview-bubble").inner_text()
     await page.get_by_label("每人奖励积分").fill("10")

@@ -275,6 +275,7 @@ async def campaign_pages(session: aiohttp.ClientSession, base: str, repeat: int,
         ("campaign page (channel plan)", location),
         *((f"report: {name}", f"/console/reports/{name}") for name in REPORT_PAGES),
         ("ticket queue", "/console/tickets"),
+        ("stores (first 200 with their forms)", "/console/stores"),
     ]
     ticket = await _first_ticket(url)
     if ticket is not None:

@@ -656,6 +656,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # Stores
     "stores_listed": ("门店（{n} 家）", "Stores ({n})"),
     "store_code": ("门店编码", "Store code"),
+    "stores_first": ("（仅显示前 {n} 家，请用筛选缩小范围）", "(the first {n}: filter to narrow)"),
+    "edit": ("修改", "Edit"),
     "store_name": ("门店名称", "Store name"),
     "region": ("区域", "Region"),
     "store_open": ("营业中", "open"),

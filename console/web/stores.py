@@ -15,6 +15,8 @@ from console.render import page_language, render
 from console.web.actions import act, optional_text, text
 
 STATUSES = ("open", "closed")
+SHOWN = 200
+"""Stores a page lists (each with its form); the filters narrow a longer list."""
 LEVELS = tuple(level.value for level in STORE_LEVELS)
 ID_PATTERN = r"[A-Za-z0-9_\-]{1,32}"
 """The store code as the API takes it, in the form the browser's pattern attribute reads."""
@@ -35,7 +37,8 @@ async def stores_page(
         request,
         "stores.html",
         {
-            "stores": found,
+            "stores": found[:SHOWN],
+            "total": len(found),
             "levels": LEVELS,
             "by_level": by_level,
             "q": query,

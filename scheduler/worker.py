@@ -10,7 +10,12 @@
   `dispatch_due`, run every half-minute by one scheduler (a Redis lock), from a watermark kept
   in Redis; queued rows that have waited ten minutes are fed again (a lost task); a duplicate
   task only finds them claimed.
-- Rows whose sender died mid-send are settled first (`settle_abandoned`).
+- Rows whose sender died mid-send are settled first (`settle_abandoned`); template rows it
+  puts back to the queue are fed at once.
+- `requeue_owed`: when a worker starts, and when its queue works again after Redis lost the
+  stream or was unreachable (`bot.queue.HealingStreamBroker.on_recovered`), every row still
+  owed and due is fed again at once (tasks in the lost stream are gone; a row fed twice is
+  claimed once).
 - `campaign_chunk` sends one chunk of a campaign run (`club.campaigns.fanout`), and
   `campaign_mass` its mass send (`club.campaigns.mass`).
 """
@@ -32,11 +37,15 @@ from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging.delivery import CHUNK, claimable, settle_abandoned
+from club.messaging.kinds import Kind
 from club.messaging.outbox import Feed
+from club.messaging.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+REQUEUE_LOCK_TTL_S = 10
+"""Workers recovering together feed what is owed once (the lock lapses: a later loss is new)."""
 
 
 def register_task(broker: Any, state: dict[str, Deps]) -> None:
@@ -83,6 +92,14 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
             # Became due since the last call: after quiet hours, a back-off, or (failed rows)
             # the day after a used-up daily quota.
             Q(not_before__gt=since, not_before__lte=now) & claimable(),
+            # Put back to the queue since the last call (a template row whose sender died) and
+            # due: sent again now, inside WeChat's de-duplication window.
+            Q(
+                Q(not_before__isnull=True) | Q(not_before__lte=now),
+                updated_at__gt=since,
+                status=OutboxStatus.QUEUED,
+                outcome=Outcome.RETRY.value,
+            ),
             # Due for ten minutes and untouched since: its task was lost (or is very late).
             Q(
                 Q(not_before__isnull=True) | Q(not_before__lte=stale),
@@ -90,25 +107,47 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
                 status=OutboxStatus.QUEUED,
             ),
         ):
-            last = 0
-            while True:
-                ids: list[Any] = (
-                    await OutboxMessage.filter(query, id__gt=last)
-                    .order_by("id")
-                    .limit(CHUNK)
-                    .values_list("id", flat=True)
-                )
-                if not ids:
-                    break
-                await feed([int(i) for i in ids])
-                fed += len(ids)
-                last = int(ids[-1])
+            fed += await _feed_all(feed, query)
         await store.set(
             keys.outbox_watermark(), now.isoformat().encode(), ex=keys.OUTBOX_WATERMARK_TTL_S
         )
         return fed
     finally:
         await store.delete(lock)
+
+
+async def requeue_owed(store: Redis, feed: Feed, now: datetime) -> int:
+    """Feed every row owed and due now (claimable, not held for later, not a campaign's); one
+    worker at a time.
+    Run when a worker starts and when its queue works again after Redis lost its tasks."""
+    if not await store.set(keys.outbox_requeue_lock(), b"1", nx=True, ex=REQUEUE_LOCK_TTL_S):
+        return 0
+    await settle_abandoned(now)
+    owed = Q(Q(not_before__isnull=True) | Q(not_before__lte=now)) & claimable()
+    # A campaign's rows go with its chunks, at its pace (the campaign tick hands a stalled
+    # chunk on again), never one by one.
+    fed = await _feed_all(feed, owed & ~Q(kind=Kind.CAMPAIGN.value))
+    if fed:
+        log.info("queued again %s outbox row(s) still owed", fed)
+    return fed
+
+
+async def _feed_all(feed: Feed, query: Q) -> int:
+    """Feed the ids of the rows `query` finds, in id order, a chunk at a time."""
+    fed = 0
+    last = 0
+    while True:
+        ids: list[Any] = (
+            await OutboxMessage.filter(query, id__gt=last)
+            .order_by("id")
+            .limit(CHUNK)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return fed
+        await feed([int(i) for i in ids])
+        fed += len(ids)
+        last = int(ids[-1])
 
 
 def _text(value: bytes | str) -> str:

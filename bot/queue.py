@@ -24,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -95,6 +98,10 @@ class HealingStreamBroker(RedisStreamBroker):  # type: ignore[misc]
             idle_timeout=int(visibility_s * 1000),
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=min(5.0, socket_timeout_s),
+            # Who holds a task, in XPENDING and XINFO: the host and process id.
+            consumer_name=options.pop(
+                "consumer_name", f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            ),
             **options,
         )
         self.visibility_s = visibility_s
@@ -221,7 +228,7 @@ class HealingStreamBroker(RedisStreamBroker):  # type: ignore[misc]
 
 
 def _lost(exc: RedisError) -> str:
-    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+    if isinstance(exc, ResponseError) and ("NOGROUP" in str(exc) or "UNBLOCKED" in str(exc)):
         return "stream or consumer group lost"
     return f"Redis unavailable ({type(exc).__name__})"
 

@@ -12,6 +12,7 @@
   task only finds them claimed.
 - Rows whose sender died mid-send are settled first (`settle_abandoned`); template rows it
   puts back to the queue are fed at once.
+- A task that meets the database out of reach waits for it and runs again (`through_outage`).
 - `requeue_owed`: when a worker starts, and when its queue works again after Redis lost the
   stream or was unreachable (`bot.queue.HealingStreamBroker.on_recovered`), every row still
   owed and due is fed again at once (tasks in the lost stream are gone; a row fed twice is
@@ -22,9 +23,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 
@@ -35,6 +38,7 @@ from bot.metrics import count_deliveries
 from bot.queue import CAMPAIGN_TASK_NAME, MASS_TASK_NAME, TASK_NAME
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
+from club.db.availability import database_answers
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging.delivery import CHUNK, claimable, settle_abandoned
 from club.messaging.kinds import Kind
@@ -44,6 +48,8 @@ from club.messaging.outcomes import Outcome
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+OUTAGE_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+T = TypeVar("T")
 REQUEUE_LOCK_TTL_S = 10
 """Workers recovering together feed what is owed once (the lock lapses: a later loss is new)."""
 
@@ -55,7 +61,7 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
     @broker.task(task_name=TASK_NAME)  # type: ignore[untyped-decorator]
     async def deliver_chunk(ids: list[int]) -> dict[str, int]:
         deps = state["deps"]
-        counts = await deps.delivery.deliver_ids(ids)
+        counts = await through_outage(lambda: deps.delivery.deliver_ids(ids))
         await count_deliveries(deps.store, counts)
         log.info("delivered chunk of %s: %s", len(ids), dict(counts))
         return dict(counts)
@@ -63,7 +69,7 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
     @broker.task(task_name=CAMPAIGN_TASK_NAME)  # type: ignore[untyped-decorator]
     async def campaign_chunk(run_id: int, number: int) -> dict[str, int]:
         deps = state["deps"]
-        counts = await run_chunk(deps.campaigns, run_id, number)
+        counts = await through_outage(lambda: run_chunk(deps.campaigns, run_id, number))
         await count_deliveries(deps.store, counts)
         log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
         return dict(counts)
@@ -73,6 +79,27 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
         counts = await advance_mass(state["deps"].campaigns, run_id)
         log.info("campaign run %s mass send: %s", run_id, dict(counts))
         return dict(counts)
+
+
+async def through_outage(work: Callable[[], Awaitable[T]]) -> T:
+    """Run a task's `work`; when it fails with the database out of reach (a restart, an
+    outage), wait for it (1, 2, 4 ... 30 s, about a minute in all) and run it again: the rows'
+    claims make a repeat send nothing twice. Given up, or any other failure, it is raised (the
+    task ends; the sweep finds its rows). Without this a task meeting a database restart ended
+    at once, and its rows waited ten minutes for the sweep."""
+    for wait in (*OUTAGE_WAITS_S, None):
+        try:
+            return await work()
+        except Exception as exc:
+            if wait is None or await database_answers():
+                raise
+            log.warning(
+                "database out of reach (%s); the task runs again in %.0f s",
+                type(exc).__name__,
+                wait,
+            )
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:

@@ -209,10 +209,12 @@ class Topology:
         self.wait_http(f"{self.url}/readyz", what="the web workers (through the proxy)")
 
     def stop(self) -> None:
+        """Everything, the database last (the processes finish their work first)."""
         for name in list(self.procs):
-            if name not in ("postgres",):
+            self.thaw(name)  # a frozen process cannot stop
+            if name != "postgres":
                 self.kill(name, signal.SIGTERM)
-        for name in list(self.procs):
+        for name in [n for n in self.procs if n != "postgres"]:
             self.wait_gone(name, 15)
         self.stop_postgres()
 
@@ -373,9 +375,10 @@ class Topology:
         self._group_signal(name, signal.SIGCONT)
 
     def _group_signal(self, name: str, sig: int) -> None:
-        proc = self.procs[name]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
 
     def running(self) -> dict[str, bool]:
         return {name: proc.poll() is None for name, proc in self.procs.items()}
@@ -390,6 +393,8 @@ class Topology:
     # --- helpers ---------------------------------------------------------------------------
 
     def _spawn(self, name: str, argv: list[str], **options: Any) -> None:
+        if name in self.procs:
+            self.wait_gone(name, 15)  # a part killed before: reaped before it starts again
         with (self.directory / f"{name}.log").open("ab") as out:
             self.procs[name] = subprocess.Popen(  # noqa: S603 - our own commands
                 argv,

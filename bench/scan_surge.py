@@ -146,13 +146,13 @@ async def seed(database_url: str, members: int) -> list[str]:
 
 async def counts(database_url: str) -> tuple[int, int]:
     from club.db.connect import database
+    from club.db.models.catalog import BottleCode
     from club.db.models.ledger import LedgerEntry
 
     async with database(database_url):
-        credits = await LedgerEntry.filter(ref__startswith="code:").count()
-        conn = LedgerEntry._meta.db
-        used = await conn.execute_query_dict("SELECT count(*) AS n FROM bottle_code WHERE used_at IS NOT NULL")
-        return credits, int(used[0]["n"])
+        credits = await LedgerEntry.filter(ref__startswith="bottle:").count()
+        used = await BottleCode.filter(used_at__isnull=False).count()
+        return credits, used
 
 
 async def surge(args: argparse.Namespace) -> None:
@@ -165,11 +165,14 @@ async def surge(args: argparse.Namespace) -> None:
             scan_request(crypto, TOKEN, f"oSurge{i:07d}", code, i) for i, code in enumerate(codes)
         ]
         url = f"http://127.0.0.1:{topology.web_port}/wechat"
-        # Warm the workers' connections and caches with a few help messages (not counted).
         seconds, latencies, errors, bodies = await fire(url, requests, args.clients)
         ours = show("scans", len(requests), seconds, latencies, errors)
         credits, used = await counts(topology.database_url)
-        print(f"ledger credits from codes: {credits}, codes used: {used} (each must be {args.members})")
+        replies = sum(b"<Encrypt>" in body for body in bodies)
+        print(
+            f"encrypted replies {replies}, ledger credits from codes {credits}, codes used "
+            f"{used} (each must be {args.members})"
+        )
     finally:
         topology.stop()
         topology.cleanup()

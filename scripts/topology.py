@@ -121,6 +121,11 @@ class Topology:
     """The entry port (nginx's, or the web workers' without it); 0: a free one."""
     extra_env: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
+    appid: str = APPID
+    secret: str = field(default=SECRET, repr=False)
+    token: str = field(default=TOKEN, repr=False)
+    aes_key: str | None = field(default=AES_KEY, repr=False)
+    """None: plaintext only (a WeChat test account sends plaintext)."""
     pg_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
@@ -161,15 +166,16 @@ class Topology:
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
             REDIS_PREFIX=PREFIX,
-            WECHAT_APPID=APPID,
-            WECHAT_SECRET=SECRET,
-            WECHAT_TOKEN=TOKEN,
-            WECHAT_AES_KEY=AES_KEY,
+            WECHAT_APPID=self.appid,
+            WECHAT_SECRET=self.secret,
+            WECHAT_TOKEN=self.token,
             WECHAT_API_BASE=self.api_base or "",
             WECHAT_DRY_RUN="false",
             LOG_LEVEL=self.log_level,
             PYTHONUNBUFFERED="1",
         )
+        if self.aes_key:
+            values["WECHAT_AES_KEY"] = self.aes_key
         values.update(self.extra_env)
         return values
 
@@ -444,10 +450,25 @@ def running(**options: object) -> Iterator[Topology]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.topology", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="the entry port (default: free)")
-    parser.add_argument("--api-base", help="the WeChat API (default: the fake, started here)")
+    parser.add_argument(
+        "--api-base",
+        help="the WeChat API (default: the fake, started here); with it, WECHAT_APPID, "
+        "WECHAT_SECRET, WECHAT_TOKEN (and WECHAT_AES_KEY for safe mode) come from the environment",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the directory at the end")
     args = parser.parse_args(argv)
     topology = Topology(port=args.port, api_base=args.api_base)
+    if args.api_base:
+        # A real account (a test account, 测试号): its credentials from the environment.
+        missing = [
+            k for k in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN") if not os.environ.get(k)
+        ]
+        if missing:
+            parser.error(f"--api-base needs {', '.join(missing)} in the environment")
+        topology.appid = os.environ["WECHAT_APPID"]
+        topology.secret = os.environ["WECHAT_SECRET"]
+        topology.token = os.environ["WECHAT_TOKEN"]
+        topology.aes_key = os.environ.get("WECHAT_AES_KEY") or None
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -461,16 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clubbot is up: {topology.url}/wechat (WeChat's server URL), {topology.url}/console")
         print(f"logs and data: {topology.directory}")
         print("environment of its processes:")
-        for key in (
-            "DATABASE_URL",
-            "REDIS_URL",
-            "REDIS_PREFIX",
-            "WECHAT_APPID",
-            "WECHAT_TOKEN",
-            "WECHAT_AES_KEY",
-            "WECHAT_API_BASE",
-        ):
-            print(f"  {key}={topology.env()[key]}")
+        shown = ["DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WECHAT_APPID", "WECHAT_API_BASE"]
+        if not args.api_base:  # the fake's credentials are no secret: what a client signs with
+            shown += ["WECHAT_TOKEN", "WECHAT_AES_KEY"]
+        env = topology.env()
+        for key in shown:
+            print(f"  {key}={env.get(key, '(unset)')}")
         print(f"processes: {topology.pids()}")
         print("Ctrl-C stops them all", flush=True)
         while not stop:

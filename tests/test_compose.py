@@ -103,6 +103,9 @@ def test_the_proxy_gives_up_before_the_web_workers_and_waits_for_wechat() -> Non
         assert seconds(text, "keepalive_timeout") <= 10
         assert "keepalive 64;" in text
         assert 'proxy_set_header Connection "";' in text  # upstream keep-alive
+        # A request holds two connections (client, upstream): 1,024 ran out in the soak when
+        # a loaded machine held 900 requests in flight.
+        assert int(re.search(r"worker_connections (\d+);", text).group(1)) >= 4096  # type: ignore[union-attr]
 
 
 def seconds(conf: str, directive: str) -> int:

@@ -57,6 +57,11 @@ CLAIM_EVERY_S = 5.0
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 READ_BLOCK_MS = 2000
+STREAM_MAXLEN = 100_000
+"""The stream keeps about this many tasks (acknowledged ones are not removed by XACK): without a
+cap it grew by every task ever sent. A backlog larger than this (100,000 tasks: up to 50 million
+messages) would lose its oldest tasks; their rows stay owed in the database and the sweep feeds
+them again after ten minutes (`scheduler.worker.dispatch_due`)."""
 SOCKET_TIMEOUT_S = 10.0
 """A Redis that does not answer for this long (frozen, a network partition) is an error, not a
 wait without end: longer than the read's block, shorter than a member's patience."""
@@ -95,6 +100,7 @@ class HealingStreamBroker(RedisStreamBroker):  # type: ignore[misc]
             # A group recreated on a stream producers already added to reads those tasks too.
             consumer_id="0",
             xread_block=READ_BLOCK_MS,
+            maxlen=STREAM_MAXLEN,
             idle_timeout=int(visibility_s * 1000),
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=min(5.0, socket_timeout_s),

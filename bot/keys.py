@@ -110,6 +110,11 @@ def outbox_dispatch_lock() -> str:
     return f"{_prefix}:outbox:dispatch-lock"
 
 
+def outbox_requeue_lock() -> str:
+    """Held by the queue worker feeding again what the database owes after a lost queue."""
+    return f"{_prefix}:outbox:requeue-lock"
+
+
 def outbox_watermark() -> str:
     """Up to when rows with a `not_before` have been handed to the queue workers."""
     return f"{_prefix}:outbox:watermark"

@@ -134,10 +134,19 @@ async def _worker(settings: Settings) -> None:
     from taskiq.api import run_receiver_task
 
     from scheduler.app import runtime
+    from scheduler.worker import requeue_owed
 
     log.info("worker starting: %s", settings.describe())
     async with runtime(settings) as rt:
         rt.broker.is_worker_process = True
+        feed = rt.deps.outbox.feed
+        assert feed is not None  # REDIS_URL is set: the queue's feeder
+
+        async def owed() -> int:
+            return await requeue_owed(rt.store, feed, rt.clock.now())
+
+        rt.broker.on_recovered = owed
+        await rt.broker.recover()  # what a lost queue left owed before this worker started
         receiver = asyncio.create_task(run_receiver_task(rt.broker, max_async_tasks=4))
         await _stop_on_signals().wait()
         receiver.cancel()

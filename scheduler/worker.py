@@ -10,16 +10,24 @@
   `dispatch_due`, run every half-minute by one scheduler (a Redis lock), from a watermark kept
   in Redis; queued rows that have waited ten minutes are fed again (a lost task); a duplicate
   task only finds them claimed.
-- Rows whose sender died mid-send are settled first (`settle_abandoned`).
+- Rows whose sender died mid-send are settled first (`settle_abandoned`); template rows it
+  puts back to the queue are fed at once.
+- A task that meets the database out of reach waits for it and runs again (`through_outage`).
+- `requeue_owed`: when a worker starts, and when its queue works again after Redis lost the
+  stream or was unreachable (`bot.queue.HealingStreamBroker.on_recovered`), every row still
+  owed and due is fed again at once (tasks in the lost stream are gone; a row fed twice is
+  claimed once).
 - `campaign_chunk` sends one chunk of a campaign run (`club.campaigns.fanout`), and
   `campaign_mass` its mass send (`club.campaigns.mass`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 
@@ -30,13 +38,20 @@ from bot.metrics import count_deliveries
 from bot.queue import CAMPAIGN_TASK_NAME, MASS_TASK_NAME, TASK_NAME
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
+from club.db.availability import database_answers
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging.delivery import CHUNK, claimable, settle_abandoned
+from club.messaging.kinds import Kind
 from club.messaging.outbox import Feed
+from club.messaging.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+OUTAGE_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+T = TypeVar("T")
+REQUEUE_LOCK_TTL_S = 10
+"""Workers recovering together feed what is owed once (the lock lapses: a later loss is new)."""
 
 
 def register_task(broker: Any, state: dict[str, Deps]) -> None:
@@ -46,7 +61,7 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
     @broker.task(task_name=TASK_NAME)  # type: ignore[untyped-decorator]
     async def deliver_chunk(ids: list[int]) -> dict[str, int]:
         deps = state["deps"]
-        counts = await deps.delivery.deliver_ids(ids)
+        counts = await through_outage(lambda: deps.delivery.deliver_ids(ids))
         await count_deliveries(deps.store, counts)
         log.info("delivered chunk of %s: %s", len(ids), dict(counts))
         return dict(counts)
@@ -54,7 +69,7 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
     @broker.task(task_name=CAMPAIGN_TASK_NAME)  # type: ignore[untyped-decorator]
     async def campaign_chunk(run_id: int, number: int) -> dict[str, int]:
         deps = state["deps"]
-        counts = await run_chunk(deps.campaigns, run_id, number)
+        counts = await through_outage(lambda: run_chunk(deps.campaigns, run_id, number))
         await count_deliveries(deps.store, counts)
         log.info("campaign run %s chunk %s: %s", run_id, number, dict(counts))
         return dict(counts)
@@ -64,6 +79,27 @@ def register_task(broker: Any, state: dict[str, Deps]) -> None:
         counts = await advance_mass(state["deps"].campaigns, run_id)
         log.info("campaign run %s mass send: %s", run_id, dict(counts))
         return dict(counts)
+
+
+async def through_outage(work: Callable[[], Awaitable[T]]) -> T:
+    """Run a task's `work`; when it fails with the database out of reach (a restart, an
+    outage), wait for it (1, 2, 4 ... 30 s, about a minute in all) and run it again: the rows'
+    claims make a repeat send nothing twice. Given up, or any other failure, it is raised (the
+    task ends; the sweep finds its rows). Without this a task meeting a database restart ended
+    at once, and its rows waited ten minutes for the sweep."""
+    for wait in (*OUTAGE_WAITS_S, None):
+        try:
+            return await work()
+        except Exception as exc:
+            if wait is None or await database_answers():
+                raise
+            log.warning(
+                "database out of reach (%s); the task runs again in %.0f s",
+                type(exc).__name__,
+                wait,
+            )
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
@@ -83,6 +119,14 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
             # Became due since the last call: after quiet hours, a back-off, or (failed rows)
             # the day after a used-up daily quota.
             Q(not_before__gt=since, not_before__lte=now) & claimable(),
+            # Put back to the queue since the last call (a template row whose sender died) and
+            # due: sent again now, inside WeChat's de-duplication window.
+            Q(
+                Q(not_before__isnull=True) | Q(not_before__lte=now),
+                updated_at__gt=since,
+                status=OutboxStatus.QUEUED,
+                outcome=Outcome.RETRY.value,
+            ),
             # Due for ten minutes and untouched since: its task was lost (or is very late).
             Q(
                 Q(not_before__isnull=True) | Q(not_before__lte=stale),
@@ -90,25 +134,47 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
                 status=OutboxStatus.QUEUED,
             ),
         ):
-            last = 0
-            while True:
-                ids: list[Any] = (
-                    await OutboxMessage.filter(query, id__gt=last)
-                    .order_by("id")
-                    .limit(CHUNK)
-                    .values_list("id", flat=True)
-                )
-                if not ids:
-                    break
-                await feed([int(i) for i in ids])
-                fed += len(ids)
-                last = int(ids[-1])
+            fed += await _feed_all(feed, query)
         await store.set(
             keys.outbox_watermark(), now.isoformat().encode(), ex=keys.OUTBOX_WATERMARK_TTL_S
         )
         return fed
     finally:
         await store.delete(lock)
+
+
+async def requeue_owed(store: Redis, feed: Feed, now: datetime) -> int:
+    """Feed every row owed and due now (claimable, not held for later, not a campaign's); one
+    worker at a time.
+    Run when a worker starts and when its queue works again after Redis lost its tasks."""
+    if not await store.set(keys.outbox_requeue_lock(), b"1", nx=True, ex=REQUEUE_LOCK_TTL_S):
+        return 0
+    await settle_abandoned(now)
+    owed = Q(Q(not_before__isnull=True) | Q(not_before__lte=now)) & claimable()
+    # A campaign's rows go with its chunks, at its pace (the campaign tick hands a stalled
+    # chunk on again), never one by one.
+    fed = await _feed_all(feed, owed & ~Q(kind=Kind.CAMPAIGN.value))
+    if fed:
+        log.info("queued again %s outbox row(s) still owed", fed)
+    return fed
+
+
+async def _feed_all(feed: Feed, query: Q) -> int:
+    """Feed the ids of the rows `query` finds, in id order, a chunk at a time."""
+    fed = 0
+    last = 0
+    while True:
+        ids: list[Any] = (
+            await OutboxMessage.filter(query, id__gt=last)
+            .order_by("id")
+            .limit(CHUNK)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return fed
+        await feed([int(i) for i in ids])
+        fed += len(ids)
+        last = int(ids[-1])
 
 
 def _text(value: bytes | str) -> str:

@@ -12,10 +12,11 @@
 - `deliver_ids` (a queue task's chunk): quiet hours are checked again at the time of sending
   (a backlog reaching into the evening holds its rows until morning; answers to the member are
   never held), then each row is delivered with its fallback.
-- A row left `sending` past its lease lost its sender (`settle_abandoned`): a template row still
-  inside WeChat's de-duplication window goes back to the queue (sending it again cannot show it
-  twice), and so does a row whose sender stopped before its first attempt was stamped (it never
-  went); any other is recorded as failed, outcome unknown, and never sent again.
+- A row left `sending` past its lease (a minute) lost its sender (`settle_abandoned`): a
+  template row still inside WeChat's de-duplication window goes back to the queue (sending it
+  again cannot show it twice), and so does a row whose sender stopped before its first attempt
+  was stamped (it never went); any other is recorded as failed, outcome unknown,
+  and never sent again.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ from club.messaging.window import OUTCOME_UNKNOWN_PREFIX, refusal
 
 log = logging.getLogger(__name__)
 
-SENDING_LEASE = timedelta(minutes=2)
+SENDING_LEASE = timedelta(minutes=1)
 """How long a claimed row may stay `sending`. A send is one HTTP call with a 10-second timeout
-and a few quick retries (under a minute at worst), so a row sending for longer lost its sender."""
+and at most three quick retries (about 45 s at worst), so a row sending for longer lost its
+sender. Settling a row whose sender is only slow repeats nothing that shows: a template row
+sent again carries the same `client_msg_id` (WeChat shows it once), any other is recorded
+outcome unknown and never sent again (the slow sender's answer is then not recorded)."""
 OUTCOME_UNKNOWN = f"{OUTCOME_UNKNOWN_PREFIX}: the send may have reached WeChat"
 CHUNK = 500
 

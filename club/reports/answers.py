@@ -1,10 +1,11 @@
 """Each report's default answer, computed once a day and kept (`report_answer`).
 
 The eight reports asked with their default parameters (the programme's value months up to
-today, every level and store, the default list and its first page) aggregate millions of
+today, every level and store, the default list and its first 50 or 100 rows) aggregate millions of
 purchases and members: over a second each at a million members. Their data changes once a day
 (value-refresh, then churn-scan), so each of those runs computes the default answers with the
-very functions a live request uses and replaces the stored ones. The reports API serves a stored
+very functions a live request uses and replaces the stored ones (read, like every report, from
+the replica when one is configured). The reports API serves a stored
 answer only for exactly those parameters, as of the same day and programme; anything else (a
 level, a store, a period, another list or page, or no answer stored yet) is computed live.
 """

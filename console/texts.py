@@ -284,7 +284,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "churn_risk_members": ("流失预警会员", "Members at churn risk"),
     "churn_high_members": ("其中高风险", "of them high risk"),
     "key_customers": ("重点客户（A 类）", "Key customers (class A)"),
-    "as_of": ("数据日期 {day}", "as of {day}"),
+    "as_of": ("数据日期 {day}", "data of {day}"),
+    "computed_at": ("计算于 {time}", "as of {time}"),
     # Campaigns
     "campaigns": ("营销活动", "Campaigns"),
     "new_campaign": ("新建营销活动", "New campaign"),

@@ -46,6 +46,13 @@ class PeriodOut(Out):
     store: str | None
 
 
+class AnswerOut(Out):
+    computed_at: datetime = Field(
+        description="When this answer was computed: the default parameters are answered from "
+        "the answer computed after the day's churn-scan (or a value-refresh), others when asked"
+    )
+
+
 class ParetoQuery(PageQuery):
     segment: Segment = Field(
         default=Segment.ALL,
@@ -102,7 +109,7 @@ class ParetoCustomerOut(Out):
     segment: str
 
 
-class ParetoOut(Out):
+class ParetoOut(AnswerOut):
     period: PeriodOut
     as_of: date | None = Field(
         description="The value-refresh day whose snapshot answers the default period; null: "
@@ -147,7 +154,7 @@ class RfmCellOut(Out):
     profit_fen: int | None
 
 
-class RfmOut(Out):
+class RfmOut(AnswerOut):
     period: PeriodOut
     as_of: date | None = Field(description="The value-refresh day the scores come from")
     members: int
@@ -190,7 +197,7 @@ class ClassChangeOut(Out):
     current_class: str | None
 
 
-class ClassesOut(Out):
+class ClassesOut(AnswerOut):
     period: PeriodOut
     as_of: date | None
     classes: list[ClassSummaryOut]
@@ -213,7 +220,7 @@ class QuadrantSummaryOut(Out):
     profit_fen: int | None
 
 
-class QuadrantsOut(Out):
+class QuadrantsOut(AnswerOut):
     period: PeriodOut
     as_of: date | None
     quadrants: list[QuadrantSummaryOut]
@@ -249,7 +256,7 @@ class ChurnRowOut(Out):
     reason_en: str
 
 
-class ChurnOut(Out):
+class ChurnOut(AnswerOut):
     period: PeriodOut
     as_of: date | None = Field(description="The churn-scan day the flags come from")
     flagged: int
@@ -282,7 +289,7 @@ class CountOut(Out):
     exits: int
 
 
-class ExitsOut(Out):
+class ExitsOut(AnswerOut):
     period: PeriodOut
     exits: int
     unfollows: int
@@ -309,7 +316,7 @@ class ChannelRowOut(Out):
     sales_per_member_fen: int
 
 
-class ChannelsOut(Out):
+class ChannelsOut(AnswerOut):
     period: PeriodOut
     rows: list[ChannelRowOut]
 
@@ -332,6 +339,6 @@ class TierRowOut(Out):
     churn_risk: int = Field(description="Members on today's churn list")
 
 
-class TiersOut(Out):
+class TiersOut(AnswerOut):
     period: PeriodOut
     rows: list[TierRowOut]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, fields
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.report_schemas import (
+    AnswerOut,
     ChannelsOut,
     ChurnOut,
     ChurnQuery,
@@ -25,6 +28,7 @@ from bot.staff_api.report_schemas import (
     RfmOut,
     TiersOut,
 )
+from club.reports.answers import as_body, csv_rows, stored_answer
 from club.reports.channels import ChannelRow, channels_report
 from club.reports.churn import ChurnRow, churn_report
 from club.reports.classes import ClassChangeRow, classes_report
@@ -78,90 +82,163 @@ def columns_of(kind: type[object]) -> list[str]:
     return [f.name for f in fields(kind)]  # type: ignore[arg-type]
 
 
+async def answer(
+    call: Call,
+    name: str,
+    flt: ReportFilter,
+    live: Callable[[], Awaitable[object]],
+    *,
+    choice: object = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[dict[str, Any], datetime, bool]:
+    """The report's body, when it was computed, and whether it came from storage: the answer
+    kept from the day's churn-scan for the default parameters, else computed now."""
+    programme = call.deps.programme
+    found = await stored_answer(name, flt, programme, choice=choice, limit=limit, offset=offset)
+    call.summary["stored"] = found is not None
+    if found is not None:
+        return found.body, found.computed_at, True
+    return as_body(await live()), call.now, False
+
+
+def reply(
+    out: type[AnswerOut],
+    flt: ReportFilter,
+    body: Mapping[str, Any],
+    computed_at: datetime,
+) -> Any:
+    return out.model_validate({**body, "period": period_out(flt), "computed_at": computed_at})
+
+
+def csv_of(
+    name: str, flt: ReportFilter, kind: type[object], rows: list[Any], stored: bool
+) -> web.Response:
+    return csv_response(name, flt, columns_of(kind), csv_rows(kind, rows) if stored else rows)
+
+
 async def pareto(call: Call) -> ParetoOut | web.Response:
     query = call.query_as(ParetoQuery)
     flt = report_filter(call, query)
     rules = call.deps.programme.value
-    report = await pareto_report(
-        flt, rules, segment=query.segment, limit=query.limit, offset=query.offset
+    body, at, stored = await answer(
+        call,
+        "pareto",
+        flt,
+        lambda: pareto_report(
+            flt, rules, segment=query.segment, limit=query.limit, offset=query.offset
+        ),
+        choice=query.segment,
+        limit=query.limit,
+        offset=query.offset,
     )
-    call.summary["rows"] = len(report.customers)
+    call.summary["rows"] = len(body["customers"])
     if query.format == "csv":
-        rows = (asdict(c) for c in report.customers)
-        return csv_response("pareto", flt, columns_of(ParetoCustomer), rows)
-    return ParetoOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("pareto", flt, ParetoCustomer, body["customers"], stored)
+    return reply(ParetoOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def rfm(call: Call) -> RfmOut | web.Response:
     query = call.query_as(PageQuery)
     flt = report_filter(call, query)
     bins = call.deps.programme.value.rfm_bins
-    report = await rfm_report(flt, bins, limit=query.limit, offset=query.offset)
-    call.summary["rows"] = len(report.rows)
+    body, at, stored = await answer(
+        call,
+        "rfm",
+        flt,
+        lambda: rfm_report(flt, bins, limit=query.limit, offset=query.offset),
+        limit=query.limit,
+        offset=query.offset,
+    )
+    call.summary["rows"] = len(body["rows"])
     if query.format == "csv":
-        return csv_response("rfm", flt, columns_of(MemberValueRow), map(asdict, report.rows))
-    return RfmOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("rfm", flt, MemberValueRow, body["rows"], stored)
+    return reply(RfmOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def classes(call: Call) -> ClassesOut | web.Response:
     query = call.query_as(ClassesQuery)
     flt = report_filter(call, query)
-    report = await classes_report(flt, change=query.change, limit=query.limit, offset=query.offset)
-    call.summary["rows"] = len(report.rows)
+    body, at, stored = await answer(
+        call,
+        "classes",
+        flt,
+        lambda: classes_report(flt, change=query.change, limit=query.limit, offset=query.offset),
+        choice=query.change,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    call.summary["rows"] = len(body["rows"])
     if query.format == "csv":
-        return csv_response("classes", flt, columns_of(ClassChangeRow), map(asdict, report.rows))
-    return ClassesOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("classes", flt, ClassChangeRow, body["rows"], stored)
+    return reply(ClassesOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def quadrants(call: Call) -> QuadrantsOut | web.Response:
     query = call.query_as(QuadrantsQuery)
     flt = report_filter(call, query)
-    report = await quadrants_report(
-        flt, quadrant=query.quadrant, limit=query.limit, offset=query.offset
+    body, at, stored = await answer(
+        call,
+        "quadrants",
+        flt,
+        lambda: quadrants_report(
+            flt, quadrant=query.quadrant, limit=query.limit, offset=query.offset
+        ),
+        choice=query.quadrant,
+        limit=query.limit,
+        offset=query.offset,
     )
-    call.summary["rows"] = len(report.rows)
+    call.summary["rows"] = len(body["rows"])
     if query.format == "csv":
-        return csv_response("quadrants", flt, columns_of(MemberValueRow), map(asdict, report.rows))
-    return QuadrantsOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("quadrants", flt, MemberValueRow, body["rows"], stored)
+    return reply(QuadrantsOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def churn(call: Call) -> ChurnOut | web.Response:
     query = call.query_as(ChurnQuery)
     flt = report_filter(call, query)
-    report = await churn_report(flt, reason=query.reason, limit=query.limit, offset=query.offset)
-    call.summary["rows"] = len(report.rows)
+    body, at, stored = await answer(
+        call,
+        "churn",
+        flt,
+        lambda: churn_report(flt, reason=query.reason, limit=query.limit, offset=query.offset),
+        choice=query.reason,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    call.summary["rows"] = len(body["rows"])
     if query.format == "csv":
-        return csv_response("churn", flt, columns_of(ChurnRow), map(asdict, report.rows))
-    return ChurnOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("churn", flt, ChurnRow, body["rows"], stored)
+    return reply(ChurnOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def exits(call: Call) -> ExitsOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
-    report = await exits_report(flt)
+    body, at, stored = await answer(call, "exits", flt, lambda: exits_report(flt))
     if query.format == "csv":
-        return csv_response("exits", flt, columns_of(ExitCell), map(asdict, report.cells))
-    return ExitsOut.model_validate({**asdict(report), "period": period_out(flt)})
+        return csv_of("exits", flt, ExitCell, body["cells"], stored)
+    return reply(ExitsOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def channels(call: Call) -> ChannelsOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
-    rows = await channels_report(flt, call.deps.programme.value)
+    rules = call.deps.programme.value
+    body, at, stored = await answer(call, "channels", flt, lambda: channels_report(flt, rules))
     if query.format == "csv":
-        return csv_response("channels", flt, columns_of(ChannelRow), map(asdict, rows))
-    return ChannelsOut.model_validate(
-        {"rows": [asdict(r) for r in rows], "period": period_out(flt)}
-    )
+        return csv_of("channels", flt, ChannelRow, body["rows"], stored)
+    return reply(ChannelsOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def tiers(call: Call) -> TiersOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
-    rows = await tiers_report(flt, call.deps.programme)
+    programme = call.deps.programme
+    body, at, stored = await answer(call, "tiers", flt, lambda: tiers_report(flt, programme))
     if query.format == "csv":
-        return csv_response("tiers", flt, columns_of(TierRow), map(asdict, rows))
-    return TiersOut.model_validate({"rows": [asdict(r) for r in rows], "period": period_out(flt)})
+        return csv_of("tiers", flt, TierRow, body["rows"], stored)
+    return reply(TiersOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 STORED = (

@@ -9,7 +9,8 @@ Set-based SQL in one transaction, the same on SQLite and PostgreSQL; the reasons
 the SQL too, from integers only (PostgreSQL's SUM of integers is a numeric, so sums are cast
 back), so both databases word them alike. Erased members are left out.
 The list is replaced each day; a member flagged again keeps the day they were first flagged.
-The same run records the followers who went dormant as exits (`club.value.exits`).
+The same run records the followers who went dormant as exits (`club.value.exits`), then
+computes the reports' default answers from the day's data (`club.reports.answers`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from tortoise.transactions import in_transaction
 
 from club.reports import profit as money
+from club.reports.answers import store_answers
 from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
 from club.rules.tiers import months_back
@@ -169,4 +171,5 @@ async def scan_churn(day: date, now: datetime, programme: Programme) -> dict[str
         "dormant": dormant,
     }
     log.info("churn scan day=%s %s", day, counts)
+    await store_answers(now, programme)
     return counts

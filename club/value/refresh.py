@@ -33,6 +33,7 @@ from datetime import date, datetime
 from tortoise.transactions import in_transaction
 
 from club.reports import profit as money
+from club.reports.answers import store_answers
 from club.reports.snapshot import take_snapshot
 from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
@@ -178,4 +179,7 @@ async def refresh_values(day: date, now: datetime, programme: Programme) -> dict
         counts[f"class_{row['value_class']}"] = counts.get(f"class_{row['value_class']}", 0) + n
         counts[f"quadrant_{row['quadrant']}"] = counts.get(f"quadrant_{row['quadrant']}", 0) + n
     log.info("value refresh day=%s %s", day, counts)
+    # The reports read these values: their stored default answers follow them (the churn-scan
+    # after it computes them again with the day's churn flags).
+    await store_answers(now, programme)
     return counts

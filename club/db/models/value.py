@@ -169,3 +169,21 @@ class CustomerValue(Model):
     class Meta:
         table = "customer_value"
         indexes = (("level", "sales_rank"), ("member_id",))
+
+
+class ReportAnswer(Model):
+    """A report's default answer, computed after the daily value-refresh and churn-scan
+    (`club.reports.answers`): the reports API serves it for exactly those parameters."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=16)
+    params = fields.CharField(max_length=128)
+    """The parameters it answers: the default period's days and the programme's fingerprint."""
+    as_of = fields.DateField()
+    computed_at = fields.DatetimeField()
+    body = fields.TextField()
+    """The answer as JSON, its rows the first `STORED_ROWS` of a paged report."""
+
+    class Meta:
+        table = "report_answer"
+        unique_together = (("name", "params"),)

@@ -1,4 +1,4 @@
-"""`绑定 XXXXXX` / `bind XXXXXX`: a staff member binds this WeChat to their staff account with the
+"""`绑定 <code>` / `bind <code>`: a staff member binds this WeChat to their staff account with the
 one-time code the staff API gave them (campaign tests then come here)."""
 
 from __future__ import annotations

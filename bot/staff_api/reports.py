@@ -117,99 +117,113 @@ def csv_of(
     return csv_response(name, flt, columns_of(kind), csv_rows(kind, rows) if stored else rows)
 
 
+async def paged(
+    call: Call,
+    name: str,
+    flt: ReportFilter,
+    live: Callable[[], Awaitable[object]],
+    *,
+    page: Any,
+    choice: object,
+    rows: str,
+    kind: type[object],
+    out: type[AnswerOut],
+) -> Any:
+    """A report of pages of rows (`page`: its query, with limit, offset and format): the stored
+    or live answer, its row count in the access summary, then JSON or CSV."""
+    body, at, stored = await answer(
+        call, name, flt, live, choice=choice, limit=page.limit, offset=page.offset
+    )
+    call.summary["rows"] = len(body[rows])
+    if page.format == "csv":
+        return csv_of(name, flt, kind, body[rows], stored)
+    return reply(out, flt, body, at)
+
+
 async def pareto(call: Call) -> ParetoOut | web.Response:
     query = call.query_as(ParetoQuery)
     flt = report_filter(call, query)
     rules = call.deps.programme.value
-    body, at, stored = await answer(
+    return await paged(  # type: ignore[no-any-return]
         call,
         "pareto",
         flt,
         lambda: pareto_report(
             flt, rules, segment=query.segment, limit=query.limit, offset=query.offset
         ),
+        page=query,
         choice=query.segment,
-        limit=query.limit,
-        offset=query.offset,
+        rows="customers",
+        kind=ParetoCustomer,
+        out=ParetoOut,
     )
-    call.summary["rows"] = len(body["customers"])
-    if query.format == "csv":
-        return csv_of("pareto", flt, ParetoCustomer, body["customers"], stored)
-    return reply(ParetoOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def rfm(call: Call) -> RfmOut | web.Response:
     query = call.query_as(PageQuery)
     flt = report_filter(call, query)
     bins = call.deps.programme.value.rfm_bins
-    body, at, stored = await answer(
+    return await paged(  # type: ignore[no-any-return]
         call,
         "rfm",
         flt,
         lambda: rfm_report(flt, bins, limit=query.limit, offset=query.offset),
-        limit=query.limit,
-        offset=query.offset,
+        page=query,
+        choice=None,
+        rows="rows",
+        kind=MemberValueRow,
+        out=RfmOut,
     )
-    call.summary["rows"] = len(body["rows"])
-    if query.format == "csv":
-        return csv_of("rfm", flt, MemberValueRow, body["rows"], stored)
-    return reply(RfmOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def classes(call: Call) -> ClassesOut | web.Response:
     query = call.query_as(ClassesQuery)
     flt = report_filter(call, query)
-    body, at, stored = await answer(
+    return await paged(  # type: ignore[no-any-return]
         call,
         "classes",
         flt,
         lambda: classes_report(flt, change=query.change, limit=query.limit, offset=query.offset),
+        page=query,
         choice=query.change,
-        limit=query.limit,
-        offset=query.offset,
+        rows="rows",
+        kind=ClassChangeRow,
+        out=ClassesOut,
     )
-    call.summary["rows"] = len(body["rows"])
-    if query.format == "csv":
-        return csv_of("classes", flt, ClassChangeRow, body["rows"], stored)
-    return reply(ClassesOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def quadrants(call: Call) -> QuadrantsOut | web.Response:
     query = call.query_as(QuadrantsQuery)
     flt = report_filter(call, query)
-    body, at, stored = await answer(
+    return await paged(  # type: ignore[no-any-return]
         call,
         "quadrants",
         flt,
         lambda: quadrants_report(
             flt, quadrant=query.quadrant, limit=query.limit, offset=query.offset
         ),
+        page=query,
         choice=query.quadrant,
-        limit=query.limit,
-        offset=query.offset,
+        rows="rows",
+        kind=MemberValueRow,
+        out=QuadrantsOut,
     )
-    call.summary["rows"] = len(body["rows"])
-    if query.format == "csv":
-        return csv_of("quadrants", flt, MemberValueRow, body["rows"], stored)
-    return reply(QuadrantsOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def churn(call: Call) -> ChurnOut | web.Response:
     query = call.query_as(ChurnQuery)
     flt = report_filter(call, query)
-    body, at, stored = await answer(
+    return await paged(  # type: ignore[no-any-return]
         call,
         "churn",
         flt,
         lambda: churn_report(flt, reason=query.reason, limit=query.limit, offset=query.offset),
+        page=query,
         choice=query.reason,
-        limit=query.limit,
-        offset=query.offset,
+        rows="rows",
+        kind=ChurnRow,
+        out=ChurnOut,
     )
-    call.summary["rows"] = len(body["rows"])
-    if query.format == "csv":
-        return csv_of("churn", flt, ChurnRow, body["rows"], stored)
-    return reply(ChurnOut, flt, body, at)  # type: ignore[no-any-return]
 
 
 async def exits(call: Call) -> ExitsOut | web.Response:

@@ -15,7 +15,7 @@ becomes is in `club.segments.sql`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
@@ -115,8 +115,12 @@ class _Range(_Rule):
             raise ValueError("max must not be below min")
         return self
 
+    bound_fields: ClassVar[tuple[str, str]] = ("min", "max")
+    """The rule's lower and upper bound fields."""
+
     def bounds(self) -> tuple[int | None, int | None]:
-        raise NotImplementedError
+        low, high = self.bound_fields
+        return getattr(self, low), getattr(self, high)
 
 
 class Spend(_Range):
@@ -127,8 +131,7 @@ class Spend(_Range):
     min_fen: Fen | None = None
     max_fen: Fen | None = None
 
-    def bounds(self) -> tuple[int | None, int | None]:
-        return self.min_fen, self.max_fen
+    bound_fields: ClassVar[tuple[str, str]] = ("min_fen", "max_fen")
 
 
 class PurchaseCount(_Range):
@@ -139,17 +142,11 @@ class PurchaseCount(_Range):
     max: Count | None = None
     within_days: Days | None = None
 
-    def bounds(self) -> tuple[int | None, int | None]:
-        return self.min, self.max
-
 
 class PointsBalance(_Range):
     rule: Literal["points_balance"]
     min: Count | None = None
     max: Count | None = None
-
-    def bounds(self) -> tuple[int | None, int | None]:
-        return self.min, self.max
 
 
 class PointsExpiring(_Rule):

@@ -8,7 +8,8 @@ starts, each on a free port and with its own log file in a temporary directory:
 - Redis of its own (no persistence: a restart brings it back empty, like a lost cache);
 - `python -m bot migrate`, then 2 web workers (`python -m bot --workers 2`, one port),
   2 schedulers (`python -m scheduler`), 2 queue workers (`python -m scheduler worker`);
-- nginx in front (the timeouts the README's "Deploying" section gives), when installed;
+- nginx in front, with `deploy/nginx.conf` itself (its addresses and paths made local), when
+  installed;
 - the fake WeChat API (`bench/fake_wechat.py`) unless `--api-base` names another.
 
 It prints the URLs and the environment the processes share, then runs until Ctrl-C, when it
@@ -43,43 +44,37 @@ TOKEN = "QDG6eK"  # noqa: S105
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 PREFIX = "clubbot-topology"
 
-NGINX_CONF = """\
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/nginx-body;
-    proxy_temp_path {dir}/nginx-proxy;
-    fastcgi_temp_path {dir}/nginx-fastcgi;
-    uwsgi_temp_path {dir}/nginx-uwsgi;
-    scgi_temp_path {dir}/nginx-scgi;
-    # Give up before the web workers do (their header and body timeouts are 15 s and 10 s).
-    client_header_timeout 10s;
-    client_body_timeout 10s;
-    client_max_body_size 1m;
-    keepalive_timeout 10s;
-    upstream clubbot {{
-        server 127.0.0.1:{web};
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://clubbot;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_connect_timeout 2s;
-            # Above the 5 s WeChat waits for an answer.
-            proxy_read_timeout 10s;
-        }}
-    }}
-}}
-"""
+DEPLOYED_NGINX = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
+
+
+def nginx_conf(directory: Path, web: int, port: int) -> str:
+    """The deployed nginx.conf, run by an unprivileged nginx here: its pid, logs and temporary
+    files in `directory`, one worker, listening on `port` in front of the web workers' `web`."""
+    text = DEPLOYED_NGINX.read_text()
+    local = {
+        "worker_processes auto;": (
+            f"worker_processes 1;\npid {directory}/nginx.pid;\n"
+            f"error_log {directory}/nginx-error.log warn;"
+        ),
+        "    access_log off;": "    access_log off;\n"
+        + "".join(
+            f"    {kind}_temp_path {directory}/nginx-{name};\n"
+            for kind, name in (
+                ("client_body", "body"),
+                ("proxy", "proxy"),
+                ("fastcgi", "fastcgi"),
+                ("uwsgi", "uwsgi"),
+                ("scgi", "scgi"),
+            )
+        ).rstrip("\n"),
+        "server web:8080;": f"server 127.0.0.1:{web};",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+    }
+    for deployed, here in local.items():
+        if text.count(deployed) != 1:
+            raise RuntimeError(f"{DEPLOYED_NGINX}: expected one {deployed!r}")
+        text = text.replace(deployed, here)
+    return text
 
 
 def free_port() -> int:
@@ -349,7 +344,7 @@ class Topology:
 
     def start_proxy(self) -> None:
         conf = self.directory / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self.directory, web=self.web_port, port=self.port))
+        conf.write_text(nginx_conf(self.directory, self.web_port, self.port))
         nginx = shutil.which("nginx") or "nginx"
         self._spawn(
             "nginx", [nginx, "-c", str(conf), "-p", str(self.directory), "-g", "daemon off;"]

@@ -112,8 +112,10 @@ class ParetoCustomerOut(Out):
 class ParetoOut(AnswerOut):
     period: PeriodOut
     as_of: date | None = Field(
-        description="The value-refresh day whose snapshot answers the default period; null: "
-        "computed from the purchases for this request"
+        description="The day of the kept ranking this answer reads (the value-refresh's for the "
+        "default period; another period's is ranked by its first request and kept for the day, "
+        "so its later pages, lists and levels answer at once; `computed_at` says when); null: "
+        "one store's purchases, ranked for this request"
     )
     share: float
     levels: list[ParetoLevelOut]

@@ -93,13 +93,16 @@ async def answer(
     offset: int = 0,
 ) -> tuple[dict[str, Any], datetime, bool]:
     """The report's body, when it was computed, and whether it came from storage: the answer
-    kept from the day's churn-scan for the default parameters, else computed now."""
+    kept from the day's churn-scan for the default parameters, else computed now (from a
+    kept ranking, for the 80/20 report: then when that was computed)."""
     programme = call.deps.programme
     found = await stored_answer(name, flt, programme, choice=choice, limit=limit, offset=offset)
     call.summary["stored"] = found is not None
     if found is not None:
         return found.body, found.computed_at, True
-    return as_body(await live()), call.now, False
+    body = as_body(await live())
+    ranked_at = body.get("computed_at")
+    return body, ranked_at if isinstance(ranked_at, datetime) else call.now, False
 
 
 def reply(
@@ -149,7 +152,12 @@ async def pareto(call: Call) -> ParetoOut | web.Response:
         "pareto",
         flt,
         lambda: pareto_report(
-            flt, rules, segment=query.segment, limit=query.limit, offset=query.offset
+            flt,
+            rules,
+            segment=query.segment,
+            limit=query.limit,
+            offset=query.offset,
+            now=call.now,
         ),
         page=query,
         choice=query.segment,

@@ -251,6 +251,9 @@ months = 12
 #   rfm_bins: recency, frequency and monetary scores run 1..rfm_bins.
 #   trend_months, tier_gap_share: potential = spend of the last trend_months rising against the
 #     trend_months before, or spend within tier_gap_share of the next tier's threshold.
+#   kept_rankings: other periods a report ranked today, kept so that their pages, lists,
+#     levels and downloads answer at once (each one a row per customer: about 270 MB at a
+#     million customers); the least recently read goes first.
 [value]
 point_value_fen = 2
 months = 12
@@ -262,6 +265,7 @@ class_b_share = 0.95
 rfm_bins = 5
 trend_months = 6
 tier_gap_share = 0.2
+kept_rankings = 4
 
 # Service cost per channel level, a share of sales (consumer: direct sales with no store).
 [value.service_cost]

@@ -68,6 +68,7 @@ def value_rules(table: _Table) -> ValueRules:
         rfm_bins=table.integer("rfm_bins", low=2, high=10, default=5),
         trend_months=table.integer("trend_months", low=1, high=18, default=6),
         tier_gap_bp=share(table, "tier_gap_share", 2_000),
+        kept_rankings=table.integer("kept_rankings", low=0, high=50, default=4),
     )
 
 

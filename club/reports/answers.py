@@ -33,8 +33,8 @@ from club.reports.filters import ReportFilter
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
 from club.reports.quadrants import quadrants_report
+from club.reports.rankings import default_filter
 from club.reports.rfm import rfm_report
-from club.reports.snapshot import snapshot_filter
 from club.reports.sql import read_connection
 from club.reports.tiers import tiers_report
 from club.rules.programme import Programme
@@ -110,7 +110,7 @@ async def store_answers(now: datetime, programme: Programme) -> dict[str, int]:
     """Compute every report's default answer as of `now` and replace the stored ones; the
     milliseconds each took. A second run the same day replaces them with the same content."""
     day = now.astimezone(timezone.get_default_timezone()).date()
-    flt = snapshot_filter(day, programme.value)
+    flt = default_filter(day, programme.value)
     answers: list[ReportAnswer] = []
     took: dict[str, int] = {}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from club.reports import profit as money
 from club.reports.filters import ReportFilter
-from club.reports.snapshot import snapshot_day
+from club.reports.rankings import kept_ranking
 from club.reports.sql import Dialect, fetch, read_connection
 from club.rules.programme import ValueRules
 
@@ -48,7 +48,7 @@ def _bought(rules: ValueRules, stored: bool) -> str:
         return (
             "SELECT cv.member_id, cv.sales, cv.profit, cv.missing_n FROM customer_value cv"
             " JOIN brought b ON b.id = cv.member_id"
-            " WHERE cv.level = 'consumer' AND cv.kind = 'member'"
+            " WHERE cv.ranking_id = :ranking AND cv.level = 'consumer' AND cv.kind = 'member'"
         )
     return (
         f"SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)}) AS profit,"
@@ -86,14 +86,16 @@ LEFT JOIN staff_user u ON src.source_kind = 'staff' AND {staff_id} = src.source_
 
 
 async def channels_report(flt: ReportFilter, rules: ValueRules) -> list[ChannelRow]:
-    conn = read_connection()
-    as_of = await snapshot_day(flt, conn, usable=True)
+    kept = await kept_ranking(flt, rules, usable=True)
+    conn = kept.conn if kept else read_connection()
     params: dict[str, object] = {"start": flt.start, "end": flt.end}
+    if kept is not None:
+        params["ranking"] = kept.id
     if flt.store is not None:
         params["store"] = flt.store
     if flt.level is not None:
         params["level"] = flt.level.value
-    rows = await fetch(_sql(flt, rules, Dialect.of(conn), as_of is not None), params, conn=conn)
+    rows = await fetch(_sql(flt, rules, Dialect.of(conn), kept is not None), params, conn=conn)
     result = []
     for r in rows:
         members, sales = int(r["members"]), int(r["sales"] or 0)

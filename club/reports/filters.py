@@ -31,6 +31,8 @@ class ReportFilter:
     start: datetime
     end: datetime
     """The period as times: `start` included, `end` (the day after `end_day`) excluded."""
+    today: date
+    """The club day the report is asked on (what a kept ranking must be as of)."""
     level: ChannelLevel | None = None
     store: str | None = None
     period_given: bool = False
@@ -90,6 +92,7 @@ def build_filter(
         end_day=end_day,
         start=datetime.combine(start_day, time(), tz),
         end=datetime.combine(end_day + timedelta(days=1), time(), tz),
+        today=today,
         level=parse_level(level) if not isinstance(level, ChannelLevel) else level,
         store=store or None,
         period_given=start is not None or end is not None,

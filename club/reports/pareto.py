@@ -10,20 +10,22 @@ profit, and the reverse), and the *potential* key customers: not key, but within
 `rising_growth` or more against the earlier half. Profit counts the purchases with a cost; the
 others are reported as missing.
 
-The ranking of the default period (the programme's value months up to the day of the last
-value-refresh, no store) is the refresh's snapshot (`customer_value`), read as it is; any other
-filter ranks the purchases live. One query: the ranking is computed once, and the level
-summaries, the Pareto curves (one point per percent of customers) and a page of customers come
-out of it as tagged rows.
+The ranking is kept (`club.reports.rankings`): the default period's by the daily value-refresh,
+another period's by the first report that asks for it, for the day; only a store's report ranks
+its purchases live. One query: the ranking is read (or computed) once, and the level summaries,
+the Pareto curves (one point per percent of customers) and a page of customers come out of it as
+tagged rows.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from club.reports.customers import params
 from club.reports.filters import ReportFilter
 from club.reports.pareto_rows import ParetoReport, Segment, assemble
 from club.reports.ranking import ranking_sql
-from club.reports.snapshot import snapshot_day
+from club.reports.rankings import ranking_for
 from club.reports.sql import Dialect, fetch, read_connection, union_rows
 from club.rules.programme import BASIS_POINTS, ValueRules
 
@@ -111,8 +113,8 @@ def report_sql(
     *,
     stored: bool = False,
 ) -> str:
-    """The report's query; `stored`: rank from the value-refresh's snapshot (`customer_value`)
-    instead of from the purchases."""
+    """The report's query; `stored`: read a kept ranking (`club.reports.rankings`) instead of
+    ranking the purchases."""
     counts = {
         "purchases": "SUM(purchases)",
         "sales": "SUM(sales)",
@@ -171,8 +173,8 @@ def report_sql(
         ],
     )
     if stored:
-        level = "" if flt.level is None else " WHERE level = :level_name"
-        ranking = f"ranked AS (SELECT * FROM customer_value{level})"
+        level = "" if flt.level is None else " AND level = :level_name"
+        ranking = f"ranked AS (SELECT * FROM customer_value WHERE ranking_id = :ranking{level})"
     else:
         ranking = ranking_sql(flt, rules, dialect)
     return f"WITH {ranking}, {_flags(rules)} {body}"
@@ -185,14 +187,20 @@ async def pareto_report(
     segment: Segment = Segment.ALL,
     limit: int = 100,
     offset: int = 0,
+    now: datetime | None = None,
 ) -> ParetoReport:
-    conn = read_connection()
-    as_of = await snapshot_day(flt, conn)
-    sql = report_sql(flt, rules, Dialect.of(conn), segment, stored=as_of is not None)
+    """The report; `now`: when it is asked (a period ranked for it says so)."""
+    kept = await ranking_for(flt, rules, now)
+    conn = kept.conn if kept is not None else read_connection()
+    sql = report_sql(flt, rules, Dialect.of(conn), segment, stored=kept is not None)
     values: dict[str, object] = {"limit": limit, "offset": offset}
-    if as_of is None:
+    if kept is None:
         values.update(params(flt))
-    elif flt.level is not None:
-        values["level_name"] = flt.level.value
+    else:
+        values["ranking"] = kept.id
+        if flt.level is not None:
+            values["level_name"] = flt.level.value
     rows = await fetch(sql, values, conn=conn)
-    return assemble(rows, rules, as_of=as_of)
+    if kept is None:
+        return assemble(rows, rules)
+    return assemble(rows, rules, as_of=kept.as_of, computed_at=kept.computed_at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -86,7 +86,8 @@ class ParetoCustomer:
 @dataclass(frozen=True)
 class ParetoReport:
     as_of: date | None
-    """The value-refresh day whose snapshot this is (None: computed from the purchases now)."""
+    """The day of the kept ranking read (None: one store's purchases, ranked now)."""
+    computed_at: datetime | None
     share: float
     levels: list[LevelSummary]
     customers: list[ParetoCustomer]
@@ -108,7 +109,13 @@ def share_of(part: int | None, whole: int | None) -> float | None:
     return round(part / whole, 6)
 
 
-def assemble(rows: list[Row], rules: ValueRules, *, as_of: date | None = None) -> ParetoReport:
+def assemble(
+    rows: list[Row],
+    rules: ValueRules,
+    *,
+    as_of: date | None = None,
+    computed_at: datetime | None = None,
+) -> ParetoReport:
     by_kind: dict[str, list[Row]] = {}
     for row in rows:
         by_kind.setdefault(str(row["row_kind"]), []).append(row)
@@ -157,6 +164,7 @@ def assemble(rows: list[Row], rules: ValueRules, *, as_of: date | None = None) -
     customers.sort(key=lambda c: (_level_order(c.level), c.sales_rank))
     return ParetoReport(
         as_of=as_of,
+        computed_at=computed_at,
         share=rules.pareto_share_bp / BASIS_POINTS,
         levels=summaries,
         customers=customers,

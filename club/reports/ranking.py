@@ -1,6 +1,7 @@
 """Each level's customers ranked by sales and by profit: the heart of the 80/20 report.
 
-Used live by the report and once a day by the value-refresh's snapshot (`club.reports.snapshot`).
+Used to rank a period once and keep it (`club.reports.rankings`): the value-refresh's snapshot and
+the periods reports ask for.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from club.reports import profit as money
 from club.reports.filters import ReportFilter
-from club.reports.snapshot import snapshot_day
+from club.reports.rankings import kept_ranking
 from club.reports.sql import fetch, read_connection
 from club.rules.channels import ChannelLevel
 from club.rules.programme import Programme
@@ -53,7 +53,7 @@ def _sql(flt: ReportFilter, programme: Programme, stored: bool) -> str:
 
     bought = (
         "SELECT member_id, sales, profit, missing_n FROM customer_value"
-        " WHERE level = 'consumer' AND kind = 'member'"
+        " WHERE ranking_id = :ranking AND level = 'consumer' AND kind = 'member'"
         if stored
         else f"SELECT p.member_id, SUM({money.net()}) AS sales, SUM({money.profit(rules)})"
         f" AS profit, SUM({money.missing_cost()}) AS missing_n FROM purchase p WHERE {where}"
@@ -75,14 +75,17 @@ GROUP BY COALESCE(m.tier, '{lowest}')"""
 
 
 async def tiers_report(flt: ReportFilter, programme: Programme) -> list[TierRow]:
-    conn = read_connection()
-    as_of = await snapshot_day(flt, conn, usable=flt.level is None and flt.store is None)
-    params: dict[str, object] = {} if as_of else {"start": flt.start, "end": flt.end}
-    if flt.store is not None and as_of is None:
+    usable = flt.level is None and flt.store is None
+    kept = await kept_ranking(flt, programme.value, usable=usable)
+    params: dict[str, object] = (
+        {"ranking": kept.id} if kept else {"start": flt.start, "end": flt.end}
+    )
+    if flt.store is not None and kept is None:
         params["store"] = flt.store
-    if flt.level is not None and flt.level != ChannelLevel.CONSUMER and as_of is None:
+    if flt.level is not None and flt.level != ChannelLevel.CONSUMER and kept is None:
         params["level"] = flt.level.value
-    fetched = await fetch(_sql(flt, programme, as_of is not None), params, conn=conn)
+    conn = kept.conn if kept else read_connection()
+    fetched = await fetch(_sql(flt, programme, kept is not None), params, conn=conn)
     found = {str(r["tier"]): r for r in fetched}
     sales_total = sum(int(r["sales"] or 0) for r in found.values())
     profit_total = sum(int(r["profit"] or 0) for r in found.values())

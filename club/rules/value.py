@@ -44,6 +44,15 @@ class ValueRules:
     """Potential: spend in the last N months against the N months before."""
     tier_gap_bp: int = 2_000
     """Potential: spend within this share of the next tier's threshold."""
+    kept_rankings: int = 4
+    """Rankings of periods a report asked for (besides the default one) kept for the day; each
+    holds a row per customer (about 270 MB at a million customers on PostgreSQL)."""
+
+    @property
+    def profit_key(self) -> str:
+        """What a ranking's figures depend on besides the purchases: the profit rule's
+        numbers (the cut, bands and classes apply when a ranking is read)."""
+        return repr((self.point_value_fen, self.service_cost_bp))
 
     def service_bp(self, level: str) -> int:
         return dict(self.service_cost_bp)[level]

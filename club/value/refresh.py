@@ -19,7 +19,7 @@ Orders booked to a group-purchase account are the organisation's, not the contac
 left out here (the account is analysed as one customer in the reports).
 
 The same run ranks every level's customers over the reports' default period, once, for the
-80/20 report to read (`club.reports.snapshot`).
+80/20 report to read (`club.reports.rankings`).
 
 A change of class is kept in `value_class_change` with the day; a second run on the same day
 changes nothing more (its class changes merge into the day's row).
@@ -34,7 +34,7 @@ from tortoise.transactions import in_transaction
 
 from club.reports import profit as money
 from club.reports.answers import store_answers
-from club.reports.snapshot import take_snapshot
+from club.reports.rankings import take_snapshot
 from club.reports.sql import Dialect, execute, fetch
 from club.rules.programme import BASIS_POINTS, Programme
 from club.rules.tiers import months_back
@@ -171,7 +171,7 @@ async def refresh_values(day: date, now: datetime, programme: Programme) -> dict
             conn=conn,
         )
         await execute("DROP TABLE value_new", conn=conn)
-        ranked = await take_snapshot(conn, day, programme.value)
+        ranked = await take_snapshot(conn, day, programme.value, now)
     counts: dict[str, int] = {"members": 0, "class_changes": changes, "customers_ranked": ranked}
     for row in rows:
         n = int(row["n"])

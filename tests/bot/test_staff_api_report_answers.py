@@ -24,7 +24,14 @@ from tests.club.value.fixtures import (
 from tests.club.value.test_channels import build_channels
 
 EARLIER = NOW - timedelta(minutes=5)
-"""When the runs computed the answers: a stored answer says so, a live one says NOW."""
+"""When the runs computed the answers: a stored answer says so, a live one says NOW (but an
+80/20 answer read from the refresh's kept ranking says when that was computed)."""
+
+
+def ranked_by_the_refresh(name: str, params: dict[str, str]) -> bool:
+    """An 80/20 answer of the default period and any level, list or page reads the ranking the
+    value-refresh kept (a store's report ranks live, another period is ranked when asked)."""
+    return name == "pareto" and not {"store", "from"} & set(params)
 
 
 async def build_all() -> None:
@@ -76,7 +83,8 @@ async def test_stored_answers_equal_the_live_ones_in_json_and_csv(
         live, live_csv = await get(
             client, headers, name, **(pages.get(name, {}) if page == "page" else {})
         )
-        assert computed_at(live).startswith(NOW.isoformat()[:16]), name
+        expected = EARLIER if ranked_by_the_refresh(name, {}) else NOW
+        assert computed_at(live).startswith(expected.isoformat()[:16]), name
         assert live == body, name
         assert live_csv == csv, name
     assert len(stored["rfm", "default"][0]["rows"]) == 29  # every valued member
@@ -124,7 +132,8 @@ async def test_filters_other_lists_and_pages_are_computed_live(
     ]
     for name, params in asked:
         body, _ = await get(client, headers, name, **params)
-        assert computed_at(body).startswith(NOW.isoformat()[:16]), (name, params)
+        expected = EARLIER if ranked_by_the_refresh(name, params) else NOW
+        assert computed_at(body).startswith(expected.isoformat()[:16]), (name, params)
     body, _ = await get(client, headers, "churn")
     assert computed_at(body).startswith(EARLIER.isoformat()[:16])
 

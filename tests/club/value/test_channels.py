@@ -10,12 +10,16 @@ without a store (cost 100: 30,000 - 10,000 - 600 - 2% = 18,800 fen). A5 came on 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from club.db.models.members import Member
 from club.members.contact import record_follow, record_unfollow
 from club.reports.channels import channels_report
 from club.reports.filters import build_filter
+from club.reports.pareto import pareto_report
+from club.reports.rankings import kept_ranking
 from club.rules.channels import ChannelLevel
 from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
 from club.staff.accounts import create_staff
@@ -110,4 +114,14 @@ async def test_the_snapshot_gives_the_same_channel_figures() -> None:
     flt = build_filter(today=NOW.date(), tz=TZ, months=12)
     live = await channels_report(flt, PROGRAMME.value)
     await refresh_values(NOW.date(), NOW, PROGRAMME)
+    assert await channels_report(flt, PROGRAMME.value) == live
+
+
+async def test_a_period_ranked_by_the_pareto_report_gives_the_same_channel_figures() -> None:
+    await build_channels()
+    flt = build_filter(today=NOW.date(), tz=TZ, months=12, start=date(2026, 1, 1))
+    live = await channels_report(flt, PROGRAMME.value)
+    assert sum(r.sales_fen for r in live) > 0
+    await pareto_report(flt, PROGRAMME.value)
+    assert await kept_ranking(flt, PROGRAMME.value, usable=True) is not None
     assert await channels_report(flt, PROGRAMME.value) == live

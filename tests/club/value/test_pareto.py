@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from datetime import date, timedelta
+
 import pytest
 
+from club.db.models.value import Ranking
 from club.reports.filters import build_filter
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
@@ -93,8 +98,6 @@ async def test_small_shops_carry_half_the_sales_and_most_of_the_profit() -> None
 
 async def test_a_period_without_sales_is_empty_and_pages_count() -> None:
     await build_domain_example()
-    from datetime import date
-
     empty = await pareto_report(
         period(start=date(2025, 1, 1), end=date(2025, 1, 31)),
         RULES,  # type: ignore[arg-type]
@@ -105,15 +108,79 @@ async def test_a_period_without_sales_is_empty_and_pages_count() -> None:
     assert page.total_customers == 10
 
 
-async def test_the_default_period_reads_the_refresh_snapshot_with_the_same_answer() -> None:
+async def test_a_period_is_ranked_once_and_its_pages_lists_and_levels_read_the_ranking() -> None:
+    await build_domain_example()
+    spring = period(start=date(2026, 3, 1), end=date(2026, 11, 23))
+    # Ranked from the purchases, keeping nothing (a programme that keeps no rankings).
+    live = await pareto_report(spring, replace(RULES, kept_rankings=0), limit=100)  # type: ignore[arg-type]
+    assert live.as_of is None and live.computed_at is None
+    assert await Ranking.all().count() == 0
+    first = await pareto_report(spring, RULES, limit=100)  # type: ignore[arg-type]
+    assert first.as_of == NOW.date() and first.computed_at is not None
+    assert await Ranking.all().count() == 1
+    assert (first.levels, first.customers) == (live.levels, live.customers)
+    # Another page, list and level of the same period read the kept ranking.
+    key = await pareto_report(
+        period(start=date(2026, 3, 1), end=date(2026, 11, 23), level="key_account"),
+        RULES,  # type: ignore[arg-type]
+        segment=Segment.KEY,
+    )
+    assert [c.id for c in key.customers] == ["A", "B", "C"]
+    page = await pareto_report(
+        period(start=date(2026, 3, 1), end=date(2026, 11, 23), level="key_account"),
+        RULES,  # type: ignore[arg-type]
+        limit=3,
+        offset=3,
+    )
+    assert [c.id for c in page.customers] == ["D", "E", "F"]
+    assert {key.computed_at, page.computed_at} == {first.computed_at}
+    assert await Ranking.all().count() == 1
+    # A store's report ranks its own purchases, live, and keeps nothing.
+    s1 = await pareto_report(period(store="S1"), RULES)  # type: ignore[arg-type]
+    assert s1.as_of is None and await Ranking.all().count() == 1
+
+
+async def test_the_refresh_snapshot_answers_the_default_period_with_the_same_answer() -> None:
     await build_domain_example()
     live = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
-    assert live.as_of is None
+    assert live.as_of == NOW.date()  # asked before the refresh ran: ranked and kept
     await refresh_values(NOW.date(), NOW, PROGRAMME)
     stored = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
     assert stored.as_of == NOW.date()
     assert (stored.levels, stored.customers) == (live.levels, live.customers)
     key = await pareto_report(period(level="key_account"), RULES, segment=Segment.KEY)  # type: ignore[arg-type]
     assert key.as_of == NOW.date() and [c.id for c in key.customers] == ["A", "B", "C"]
-    # Another period, or a store, is ranked from the purchases.
-    assert (await pareto_report(period(store="S1"), RULES)).as_of is None  # type: ignore[arg-type]
+    assert await Ranking.filter(snapshot=False).count() == 0  # nothing ranked beside it
+
+
+async def test_the_least_recently_read_ranking_goes_and_a_new_day_ranks_again() -> None:
+    await build_domain_example()
+    rules = replace(RULES, kept_rankings=2)
+    months = [period(start=date(2026, m, 1), end=date(2026, m + 1, 1)) for m in (6, 7, 8)]
+    for flt in months:
+        await pareto_report(flt, rules)  # type: ignore[arg-type]
+    kept = await Ranking.all().order_by("start_day").values_list("start_day", flat=True)
+    assert kept == [date(2026, 7, 1), date(2026, 8, 1)]
+    # Asked the next day, a period is ranked again (returns may have changed it), and the
+    # rankings of the day before go.
+    tomorrow = build_filter(
+        today=NOW.date() + timedelta(days=1),
+        tz=TZ,
+        months=12,
+        start=date(2026, 8, 1),
+        end=date(2026, 9, 1),
+    )
+    report = await pareto_report(tomorrow, rules)
+    assert report.as_of == NOW.date() + timedelta(days=1)
+    assert await Ranking.all().values_list("as_of", flat=True) == [NOW.date() + timedelta(days=1)]
+
+
+async def test_two_reports_asking_for_a_new_period_at_once_rank_it_once() -> None:
+    await build_domain_example()
+    spring = period(start=date(2026, 3, 1), end=date(2026, 5, 31))
+    one, two = await asyncio.gather(
+        pareto_report(spring, RULES),  # type: ignore[arg-type]
+        pareto_report(spring, RULES),  # type: ignore[arg-type]
+    )
+    assert (one.levels, one.customers) == (two.levels, two.customers)
+    assert await Ranking.all().count() == 1

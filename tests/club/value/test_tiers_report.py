@@ -7,9 +7,14 @@ churn-scan flagged C1 (taste), C3 and C5 (gold).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, timedelta
+
 import pytest
 
 from club.reports.filters import build_filter
+from club.reports.pareto import pareto_report
+from club.reports.rankings import kept_ranking
 from club.reports.tiers import tiers_report
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
@@ -44,10 +49,26 @@ async def test_what_each_tier_brings() -> None:
         ("gold", "金卡", 2, 2, 2, 3_000 * YUAN, None, 2, 0.46875, 2, 2),
     ]
     assert rows[0].sales_per_member_fen == 3_400 * YUAN // 3
-    # Read from the refresh's snapshot above; the same period asked for by its dates is counted
-    # from the purchases, with the same answer.
+    # Read from the refresh's snapshot above (the same period asked for by its dates too);
+    # the same period the next day has no ranking kept and is counted from the purchases,
+    # with the same answer (nothing was bought since).
     default = build_filter(today=NOW.date(), tz=TZ, months=12)
-    live = build_filter(
+    dated = build_filter(
         today=NOW.date(), tz=TZ, months=12, start=default.start_day, end=default.end_day
     )
+    assert await tiers_report(dated, PROGRAMME) == rows
+    live = replace(dated, today=NOW.date() + timedelta(days=1))
+    assert await kept_ranking(live, PROGRAMME.value) is None
     assert await tiers_report(live, PROGRAMME) == rows
+
+
+async def test_a_period_ranked_by_the_pareto_report_answers_the_tier_report() -> None:
+    await build_drifters()
+    spring = build_filter(
+        today=NOW.date(), tz=TZ, months=12, start=date(2026, 3, 1), end=date(2026, 11, 23)
+    )
+    live = await tiers_report(spring, PROGRAMME)
+    assert sum(r.buyers for r in live) > 0
+    await pareto_report(spring, PROGRAMME.value)
+    assert await kept_ranking(spring, PROGRAMME.value) is not None
+    assert await tiers_report(spring, PROGRAMME) == live

@@ -1,0 +1,193 @@
+"""Kept rankings: each level's customers ranked by sales and by profit over a period.
+
+Ranking a million consumers means aggregating millions of purchases and sorting them twice:
+about 15 s for a year of 10,000,000 purchases on the benchmark machine, far more than a report
+may take. So a period is ranked once and the ranking kept (`ranking`, its rows in
+`customer_value`):
+
+- the value-refresh ranks the default period every day (the *snapshot*);
+- the first 80/20 report asked for another period ranks it and keeps it for the day; every
+  later page, list, level and download of that period, and its channel and tier reports,
+  read the kept ranking. The `kept_rankings` (programme, `[value]`) most recently read of
+  those stay; the next day's first ask ranks again, since returns change the past.
+
+A ranking answers a report of the same period and value rules (`ValueRules.profit_key`) on the
+day it was computed, asked without a store: one store's purchases rank in milliseconds from
+their index and are never kept. Rankings are written on the main database and looked up where
+reports read (the replica when there is one); one just computed is read where it was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from tortoise import connections, timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from club.db.models.value import Ranking
+from club.reports.customers import params
+from club.reports.filters import ReportFilter, build_filter
+from club.reports.ranking import ranking_sql
+from club.reports.sql import Dialect, execute, read_connection
+from club.rules.programme import ValueRules
+
+COLUMNS = (
+    "level, kind, member_id, store_id, account_id, ref, purchases, sales, profit, missing_n,"
+    " missing_fen, late, early, sales_rank, sales_before, level_sales, profit_rank,"
+    " profit_before, level_profit, level_customers"
+)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept ranking a report reads: `WHERE ranking_id = id` on `conn`."""
+
+    id: int
+    as_of: date
+    computed_at: datetime
+    conn: BaseDBAsyncClient
+
+
+def default_filter(day: date, rules: ValueRules) -> ReportFilter:
+    """The default report period as of `day`: the value months up to it, every level."""
+    return build_filter(today=day, tz=timezone.get_default_timezone(), months=rules.months)
+
+
+def rules_key(rules: ValueRules) -> str:
+    return hashlib.sha256(rules.profit_key.encode()).hexdigest()[:16]
+
+
+async def take_snapshot(
+    conn: BaseDBAsyncClient, day: date, rules: ValueRules, now: datetime
+) -> int:
+    """Rank `day`'s default period as the snapshot (in the refresh's transaction), replacing
+    the previous snapshot, every asked-for ranking of an earlier day and one of the same
+    period (a report asked before the refresh ran); the rows ranked."""
+    flt = default_filter(day, rules)
+    await _drop(
+        conn,
+        "snapshot = :yes OR as_of < :day OR (start_day = :start_day AND end_day = :end_day)",
+        {"yes": True, "day": day, "start_day": flt.start_day, "end_day": flt.end_day},
+    )
+    return await _rank(conn, flt, rules, now, snapshot=True)
+
+
+async def kept_ranking(
+    flt: ReportFilter,
+    rules: ValueRules,
+    *,
+    usable: bool | None = None,
+    conn: BaseDBAsyncClient | None = None,
+) -> Kept | None:
+    """The kept ranking that answers `flt`, if one does. `usable`: the caller's say on its
+    other filters (default: no store, since a ranking counts every store's purchases)."""
+    if not (flt.store is None if usable is None else usable):
+        return None
+    conn = conn if conn is not None else read_connection()
+    found = (
+        await Ranking.filter(
+            start_day=flt.start_day,
+            end_day=flt.end_day,
+            rules=rules_key(rules),
+            as_of=flt.today,
+        )
+        .using_db(conn)
+        .order_by("-snapshot", "-id")
+        .first()
+    )
+    if found is None:
+        return None
+    if not found.snapshot:
+        # Read again: the least recently read asked-for ranking is the first to go.
+        await Ranking.filter(id=found.id).update(read_at=timezone.now())
+    return Kept(found.id, found.as_of, found.computed_at, conn)
+
+
+async def ranking_for(
+    flt: ReportFilter, rules: ValueRules, now: datetime | None = None
+) -> Kept | None:
+    """The kept ranking that answers `flt`, ranking its period and keeping it first (as
+    computed at `now`, default the wall clock) when none does; None when `flt` names a store
+    (ranked live) or the programme keeps none."""
+    if flt.store is not None:
+        return None
+    found = await kept_ranking(flt, rules)
+    main = connections.get("default")
+    if found is None and read_connection() is not main:
+        found = await kept_ranking(flt, rules, conn=main)  # not on the replica yet
+    if found is not None or rules.kept_rankings == 0:
+        return found
+    now = now or timezone.now()
+    try:
+        async with in_transaction("default") as conn:
+            await _rank(conn, replace(flt, level=None), rules, now, snapshot=False)
+    except IntegrityError:
+        # Another request ranked the same period meanwhile: its unique key made this one wait
+        # for it to commit, and its ranking answers.
+        return await kept_ranking(flt, rules, conn=main)
+    async with in_transaction("default") as conn:
+        await _evict(conn, flt.today, rules.kept_rankings)
+    return await kept_ranking(flt, rules, conn=main)
+
+
+async def _rank(
+    conn: BaseDBAsyncClient, flt: ReportFilter, rules: ValueRules, now: datetime, *, snapshot: bool
+) -> int:
+    ranking = await Ranking.create(
+        start_day=flt.start_day,
+        end_day=flt.end_day,
+        rules=rules_key(rules),
+        as_of=flt.today,
+        snapshot=snapshot,
+        computed_at=now,
+        read_at=now,
+        using_db=conn,
+    )
+    dialect = Dialect.of(conn)
+    ranked = f"WITH {ranking_sql(flt, rules, dialect)} SELECT {COLUMNS} FROM ranked"
+    source = f"({ranked}) AS ranked"
+    if dialect.postgres:
+        # PostgreSQL plans an INSERT ... SELECT without parallel workers; a CREATE TABLE AS
+        # ranks with them (measured at 10,000,000 purchases: the first ask of a year's ranking
+        # took 26 s through INSERT ... SELECT).
+        await execute(
+            f"CREATE TEMP TABLE ranked_new ON COMMIT DROP AS {ranked}", params(flt), conn=conn
+        )
+        source = "ranked_new"
+    customers = await execute(
+        f"INSERT INTO customer_value (ranking_id, {COLUMNS})"
+        f" SELECT {int(ranking.id)}, {COLUMNS} FROM {source}",
+        {} if dialect.postgres else params(flt),
+        conn=conn,
+    )
+    await Ranking.filter(id=ranking.id).using_db(conn).update(customers=customers)
+    return customers
+
+
+async def _evict(conn: BaseDBAsyncClient, today: date, kept: int) -> None:
+    """Asked-for rankings of an earlier day, and those beyond the `kept` most recently read."""
+    asked = await (
+        Ranking.filter(snapshot=False)
+        .using_db(conn)
+        .order_by("-read_at", "-id")
+        .values_list("id", "as_of")
+    )
+    ids = [i for n, (i, as_of) in enumerate(asked) if n >= kept or as_of < today]
+    if ids:
+        marks = ", ".join(str(i) for i in ids)
+        await _drop(conn, f"id IN ({marks})", {})
+
+
+async def _drop(conn: BaseDBAsyncClient, where: str, values: dict[str, object]) -> None:
+    """Delete the rankings `where` selects, their rows first (SQLite may run without foreign
+    key enforcement, so the cascade is not relied on)."""
+    await execute(
+        f"DELETE FROM customer_value WHERE ranking_id IN (SELECT id FROM ranking WHERE {where})",
+        values,
+        conn=conn,
+    )
+    await execute(f"DELETE FROM ranking WHERE {where}", values, conn=conn)

@@ -33,6 +33,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from tortoise.transactions import in_transaction
 
 from club.db.connect import database
 from club.db.migrate import migrate
@@ -46,6 +47,7 @@ from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
 from club.reports.quadrants import quadrants_report
 from club.reports.rfm import rfm_report
+from club.reports.sql import execute
 from club.reports.tiers import tiers_report
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
@@ -185,7 +187,19 @@ async def step(name: str, work: Callable[[], Awaitable[T]]) -> T:
     return result
 
 
-async def measure(url: str) -> None:
+async def forget_asked_rankings() -> None:
+    """Drop the rankings earlier runs' reports kept (same day: they would answer at once)."""
+    async with in_transaction() as conn:
+        await execute(
+            "DELETE FROM customer_value WHERE ranking_id IN"
+            " (SELECT id FROM ranking WHERE snapshot = :no)",
+            {"no": False},
+            conn=conn,
+        )
+        await execute("DELETE FROM ranking WHERE snapshot = :no", {"no": False}, conn=conn)
+
+
+async def measure(url: str, jobs: bool) -> None:
     programme = load_programme(None)
     rules = programme.value
     today = NOW.date()
@@ -210,12 +224,14 @@ async def measure(url: str) -> None:
     unkept = replace(rules, kept_rankings=0)
     await migrate(url)  # a database loaded by an earlier version gets the new tables
     async with database(url):
-        counts = await step("value-refresh", lambda: refresh_values(today, NOW, programme))
-        print(f"  {counts}")
-        counts = await step(
-            "churn-scan (+ dormant exits)", lambda: scan_churn(today, NOW, programme)
-        )
-        print(f"  {counts}")
+        if jobs:
+            counts = await step("value-refresh", lambda: refresh_values(today, NOW, programme))
+            print(f"  {counts}")
+            counts = await step(
+                "churn-scan (+ dormant exits)", lambda: scan_churn(today, NOW, programme)
+            )
+            print(f"  {counts}")
+        await forget_asked_rankings()
         await step("report pareto, all levels", lambda: pareto_report(flt, rules, limit=100))
         await step("report pareto, key_account", lambda: pareto_report(key, rules, limit=100))
         await step("report pareto, one store", lambda: pareto_report(store, rules, limit=100))
@@ -258,12 +274,17 @@ def main() -> None:
     parser.add_argument("--load", action="store_true", help="(re)generate the data first")
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--purchases", type=int, default=10_000_000)
+    parser.add_argument(
+        "--reports-only",
+        action="store_true",
+        help="skip the value-refresh and churn-scan (their results from an earlier run stay)",
+    )
     args = parser.parse_args()
     if args.load:
         began = time.perf_counter()
         asyncio.run(load(args.database, args.members, args.purchases))
         print(f"loaded in {time.perf_counter() - began:.0f} s", flush=True)
-    asyncio.run(measure(args.database))
+    asyncio.run(measure(args.database, jobs=not args.reports_only))
 
 
 if __name__ == "__main__":

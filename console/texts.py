@@ -486,6 +486,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "all_levels": ("全部层级", "all levels"),
     "default": ("默认", "default"),
     "apply": ("查询", "Apply"),
+    "report_waiting": (
+        "查询中……新时段的首次查询要先为全部客户排名（百万客户约需 20 秒），之后同一时段即时返回。",
+        "Working… the first report of a new period ranks every customer first (about 20 s at a "
+        "million customers); the same period answers at once after that.",
+    ),
     "report_empty": ("此期间没有数据。", "Nothing in this period."),
     "report_pareto": ("二八分析", "80/20 (Pareto)"),
     "report_pareto_about": (

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tortoise import connections, timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -82,9 +82,11 @@ async def kept_ranking(
     *,
     usable: bool | None = None,
     conn: BaseDBAsyncClient | None = None,
+    now: datetime | None = None,
 ) -> Kept | None:
-    """The kept ranking that answers `flt`, if one does. `usable`: the caller's say on its
-    other filters (default: no store, since a ranking counts every store's purchases)."""
+    """The kept ranking that answers `flt`, if one does (read at `now`, default the wall
+    clock). `usable`: the caller's say on its other filters (default: no store, since a
+    ranking counts every store's purchases)."""
     if not (flt.store is None if usable is None else usable):
         return None
     conn = conn if conn is not None else read_connection()
@@ -103,7 +105,7 @@ async def kept_ranking(
         return None
     if not found.snapshot:
         # Read again: the least recently read asked-for ranking is the first to go.
-        await Ranking.filter(id=found.id).update(read_at=timezone.now())
+        await Ranking.filter(id=found.id).update(read_at=now or timezone.now())
     return Kept(found.id, found.as_of, found.computed_at, conn)
 
 
@@ -115,23 +117,23 @@ async def ranking_for(
     (ranked live) or the programme keeps none."""
     if flt.store is not None:
         return None
-    found = await kept_ranking(flt, rules)
+    now = now or timezone.now()
+    found = await kept_ranking(flt, rules, now=now)
     main = connections.get("default")
     if found is None and read_connection() is not main:
-        found = await kept_ranking(flt, rules, conn=main)  # not on the replica yet
+        found = await kept_ranking(flt, rules, conn=main, now=now)  # not on the replica yet
     if found is not None or rules.kept_rankings == 0:
         return found
-    now = now or timezone.now()
     try:
         async with in_transaction("default") as conn:
             await _rank(conn, replace(flt, level=None), rules, now, snapshot=False)
     except IntegrityError:
         # Another request ranked the same period meanwhile: its unique key made this one wait
         # for it to commit, and its ranking answers.
-        return await kept_ranking(flt, rules, conn=main)
+        return await kept_ranking(flt, rules, conn=main, now=now)
     async with in_transaction("default") as conn:
-        await _evict(conn, flt.today, rules.kept_rankings)
-    return await kept_ranking(flt, rules, conn=main)
+        await _evict(conn, flt.today, rules.kept_rankings, now)
+    return await kept_ranking(flt, rules, conn=main, now=now)
 
 
 async def _rank(
@@ -168,15 +170,25 @@ async def _rank(
     return customers
 
 
-async def _evict(conn: BaseDBAsyncClient, today: date, kept: int) -> None:
-    """Asked-for rankings of an earlier day, and those beyond the `kept` most recently read."""
+GRACE = timedelta(minutes=5)
+"""A ranking read this recently is never dropped: the report reading it may not have read its
+rows yet (so the programme's `kept_rankings` may be passed for that long)."""
+
+
+async def _evict(conn: BaseDBAsyncClient, today: date, kept: int, now: datetime) -> None:
+    """Asked-for rankings of an earlier day, and those beyond the `kept` most recently read,
+    unless read in the last `GRACE`."""
     asked = await (
         Ranking.filter(snapshot=False)
         .using_db(conn)
         .order_by("-read_at", "-id")
-        .values_list("id", "as_of")
+        .values_list("id", "as_of", "read_at")
     )
-    ids = [i for n, (i, as_of) in enumerate(asked) if n >= kept or as_of < today]
+    ids = [
+        i
+        for n, (i, as_of, read_at) in enumerate(asked)
+        if (n >= kept or as_of < today) and read_at < now - GRACE
+    ]
     if ids:
         marks = ", ".join(str(i) for i in ids)
         await _drop(conn, f"id IN ({marks})", {})

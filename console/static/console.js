@@ -28,4 +28,10 @@
   } else {
     draw();
   }
+  // A report's filters: say that the answer is coming (a new period is ranked first).
+  var filters = document.querySelector("form.filters");
+  var waiting = document.getElementById("waiting");
+  if (filters && waiting) {
+    filters.addEventListener("submit", function () { waiting.hidden = false; });
+  }
 })();

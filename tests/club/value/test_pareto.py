@@ -156,11 +156,25 @@ async def test_the_refresh_snapshot_answers_the_default_period_with_the_same_ans
 async def test_the_least_recently_read_ranking_goes_and_a_new_day_ranks_again() -> None:
     await build_domain_example()
     rules = replace(RULES, kept_rankings=2)
-    months = [period(start=date(2026, m, 1), end=date(2026, m + 1, 1)) for m in (6, 7, 8)]
-    for flt in months:
-        await pareto_report(flt, rules)  # type: ignore[arg-type]
+    months = [period(start=date(2026, m, 1), end=date(2026, m + 1, 1)) for m in (6, 7, 8, 9)]
+    minute = timedelta(minutes=1)
+    await pareto_report(months[0], rules, now=NOW - 30 * minute)  # type: ignore[arg-type]
+    await pareto_report(months[1], rules, now=NOW - 20 * minute)  # type: ignore[arg-type]
+    await pareto_report(months[0], rules, now=NOW - 10 * minute)  # type: ignore[arg-type]
+    # June was read again since July: July is the least recently read, and goes.
+    await pareto_report(months[2], rules, now=NOW)  # type: ignore[arg-type]
     kept = await Ranking.all().order_by("start_day").values_list("start_day", flat=True)
-    assert kept == [date(2026, 7, 1), date(2026, 8, 1)]
+    assert kept == [date(2026, 6, 1), date(2026, 8, 1)]
+    # A ranking read in the last five minutes stays, past the programme's number, for a
+    # report that may be reading it: August (read at NOW) is the least recently read here.
+    await pareto_report(months[0], rules, now=NOW + minute)  # type: ignore[arg-type]
+    await pareto_report(months[3], rules, now=NOW + 2 * minute)  # type: ignore[arg-type]
+    assert await Ranking.all().count() == 3
+    await pareto_report(months[3], rules, now=NOW + 6 * minute)  # type: ignore[arg-type]
+    await pareto_report(months[0], rules, now=NOW + 7 * minute)  # type: ignore[arg-type]
+    await pareto_report(months[1], rules, now=NOW + 8 * minute)  # type: ignore[arg-type]
+    kept = await Ranking.all().order_by("start_day").values_list("start_day", flat=True)
+    assert kept == [date(2026, 6, 1), date(2026, 7, 1), date(2026, 9, 1)]  # August went
     # Asked the next day, a period is ranked again (returns may have changed it), and the
     # rankings of the day before go.
     tomorrow = build_filter(
@@ -170,7 +184,7 @@ async def test_the_least_recently_read_ranking_goes_and_a_new_day_ranks_again() 
         start=date(2026, 8, 1),
         end=date(2026, 9, 1),
     )
-    report = await pareto_report(tomorrow, rules)
+    report = await pareto_report(tomorrow, rules, now=NOW + timedelta(days=1))
     assert report.as_of == NOW.date() + timedelta(days=1)
     assert await Ranking.all().values_list("as_of", flat=True) == [NOW.date() + timedelta(days=1)]
 

@@ -96,25 +96,30 @@ class Inserted(NamedTuple):
     """Queued and not held past the `due_at` asked about."""
 
 
-async def insert_new(rows: Sequence[NewOutboxRow], *, due_at: datetime | None = None) -> list[int]:
+async def insert_new(
+    rows: Sequence[NewOutboxRow], *, now: datetime, due_at: datetime | None = None
+) -> list[int]:
     """Insert the rows whose key is not in the outbox yet; the rest are left untouched.
 
     Returns the ids of inserted rows that are due at `due_at` (none asked: `[]`)."""
     if due_at is None:
-        await insert_rows(rows, due_at=None)
+        await insert_rows(rows, now=now, due_at=None)
         return []
-    return [row.id for row in await insert_rows(rows, due_at=due_at) if row.due]
+    return [row.id for row in await insert_rows(rows, now=now, due_at=due_at) if row.due]
 
 
-async def insert_rows(rows: Sequence[NewOutboxRow], *, due_at: datetime | None) -> list[Inserted]:
-    """Insert the rows whose key is not in the outbox yet; returns the rows this call inserted
-    (with `due_at` None, none are read back). On SQLite (one process) the keys already present
-    are looked up first and the new rows read back by key after the insert."""
+async def insert_rows(
+    rows: Sequence[NewOutboxRow], *, now: datetime, due_at: datetime | None
+) -> list[Inserted]:
+    """Insert the rows whose key is not in the outbox yet, as created at `now` (the club's
+    clock, which the weekly cap counts by); returns the rows this call inserted (with `due_at`
+    None, none are read back). On SQLite (one process) the keys already present are looked up
+    first and the new rows read back by key after the insert."""
     if not rows:
         return []
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        return await _insert_pg(conn, rows, due_at)
+        return await _insert_pg(conn, rows, now, due_at)
     present = await existing_keys([r.idempotency_key for r in rows])
     rows = [r for r in rows if r.idempotency_key not in present]
     if not rows:
@@ -131,6 +136,7 @@ async def insert_rows(rows: Sequence[NewOutboxRow], *, due_at: datetime | None) 
                 status=r.status,
                 last_error=r.last_error,
                 not_before=r.not_before,
+                created_at=now,
             )
             for r in rows
         ],
@@ -148,7 +154,7 @@ async def insert_rows(rows: Sequence[NewOutboxRow], *, due_at: datetime | None) 
 
 
 async def _insert_pg(
-    conn: Any, rows: Sequence[NewOutboxRow], due_at: datetime | None
+    conn: Any, rows: Sequence[NewOutboxRow], now: datetime, due_at: datetime | None
 ) -> list[Inserted]:
     fields = OutboxMessage._meta.fields_map
     # One array a column, in the order of the statement's unnest (the tuple's own order).
@@ -156,7 +162,7 @@ async def _insert_pg(
     values += [
         fields["dry_run"].default,
         fields["attempts"].default,
-        timezone.localtime(),  # what auto_now_add / auto_now put there
+        now,  # created_at and updated_at: the club's clock
     ]
     inserted: list[dict[str, Any]] = await conn.execute_query_dict(_INSERT_PG, values)
     if due_at is None:

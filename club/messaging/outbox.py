@@ -224,7 +224,7 @@ class Batch:
         """Write the letters (each key at most once); returns the rows this call wrote. Those
         due now are handed to the workers once committed (unless `hand_over` is False)."""
         rows = [self._row(letter) for letter in letters]
-        inserted = await insert_rows(rows, due_at=self.now)
+        inserted = await insert_rows(rows, now=self.now, due_at=self.now)
         if hand_over:
             await self.outbox.hand_over([row.id for row in inserted if row.due])
         return inserted
@@ -263,7 +263,7 @@ async def record_template_copy(
         channel=OutboxChannel.TEMPLATE,
         payload_json=encode_payload(encode(Envelope(fallback))),
     )
-    inserted = await insert_new([row], due_at=now)
+    inserted = await insert_new([row], now=now, due_at=now)
     return inserted[0] if inserted else None
 
 

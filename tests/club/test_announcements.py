@@ -291,5 +291,20 @@ async def test_the_cap_counts_seven_days_only(db: None) -> None:
     assert told.sendable
 
 
+async def test_the_cap_counts_by_the_clubs_clock_when_the_messages_were_written(db: None) -> None:
+    member = await gold_member(window_open=True)
+    outbox = Outbox(PROGRAMME)
+    earlier = NOW - timedelta(days=8)
+    for i in range(3):
+        told = await outbox.tell(birthday(PROGRAMME), key=f"b{i}", now=earlier, member_id=member.id)
+        assert told.sendable
+    row = await OutboxMessage.get(idempotency_key="b0")
+    assert row.created_at == earlier  # the club's clock, not the machine's
+    # Eight days on, the three no longer count against the cap.
+    assert (
+        await outbox.tell(birthday(PROGRAMME), key="now", now=NOW, member_id=member.id)
+    ).sendable
+
+
 def test_amounts_read_as_yuan() -> None:
     assert [yuan(f) for f in (12000, 9950, 1, 100, -250)] == ["120", "99.5", "0.01", "1", "-2.5"]

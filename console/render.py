@@ -33,6 +33,7 @@ NAV = (
     NavItem("nav_campaigns", "/console/campaigns", Permission.MANAGE_CAMPAIGNS),
     NavItem("nav_reports", "/console/reports", Permission.READ_REPORTS),
     NavItem("nav_tickets", "/console/tickets", Permission.HANDLE_TICKETS),
+    NavItem("nav_key_customers", "/console/key-customers", Permission.HANDLE_TICKETS),
     NavItem("nav_stores", "/console/stores", Permission.READ_STORES),
     NavItem("nav_codes", "/console/codes", Permission.ISSUE_CODES),
     NavItem("nav_programme", "/console/programme", Permission.READ_PROGRAMME),

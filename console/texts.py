@@ -46,6 +46,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_campaigns": ("营销活动", "Campaigns"),
     "nav_reports": ("报表", "Reports"),
     "nav_tickets": ("客服工单", "Tickets"),
+    "nav_key_customers": ("重点客户维护", "Key customers"),
     "nav_stores": ("门店", "Stores"),
     "nav_codes": ("瓶盖码", "Bottle codes"),
     "nav_programme": ("会员计划", "Programme"),
@@ -486,6 +487,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "all_levels": ("全部层级", "all levels"),
     "default": ("默认", "default"),
     "apply": ("查询", "Apply"),
+    "key_customers_about": (
+        "由你负责、已有 {days} 天无人联系的重点客户，最久未联系的在前（从未联系的最先）。"
+        "联系后记一笔，客户即离开此列表。",
+        "Your key customers nobody on the staff contacted in {days} days, the longest forgotten "
+        "first (never contacted at the top). Record a contact and the customer leaves the list.",
+    ),
+    "not_contacted_for": ("未联系满", "Not contacted for"),
+    "n_days": ("{n} 天", "{n} days"),
+    "manager": ("客户经理", "Manager"),
+    "last_contact": ("上次联系", "Last contact"),
+    "never_contacted": ("从未联系", "Never contacted"),
+    "log_contact": ("记录联系", "Record contact"),
+    "contact_channel": ("联系方式", "Contact by"),
+    "contact_phone": ("电话", "Phone"),
+    "contact_visit": ("拜访", "Visit"),
+    "contact_wechat": ("微信", "WeChat"),
+    "contact_note": ("备注", "Note"),
+    "contact_logged": ("已记录联系。", "Contact recorded."),
+    "none_neglected": ("没有需要跟进的重点客户。", "No key customer waits for a contact."),
     "report_waiting": (
         "查询中……新时段的首次查询要先为全部客户排名（百万客户约需 20 秒），之后同一时段即时返回。",
         "Working… the first report of a new period ranks every customer first (about 20 s at a "

@@ -7,6 +7,7 @@ from aiohttp import web
 from console.web import (
     campaigns,
     home,
+    key_customers,
     members,
     programme,
     purchases,
@@ -48,6 +49,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/reports/{name}.csv", reports.report_csv)
     app.router.add_get("/console/reports/{name}", reports.report_page)
     app.router.add_get("/console/tickets", tickets.queue)
+    app.router.add_get("/console/key-customers", key_customers.neglected)
+    app.router.add_post("/console/key-customers/{id}/contacts", key_customers.contact)
     app.router.add_get("/console/tickets/{id}", tickets.show)
     app.router.add_post("/console/tickets/{id}/answer", tickets.answer)
     app.router.add_post("/console/tickets/{id}/close", tickets.close)

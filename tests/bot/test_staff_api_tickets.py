@@ -9,32 +9,14 @@ from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.models.members import Member
 from club.db.models.service import StaffContact
-from club.db.models.value import MemberValue
 from handlers.texts import t
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
+from tests.club.value.fixtures import valued
 from tests.handlers.chat import Chat
 
 
 async def value(member_id: int, value_class: str, clock: FixedClock) -> None:
-    now = clock.now()
-    await MemberValue.create(
-        member_id=member_id,
-        day=now.date(),
-        last_purchase_at=now,
-        recency_days=0,
-        frequency=1,
-        monetary_fen=1,
-        profit_fen=1,
-        missing_cost_purchases=0,
-        r_score=1,
-        f_score=1,
-        m_score=1,
-        value_class=value_class,
-        recent_fen=0,
-        prior_fen=0,
-        potential=None,
-        quadrant="keep",
-    )
+    await valued(member_id, clock.now(), value_class)
 
 
 async def test_ticket_opened_in_chat_answered_and_closed(

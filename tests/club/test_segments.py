@@ -11,7 +11,7 @@ import pytest
 
 from club.db.models.ledger import ChannelLevel, Store
 from club.db.models.members import Member, MemberStatus
-from club.db.models.value import MemberChurn, MemberValue
+from club.db.models.value import MemberChurn
 from club.points import ledger
 from club.programme.demo import demo_programme
 from club.rules.kinds import EntryKind
@@ -19,6 +19,7 @@ from club.sales.purchases import record_purchase, record_return
 from club.segments import rules as r
 from club.segments import service, tags
 from club.segments.identify import BadEntry, Identifier, entries, parse_csv, resolve
+from tests.club.value.fixtures import valued
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -219,24 +220,7 @@ async def test_value_rules_read_the_value_refresh_and_the_churn_scan(
     # Stored by the daily jobs: Ann class A, Bob B, Dan C (Cat and Eve never valued); Bob
     # flagged for silence and falling spend (high), Dan for silence alone (medium).
     for name, value_class in (("ann", "A"), ("bob", "B"), ("dan", "C")):
-        await MemberValue.create(
-            member_id=base[name],
-            day=NOW.date(),
-            last_purchase_at=NOW,
-            recency_days=0,
-            frequency=1,
-            monetary_fen=1,
-            profit_fen=1,
-            missing_cost_purchases=0,
-            r_score=1,
-            f_score=1,
-            m_score=1,
-            value_class=value_class,
-            recent_fen=0,
-            prior_fen=0,
-            potential=None,
-            quadrant="keep",
-        )
+        await valued(base[name], NOW, value_class)
     for name, fell in (("bob", True), ("dan", False)):
         await MemberChurn.create(
             member_id=base[name],

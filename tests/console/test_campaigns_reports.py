@@ -12,8 +12,9 @@ from club.db.models.campaigns import Campaign
 from club.db.models.segments import Segment
 from club.db.models.service import Ticket, TicketMessage
 from club.db.models.staff import AuditLog
-from club.db.models.value import MemberChurn, MemberValue
+from club.db.models.value import MemberChurn
 from tests.club.campaign_support import member
+from tests.club.value.fixtures import valued
 from tests.console.support import Client, page_token, sign_in, staff_with_password
 
 RULE = {"rule": "tier", "tiers": ["gold"]}
@@ -143,24 +144,7 @@ async def test_member_page_value_churn_and_tickets_answer_and_close(
 ) -> None:
     now = clock.now()
     m = await member("o-key", now, tier="gold", window=True)
-    await MemberValue.create(
-        member_id=m.id,
-        day=now.date(),
-        last_purchase_at=now,
-        recency_days=3,
-        frequency=4,
-        monetary_fen=5000_00,
-        profit_fen=1500_00,
-        missing_cost_purchases=0,
-        r_score=5,
-        f_score=4,
-        m_score=5,
-        value_class="A",
-        recent_fen=0,
-        prior_fen=0,
-        potential=None,
-        quadrant="keep",
-    )
+    await valued(m.id, now)
     await MemberChurn.create(
         member_id=m.id,
         day=now.date(),

@@ -17,6 +17,7 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 from club.db.models.members import Member
+from club.db.models.value import MemberValue
 from club.programme import load_programme
 from club.rules.channels import ChannelLevel
 from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
@@ -184,3 +185,26 @@ async def build_drifters() -> dict[str, int]:
                 programme=PROGRAMME,
             )
     return ids
+
+
+async def valued(member_id: int, at: datetime, value_class: str = "A") -> None:
+    """The member as the value-refresh of `at`'s day leaves them: of class `value_class` (A: a
+    key customer), having bought once at `at`."""
+    await MemberValue.create(
+        member_id=member_id,
+        day=at.date(),
+        last_purchase_at=at,
+        recency_days=0,
+        frequency=1,
+        monetary_fen=1,
+        profit_fen=1,
+        missing_cost_purchases=0,
+        r_score=1,
+        f_score=1,
+        m_score=1,
+        value_class=value_class,
+        recent_fen=0,
+        prior_fen=0,
+        potential=None,
+        quadrant="keep",
+    )

@@ -232,20 +232,28 @@ async def measure(url: str, jobs: bool) -> None:
             )
             print(f"  {counts}")
         await forget_asked_rankings()
-        await step("report pareto, all levels", lambda: pareto_report(flt, rules, limit=100))
-        await step("report pareto, key_account", lambda: pareto_report(key, rules, limit=100))
-        await step("report pareto, one store", lambda: pareto_report(store, rules, limit=100))
-        await step("pareto, spring, not kept", lambda: pareto_report(spring, unkept))
-        await step("pareto, spring, first ask (ranks)", lambda: pareto_report(spring, rules))
-        await step("pareto, spring, asked again", lambda: pareto_report(spring, rules))
+        await step(
+            "report pareto, all levels", lambda: pareto_report(flt, rules, limit=100, now=NOW)
+        )
+        await step(
+            "report pareto, key_account", lambda: pareto_report(key, rules, limit=100, now=NOW)
+        )
+        await step(
+            "report pareto, one store", lambda: pareto_report(store, rules, limit=100, now=NOW)
+        )
+        await step("pareto, spring, not kept", lambda: pareto_report(spring, unkept, now=NOW))
+        await step(
+            "pareto, spring, first ask (ranks)", lambda: pareto_report(spring, rules, now=NOW)
+        )
+        await step("pareto, spring, asked again", lambda: pareto_report(spring, rules, now=NOW))
         await step(
             "pareto, spring, key segment, page 2",
-            lambda: pareto_report(spring, rules, segment=Segment.KEY, offset=100),
+            lambda: pareto_report(spring, rules, segment=Segment.KEY, offset=100, now=NOW),
         )
-        await step("pareto, spring, key_account", lambda: pareto_report(spring_key, rules))
-        await step("pareto, 12 months, not kept", lambda: pareto_report(year, unkept))
-        await step("pareto, 12 months, first ask", lambda: pareto_report(year, rules))
-        await step("pareto, 12 months, asked again", lambda: pareto_report(year, rules))
+        await step("pareto, spring, key_account", lambda: pareto_report(spring_key, rules, now=NOW))
+        await step("pareto, 12 months, not kept", lambda: pareto_report(year, unkept, now=NOW))
+        await step("pareto, 12 months, first ask", lambda: pareto_report(year, rules, now=NOW))
+        await step("pareto, 12 months, asked again", lambda: pareto_report(year, rules, now=NOW))
         await step("report rfm", lambda: rfm_report(flt, rules.rfm_bins, limit=100, offset=0))
         await step("report rfm, spring period", lambda: rfm_report(spring, 5, limit=100, offset=0))
         await step(
@@ -260,12 +268,16 @@ async def measure(url: str, jobs: bool) -> None:
             "report churn", lambda: churn_report(flt, reason=Reason.ALL, limit=100, offset=0)
         )
         await step("report exits", lambda: exits_report(flt))
-        await step("report channels", lambda: channels_report(flt, rules))
-        await step("report channels, key_account", lambda: channels_report(key, rules))
-        await step("report channels, spring (kept)", lambda: channels_report(spring, rules))
-        await step("report tiers", lambda: tiers_report(flt, programme))
-        await step("report tiers, key_account (live)", lambda: tiers_report(key, programme))
-        await step("report tiers, spring (kept)", lambda: tiers_report(spring, programme))
+        await step("report channels", lambda: channels_report(flt, rules, now=NOW))
+        await step("report channels, key_account", lambda: channels_report(key, rules, now=NOW))
+        await step(
+            "report channels, spring (kept)", lambda: channels_report(spring, rules, now=NOW)
+        )
+        await step("report tiers", lambda: tiers_report(flt, programme, now=NOW))
+        await step(
+            "report tiers, key_account (live)", lambda: tiers_report(key, programme, now=NOW)
+        )
+        await step("report tiers, spring (kept)", lambda: tiers_report(spring, programme, now=NOW))
 
 
 def main() -> None:

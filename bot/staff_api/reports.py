@@ -247,7 +247,9 @@ async def channels(call: Call) -> ChannelsOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
     rules = call.deps.programme.value
-    body, at, stored = await answer(call, "channels", flt, lambda: channels_report(flt, rules))
+    body, at, stored = await answer(
+        call, "channels", flt, lambda: channels_report(flt, rules, now=call.now)
+    )
     if query.format == "csv":
         return csv_of("channels", flt, ChannelRow, body["rows"], stored)
     return reply(ChannelsOut, flt, body, at)  # type: ignore[no-any-return]
@@ -257,7 +259,9 @@ async def tiers(call: Call) -> TiersOut | web.Response:
     query = call.query_as(ReportQuery)
     flt = report_filter(call, query)
     programme = call.deps.programme
-    body, at, stored = await answer(call, "tiers", flt, lambda: tiers_report(flt, programme))
+    body, at, stored = await answer(
+        call, "tiers", flt, lambda: tiers_report(flt, programme, now=call.now)
+    )
     if query.format == "csv":
         return csv_of("tiers", flt, TierRow, body["rows"], stored)
     return reply(TiersOut, flt, body, at)  # type: ignore[no-any-return]

@@ -54,19 +54,24 @@ DEFAULT_CHOICE: dict[str, object] = {
 }
 """The list a paged report shows when none is asked for (the API's query defaults)."""
 
-Compute = Callable[[ReportFilter, Programme, int], Awaitable[object]]
+Compute = Callable[[ReportFilter, Programme, int, datetime], Awaitable[object]]
+"""A paged report's first `n` rows as asked at a time."""
 
 PAGED: dict[str, Compute] = {
-    "pareto": lambda flt, p, n: pareto_report(flt, p.value, segment=Segment.ALL, limit=n, offset=0),
-    "rfm": lambda flt, p, n: rfm_report(flt, p.value.rfm_bins, limit=n, offset=0),
-    "classes": lambda flt, p, n: classes_report(flt, change=ChangeKind.MOVED, limit=n, offset=0),
-    "quadrants": lambda flt, p, n: quadrants_report(flt, quadrant=None, limit=n, offset=0),
-    "churn": lambda flt, p, n: churn_report(flt, reason=Reason.ALL, limit=n, offset=0),
+    "pareto": lambda flt, p, n, now: pareto_report(
+        flt, p.value, now=now, segment=Segment.ALL, limit=n, offset=0
+    ),
+    "rfm": lambda flt, p, n, now: rfm_report(flt, p.value.rfm_bins, limit=n, offset=0),
+    "classes": lambda flt, p, n, now: classes_report(
+        flt, change=ChangeKind.MOVED, limit=n, offset=0
+    ),
+    "quadrants": lambda flt, p, n, now: quadrants_report(flt, quadrant=None, limit=n, offset=0),
+    "churn": lambda flt, p, n, now: churn_report(flt, reason=Reason.ALL, limit=n, offset=0),
 }
-WHOLE: dict[str, Callable[[ReportFilter, Programme], Awaitable[object]]] = {
-    "exits": lambda flt, p: exits_report(flt),
-    "channels": lambda flt, p: channels_report(flt, p.value),
-    "tiers": lambda flt, p: tiers_report(flt, p),
+WHOLE: dict[str, Callable[[ReportFilter, Programme, datetime], Awaitable[object]]] = {
+    "exits": lambda flt, p, now: exits_report(flt),
+    "channels": lambda flt, p, now: channels_report(flt, p.value, now=now),
+    "tiers": lambda flt, p, now: tiers_report(flt, p, now=now),
 }
 NAMES = (*PAGED, *WHOLE)
 
@@ -123,9 +128,9 @@ async def store_answers(now: datetime, programme: Programme) -> dict[str, int]:
 
     for name, paged in PAGED.items():
         for limit in PAGES:
-            await keep(name, limit, paged(flt, programme, limit))
+            await keep(name, limit, paged(flt, programme, limit, now))
     for name, whole in WHOLE.items():
-        await keep(name, None, whole(flt, programme))
+        await keep(name, None, whole(flt, programme, now))
     async with in_transaction() as conn:
         await ReportAnswer.all().using_db(conn).delete()
         await ReportAnswer.bulk_create(answers, using_db=conn)

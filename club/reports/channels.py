@@ -11,6 +11,7 @@ the stores and clerks who bring valuable members, not only many.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from club.reports import profit as money
 from club.reports.filters import ReportFilter
@@ -85,8 +86,10 @@ LEFT JOIN store s ON src.source_kind = 'store' AND s.id = src.source_ref
 LEFT JOIN staff_user u ON src.source_kind = 'staff' AND {staff_id} = src.source_ref{level}"""
 
 
-async def channels_report(flt: ReportFilter, rules: ValueRules) -> list[ChannelRow]:
-    kept = await kept_ranking(flt, rules, usable=True)
+async def channels_report(
+    flt: ReportFilter, rules: ValueRules, *, now: datetime
+) -> list[ChannelRow]:
+    kept = await kept_ranking(flt, rules, now=now, usable=True)
     conn = kept.conn if kept else read_connection()
     params: dict[str, object] = {"start": flt.start, "end": flt.end}
     if kept is not None:

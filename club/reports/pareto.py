@@ -184,12 +184,12 @@ async def pareto_report(
     flt: ReportFilter,
     rules: ValueRules,
     *,
+    now: datetime,
     segment: Segment = Segment.ALL,
     limit: int = 100,
     offset: int = 0,
-    now: datetime | None = None,
 ) -> ParetoReport:
-    """The report; `now`: when it is asked (a period ranked for it says so)."""
+    """The report as asked at `now` (a period ranked for it says so)."""
     kept = await ranking_for(flt, rules, now)
     conn = kept.conn if kept is not None else read_connection()
     sql = report_sql(flt, rules, Dialect.of(conn), segment, stored=kept is not None)

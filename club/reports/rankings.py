@@ -80,13 +80,13 @@ async def kept_ranking(
     flt: ReportFilter,
     rules: ValueRules,
     *,
+    now: datetime,
     usable: bool | None = None,
     conn: BaseDBAsyncClient | None = None,
-    now: datetime | None = None,
 ) -> Kept | None:
-    """The kept ranking that answers `flt`, if one does (read at `now`, default the wall
-    clock). `usable`: the caller's say on its other filters (default: no store, since a
-    ranking counts every store's purchases)."""
+    """The kept ranking that answers `flt`, if one does (read at `now`). `usable`: the
+    caller's say on its other filters (default: no store, since a ranking counts every
+    store's purchases)."""
     if not (flt.store is None if usable is None else usable):
         return None
     conn = conn if conn is not None else read_connection()
@@ -105,19 +105,16 @@ async def kept_ranking(
         return None
     if not found.snapshot:
         # Read again: the least recently read asked-for ranking is the first to go.
-        await Ranking.filter(id=found.id).update(read_at=now or timezone.now())
+        await Ranking.filter(id=found.id).update(read_at=now)
     return Kept(found.id, found.as_of, found.computed_at, conn)
 
 
-async def ranking_for(
-    flt: ReportFilter, rules: ValueRules, now: datetime | None = None
-) -> Kept | None:
+async def ranking_for(flt: ReportFilter, rules: ValueRules, now: datetime) -> Kept | None:
     """The kept ranking that answers `flt`, ranking its period and keeping it first (as
-    computed at `now`, default the wall clock) when none does; None when `flt` names a store
-    (ranked live) or the programme keeps none."""
+    computed at `now`) when none does; None when `flt` names a store (ranked live) or the
+    programme keeps none."""
     if flt.store is not None:
         return None
-    now = now or timezone.now()
     found = await kept_ranking(flt, rules, now=now)
     main = connections.get("default")
     if found is None and read_connection() is not main:

@@ -10,6 +10,7 @@ sales come from the value-refresh's snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from club.reports import profit as money
 from club.reports.filters import ReportFilter
@@ -74,9 +75,9 @@ WHERE m.joined_at IS NOT NULL AND m.status <> 'deleted'{narrowed}
 GROUP BY COALESCE(m.tier, '{lowest}')"""
 
 
-async def tiers_report(flt: ReportFilter, programme: Programme) -> list[TierRow]:
+async def tiers_report(flt: ReportFilter, programme: Programme, *, now: datetime) -> list[TierRow]:
     usable = flt.level is None and flt.store is None
-    kept = await kept_ranking(flt, programme.value, usable=usable)
+    kept = await kept_ranking(flt, programme.value, now=now, usable=usable)
     params: dict[str, object] = (
         {"ranking": kept.id} if kept else {"start": flt.start, "end": flt.end}
     )

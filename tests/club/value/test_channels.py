@@ -71,7 +71,9 @@ async def build_channels() -> int:
 
 async def test_members_brought_in_and_what_they_are_worth() -> None:
     clerk = await build_channels()
-    rows = await channels_report(build_filter(today=NOW.date(), tz=TZ, months=12), PROGRAMME.value)
+    rows = await channels_report(
+        build_filter(today=NOW.date(), tz=TZ, months=12), PROGRAMME.value, now=NOW
+    )
     got = [
         (
             r.kind,
@@ -100,11 +102,13 @@ async def test_members_brought_in_and_what_they_are_worth() -> None:
 async def test_channels_filtered_by_level_and_store() -> None:
     await build_channels()
     small = await channels_report(
-        build_filter(today=NOW.date(), tz=TZ, months=12, level="small_shop"), PROGRAMME.value
+        build_filter(today=NOW.date(), tz=TZ, months=12, level="small_shop"),
+        PROGRAMME.value,
+        now=NOW,
     )
     assert [r.ref for r in small] == ["S1"]
     k1 = await channels_report(
-        build_filter(today=NOW.date(), tz=TZ, months=12, store="K1"), PROGRAMME.value
+        build_filter(today=NOW.date(), tz=TZ, months=12, store="K1"), PROGRAMME.value, now=NOW
     )
     assert [r.ref for r in k1] == ["K1"]
 
@@ -112,16 +116,16 @@ async def test_channels_filtered_by_level_and_store() -> None:
 async def test_the_snapshot_gives_the_same_channel_figures() -> None:
     await build_channels()
     flt = build_filter(today=NOW.date(), tz=TZ, months=12)
-    live = await channels_report(flt, PROGRAMME.value)
+    live = await channels_report(flt, PROGRAMME.value, now=NOW)
     await refresh_values(NOW.date(), NOW, PROGRAMME)
-    assert await channels_report(flt, PROGRAMME.value) == live
+    assert await channels_report(flt, PROGRAMME.value, now=NOW) == live
 
 
 async def test_a_period_ranked_by_the_pareto_report_gives_the_same_channel_figures() -> None:
     await build_channels()
     flt = build_filter(today=NOW.date(), tz=TZ, months=12, start=date(2026, 1, 1))
-    live = await channels_report(flt, PROGRAMME.value)
+    live = await channels_report(flt, PROGRAMME.value, now=NOW)
     assert sum(r.sales_fen for r in live) > 0
-    await pareto_report(flt, PROGRAMME.value)
-    assert await kept_ranking(flt, PROGRAMME.value, usable=True) is not None
-    assert await channels_report(flt, PROGRAMME.value) == live
+    await pareto_report(flt, PROGRAMME.value, now=NOW)
+    assert await kept_ranking(flt, PROGRAMME.value, usable=True, now=NOW) is not None
+    assert await channels_report(flt, PROGRAMME.value, now=NOW) == live

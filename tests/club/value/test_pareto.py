@@ -35,7 +35,7 @@ def period(**kwargs: object) -> object:
 
 async def test_key_accounts_sales_set_differs_from_profit_set() -> None:
     await build_domain_example()
-    report = await pareto_report(period(level="key_account"), RULES, limit=100)  # type: ignore[arg-type]
+    report = await pareto_report(period(level="key_account"), RULES, limit=100, now=NOW)  # type: ignore[arg-type]
     [level] = report.levels
     assert level.level == "key_account"
     assert (level.customers, level.sales_fen, level.profit_fen) == (
@@ -68,7 +68,7 @@ async def test_key_accounts_sales_set_differs_from_profit_set() -> None:
 
 async def test_small_shops_carry_half_the_sales_and_most_of_the_profit() -> None:
     await build_domain_example()
-    report = await pareto_report(period(), RULES, segment=Segment.KEY)  # type: ignore[arg-type]
+    report = await pareto_report(period(), RULES, segment=Segment.KEY, now=NOW)  # type: ignore[arg-type]
     levels = {lv.level: lv for lv in report.levels}
     assert list(levels) == ["key_account", "small_shop", "consumer"]
     small = levels["small_shop"]
@@ -78,7 +78,7 @@ async def test_small_shops_carry_half_the_sales_and_most_of_the_profit() -> None
     assert levels["key_account"].share_of_store_sales == 0.5
     # The purchase without a cost is reported as missing, never counted as free.
     assert (small.missing_cost_purchases, small.missing_cost_sales_fen) == (1, 1_000 * YUAN)
-    s3 = await pareto_report(period(store="S3"), RULES)  # type: ignore[arg-type]
+    s3 = await pareto_report(period(store="S3"), RULES, now=NOW)  # type: ignore[arg-type]
     store_row = next(c for c in s3.customers if c.kind == "store")
     assert store_row.profit_fen is None and store_row.missing_cost_purchases == 1
     # Consumers: every buyer is a customer of their own, whatever the store's level.
@@ -101,9 +101,10 @@ async def test_a_period_without_sales_is_empty_and_pages_count() -> None:
     empty = await pareto_report(
         period(start=date(2025, 1, 1), end=date(2025, 1, 31)),
         RULES,  # type: ignore[arg-type]
+        now=NOW,
     )
     assert empty.levels == [] and empty.customers == []
-    page = await pareto_report(period(level="key_account"), RULES, limit=3, offset=3)  # type: ignore[arg-type]
+    page = await pareto_report(period(level="key_account"), RULES, limit=3, offset=3, now=NOW)  # type: ignore[arg-type]
     assert [c.id for c in page.customers] == ["D", "E", "F"]
     assert page.total_customers == 10
 
@@ -112,10 +113,10 @@ async def test_a_period_is_ranked_once_and_its_pages_lists_and_levels_read_the_r
     await build_domain_example()
     spring = period(start=date(2026, 3, 1), end=date(2026, 11, 23))
     # Ranked from the purchases, keeping nothing (a programme that keeps no rankings).
-    live = await pareto_report(spring, replace(RULES, kept_rankings=0), limit=100)  # type: ignore[arg-type]
+    live = await pareto_report(spring, replace(RULES, kept_rankings=0), limit=100, now=NOW)  # type: ignore[arg-type]
     assert live.as_of is None and live.computed_at is None
     assert await Ranking.all().count() == 0
-    first = await pareto_report(spring, RULES, limit=100)  # type: ignore[arg-type]
+    first = await pareto_report(spring, RULES, limit=100, now=NOW)  # type: ignore[arg-type]
     assert first.as_of == NOW.date() and first.computed_at is not None
     assert await Ranking.all().count() == 1
     assert (first.levels, first.customers) == (live.levels, live.customers)
@@ -124,6 +125,7 @@ async def test_a_period_is_ranked_once_and_its_pages_lists_and_levels_read_the_r
         period(start=date(2026, 3, 1), end=date(2026, 11, 23), level="key_account"),
         RULES,  # type: ignore[arg-type]
         segment=Segment.KEY,
+        now=NOW,
     )
     assert [c.id for c in key.customers] == ["A", "B", "C"]
     page = await pareto_report(
@@ -131,24 +133,25 @@ async def test_a_period_is_ranked_once_and_its_pages_lists_and_levels_read_the_r
         RULES,  # type: ignore[arg-type]
         limit=3,
         offset=3,
+        now=NOW,
     )
     assert [c.id for c in page.customers] == ["D", "E", "F"]
     assert {key.computed_at, page.computed_at} == {first.computed_at}
     assert await Ranking.all().count() == 1
     # A store's report ranks its own purchases, live, and keeps nothing.
-    s1 = await pareto_report(period(store="S1"), RULES)  # type: ignore[arg-type]
+    s1 = await pareto_report(period(store="S1"), RULES, now=NOW)  # type: ignore[arg-type]
     assert s1.as_of is None and await Ranking.all().count() == 1
 
 
 async def test_the_refresh_snapshot_answers_the_default_period_with_the_same_answer() -> None:
     await build_domain_example()
-    live = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
+    live = await pareto_report(period(), RULES, limit=100, now=NOW)  # type: ignore[arg-type]
     assert live.as_of == NOW.date()  # asked before the refresh ran: ranked and kept
     await refresh_values(NOW.date(), NOW, PROGRAMME)
-    stored = await pareto_report(period(), RULES, limit=100)  # type: ignore[arg-type]
+    stored = await pareto_report(period(), RULES, limit=100, now=NOW)  # type: ignore[arg-type]
     assert stored.as_of == NOW.date()
     assert (stored.levels, stored.customers) == (live.levels, live.customers)
-    key = await pareto_report(period(level="key_account"), RULES, segment=Segment.KEY)  # type: ignore[arg-type]
+    key = await pareto_report(period(level="key_account"), RULES, segment=Segment.KEY, now=NOW)  # type: ignore[arg-type]
     assert key.as_of == NOW.date() and [c.id for c in key.customers] == ["A", "B", "C"]
     assert await Ranking.filter(snapshot=False).count() == 0  # nothing ranked beside it
 
@@ -193,8 +196,8 @@ async def test_two_reports_asking_for_a_new_period_at_once_rank_it_once() -> Non
     await build_domain_example()
     spring = period(start=date(2026, 3, 1), end=date(2026, 5, 31))
     one, two = await asyncio.gather(
-        pareto_report(spring, RULES),  # type: ignore[arg-type]
-        pareto_report(spring, RULES),  # type: ignore[arg-type]
+        pareto_report(spring, RULES, now=NOW),  # type: ignore[arg-type]
+        pareto_report(spring, RULES, now=NOW),  # type: ignore[arg-type]
     )
     assert (one.levels, one.customers) == (two.levels, two.customers)
     assert await Ranking.all().count() == 1

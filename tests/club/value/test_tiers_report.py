@@ -27,7 +27,7 @@ async def test_what_each_tier_brings() -> None:
     await build_drifters()
     await refresh_values(NOW.date(), NOW, PROGRAMME)
     await scan_churn(NOW.date(), NOW, PROGRAMME)
-    rows = await tiers_report(build_filter(today=NOW.date(), tz=TZ, months=12), PROGRAMME)
+    rows = await tiers_report(build_filter(today=NOW.date(), tz=TZ, months=12), PROGRAMME, now=NOW)
     got = [
         (
             r.tier,
@@ -56,10 +56,10 @@ async def test_what_each_tier_brings() -> None:
     dated = build_filter(
         today=NOW.date(), tz=TZ, months=12, start=default.start_day, end=default.end_day
     )
-    assert await tiers_report(dated, PROGRAMME) == rows
+    assert await tiers_report(dated, PROGRAMME, now=NOW) == rows
     live = replace(dated, today=NOW.date() + timedelta(days=1))
-    assert await kept_ranking(live, PROGRAMME.value) is None
-    assert await tiers_report(live, PROGRAMME) == rows
+    assert await kept_ranking(live, PROGRAMME.value, now=NOW) is None
+    assert await tiers_report(live, PROGRAMME, now=NOW) == rows
 
 
 async def test_a_period_ranked_by_the_pareto_report_answers_the_tier_report() -> None:
@@ -67,8 +67,8 @@ async def test_a_period_ranked_by_the_pareto_report_answers_the_tier_report() ->
     spring = build_filter(
         today=NOW.date(), tz=TZ, months=12, start=date(2026, 3, 1), end=date(2026, 11, 23)
     )
-    live = await tiers_report(spring, PROGRAMME)
+    live = await tiers_report(spring, PROGRAMME, now=NOW)
     assert sum(r.buyers for r in live) > 0
-    await pareto_report(spring, PROGRAMME.value)
-    assert await kept_ranking(spring, PROGRAMME.value) is not None
-    assert await tiers_report(spring, PROGRAMME) == live
+    await pareto_report(spring, PROGRAMME.value, now=NOW)
+    assert await kept_ranking(spring, PROGRAMME.value, now=NOW) is not None
+    assert await tiers_report(spring, PROGRAMME, now=NOW) == live

@@ -46,8 +46,8 @@ from club.reports.filters import build_filter
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
 from club.reports.quadrants import quadrants_report
+from club.reports.rankings import forget_asked
 from club.reports.rfm import rfm_report
-from club.reports.sql import execute
 from club.reports.tiers import tiers_report
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
@@ -187,18 +187,6 @@ async def step(name: str, work: Callable[[], Awaitable[T]]) -> T:
     return result
 
 
-async def forget_asked_rankings() -> None:
-    """Drop the rankings earlier runs' reports kept (same day: they would answer at once)."""
-    async with in_transaction() as conn:
-        await execute(
-            "DELETE FROM customer_value WHERE ranking_id IN"
-            " (SELECT id FROM ranking WHERE snapshot = :no)",
-            {"no": False},
-            conn=conn,
-        )
-        await execute("DELETE FROM ranking WHERE snapshot = :no", {"no": False}, conn=conn)
-
-
 async def measure(url: str, jobs: bool) -> None:
     programme = load_programme(None)
     rules = programme.value
@@ -231,7 +219,9 @@ async def measure(url: str, jobs: bool) -> None:
                 "churn-scan (+ dormant exits)", lambda: scan_churn(today, NOW, programme)
             )
             print(f"  {counts}")
-        await forget_asked_rankings()
+        # Rankings kept by an earlier run of the same day would answer at once.
+        async with in_transaction() as conn:
+            await forget_asked(conn)
         await step(
             "report pareto, all levels", lambda: pareto_report(flt, rules, limit=100, now=NOW)
         )

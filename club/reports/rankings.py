@@ -191,6 +191,11 @@ async def _evict(conn: BaseDBAsyncClient, today: date, kept: int, now: datetime)
         await _drop(conn, f"id IN ({marks})", {})
 
 
+async def forget_asked(conn: BaseDBAsyncClient) -> None:
+    """Drop every asked-for ranking (the refresh's snapshot stays): the next ask ranks again."""
+    await _drop(conn, "snapshot = :no", {"no": False})
+
+
 async def _drop(conn: BaseDBAsyncClient, where: str, values: dict[str, object]) -> None:
     """Delete the rankings `where` selects, their rows first (SQLite may run without foreign
     key enforcement, so the cascade is not relied on)."""

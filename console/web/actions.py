@@ -107,3 +107,18 @@ def fen(form: Mapping[str, object], name: str) -> int:
 def new_ref(prefix: str) -> str:
     """An idempotency key a form carries: sending the same form twice does the thing once."""
     return f"{prefix}-{secrets.token_hex(8)}"
+
+
+def whole_number(raw: str | None, *, high: int = 2**63 - 1) -> int | None:
+    """`raw` as a number from 1 to `high` (ASCII digits only), else None."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
+        return None
+    return int(raw)
+
+
+def path_id(request: web.Request) -> int:
+    """The `{id}` of the page's path; a page that cannot exist (404) for anything else."""
+    found = whole_number(request.match_info["id"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found

@@ -24,7 +24,16 @@ from console.auth.context import SESSIONS, current_user, require, see_other
 from console.i18n import translator
 from console.render import page_language, render
 from console.web import charts
-from console.web.actions import FormError, act, act_any, download, integer, optional_text, text
+from console.web.actions import (
+    FormError,
+    act,
+    act_any,
+    download,
+    integer,
+    optional_text,
+    path_id,
+    text,
+)
 from console.web.members import tier_label
 
 IN_FLIGHT = ("scheduled", "sending", "paused")
@@ -52,13 +61,6 @@ RULE_KINDS = (
     "joined",
     "birthday_month",
 )
-
-
-def _campaign_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) < 2**63:
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 def percent_done(progress: Mapping[str, Any] | None) -> int:
@@ -254,7 +256,7 @@ async def campaign_page(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
     user = require(request, Permission.MANAGE_CAMPAIGNS)
-    cid = _campaign_id(request)
+    cid = path_id(request)
     lang = page_language(request)
     _ = translator(lang)
     try:
@@ -317,7 +319,7 @@ async def action(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     # Approval is the endpoint's to refuse (403, audited as the API's refusals are).
     require(request, Permission.MANAGE_CAMPAIGNS)
-    cid = _campaign_id(request)
+    cid = path_id(request)
     form = await request.post()
     _ = translator(page_language(request))
     body: dict[str, object] = {}
@@ -335,7 +337,7 @@ async def action(request: web.Request) -> web.StreamResponse:
 async def bind_code(request: web.Request) -> web.StreamResponse:
     """A one-time code to bind my own WeChat (for tests): shown on the campaign page."""
     require(request, Permission.MANAGE_CAMPAIGNS)
-    cid = _campaign_id(request)
+    cid = path_id(request)
     try:
         code = (await act(request, "newWeChatCode", {})).model_dump()
     except ApiError as exc:
@@ -346,7 +348,7 @@ async def bind_code(request: web.Request) -> web.StreamResponse:
 async def progress_json(request: web.Request) -> web.StreamResponse:
     """What the campaign page polls while it sends: status and how far (the API's GET)."""
     require(request, Permission.MANAGE_CAMPAIGNS)
-    cid = _campaign_id(request)
+    cid = path_id(request)
     c = (await act(request, "getCampaign", {}, path={"id": cid})).model_dump(mode="json")
     progress = c["progress"]
     return json_response(
@@ -379,6 +381,6 @@ async def segment_count(request: web.Request) -> web.StreamResponse:
 async def recipients_csv(request: web.Request) -> web.StreamResponse:
     """The recipients with their channel and outcome: the API's CSV, streamed."""
     require(request, Permission.MANAGE_CAMPAIGNS)
-    cid = _campaign_id(request)
+    cid = path_id(request)
     found = await act_any(request, "campaignRecipients", path={"id": cid})
     return await download(request, found)

@@ -15,27 +15,21 @@ from club.staff.passwords import list_staff
 from console.auth.context import SESSIONS, current_user, require, see_other
 from console.i18n import translator
 from console.render import page_language, render
-from console.web.actions import act, text
+from console.web.actions import act, path_id, text, whole_number
 
 PAGE = "/console/key-customers"
 DAYS = (7, 14, 30, 60, 90)
 CHANNELS = ("phone", "visit", "wechat")
 
 
-def _number(raw: str | None, default: int | None, high: int) -> int | None:
-    if raw is None or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
-        return default
-    return int(raw)
-
-
 async def neglected(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
     user = require(request, Permission.HANDLE_TICKETS)
-    days = _number(request.query.get("days"), 30, 3650) or 30
+    days = whole_number(request.query.get("days"), high=3650) or 30
     query = {"days": str(days)}
     others = user.can(Permission.ASSIGN_MANAGERS)
-    chosen = _number(request.query.get("staff"), None, 2**63 - 1) if others else None
+    chosen = whole_number(request.query.get("staff")) if others else None
     if chosen is not None:
         query["staff_id"] = str(chosen)
     found = (await act(request, "listNeglectedKeyCustomers", {}, query=query)).model_dump()
@@ -59,9 +53,7 @@ async def neglected(
 
 async def contact(request: web.Request) -> web.StreamResponse:
     require(request, Permission.HANDLE_TICKETS)
-    member_id = _number(request.match_info["id"], None, 2**63 - 1)
-    if member_id is None:
-        raise web.HTTPNotFound()
+    member_id = path_id(request)
     form = await request.post()
     _ = translator(page_language(request))
     body = {"channel": text(form, "channel"), "note": text(form, "note")}

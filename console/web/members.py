@@ -28,7 +28,7 @@ from console.queries.members import (
 )
 from console.queries.value import member_tickets, member_value_facts
 from console.render import page_language, render
-from console.web.actions import FormError, act, fen, integer, new_ref, optional_text, text
+from console.web.actions import FormError, act, fen, integer, new_ref, optional_text, path_id, text
 
 LEDGER_ROWS = 50
 
@@ -85,7 +85,7 @@ async def member_page(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
     user = require(request, Permission.READ_MEMBER)
-    member_id = _member_id(request)
+    member_id = path_id(request)
     member = await member_by_id(member_id)
     if member is None or member.deleted:
         raise web.HTTPNotFound()
@@ -137,20 +137,13 @@ async def member_page(
     )
 
 
-def _member_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) < 2**63:
-        raise web.HTTPNotFound()
-    return int(raw)
-
-
 async def show(request: web.Request) -> web.StreamResponse:
     return await member_page(request)
 
 
 async def _after(request: web.Request, note: str) -> web.StreamResponse:
     await request.app[SESSIONS].push_flash(current_user(request).session, note)
-    return see_other(f"/console/members/{_member_id(request)}")
+    return see_other(f"/console/members/{path_id(request)}")
 
 
 async def adjust(request: web.Request) -> web.StreamResponse:
@@ -163,7 +156,7 @@ async def adjust(request: web.Request) -> web.StreamResponse:
             "reason": text(form, "reason"),
             "ref": optional_text(form, "ref"),
         }
-        done = await act(request, "adjustMemberPoints", body, path={"id": _member_id(request)})
+        done = await act(request, "adjustMemberPoints", body, path={"id": path_id(request)})
     except FormError as exc:
         return await member_page(request, error=str(exc), status=422)
     except ApiError as exc:
@@ -178,7 +171,7 @@ async def set_floor(request: web.Request) -> web.StreamResponse:
     _ = translator(page_language(request))
     body = {"tier": optional_text(form, "tier"), "reason": text(form, "reason")}
     try:
-        await act(request, "setMemberTierFloor", body, path={"id": _member_id(request)})
+        await act(request, "setMemberTierFloor", body, path={"id": path_id(request)})
     except ApiError as exc:
         return await member_page(request, error=exc.message, status=exc.status)
     return await _after(request, _("floor_set"))
@@ -191,7 +184,7 @@ async def purchase(request: web.Request) -> web.StreamResponse:
     _ = translator(lang)
     try:
         body = {
-            "member_id": _member_id(request),
+            "member_id": path_id(request),
             "order_id": text(form, "order_id"),
             "amount_fen": fen(form, "amount"),
             "store": optional_text(form, "store"),

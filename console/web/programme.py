@@ -17,7 +17,7 @@ from console.auth.context import SESSIONS, current_user, require, see_other
 from console.i18n import translator
 from console.queries.codes import batch_codes, batches
 from console.render import page_language, render
-from console.web.actions import FormError, act, integer, new_ref, optional_text, text
+from console.web.actions import FormError, act, integer, new_ref, optional_text, path_id, text
 from console.web.members import tier_label
 
 
@@ -111,10 +111,7 @@ async def generate_codes(request: web.Request) -> web.StreamResponse:
 async def download_codes(request: web.Request) -> web.StreamResponse:
     """The batch as CSV for the printer: one code a line, in the printed form."""
     user = require(request, Permission.ISSUE_CODES)
-    raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound()
-    found = await batch_codes(int(raw))
+    found = await batch_codes(path_id(request))
     if found is None:
         raise web.HTTPNotFound()
     name, points, printed = found

@@ -14,16 +14,9 @@ from console.auth.context import SESSIONS, current_user, require, see_other
 from console.i18n import translator
 from console.queries.value import ticket_head
 from console.render import page_language, render
-from console.web.actions import act, text
+from console.web.actions import act, path_id, text
 
 STATUSES = ("open", "closed")
-
-
-def _ticket_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) < 2**63:
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 async def queue(request: web.Request) -> web.StreamResponse:
@@ -43,7 +36,7 @@ async def ticket_page(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
     require(request, Permission.HANDLE_TICKETS)
-    tid = _ticket_id(request)
+    tid = path_id(request)
     head = await ticket_head(tid)
     if head is None:
         raise web.HTTPNotFound()
@@ -62,7 +55,7 @@ async def show(request: web.Request) -> web.StreamResponse:
 
 async def answer(request: web.Request) -> web.StreamResponse:
     require(request, Permission.HANDLE_TICKETS)
-    tid = _ticket_id(request)
+    tid = path_id(request)
     form = await request.post()
     _ = translator(page_language(request))
     try:
@@ -75,7 +68,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
 
 async def close(request: web.Request) -> web.StreamResponse:
     require(request, Permission.HANDLE_TICKETS)
-    tid = _ticket_id(request)
+    tid = path_id(request)
     form = await request.post()
     _ = translator(page_language(request))
     try:

@@ -15,7 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from tortoise import connections, timezone
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.transactions import in_transaction
 
 from club.db.config import REPLICA
 
@@ -108,15 +109,39 @@ def compile_sql(
     return text, [dialect.bind(params[name]) for name in order]
 
 
+REPORT_WORK_MEM = "64MB"
+"""The memory each sort or hash of a report query may use on PostgreSQL before it spills to disk.
+
+The server's default (4 MB) makes a hash aggregate of a few hundred thousand groups spill, and
+PostgreSQL 15's spilled hash aggregate can then run for minutes on one core: the buyers of one
+channel level over a year (`SELECT DISTINCT member_id ...`, 370,000 members of 600,000
+purchases) ran over four minutes at 4 MB and 3 s at 64 MB on the 1,000,000-member benchmark.
+It is set for the report's own transaction (`SET LOCAL`), never for the club's other queries;
+a parallel query gives each worker as much."""
+
+
 async def fetch(
     sql: str,
     params: Mapping[str, object] | None = None,
     *,
     conn: BaseDBAsyncClient | None = None,
 ) -> list[Row]:
+    """The rows of a report query, on PostgreSQL with `REPORT_WORK_MEM` for its sorts and
+    hashes (in the caller's transaction, or in one of its own)."""
     connection = conn if conn is not None else read_connection()
-    text, values = compile_sql(sql, params or {}, Dialect.of(connection))
-    return list(await connection.execute_query_dict(text, values))
+    dialect = Dialect.of(connection)
+    text, values = compile_sql(sql, params or {}, dialect)
+    if not dialect.postgres:
+        return list(await connection.execute_query_dict(text, values))
+    if isinstance(connection, TransactionalDBClient):
+        await connection.execute_script(_WORK_MEM)
+        return list(await connection.execute_query_dict(text, values))
+    async with in_transaction(connection.connection_name) as tx:
+        await tx.execute_script(_WORK_MEM)
+        return list(await tx.execute_query_dict(text, values))
+
+
+_WORK_MEM = f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"
 
 
 async def execute(

@@ -1,4 +1,4 @@
-"""Who the customers are at each channel level, and what each bought in a period: one CTE.
+"""Who the customers are at each channel level, and what each bought in a period.
 
 At the consumer level the customers are the members (a purchase counts for its buyer, wherever
 it was made) and the group-purchase accounts (an order booked to an account counts for the
@@ -38,47 +38,60 @@ def _sums(rules: ValueRules) -> str:
 FIGURES = "purchases, sales, profit, missing_n, missing_fen, late, early"
 
 
-def customers_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
-    """Per level and customer: level, kind (member, account or store), member_id, store_id or
-    account_id, `ref` (that id as text), purchases, sales, profit (of the purchases with a
-    cost), missing_n and missing_fen (the purchases and sales without a cost), late and early
-    (sales in the period's later and earlier half). Parameters: `params(flt)`.
+def consumers_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str | None:
+    """The consumer level's customers (None when the filter asks for another level): level,
+    kind (member or account), member_id, store_id (NULL), account_id, `ref` (the id as text),
+    purchases, sales, profit (of the purchases with a cost), missing_n and missing_fen (the
+    purchases and sales without a cost), late and early (sales in the period's later and
+    earlier half). Parameters: `params(flt)`.
 
-    Each level is aggregated on its own, on the narrowest key: at the consumer level one
-    integer (the member's id, or minus the account's id for an order booked to a group
-    account), at the store levels the store. Grouping a year's purchases of a million members
-    on one integer takes a third of the time of grouping them on the five columns a union of
-    both levels would need (measured at 1,000,000 members, 10,000,000 purchases).
-    """
+    Aggregated on one integer, the member's id or minus the account's id for an order booked to
+    a group account: a third of the time of grouping a year's purchases of a million members on
+    the five columns a union of every level would need (measured at 1,000,000 members,
+    10,000,000 purchases)."""
+    if flt.level not in (None, ChannelLevel.CONSUMER):
+        return None
+    # An order booked to a group account is the organisation's: one customer.
+    key = "COALESCE(-p.account_id, p.member_id)"
+    return (
+        f"SELECT '{CONSUMER}' AS level,"
+        " CASE WHEN k < 0 THEN 'account' ELSE 'member' END AS kind,"
+        " CASE WHEN k < 0 THEN NULL ELSE k END AS member_id,"
+        " CAST(NULL AS VARCHAR(32)) AS store_id,"
+        " CASE WHEN k < 0 THEN -k ELSE NULL END AS account_id,"
+        f" {dialect.text('ABS(k)')} AS ref, {FIGURES}"
+        f" FROM (SELECT {key} AS k, {_sums(rules)} FROM purchase p WHERE {_where(flt)}"
+        f" GROUP BY {key}) AS consumers"
+    )
+
+
+CONSUMER_ORDER = "COALESCE(member_id, -account_id)"
+"""A consumer's id as one integer (members above zero, accounts below), to break ties in order."""
+
+
+def stores_sql(flt: ReportFilter, rules: ValueRules) -> str | None:
+    """The stores of each store level, as customers (the columns of `consumers_sql`, kind
+    `store`, ref the store's id), aggregated on (level, store); None when the filter asks for
+    the consumer level."""
+    if flt.level == ChannelLevel.CONSUMER:
+        return None
+    where = f"{_where(flt)} AND p.store_id IS NOT NULL AND p.channel_level IS NOT NULL"
+    where += f" AND p.channel_level <> '{CONSUMER}'"
+    if flt.level is not None:
+        where += " AND p.channel_level = :level"
+    return (
+        "SELECT level, 'store' AS kind, CAST(NULL AS BIGINT) AS member_id, store_id,"
+        f" CAST(NULL AS BIGINT) AS account_id, store_id AS ref, {FIGURES}"
+        f" FROM (SELECT p.channel_level AS level, p.store_id AS store_id, {_sums(rules)}"
+        f" FROM purchase p WHERE {where} GROUP BY p.channel_level, p.store_id) AS stores"
+    )
+
+
+def _where(flt: ReportFilter) -> str:
     where = "p.created_at >= :start AND p.created_at < :end"
     if flt.store is not None:
         where += " AND p.store_id = :store"
-    branches = []
-    if flt.level in (None, ChannelLevel.CONSUMER):
-        # An order booked to a group account is the organisation's: one customer.
-        key = "COALESCE(-p.account_id, p.member_id)"
-        branches.append(
-            f"SELECT '{CONSUMER}' AS level,"
-            " CASE WHEN k < 0 THEN 'account' ELSE 'member' END AS kind,"
-            " CASE WHEN k < 0 THEN NULL ELSE k END AS member_id,"
-            " CAST(NULL AS VARCHAR(32)) AS store_id,"
-            " CASE WHEN k < 0 THEN -k ELSE NULL END AS account_id,"
-            f" {dialect.text('ABS(k)')} AS ref, {FIGURES}"
-            f" FROM (SELECT {key} AS k, {_sums(rules)} FROM purchase p WHERE {where}"
-            f" GROUP BY {key}) AS consumers"
-        )
-    if flt.level != ChannelLevel.CONSUMER:
-        stores = f"{where} AND p.store_id IS NOT NULL AND p.channel_level IS NOT NULL"
-        stores += f" AND p.channel_level <> '{CONSUMER}'"
-        if flt.level is not None:
-            stores += " AND p.channel_level = :level"
-        branches.append(
-            "SELECT level, 'store' AS kind, CAST(NULL AS BIGINT) AS member_id, store_id,"
-            f" CAST(NULL AS BIGINT) AS account_id, store_id AS ref, {FIGURES}"
-            f" FROM (SELECT p.channel_level AS level, p.store_id AS store_id, {_sums(rules)}"
-            f" FROM purchase p WHERE {stores} GROUP BY p.channel_level, p.store_id) AS stores"
-        )
-    return " UNION ALL ".join(branches)
+    return where
 
 
 def params(flt: ReportFilter) -> dict[str, object]:

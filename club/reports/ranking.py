@@ -6,32 +6,43 @@ the periods reports ask for.
 
 from __future__ import annotations
 
-from club.reports.customers import customers_sql
+from club.reports.customers import CONSUMER_ORDER, consumers_sql, stores_sql
 from club.reports.filters import ReportFilter
 from club.reports.sql import Dialect
 from club.rules.programme import ValueRules
 
 
 def ranking_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str:
-    """The CTEs `customers` and `ranked`: each customer of each level with its ranks by sales
-    and by profit, what the customers before it make, and the level's totals."""
-    by_sales = f"PARTITION BY level ORDER BY sales DESC, ref{dialect.binary}"
+    """The CTE `ranked`: each customer of each level with its ranks by sales and by profit,
+    what the customers before it make, and the level's totals.
+
+    The consumer level is ranked on its own, ordered on integers (sales, then the customer's
+    id), and the store levels together, partitioned by level: ordering a million consumers on
+    (level, sales, id as text) took twice as long (measured at 1,000,000 members)."""
+    consumers = consumers_sql(flt, rules, dialect)
+    stores = stores_sql(flt, rules)
+    branches = []
+    if consumers is not None:
+        branches.append(_windows(consumers, "", CONSUMER_ORDER))
+    if stores is not None:
+        branches.append(_windows(stores, "PARTITION BY level", f"ref{dialect.binary}"))
+    return f"ranked AS ({' UNION ALL '.join(branches)})"
+
+
+def _windows(customers: str, partition: str, tie: str) -> str:
+    by_sales = f"{partition} ORDER BY sales DESC, {tie}"
     by_profit = (
-        "PARTITION BY level ORDER BY CASE WHEN profit IS NULL THEN 1 ELSE 0 END,"
-        f" profit DESC, ref{dialect.binary}"
+        f"{partition} ORDER BY CASE WHEN profit IS NULL THEN 1 ELSE 0 END, profit DESC, {tie}"
     )
     before = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
     gain = "CASE WHEN profit > 0 THEN profit ELSE 0 END"
     return f"""
-customers AS ({customers_sql(flt, rules, dialect)}),
-ranked AS (
   SELECT c.*,
     ROW_NUMBER() OVER ({by_sales}) AS sales_rank,
     COALESCE(SUM(sales) OVER ({by_sales} {before}), 0) AS sales_before,
-    SUM(sales) OVER (PARTITION BY level) AS level_sales,
+    SUM(sales) OVER ({partition}) AS level_sales,
     ROW_NUMBER() OVER ({by_profit}) AS profit_rank,
     COALESCE(SUM({gain}) OVER ({by_profit} {before}), 0) AS profit_before,
-    SUM({gain}) OVER (PARTITION BY level) AS level_profit,
-    COUNT(*) OVER (PARTITION BY level) AS level_customers
-  FROM customers c
-)"""
+    SUM({gain}) OVER ({partition}) AS level_profit,
+    COUNT(*) OVER ({partition}) AS level_customers
+  FROM ({customers}) AS c"""

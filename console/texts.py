@@ -693,12 +693,61 @@ TEXTS: dict[str, tuple[str, str]] = {
     "new_store": ("新增门店", "New store"),
     "create": ("创建", "Create"),
     "stores_hint": (
-        "更改渠道层级会记入门店的层级历史：历史销售仍按当天的层级统计。批量导入请用 API（CSV）。",
+        "更改渠道层级会记入门店的层级历史：历史销售仍按当天的层级统计。",
         "A level change is kept in the store's history: past sales count at the level of their "
-        "day. Import many stores with the API (CSV).",
+        "day.",
     ),
     "store_created": ("门店 {id}（{name}）已创建。", "Store {id} ({name}) created."),
     "store_updated": ("门店 {id} 已更新。", "Store {id} updated."),
     "store_closed_note": ("门店 {id} 已关闭。", "Store {id} closed."),
     "store_reopened": ("门店 {id} 已重新开业。", "Store {id} reopened."),
+    "import_stores": ("导入门店（CSV）", "Import stores (CSV)"),
+    "import_file": ("CSV 文件", "CSV file"),
+    "import_upload": ("上传并导入", "Upload and import"),
+    "import_hint": (
+        "表头为 id,name,channel_level，可加 region；层级可写代码或中文名称（如 重点客户）。"
+        "Excel 请另存为「CSV UTF-8」。已有的门店按文件更新；同一文件再导入不会有任何改动。"
+        "任何一行有错时整个文件都不导入，并指出出错的行。文件最大 {mib} MiB。",
+        "A header naming id, name, channel_level and optionally region; a level by its code or "
+        "its Chinese name (重点客户). From Excel, save as 'CSV UTF-8'. Stores already there "
+        "are updated; the same file again changes nothing. A bad line is named and nothing of "
+        "the file is imported. At most {mib} MiB.",
+    ),
+    "stores_imported": (
+        "已导入：新增 {created} 家门店，更新 {updated} 家，未变 {unchanged} 家。",
+        "Imported: {created} stores added, {updated} updated, {unchanged} unchanged.",
+    ),
+    "upload_too_large": (
+        "文件太大：最多 {mib} MiB，未做任何更改。请拆成几个文件分别导入。",
+        "The file is too large: at most {mib} MiB. Nothing was changed; split it into parts.",
+    ),
+    # QR codes of stores and staff
+    "qr_code": ("二维码", "QR code"),
+    "qr_title_store": ("门店二维码：{name}", "Store QR code: {name}"),
+    "qr_title_staff": ("员工二维码：{name}", "Staff QR code: {name}"),
+    "qr_alt": ("{name}的二维码", "QR code of {name}"),
+    "qr_scene": ("场景值", "Scene"),
+    "qr_holds": ("二维码内容", "The code holds"),
+    "qr_download_png": ("下载 PNG（打印用）", "Download PNG (to print)"),
+    "qr_download_svg": ("下载 SVG（任意尺寸）", "Download SVG (any size)"),
+    "qr_wechat_image": ("微信生成的原图", "WeChat's own image of the code"),
+    "qr_no_url": (
+        "微信未给出二维码内容，请使用微信生成的原图。",
+        "WeChat gave no content for the code: use WeChat's own image.",
+    ),
+    "qr_not_made": (
+        "还没有二维码。二维码通过微信生成一次，永久有效。",
+        "No QR code yet. It is made once, through WeChat, and never expires.",
+    ),
+    "qr_make": ("生成二维码", "Make the QR code"),
+    "qr_made": ("二维码已生成。", "QR code made."),
+    "qr_about_store": (
+        "消费者扫码关注公众号后，记录为由该门店带来的会员。",
+        "A consumer who follows the account through it is recorded as brought by this store.",
+    ),
+    "qr_about_staff": (
+        "消费者扫码关注公众号后，记录为由该员工带来的会员。",
+        "A consumer who follows the account through it is recorded as brought by this staff "
+        "member.",
+    ),
 }

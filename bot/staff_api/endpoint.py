@@ -155,8 +155,17 @@ async def _parse_csv(request: web.Request) -> str:
         raw = await request.content.read(MAX_CSV_BYTES + 1)
     except ConnectionResetError:
         raise ClientGone from None
+    return decode_csv(raw)
+
+
+def decode_csv(raw: bytes) -> str:
+    """A CSV file's text, whoever received it (the API's body, the console's upload): at most
+    `MAX_CSV_BYTES` (read one byte more to tell), not empty, UTF-8."""
     if len(raw) > MAX_CSV_BYTES:
-        raise ApiError(413, "too_large", f"a CSV file is at most {MAX_CSV_BYTES} bytes")
+        raise ApiError(
+            413, "too_large", f"a CSV file is at most {MAX_CSV_BYTES // 2**20} MiB "
+            f"({MAX_CSV_BYTES} bytes): split it"
+        )  # fmt: skip
     if not raw.strip():
         raise ApiError(400, "missing_body", "a CSV body is required")
     try:
@@ -343,13 +352,16 @@ async def invoke(
     body: Mapping[str, object] | None = None,
     query: Mapping[str, str] | None = None,
     keys: Mapping[str, str] | None = None,
+    upload: bytes | None = None,
     via: str,
 ) -> BaseModel:
     """Run an endpoint for another front end with input it has already read (a console form):
-    the same checks, service call and audit as the API, the audit summary naming `via`."""
+    the same checks, service call and audit as the API, the audit summary naming `via`.
+    `upload` is the file of an endpoint that takes a CSV body (its bytes as sent)."""
     result = await invoke_any(
-        endpoint, request, staff, path=path, body=body, query=query, keys=keys, via=via
-    )
+        endpoint, request, staff, path=path, body=body, query=query, keys=keys, upload=upload,
+        via=via,
+    )  # fmt: skip
     if not isinstance(result, BaseModel) or isinstance(result, CsvFile):
         raise TypeError(f"{endpoint.operation_id} answers a download, not a model")
     return result
@@ -364,6 +376,7 @@ async def invoke_any(
     body: Mapping[str, object] | None = None,
     query: Mapping[str, str] | None = None,
     keys: Mapping[str, str] | None = None,
+    upload: bytes | None = None,
     via: str,
 ) -> BaseModel | web.StreamResponse:
     """`invoke` for an endpoint that may answer a download (a report with `format=csv`): the
@@ -385,6 +398,8 @@ async def invoke_any(
                 call.body = endpoint.body.model_validate(dict(body or {}))
             except ValidationError as exc:
                 raise invalid_input(exc) from None
+        if endpoint.csv_body:
+            call.text = decode_csv(upload or b"")
 
     return await run(endpoint, call, given)
 

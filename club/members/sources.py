@@ -71,9 +71,9 @@ async def describe_source(kind: str | None, ref: str | None) -> Source | None:
     return Source(kind, ref, name)
 
 
-async def store_qr_code(store_id: str, make: MakeQrCode) -> QrCodeView:
-    """The store's permanent QR code (`store_<id>`), made once. LookupError for no such store;
-    SourceError for a closed store or an id that does not fit a scene."""
+async def kept_store_qr_code(store_id: str) -> QrCodeView | None:
+    """The store's code if it was made, None if not; WeChat is never asked. The same refusals
+    as `store_qr_code`: a code that would bring no one is not handed out."""
     store = await Store.get_or_none(id=store_id)
     if store is None:
         raise LookupError(f"no store with id {store_id!r}")
@@ -81,9 +81,16 @@ async def store_qr_code(store_id: str, make: MakeQrCode) -> QrCodeView:
         raise SourceError(f"store {store_id!r} is closed: its QR code would bring no one")
     if not STORE_ID.match(store_id):
         raise SourceError(f"store id {store_id!r} cannot be a QR scene: recreate the store")
+    return _kept(f"{STORE}_{store_id}", store.qr_ticket, store.qr_url)
+
+
+async def store_qr_code(store_id: str, make: MakeQrCode) -> QrCodeView:
+    """The store's permanent QR code (`store_<id>`), made once. LookupError for no such store;
+    SourceError for a closed store or an id that does not fit a scene."""
+    kept = await kept_store_qr_code(store_id)
+    if kept is not None:
+        return kept
     scene = f"{STORE}_{store_id}"
-    if store.qr_ticket:
-        return QrCodeView(scene, store.qr_ticket, store.qr_url, created=False)
     made = await make(scene)
     # Two requests at once may both ask WeChat (it answers the same scene alike); the first
     # ticket stored is the one everybody gets from then on.
@@ -96,17 +103,24 @@ async def store_qr_code(store_id: str, make: MakeQrCode) -> QrCodeView:
     return QrCodeView(scene, made.ticket, made.url, created=True)
 
 
-async def staff_qr_code(staff_id: int, make: MakeQrCode) -> QrCodeView:
-    """A staff member's permanent QR code (`staff_<id>`), made once. LookupError for no such
-    account; SourceError for a revoked one."""
+async def kept_staff_qr_code(staff_id: int) -> QrCodeView | None:
+    """A staff member's code if it was made, None if not; WeChat is never asked. The same
+    refusals as `staff_qr_code`."""
     staff = await StaffUser.get_or_none(id=staff_id)
     if staff is None:
         raise LookupError(f"no staff account with id {staff_id}")
     if not staff.active:
         raise SourceError(f"staff account {staff.name!r} is revoked")
+    return _kept(f"{STAFF}_{staff_id}", staff.qr_ticket, staff.qr_url)
+
+
+async def staff_qr_code(staff_id: int, make: MakeQrCode) -> QrCodeView:
+    """A staff member's permanent QR code (`staff_<id>`), made once. LookupError for no such
+    account; SourceError for a revoked one."""
+    kept = await kept_staff_qr_code(staff_id)
+    if kept is not None:
+        return kept
     scene = f"{STAFF}_{staff_id}"
-    if staff.qr_ticket:
-        return QrCodeView(scene, staff.qr_ticket, staff.qr_url, created=False)
     made = await make(scene)
     won = await StaffUser.filter(id=staff_id, qr_ticket=None).update(
         qr_ticket=made.ticket, qr_url=made.url
@@ -115,3 +129,7 @@ async def staff_qr_code(staff_id: int, make: MakeQrCode) -> QrCodeView:
         staff = await StaffUser.get(id=staff_id)
         return QrCodeView(scene, str(staff.qr_ticket), staff.qr_url, created=False)
     return QrCodeView(scene, made.ticket, made.url, created=True)
+
+
+def _kept(scene: str, ticket: str | None, url: str | None) -> QrCodeView | None:
+    return QrCodeView(scene, ticket, url, created=False) if ticket else None

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.deps import DEPS
+from bot.staff_api.endpoint import MAX_CSV_BYTES
 from bot.staff_api.errors import Handler
 from club.staff.passwords import console_account
 from console.auth.context import (
@@ -35,6 +36,10 @@ STATIC_PREFIX = "/console/static/"
 PUBLIC = frozenset({"/console/login"})
 PUBLIC_PREFIXES = ("/console/lang/", STATIC_PREFIX)
 CSRF_FIELD = "csrf_token"
+UPLOAD_MAX = MAX_CSV_BYTES + 64 * 1024
+"""How much of a form with a file (multipart: the stores' CSV) is read: the largest file an
+endpoint takes and room for the other fields. Every other form keeps the app's limit (64 KiB).
+Only a signed-in account gets this far."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -107,14 +112,36 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         return response
     user = ConsoleUser(staff=account.staff, session=session)
     request[CONSOLE_USER] = user
-    if request.method == "POST":
+    if request.method != "POST":
+        return await _page(request, handler)
+    upload = request.content_type == "multipart/form-data"
+    if upload:
+        # aiohttp takes the body limit from the request: a copy with the upload's limit reads
+        # the form and goes on to the page.
+        request = request.clone(client_max_size=UPLOAD_MAX)
+    try:
         form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        if not upload:
+            raise
+        mib = MAX_CSV_BYTES // 2**20
+        return await render(request, "error.html", {"status": 413, "mib": mib}, status=413)
+    try:
         sent = form.get(CSRF_FIELD)
         if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
             log.warning("console: POST without a valid CSRF token to %s", request.path)
             return await render(
                 request, "error.html", {"status": 403, "csrf_refused": True}, status=403
             )
+        return await _page(request, handler)
+    finally:
+        # An uploaded file is spooled to a temporary file; read or not, it goes now.
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                value.file.close()
+
+
+async def _page(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Refused as exc:

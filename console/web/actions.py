@@ -14,7 +14,7 @@ from multidict import MultiDictProxy
 from pydantic import BaseModel
 
 from bot.staff_api import endpoints
-from bot.staff_api.endpoint import CsvFile, Endpoint, invoke, invoke_any
+from bot.staff_api.endpoint import MAX_CSV_BYTES, CsvFile, Endpoint, invoke, invoke_any
 from console.auth.context import current_user
 
 ENDPOINTS = web.AppKey("console_endpoints", dict[str, Endpoint])
@@ -43,13 +43,15 @@ async def act(
     path: Mapping[str, int] | None = None,
     query: Mapping[str, str] | None = None,
     keys: Mapping[str, str] | None = None,
+    upload: bytes | None = None,
 ) -> BaseModel:
     """Run the endpoint as the signed-in staff member. Raises `ApiError` when refused."""
     endpoint = request.app[ENDPOINTS][operation_id]
     staff = current_user(request).staff
     return await invoke(
-        endpoint, request, staff, path=path, body=body, query=query, keys=keys, via="console"
-    )
+        endpoint, request, staff, path=path, body=body, query=query, keys=keys, upload=upload,
+        via="console",
+    )  # fmt: skip
 
 
 async def act_any(
@@ -74,6 +76,16 @@ async def download(
     if isinstance(found, web.StreamResponse):
         return found
     raise web.HTTPNotFound()
+
+
+def uploaded(form: Mapping[str, object], name: str) -> bytes:
+    """A file field's bytes (empty when no file was chosen), at most one byte more than an
+    endpoint's CSV may have, so that the endpoint tells a file too large. (The guard read the
+    form within `UPLOAD_MAX` and closes the file afterwards.)"""
+    field = form.get(name)
+    if not isinstance(field, web.FileField):
+        return b""
+    return field.file.read(MAX_CSV_BYTES + 1)
 
 
 def text(form: Mapping[str, object], name: str) -> str:

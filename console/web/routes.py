@@ -11,6 +11,7 @@ from console.web import (
     members,
     programme,
     purchases,
+    qrcodes,
     reports,
     staff,
     stores,
@@ -36,6 +37,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/programme", programme.programme_page)
     app.router.add_get("/console/staff", staff.staff_list)
     app.router.add_post("/console/staff/password", staff.staff_password)
+    app.router.add_get("/console/staff/{id}/qrcode", qrcodes.show)
+    app.router.add_post("/console/staff/{id}/qrcode", qrcodes.make)
+    app.router.add_get("/console/staff/{id}/qrcode.{format}", qrcodes.download)
     app.router.add_get("/console/campaigns", campaigns.campaigns_page)
     app.router.add_get("/console/campaigns/new", campaigns.new_campaign)
     app.router.add_post("/console/campaigns", campaigns.create_campaign)
@@ -56,5 +60,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/console/tickets/{id}/close", tickets.close)
     app.router.add_get("/console/stores", stores.stores_list)
     app.router.add_post("/console/stores", stores.create_store)
+    app.router.add_post("/console/stores/import.csv", stores.import_stores)
+    app.router.add_get("/console/stores/{store_id}/qrcode", qrcodes.show)
+    app.router.add_post("/console/stores/{store_id}/qrcode", qrcodes.make)
+    app.router.add_get("/console/stores/{store_id}/qrcode.{format}", qrcodes.download)
     app.router.add_post("/console/stores/{store_id}", stores.update_store)
     app.router.add_post("/console/stores/{store_id}/{action}", stores.set_status)

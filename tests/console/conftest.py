@@ -1,4 +1,4 @@
-"""A fresh app with the console added, per test, as the composition root will build it."""
+"""A fresh app per test, as the composition root builds it (the console included)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import console
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.testing import clear_all_tables
@@ -27,7 +26,6 @@ async def console_client(
     settings: Settings, clock: FixedClock, store: Redis
 ) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(settings, clock=clock, store=store, create_schema=True)
-    console.setup(app)
     async with TestClient(TestServer(app)) as client:
         await clear_all_tables()
         yield client

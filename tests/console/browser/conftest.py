@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import console
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.testing import clear_all_tables
@@ -80,7 +79,6 @@ async def live_console(
     from playwright.async_api import async_playwright
 
     app = create_app(settings, clock=clock, store=store, create_schema=True)
-    console.setup(app)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -171,4 +171,22 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     assert any(b["touser"] == "o-taste" and "客户经理" in b["text"]["content"] for b in told)
     await page.goto(c.url("/console/stores"))
     await c.shot("31-stores")
+
+    # Stores from a CSV as Excel saves it, then a store's QR code drawn and downloaded to print.
+    excel = "\ufeffid,name,channel_level\r\nQR-01,扫码体验店,重点客户\r\n"
+    await page.get_by_label("CSV 文件").set_input_files(
+        files=[{"name": "stores.csv", "mimeType": "text/csv", "buffer": excel.encode()}]
+    )
+    await page.get_by_role("button", name="上传并导入").click()
+    await page.wait_for_selector(".flash")
+    assert "新增 1 家门店" in await page.locator(".flash").inner_text()
+    await page.get_by_role("link", name="二维码 QR-01").click()
+    await page.get_by_role("button", name="生成二维码").click()
+    image = page.locator("img.qr-code")
+    await image.wait_for()
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="下载 PNG（打印用）").click()
+    assert (await waiting.value).suggested_filename == "store_QR-01.png"
+    await c.shot("32-store-qrcode")
     assert problems == []  # no script error, nothing refused by the security policy

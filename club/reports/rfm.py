@@ -19,7 +19,7 @@ from club.reports.members import (
     population_params,
     value_row,
 )
-from club.reports.sql import fetch, read_connection
+from club.reports.sql import fetch, read_connection, union_rows
 
 
 @dataclass(frozen=True)
@@ -51,32 +51,89 @@ class RfmReport:
     rows: list[MemberValueRow]
 
 
-async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -> RfmReport:
-    conn = read_connection()
-    where = population(flt)
-    params = population_params(flt)
-    # One pass over the members: (R, F, M) groups, at most bins^3 rows; the grid and each
-    # score's distribution are sums of them.
-    groups = await fetch(
-        "SELECT r_score, f_score, m_score, COUNT(*) AS members, SUM(monetary_fen) AS monetary,"
-        " SUM(profit_fen) AS profit, MAX(day) AS as_of"
-        f" FROM member_value mv WHERE {where} GROUP BY r_score, f_score, m_score",
-        params,
-        conn=conn,
+ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("row_kind", "VARCHAR(8)"),
+    ("member_id", "BIGINT"),
+    ("name", "VARCHAR(64)"),
+    ("tier", "VARCHAR(32)"),
+    ("value_class", "VARCHAR(1)"),
+    ("quadrant", "VARCHAR(16)"),
+    ("potential", "VARCHAR(16)"),
+    ("r_score", "INTEGER"),
+    ("f_score", "INTEGER"),
+    ("m_score", "INTEGER"),
+    ("recency_days", "INTEGER"),
+    ("frequency", "INTEGER"),
+    ("monetary_fen", "BIGINT"),
+    ("profit_fen", "BIGINT"),
+    ("missing_cost_purchases", "INTEGER"),
+    ("last_purchase_at", "TIMESTAMPTZ"),
+    ("day", "DATE"),
+    ("members", "BIGINT"),
+)
+
+
+def report_sql(flt: ReportFilter) -> str:
+    """One query: the (R, F, M) groups (at most bins^3 rows; the grid and each score's
+    distribution are sums of them) and a page of members, best first, as tagged rows.
+
+    Asked for a level, store or period, the members who bought there and then are found once
+    (`pop`, materialized) for both: finding them is the report's cost (a million index probes
+    at a million members), and the groups and the page each found them again before."""
+    if flt.narrowed:
+        prefix = (
+            "WITH pop AS MATERIALIZED (SELECT mv.member_id FROM member_value mv"
+            f" WHERE {population(flt)}) "
+        )
+        source = "member_value mv JOIN pop ON pop.member_id = mv.member_id"
+    else:
+        prefix, source = "", "member_value mv"
+    groups = {
+        "row_kind": "'group'",
+        "r_score": "r_score",
+        "f_score": "f_score",
+        "m_score": "m_score",
+        "members": "COUNT(*)",
+        "monetary_fen": "SUM(monetary_fen)",
+        "profit_fen": "SUM(profit_fen)",
+        "day": "MAX(day)",
+    }
+    page = {name: f"page.{name}" for name, _ in ROW_COLUMNS if name != "members"}
+    page["row_kind"] = "'member'"
+    best = "mv.r_score + mv.f_score + mv.m_score DESC, mv.monetary_fen DESC, mv.member_id"
+    page_tail = (
+        f"FROM (SELECT {VALUE_COLUMNS} FROM {source} JOIN member m ON m.id = mv.member_id"
+        f" ORDER BY {best} LIMIT :limit OFFSET :offset) AS page"
     )
-    rows = await fetch(
-        f"SELECT {VALUE_COLUMNS} FROM member_value mv JOIN member m ON m.id = mv.member_id"
-        f" WHERE {where} ORDER BY mv.r_score + mv.f_score + mv.m_score DESC,"
-        " mv.monetary_fen DESC, mv.member_id LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
-        conn=conn,
+    body = union_rows(
+        ROW_COLUMNS,
+        [(f"FROM {source} GROUP BY r_score, f_score, m_score", groups), (page_tail, page)],
+    )
+    return prefix + body
+
+
+async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -> RfmReport:
+    found = await fetch(
+        report_sql(flt),
+        {**population_params(flt), "limit": limit, "offset": offset},
+        conn=read_connection(),
+    )
+    groups = [r for r in found if r["row_kind"] == "group"]
+    # A union keeps no order: the page is put back in the order it was cut in.
+    rows = sorted(
+        (r for r in found if r["row_kind"] == "member"),
+        key=lambda r: (
+            -(r["r_score"] + r["f_score"] + r["m_score"]),
+            -r["monetary_fen"],
+            r["member_id"],
+        ),
     )
     cells_by: dict[tuple[int, int], tuple[int, int, int | None]] = {}
     m_by: dict[int, tuple[int, int]] = {}
     for g in groups:
         r, f, m = int(g["r_score"]), int(g["f_score"]), int(g["m_score"])
-        n, money = int(g["members"]), int(g["monetary"] or 0)
-        profit = None if g["profit"] is None else int(g["profit"])
+        n, money = int(g["members"]), int(g["monetary_fen"] or 0)
+        profit = None if g["profit_fen"] is None else int(g["profit_fen"])
         members, spend, gain = cells_by.get((r, f), (0, 0, None))
         total = gain if profit is None else (gain or 0) + profit
         cells_by[(r, f)] = (members + n, spend + money, total)
@@ -88,7 +145,7 @@ async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -
             cells_by.items(), key=lambda i: (-i[0][0], -i[0][1])
         )
     ]
-    days = [as_date(g["as_of"]) for g in groups if g["as_of"] is not None]
+    days = [as_date(g["day"]) for g in groups if g["day"] is not None]
     return RfmReport(
         as_of=max(days) if days else None,
         members=sum(c.members for c in cells),

@@ -56,7 +56,12 @@ async def test_rfm_grid_scores_and_rows() -> None:
     spring = await rfm_report(
         period(start=date(2026, 1, 1), end=date(2026, 3, 31)), 5, limit=10, offset=0
     )
-    assert {names[r.member_id] for r in spring.rows} == {"M3", "M4"} and spring.members == 2
+    assert [names[r.member_id] for r in spring.rows] == ["M4", "M3"] and spring.members == 2
+    assert {(c.r, c.f): c.members for c in spring.cells} == {(2, 4): 1, (1, 1): 1}
+    second = await rfm_report(
+        period(start=date(2026, 1, 1), end=date(2026, 3, 31)), 5, limit=1, offset=1
+    )
+    assert [names[r.member_id] for r in second.rows] == ["M3"] and second.members == 2
 
 
 async def test_classes_with_the_changes_of_the_period() -> None:

@@ -27,6 +27,52 @@ def population(flt: ReportFilter, member: str = "mv.member_id") -> str:
     return f"EXISTS (SELECT 1 FROM purchase p WHERE {where})"
 
 
+def valued_members(flt: ReportFilter) -> tuple[str, str]:
+    """(a `WITH` prefix, a FROM source `member_value mv`) for a one-query report over the
+    valued members `flt` covers: asked for a level, store or period, the members who bought
+    there and then are found once (`pop`, materialized) for all of the query's parts. Finding
+    them is what such a report costs (a million index probes at a million members), and each
+    part of a report used to find them again."""
+    if not flt.narrowed:
+        return "", "member_value mv"
+    prefix = (
+        "WITH pop AS MATERIALIZED (SELECT mv.member_id FROM member_value mv"
+        f" WHERE {population(flt)}) "
+    )
+    return prefix, "member_value mv JOIN pop ON pop.member_id = mv.member_id"
+
+
+VALUE_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("member_id", "BIGINT"),
+    ("name", "VARCHAR(64)"),
+    ("tier", "VARCHAR(32)"),
+    ("value_class", "VARCHAR(1)"),
+    ("quadrant", "VARCHAR(16)"),
+    ("potential", "VARCHAR(16)"),
+    ("r_score", "INTEGER"),
+    ("f_score", "INTEGER"),
+    ("m_score", "INTEGER"),
+    ("recency_days", "INTEGER"),
+    ("frequency", "INTEGER"),
+    ("monetary_fen", "BIGINT"),
+    ("profit_fen", "BIGINT"),
+    ("missing_cost_purchases", "INTEGER"),
+    ("last_purchase_at", "TIMESTAMPTZ"),
+    ("day", "DATE"),
+)
+"""`VALUE_COLUMNS` with their SQL types, for a report's tagged rows (`union_rows`)."""
+
+
+def value_page(source: str, where: str, order: str) -> tuple[str, dict[str, str]]:
+    """The branch of tagged rows (`union_rows`) that is a page of member value rows from
+    `source` (`member_value mv` ...) `where`, in `order`, `:limit` rows from `:offset`."""
+    tail = (
+        f"FROM (SELECT {VALUE_COLUMNS} FROM {source} JOIN member m ON m.id = mv.member_id"
+        f" WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
+    )
+    return tail, {name: f"page.{name}" for name, _ in VALUE_ROW_COLUMNS}
+
+
 def population_params(flt: ReportFilter) -> dict[str, object]:
     values: dict[str, object] = {}
     if flt.narrowed:

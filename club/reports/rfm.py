@@ -12,12 +12,13 @@ from datetime import date
 
 from club.reports.filters import ReportFilter
 from club.reports.members import (
-    VALUE_COLUMNS,
+    VALUE_ROW_COLUMNS,
     MemberValueRow,
     as_date,
-    population,
     population_params,
+    value_page,
     value_row,
+    valued_members,
 )
 from club.reports.sql import fetch, read_connection, union_rows
 
@@ -51,43 +52,13 @@ class RfmReport:
     rows: list[MemberValueRow]
 
 
-ROW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("row_kind", "VARCHAR(8)"),
-    ("member_id", "BIGINT"),
-    ("name", "VARCHAR(64)"),
-    ("tier", "VARCHAR(32)"),
-    ("value_class", "VARCHAR(1)"),
-    ("quadrant", "VARCHAR(16)"),
-    ("potential", "VARCHAR(16)"),
-    ("r_score", "INTEGER"),
-    ("f_score", "INTEGER"),
-    ("m_score", "INTEGER"),
-    ("recency_days", "INTEGER"),
-    ("frequency", "INTEGER"),
-    ("monetary_fen", "BIGINT"),
-    ("profit_fen", "BIGINT"),
-    ("missing_cost_purchases", "INTEGER"),
-    ("last_purchase_at", "TIMESTAMPTZ"),
-    ("day", "DATE"),
-    ("members", "BIGINT"),
-)
+BEST = "mv.r_score + mv.f_score + mv.m_score DESC, mv.monetary_fen DESC, mv.member_id"
 
 
 def report_sql(flt: ReportFilter) -> str:
     """One query: the (R, F, M) groups (at most bins^3 rows; the grid and each score's
-    distribution are sums of them) and a page of members, best first, as tagged rows.
-
-    Asked for a level, store or period, the members who bought there and then are found once
-    (`pop`, materialized) for both: finding them is the report's cost (a million index probes
-    at a million members), and the groups and the page each found them again before."""
-    if flt.narrowed:
-        prefix = (
-            "WITH pop AS MATERIALIZED (SELECT mv.member_id FROM member_value mv"
-            f" WHERE {population(flt)}) "
-        )
-        source = "member_value mv JOIN pop ON pop.member_id = mv.member_id"
-    else:
-        prefix, source = "", "member_value mv"
+    distribution are sums of them) and a page of members, best first, as tagged rows."""
+    prefix, source = valued_members(flt)
     groups = {
         "row_kind": "'group'",
         "r_score": "r_score",
@@ -98,16 +69,14 @@ def report_sql(flt: ReportFilter) -> str:
         "profit_fen": "SUM(profit_fen)",
         "day": "MAX(day)",
     }
-    page = {name: f"page.{name}" for name, _ in ROW_COLUMNS if name != "members"}
-    page["row_kind"] = "'member'"
-    best = "mv.r_score + mv.f_score + mv.m_score DESC, mv.monetary_fen DESC, mv.member_id"
-    page_tail = (
-        f"FROM (SELECT {VALUE_COLUMNS} FROM {source} JOIN member m ON m.id = mv.member_id"
-        f" ORDER BY {best} LIMIT :limit OFFSET :offset) AS page"
-    )
+    page_tail, page = value_page(source, "1 = 1", BEST)
+    columns = (("row_kind", "VARCHAR(8)"), *VALUE_ROW_COLUMNS, ("members", "BIGINT"))
     body = union_rows(
-        ROW_COLUMNS,
-        [(f"FROM {source} GROUP BY r_score, f_score, m_score", groups), (page_tail, page)],
+        columns,
+        [
+            (f"FROM {source} GROUP BY r_score, f_score, m_score", groups),
+            (page_tail, {**page, "row_kind": "'member'"}),
+        ],
     )
     return prefix + body
 

@@ -93,7 +93,7 @@ async def test_the_apps_client_gives_up_after_the_configured_total_as_outcome_un
     status = await deps.delivery.deliver(told.outbox_id)
     waited = time.monotonic() - started
     assert status is DeliveryStatus.OUTCOME_UNKNOWN
-    assert 0.4 <= waited < 2.5, waited  # the setting, not the default 10 s
+    assert 0.4 <= waited < 5, waited  # the setting, not the default 10 s
     row = await OutboxMessage.get(id=told.outbox_id)
     assert (row.status, row.outcome) == (OutboxStatus.FAILED, "outcome_unknown")
     assert fake_wechat.count(SEND) == 1

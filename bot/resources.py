@@ -26,7 +26,7 @@ from bot.queue import (
     InProcessFeed,
     build_broker,
 )
-from bot.wechat.api import WeChatAPI
+from bot.wechat.api import WeChatAPI, api_timeout
 from bot.wechat.sender import DryRunMassSender, DryRunSender, WeChatMassSender, WeChatSender
 from club.campaigns.context import CampaignContext
 from club.clock import Clock, SystemClock
@@ -37,8 +37,6 @@ from club.messaging.plan import delivery_rules
 from club.messaging.sending import MassSender, Sender
 from club.programme.source import load_programme
 from config import Settings
-
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
 
 
 @asynccontextmanager
@@ -69,7 +67,7 @@ async def open_resources(
                 create_schema=create_schema,
                 replica_url=settings.database_replica_url,
             ),
-            aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
+            aiohttp.ClientSession(timeout=api_timeout(settings)) as http,
         ):
             metrics = Metrics()
             wechat = WeChatAPI(http=http, store=kv, settings=settings, metrics=metrics)

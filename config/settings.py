@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     """Seconds a callback's timestamp may be off our clock before it is refused (replays)."""
     reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.8)
     """After this long a slow handler's answer goes out by the customer-service API instead."""
+    wechat_api_timeout_seconds: float = Field(default=10.0, gt=0, le=60, allow_inf_nan=False)
+    """How long one outbound WeChat API call may take in all. A send given up after its request
+    went out is "outcome unknown" (WeChat may have delivered it), so this is not to be tight."""
+    wechat_api_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60, allow_inf_nan=False)
+    """How long connecting to WeChat may take (within the whole call's limit, which counts
+    connecting too); nothing was sent yet, so the call is retried. At most 60 s each: a larger
+    number is more likely milliseconds typed as seconds."""
     log_level: str = "INFO"
     trusted_proxies: str = ""
     """Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (the

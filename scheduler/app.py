@@ -2,8 +2,9 @@
 
 APScheduler's own guarantees are per process (several schedulers each run every job), so every
 run goes through `JobRunner` (Redis lock + JobRun row). Misfires: `coalesce`, `max_instances=1`
-and a grace of six hours instead of the default second; and at start-up `catch_up` runs what a
-stopped scheduler missed (see there).
+and a grace of six hours instead of the default second; at start-up `catch_up` runs what a
+stopped scheduler missed (see there); and every half-minute `resume_interrupted` finishes today's
+runs a killed process left half-done.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from club.db.models.jobs import JobRun, JobStatus
 from club.programme import Programme
 from config import Settings
 from scheduler.jobs import JobContext, job_body
-from scheduler.runner import JobRunner, RunResult
+from scheduler.runner import JobRunner, Outcome, RunResult
 from scheduler.worker import dispatch_due, register_task
 
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_S = 6 * 3600
 DISPATCH_EVERY_S = 30
+RESUME_EVERY_S = 30
+"""How often a scheduler looks for today's runs a killed process left unfinished."""
 EXPIRY_TIME = time(3, 0)
 TIER_REVIEW_TIME = time(4, 0)
 VALUE_TIME = time(2, 0)
@@ -163,6 +166,12 @@ def build_scheduler(rt: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(
         _dispatch, IntervalTrigger(seconds=DISPATCH_EVERY_S, timezone=tz), args=(rt,), id="send"
     )
+    scheduler.add_job(
+        resume_interrupted,
+        IntervalTrigger(seconds=RESUME_EVERY_S, timezone=tz),
+        args=(rt,),
+        id="resume",
+    )
     return scheduler
 
 
@@ -194,6 +203,39 @@ async def catch_up(rt: Runtime) -> list[RunResult]:
             continue
         results.append(await rt.run_job(name, latest.date()))
     return results
+
+
+async def resume_interrupted(rt: Runtime) -> list[RunResult]:
+    """Today's runs a killed process left unfinished, run again once their lock has lapsed (the
+    runner resumes them; their effects are idempotent); the runs resumed.
+
+    Without this a scheduler killed half-way left the day's run half-done: the other schedulers
+    had found it busy at its time, and a scheduler restarted within the lock's TTL found it busy
+    too. Only runs the scheduler itself would have started by now today: a greeting is never
+    sent for a past day, nor before its time. A failed run is left to the catch-up at start-up,
+    so that a job failing every time is not run again every half-minute.
+    """
+    now = rt.clock.now()
+    today = now.date()
+    running: list[Any] = await JobRun.filter(day=today, status=JobStatus.RUNNING).values_list(
+        "job", flat=True
+    )
+    interrupted = {str(job) for job in running}
+    resumed = []
+    for name, trigger in daily_jobs(rt.programme, rt.settings.tz):
+        if name not in interrupted or not _due_today(trigger, now):
+            continue
+        result = await rt.run_job(name, today)
+        if result.outcome is not Outcome.BUSY:  # busy: its process is alive (or just died)
+            log.info("resumed: %s", result.describe())
+            resumed.append(result)
+    return resumed
+
+
+def _due_today(trigger: CronTrigger, now: datetime) -> bool:
+    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+    fire = trigger.get_next_fire_time(None, midnight)
+    return fire is not None and fire <= now
 
 
 def _due(trigger: CronTrigger, now: datetime) -> list[datetime]:

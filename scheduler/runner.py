@@ -2,7 +2,8 @@
 
 - The lock (`SET NX EX`, refreshed while the job runs) keeps two schedulers, on any hosts, from
   running the same (job, day) at the same time. A killed process stops refreshing it, so it frees
-  itself within its TTL and the next attempt resumes the run.
+  itself within its TTL and the next attempt resumes the run (a running scheduler makes one:
+  `scheduler.app.resume_interrupted`).
 - The `JobRun` row (unique on job and day) says whether the run already finished: a second run
   for the same day does nothing.
 - Effects inside a job are idempotent on their own keys (outbox keys, ledger refs), so resuming a

@@ -10,6 +10,8 @@ proxies, the fake server in tests). Each call:
   `clientmsgid`). A customer-service message after such an error is not retried: WeChat may have
   delivered it, and it has no idempotency key (exponential delay with jitter; the delays and the
   sleep are injectable for tests);
+- gives up after the settings' WECHAT_API_CONNECT_TIMEOUT_SECONDS to connect and
+  WECHAT_API_TIMEOUT_SECONDS in all (`api_timeout`; a test may pass its own);
 - raises the error class that says what happened (`bot.wechat.errors`) for everything else.
 Nothing here logs the access token, the secret or a full openid.
 """
@@ -67,6 +69,15 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+def api_timeout(settings: Settings) -> aiohttp.ClientTimeout:
+    """The limits of one WeChat API call: WECHAT_API_TIMEOUT_SECONDS in all, of which
+    WECHAT_API_CONNECT_TIMEOUT_SECONDS to connect (10 and 3 unless set)."""
+    return aiohttp.ClientTimeout(
+        total=settings.wechat_api_timeout_seconds,
+        connect=settings.wechat_api_connect_timeout_seconds,
+    )
+
+
 class WeChatAPI:
     def __init__(
         self,
@@ -84,7 +95,7 @@ class WeChatAPI:
         self._metrics = metrics
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._timeout = timeout or aiohttp.ClientTimeout(total=10, connect=3)
+        self._timeout = timeout or api_timeout(settings)
         self._base = settings.wechat_api_base.rstrip("/")
         self.tokens = AccessTokens(
             store=store, appid=settings.wechat_appid, fetch=self._fetch_token, sleep=sleep

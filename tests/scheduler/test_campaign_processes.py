@@ -10,7 +10,6 @@ so that recovery takes seconds, not minutes.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import timedelta
@@ -37,31 +36,14 @@ from club.programme.source import load_programme
 from club.rules.campaigns import RunStatus
 from club.staff.accounts import StaffIdentity
 from tests.club.campaign_support import everyone_segment, programme_file
-from tests.conftest import APPID, TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL, TOKEN, TZ
+from tests.conftest import APPID, TEST_REDIS_URL, TZ
 from tests.fakes import FakeWeChat
+from tests.scheduler.processes import ROOT, env
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = 2000
 SHORT = timedelta(seconds=5)
-
-
-def env(api_base: str, config: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values.update(
-        CLUB_CONFIG=str(config),
-        DATABASE_URL=TEST_DB_URL,
-        REDIS_URL=TEST_REDIS_URL or "",
-        REDIS_PREFIX=TEST_REDIS_PREFIX,
-        WECHAT_APPID=APPID,
-        WECHAT_SECRET="test-secret",
-        WECHAT_TOKEN=TOKEN,
-        WECHAT_API_BASE=api_base,
-        WECHAT_DRY_RUN="false",
-        LOG_LEVEL="WARNING",
-    )
-    return values
 
 
 async def worker(api_base: str, config: Path) -> asyncio.subprocess.Process:
@@ -71,7 +53,7 @@ async def worker(api_base: str, config: Path) -> asyncio.subprocess.Process:
         "scheduler",
         "worker",
         cwd=ROOT,
-        env=env(api_base, config),
+        env=env(CLUB_CONFIG=str(config), WECHAT_API_BASE=api_base, WECHAT_DRY_RUN="false"),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

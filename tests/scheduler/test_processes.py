@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,49 +15,12 @@ from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.greetings.service import BATCH
-from tests.conftest import TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL
+from tests.scheduler.processes import finish, start
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 23)
-
-
-def env() -> dict[str, str]:
-    values = dict(os.environ)
-    values.update(
-        DATABASE_URL=TEST_DB_URL,
-        REDIS_URL=TEST_REDIS_URL or "",
-        REDIS_PREFIX=TEST_REDIS_PREFIX,
-        WECHAT_APPID="wx5823bf96d3bd56c7",
-        WECHAT_SECRET="test-secret",
-        WECHAT_TOKEN="QDG6eK",
-        WECHAT_DRY_RUN="true",
-        LOG_LEVEL="WARNING",
-    )
-    values.pop("CLUB_CONFIG", None)
-    return values
-
-
-async def start(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scheduler",
-        "run",
-        *args,
-        cwd=ROOT,
-        env=env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    assert proc.returncode is not None
-    return proc.returncode, (out + err).decode()
 
 
 async def birthday_members(n: int) -> list[int]:

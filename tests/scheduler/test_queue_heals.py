@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -37,32 +36,15 @@ from club.messaging.outbox import Outbox
 from club.messaging.outcomes import Outcome
 from club.programme import load_programme
 from scheduler.worker import dispatch_due
-from tests.conftest import TEST_DB_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL
 from tests.fakes import FakeWeChat
+from tests.scheduler.processes import ROOT, env
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-ROOT = Path(__file__).resolve().parents[2]
 CUSTOM = "message/custom/send"
 TEMPLATE = "message/template/send"
 CLOCK = SystemClock(ZoneInfo("Asia/Shanghai"))
-
-
-def worker_env(api_base: str) -> dict[str, str]:
-    values = dict(os.environ)
-    values.update(
-        DATABASE_URL=TEST_DB_URL,
-        REDIS_URL=TEST_REDIS_URL or "",
-        REDIS_PREFIX=TEST_REDIS_PREFIX,
-        WECHAT_APPID="wx5823bf96d3bd56c7",
-        WECHAT_SECRET="test-secret",
-        WECHAT_TOKEN="QDG6eK",
-        WECHAT_DRY_RUN="false",
-        WECHAT_API_BASE=api_base,
-        LOG_LEVEL="INFO",
-    )
-    values.pop("CLUB_CONFIG", None)
-    return values
 
 
 async def start_worker(api_base: str, log: Path) -> asyncio.subprocess.Process:
@@ -73,7 +55,7 @@ async def start_worker(api_base: str, log: Path) -> asyncio.subprocess.Process:
             "scheduler",
             "worker",
             cwd=ROOT,
-            env=worker_env(api_base),
+            env=env(WECHAT_DRY_RUN="false", WECHAT_API_BASE=api_base, LOG_LEVEL="INFO"),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )

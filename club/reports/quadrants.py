@@ -13,14 +13,21 @@ from enum import StrEnum
 
 from club.reports.filters import ReportFilter
 from club.reports.members import (
-    VALUE_COLUMNS,
+    VALUE_ROW_COLUMNS,
     MemberValueRow,
     as_date,
-    population,
     population_params,
+    value_page,
     value_row,
+    valued_members,
 )
-from club.reports.sql import fetch, read_connection
+from club.reports.sql import fetch, read_connection, union_rows
+
+BEST = (
+    "CASE WHEN mv.profit_fen IS NULL THEN 1 ELSE 0 END, mv.profit_fen DESC, mv.monetary_fen DESC,"
+    " mv.member_id"
+)
+"""The page's order: most profitable first (missing profit last), then spend."""
 
 
 class Quadrant(StrEnum):
@@ -54,32 +61,51 @@ class QuadrantsReport:
 async def quadrants_report(
     flt: ReportFilter, *, quadrant: Quadrant | None, limit: int, offset: int
 ) -> QuadrantsReport:
-    conn = read_connection()
-    where = population(flt)
-    params = population_params(flt)
-    summary = await fetch(
-        "SELECT quadrant, COUNT(*) AS members,"
-        " SUM(CASE WHEN potential = 'rising' THEN 1 ELSE 0 END) AS rising,"
-        " SUM(CASE WHEN potential = 'near_tier' THEN 1 ELSE 0 END) AS near_tier,"
-        " SUM(monetary_fen) AS monetary, SUM(profit_fen) AS profit, MAX(day) AS as_of"
-        f" FROM member_value mv WHERE {where} GROUP BY quadrant",
-        params,
-        conn=conn,
+    prefix, source = valued_members(flt)
+    summary = {
+        "row_kind": "'quadrant'",
+        "quadrant": "quadrant",
+        "members": "COUNT(*)",
+        "rising": "SUM(CASE WHEN potential = 'rising' THEN 1 ELSE 0 END)",
+        "near_tier": "SUM(CASE WHEN potential = 'near_tier' THEN 1 ELSE 0 END)",
+        "monetary_fen": "SUM(monetary_fen)",
+        "profit_fen": "SUM(profit_fen)",
+        "day": "MAX(day)",
+    }
+    only = "1 = 1" if quadrant is None else "mv.quadrant = :quadrant"
+    page_tail, page = value_page(source, only, BEST)
+    columns = (
+        ("row_kind", "VARCHAR(8)"),
+        *VALUE_ROW_COLUMNS,
+        ("members", "BIGINT"),
+        ("rising", "BIGINT"),
+        ("near_tier", "BIGINT"),
     )
-    only = "" if quadrant is None else " AND mv.quadrant = :quadrant"
-    page = {**params, "limit": limit, "offset": offset}
+    sql = prefix + union_rows(
+        columns,
+        [
+            (f"FROM {source} GROUP BY quadrant", summary),
+            (page_tail, {**page, "row_kind": "'member'"}),
+        ],
+    )
+    values = {**population_params(flt), "limit": limit, "offset": offset}
     if quadrant is not None:
-        page["quadrant"] = quadrant.value
-    rows = await fetch(
-        f"SELECT {VALUE_COLUMNS} FROM member_value mv JOIN member m ON m.id = mv.member_id"
-        f" WHERE {where}{only} ORDER BY CASE WHEN mv.profit_fen IS NULL THEN 1 ELSE 0 END,"
-        " mv.profit_fen DESC, mv.monetary_fen DESC, mv.member_id LIMIT :limit OFFSET :offset",
-        page,
-        conn=conn,
+        values["quadrant"] = quadrant.value
+    found = await fetch(sql, values, conn=read_connection())
+    summary_rows = [r for r in found if r["row_kind"] == "quadrant"]
+    # A union keeps no order: the page is put back in the order it was cut in.
+    rows = sorted(
+        (r for r in found if r["row_kind"] == "member"),
+        key=lambda r: (
+            r["profit_fen"] is None,
+            -(r["profit_fen"] or 0),
+            -r["monetary_fen"],
+            r["member_id"],
+        ),
     )
     order = [q.value for q in Quadrant]
     return QuadrantsReport(
-        as_of=max((as_date(r["as_of"]) for r in summary), default=None),
+        as_of=max((as_date(r["day"]) for r in summary_rows), default=None),
         quadrants=sorted(
             (
                 QuadrantSummary(
@@ -87,10 +113,10 @@ async def quadrants_report(
                     members=int(r["members"]),
                     rising=int(r["rising"]),
                     near_tier=int(r["near_tier"]),
-                    monetary_fen=int(r["monetary"] or 0),
-                    profit_fen=None if r["profit"] is None else int(r["profit"]),
+                    monetary_fen=int(r["monetary_fen"] or 0),
+                    profit_fen=None if r["profit_fen"] is None else int(r["profit_fen"]),
                 )
-                for r in summary
+                for r in summary_rows
             ),
             key=lambda q: order.index(q.quadrant) if q.quadrant in order else len(order),
         ),

@@ -121,3 +121,11 @@ async def test_quadrants_and_the_potential_key_customers() -> None:
     # Known profit first (M2's 500), the unknown (M6) after.
     assert [names[r.member_id] for r in develop.rows] == ["M2", "M6"]
     assert develop.rows[0].potential == "rising" and develop.rows[1].profit_fen is None
+    # Narrowed to a period: only the members who bought in it, counted and listed alike.
+    spring = await quadrants_report(
+        period(start=date(2026, 1, 1), end=date(2026, 3, 31)), quadrant=None, limit=10, offset=0
+    )
+    assert sum(q.members for q in spring.quadrants) == 2
+    assert {names[r.member_id] for r in spring.rows} == {"M3", "M4"}
+    profits = [r.profit_fen for r in spring.rows]
+    assert profits == sorted(profits, key=lambda p: (p is None, -(p or 0)))

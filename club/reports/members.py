@@ -7,11 +7,13 @@ covers every valued member.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from club.reports.filters import ReportFilter
-from club.reports.sql import Row
+from club.reports.sql import Row, union_rows
 from club.rules.channels import ChannelLevel
 
 
@@ -63,14 +65,57 @@ VALUE_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
 """`VALUE_COLUMNS` with their SQL types, for a report's tagged rows (`union_rows`)."""
 
 
-def value_page(source: str, where: str, order: str) -> tuple[str, dict[str, str]]:
-    """The branch of tagged rows (`union_rows`) that is a page of member value rows from
-    `source` (`member_value mv` ...) `where`, in `order`, `:limit` rows from `:offset`."""
-    tail = (
+def value_report_sql(
+    flt: ReportFilter,
+    *,
+    group_by: Sequence[str],
+    figures: Mapping[str, str],
+    page_where: str,
+    order: str,
+) -> str:
+    """One query over the valued members `flt` covers, as tagged rows (`row_kind`): `group`
+    rows (the `group_by` columns, `members`, `monetary_fen`, `profit_fen`, the latest `day`
+    and the extra BIGINT `figures`), and `member` rows, the value rows of a page (`:limit`
+    from `:offset`) of the members `page_where` in `order` (which `page_rows` puts back).
+    Parameters: `population_params(flt)`, limit and offset."""
+    prefix, source = valued_members(flt)
+    groups = {
+        "row_kind": "'group'",
+        **{column: column for column in group_by},
+        "members": "COUNT(*)",
+        "monetary_fen": "SUM(monetary_fen)",
+        "profit_fen": "SUM(profit_fen)",
+        "day": "MAX(day)",
+        **figures,
+    }
+    page = {name: f"page.{name}" for name, _ in VALUE_ROW_COLUMNS}
+    page["row_kind"] = "'member'"
+    page_tail = (
         f"FROM (SELECT {VALUE_COLUMNS} FROM {source} JOIN member m ON m.id = mv.member_id"
-        f" WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
+        f" WHERE {page_where} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
     )
-    return tail, {name: f"page.{name}" for name, _ in VALUE_ROW_COLUMNS}
+    columns = (
+        ("row_kind", "VARCHAR(8)"),
+        *VALUE_ROW_COLUMNS,
+        ("members", "BIGINT"),
+        *((name, "BIGINT") for name in figures),
+    )
+    body = union_rows(
+        columns,
+        [(f"FROM {source} GROUP BY {', '.join(group_by)}", groups), (page_tail, page)],
+    )
+    return prefix + body
+
+
+def group_rows(found: Sequence[Row]) -> list[Row]:
+    return [r for r in found if r["row_kind"] == "group"]
+
+
+def page_rows(found: Sequence[Row], order: Callable[[Row], Any]) -> list[MemberValueRow]:
+    """The page's value rows, put back in the order they were cut in (a union keeps none)."""
+    return [
+        value_row(r) for r in sorted((r for r in found if r["row_kind"] == "member"), key=order)
+    ]
 
 
 def population_params(flt: ReportFilter) -> dict[str, object]:

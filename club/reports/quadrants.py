@@ -13,21 +13,25 @@ from enum import StrEnum
 
 from club.reports.filters import ReportFilter
 from club.reports.members import (
-    VALUE_ROW_COLUMNS,
     MemberValueRow,
     as_date,
+    group_rows,
+    page_rows,
     population_params,
-    value_page,
-    value_row,
-    valued_members,
+    value_report_sql,
 )
-from club.reports.sql import fetch, read_connection, union_rows
+from club.reports.sql import Row, fetch, read_connection
 
 BEST = (
     "CASE WHEN mv.profit_fen IS NULL THEN 1 ELSE 0 END, mv.profit_fen DESC, mv.monetary_fen DESC,"
     " mv.member_id"
 )
 """The page's order: most profitable first (missing profit last), then spend."""
+
+
+def _best(row: Row) -> tuple[bool, int, int, int]:
+    profit = row["profit_fen"]
+    return (profit is None, -(profit or 0), -row["monetary_fen"], row["member_id"])
 
 
 class Quadrant(StrEnum):
@@ -61,48 +65,19 @@ class QuadrantsReport:
 async def quadrants_report(
     flt: ReportFilter, *, quadrant: Quadrant | None, limit: int, offset: int
 ) -> QuadrantsReport:
-    prefix, source = valued_members(flt)
-    summary = {
-        "row_kind": "'quadrant'",
-        "quadrant": "quadrant",
-        "members": "COUNT(*)",
+    figures = {
         "rising": "SUM(CASE WHEN potential = 'rising' THEN 1 ELSE 0 END)",
         "near_tier": "SUM(CASE WHEN potential = 'near_tier' THEN 1 ELSE 0 END)",
-        "monetary_fen": "SUM(monetary_fen)",
-        "profit_fen": "SUM(profit_fen)",
-        "day": "MAX(day)",
     }
     only = "1 = 1" if quadrant is None else "mv.quadrant = :quadrant"
-    page_tail, page = value_page(source, only, BEST)
-    columns = (
-        ("row_kind", "VARCHAR(8)"),
-        *VALUE_ROW_COLUMNS,
-        ("members", "BIGINT"),
-        ("rising", "BIGINT"),
-        ("near_tier", "BIGINT"),
-    )
-    sql = prefix + union_rows(
-        columns,
-        [
-            (f"FROM {source} GROUP BY quadrant", summary),
-            (page_tail, {**page, "row_kind": "'member'"}),
-        ],
+    sql = value_report_sql(
+        flt, group_by=("quadrant",), figures=figures, page_where=only, order=BEST
     )
     values = {**population_params(flt), "limit": limit, "offset": offset}
     if quadrant is not None:
         values["quadrant"] = quadrant.value
     found = await fetch(sql, values, conn=read_connection())
-    summary_rows = [r for r in found if r["row_kind"] == "quadrant"]
-    # A union keeps no order: the page is put back in the order it was cut in.
-    rows = sorted(
-        (r for r in found if r["row_kind"] == "member"),
-        key=lambda r: (
-            r["profit_fen"] is None,
-            -(r["profit_fen"] or 0),
-            -r["monetary_fen"],
-            r["member_id"],
-        ),
-    )
+    summary_rows = group_rows(found)
     order = [q.value for q in Quadrant]
     return QuadrantsReport(
         as_of=max((as_date(r["day"]) for r in summary_rows), default=None),
@@ -120,5 +95,5 @@ async def quadrants_report(
             ),
             key=lambda q: order.index(q.quadrant) if q.quadrant in order else len(order),
         ),
-        rows=[value_row(r) for r in rows],
+        rows=page_rows(found, _best),
     )

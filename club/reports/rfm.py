@@ -12,15 +12,14 @@ from datetime import date
 
 from club.reports.filters import ReportFilter
 from club.reports.members import (
-    VALUE_ROW_COLUMNS,
     MemberValueRow,
     as_date,
+    group_rows,
+    page_rows,
     population_params,
-    value_page,
-    value_row,
-    valued_members,
+    value_report_sql,
 )
-from club.reports.sql import fetch, read_connection, union_rows
+from club.reports.sql import Row, fetch, read_connection
 
 
 @dataclass(frozen=True)
@@ -55,48 +54,29 @@ class RfmReport:
 BEST = "mv.r_score + mv.f_score + mv.m_score DESC, mv.monetary_fen DESC, mv.member_id"
 
 
-def report_sql(flt: ReportFilter) -> str:
-    """One query: the (R, F, M) groups (at most bins^3 rows; the grid and each score's
-    distribution are sums of them) and a page of members, best first, as tagged rows."""
-    prefix, source = valued_members(flt)
-    groups = {
-        "row_kind": "'group'",
-        "r_score": "r_score",
-        "f_score": "f_score",
-        "m_score": "m_score",
-        "members": "COUNT(*)",
-        "monetary_fen": "SUM(monetary_fen)",
-        "profit_fen": "SUM(profit_fen)",
-        "day": "MAX(day)",
-    }
-    page_tail, page = value_page(source, "1 = 1", BEST)
-    columns = (("row_kind", "VARCHAR(8)"), *VALUE_ROW_COLUMNS, ("members", "BIGINT"))
-    body = union_rows(
-        columns,
-        [
-            (f"FROM {source} GROUP BY r_score, f_score, m_score", groups),
-            (page_tail, {**page, "row_kind": "'member'"}),
-        ],
+def _best(row: Row) -> tuple[int, int, int]:
+    return (
+        -(row["r_score"] + row["f_score"] + row["m_score"]),
+        -row["monetary_fen"],
+        row["member_id"],
     )
-    return prefix + body
 
 
 async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -> RfmReport:
+    """One query: the (R, F, M) groups (at most bins^3 rows; the grid and each score's
+    distribution are sums of them) and a page of members, best first."""
     found = await fetch(
-        report_sql(flt),
+        value_report_sql(
+            flt,
+            group_by=("r_score", "f_score", "m_score"),
+            figures={},
+            page_where="1 = 1",
+            order=BEST,
+        ),
         {**population_params(flt), "limit": limit, "offset": offset},
         conn=read_connection(),
     )
-    groups = [r for r in found if r["row_kind"] == "group"]
-    # A union keeps no order: the page is put back in the order it was cut in.
-    rows = sorted(
-        (r for r in found if r["row_kind"] == "member"),
-        key=lambda r: (
-            -(r["r_score"] + r["f_score"] + r["m_score"]),
-            -r["monetary_fen"],
-            r["member_id"],
-        ),
-    )
+    groups = group_rows(found)
     cells_by: dict[tuple[int, int], tuple[int, int, int | None]] = {}
     m_by: dict[int, tuple[int, int]] = {}
     for g in groups:
@@ -123,7 +103,7 @@ async def rfm_report(flt: ReportFilter, bins: int, *, limit: int, offset: int) -
         r_scores=_scores(cells, lambda c: c.r),
         f_scores=_scores(cells, lambda c: c.f),
         m_scores=[ScoreCount(m, n, money) for m, (n, money) in sorted(m_by.items(), reverse=True)],
-        rows=[value_row(r) for r in rows],
+        rows=page_rows(found, _best),
     )
 
 

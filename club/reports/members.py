@@ -30,18 +30,15 @@ def population(flt: ReportFilter, member: str = "mv.member_id") -> str:
 
 
 def valued_members(flt: ReportFilter) -> tuple[str, str]:
-    """(a `WITH` prefix, a FROM source `member_value mv`) for a one-query report over the
-    valued members `flt` covers: asked for a level, store or period, the members who bought
-    there and then are found once (`pop`, materialized) for all of the query's parts. Finding
-    them is what such a report costs (a million index probes at a million members), and each
-    part of a report used to find them again."""
+    """(a `WITH` prefix, a FROM source named `mv`) for a one-query report over the valued
+    members `flt` covers: asked for a level, store or period, the value rows of the members who
+    bought there and then are found once (`pop`, materialized) for all of the query's parts.
+    Finding them is what such a report costs (a million index probes at a million members),
+    and each part of a report used to find them again."""
     if not flt.narrowed:
         return "", "member_value mv"
-    prefix = (
-        "WITH pop AS MATERIALIZED (SELECT mv.member_id FROM member_value mv"
-        f" WHERE {population(flt)}) "
-    )
-    return prefix, "member_value mv JOIN pop ON pop.member_id = mv.member_id"
+    prefix = f"WITH pop AS MATERIALIZED (SELECT * FROM member_value mv WHERE {population(flt)}) "
+    return prefix, "pop mv"
 
 
 VALUE_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -90,9 +87,11 @@ def value_report_sql(
     }
     page = {name: f"page.{name}" for name, _ in VALUE_ROW_COLUMNS}
     page["row_kind"] = "'member'"
+    # The page is cut before the members' names are joined: 100 rows to look up, not all.
     page_tail = (
-        f"FROM (SELECT {VALUE_COLUMNS} FROM {source} JOIN member m ON m.id = mv.member_id"
-        f" WHERE {page_where} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
+        f"FROM (SELECT {VALUE_COLUMNS} FROM (SELECT * FROM {source} WHERE {page_where}"
+        f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS mv"
+        " JOIN member m ON m.id = mv.member_id) AS page"
     )
     columns = (
         ("row_kind", "VARCHAR(8)"),

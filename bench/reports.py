@@ -257,6 +257,22 @@ async def measure(url: str, jobs: bool) -> None:
         await step(
             "report churn", lambda: churn_report(flt, reason=Reason.ALL, limit=100, offset=0)
         )
+        await step(
+            "report rfm, key_account",
+            lambda: rfm_report(key, rules.rfm_bins, limit=100, offset=0),
+        )
+        await step(
+            "report classes, spring period",
+            lambda: classes_report(spring, change=ChangeKind.MOVED, limit=100, offset=0),
+        )
+        await step(
+            "report quadrants, spring period",
+            lambda: quadrants_report(spring, quadrant=None, limit=100, offset=0),
+        )
+        await step(
+            "report churn, spring period",
+            lambda: churn_report(spring, reason=Reason.ALL, limit=100, offset=0),
+        )
         await step("report exits", lambda: exits_report(flt))
         await step("report channels", lambda: channels_report(flt, rules, now=NOW))
         await step("report channels, key_account", lambda: channels_report(key, rules, now=NOW))

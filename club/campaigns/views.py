@@ -68,7 +68,7 @@ async def campaign_list() -> list[CampaignView]:
     runs = await _last_runs(ids)
     runs_by: dict[int, list[dict[str, Any]]] = {}
     for run, shown in zip(runs, await run_views(runs), strict=True):
-        runs_by.setdefault(run.campaign_id, []).append(shown)  # type: ignore[attr-defined]
+        runs_by.setdefault(run.campaign_id, []).append(shown)
     return [CampaignView(settings(c), progress_by[c.id], runs_by.get(c.id, [])) for c in campaigns]
 
 
@@ -98,7 +98,7 @@ async def campaign_view(campaign_id: int, programme: Programme, now: datetime) -
 async def run_views(runs: list[CampaignRun]) -> list[dict[str, Any]]:
     """The runs as staff read them, their mass sends read at once."""
     sends = await MassSend.filter(run_id__in=[r.id for r in runs]) if runs else []
-    send_of = {s.run_id: s for s in sends}  # type: ignore[attr-defined]
+    send_of = {s.run_id: s for s in sends}
     return [_run_view(run, send_of.get(run.id)) for run in runs]
 
 

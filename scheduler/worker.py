@@ -9,7 +9,8 @@
   become due later (quiet hours, back-off, a used-up quota after midnight) are fed by
   `dispatch_due`, run every half-minute by one scheduler (a Redis lock), from a watermark kept
   in Redis; queued rows that have waited ten minutes are fed again (a lost task); a duplicate
-  task only finds them claimed.
+  task only finds them claimed. A campaign's rows are never swept (`delivery.swept`): they go
+  with its chunks, so a paused campaign's written rows wait for its resume.
 - Rows whose sender died mid-send are settled first (`settle_abandoned`); template rows it
   puts back to the queue are fed at once.
 - A task that meets the database out of reach waits for it and runs again (`through_outage`).
@@ -40,8 +41,7 @@ from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
 from club.db.availability import database_answers
 from club.db.models.outbox import OutboxMessage, OutboxStatus
-from club.messaging.delivery import CHUNK, claimable, settle_abandoned
-from club.messaging.kinds import Kind
+from club.messaging.delivery import CHUNK, claimable, settle_abandoned, swept
 from club.messaging.outbox import Feed
 from club.messaging.outcomes import Outcome
 
@@ -118,11 +118,12 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
         for query in (
             # Became due since the last call: after quiet hours, a back-off, or (failed rows)
             # the day after a used-up daily quota.
-            Q(not_before__gt=since, not_before__lte=now) & claimable(),
+            Q(not_before__gt=since, not_before__lte=now) & claimable() & swept(),
             # Put back to the queue since the last call (a template row whose sender died) and
             # due: sent again now, inside WeChat's de-duplication window.
             Q(
                 Q(not_before__isnull=True) | Q(not_before__lte=now),
+                swept(),
                 updated_at__gt=since,
                 status=OutboxStatus.QUEUED,
                 outcome=Outcome.RETRY.value,
@@ -130,6 +131,7 @@ async def dispatch_due(store: Redis, feed: Feed, now: datetime) -> int:
             # Due for ten minutes and untouched since: its task was lost (or is very late).
             Q(
                 Q(not_before__isnull=True) | Q(not_before__lte=stale),
+                swept(),
                 updated_at__lte=stale,
                 status=OutboxStatus.QUEUED,
             ),
@@ -150,10 +152,8 @@ async def requeue_owed(store: Redis, feed: Feed, now: datetime) -> int:
     if not await store.set(keys.outbox_requeue_lock(), b"1", nx=True, ex=REQUEUE_LOCK_TTL_S):
         return 0
     await settle_abandoned(now)
-    owed = Q(Q(not_before__isnull=True) | Q(not_before__lte=now)) & claimable()
-    # A campaign's rows go with its chunks, at its pace (the campaign tick hands a stalled
-    # chunk on again), never one by one.
-    fed = await _feed_all(feed, owed & ~Q(kind=Kind.CAMPAIGN.value))
+    owed = Q(Q(not_before__isnull=True) | Q(not_before__lte=now)) & claimable() & swept()
+    fed = await _feed_all(feed, owed)
     if fed:
         log.info("queued again %s outbox row(s) still owed", fed)
     return fed

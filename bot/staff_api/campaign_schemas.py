@@ -184,15 +184,22 @@ class CampaignOut(Out):
     approved_for: int | None
     created_at: datetime
     progress: ProgressOut | None = None
-    runs: list[RunOut] = Field(default_factory=list)
-    events: list[EventOut] = Field(default_factory=list)
+    runs: list[RunOut] = Field(
+        default_factory=list, description="Oldest first; in the list, the last 5 only"
+    )
+    events: list[EventOut] = Field(
+        default_factory=list, description="The campaign's history (not in the list)"
+    )
     effect: EffectOut | None = Field(
-        default=None, description="Recipients against the held-out members (once sent)"
+        default=None,
+        description="Recipients against the held-out members (once sent; not in the list)",
     )
 
 
 class CampaignList(Out):
-    campaigns: list[CampaignOut]
+    campaigns: list[CampaignOut] = Field(
+        description="Newest first, each with its progress and last runs"
+    )
 
 
 class PreviewOut(Out):

@@ -48,14 +48,16 @@ def _message(body: CampaignIn) -> msg.CampaignMessage:
     )
 
 
-async def _out(call: Call, campaign_id: int, *, full: bool = True) -> CampaignOut:
-    view = await views.campaign_view(campaign_id, call.deps.programme, call.now, full=full)
+async def _out(call: Call, campaign_id: int) -> CampaignOut:
+    return _shown(await views.campaign_view(campaign_id, call.deps.programme, call.now))
+
+
+def _shown(view: views.CampaignView) -> CampaignOut:
     out = CampaignOut.model_validate(view.campaign)
-    if full:
-        out.progress = ProgressOut.model_validate(view.progress)
-        out.runs = [RunOut.model_validate(r) for r in view.runs]
-        out.events = [EventOut.model_validate(e) for e in view.events]
-        out.effect = None if view.effect is None else EffectOut.model_validate(view.effect)
+    out.progress = None if view.progress is None else ProgressOut.model_validate(view.progress)
+    out.runs = [RunOut.model_validate(r) for r in view.runs]
+    out.events = [EventOut.model_validate(e) for e in view.events]
+    out.effect = None if view.effect is None else EffectOut.model_validate(view.effect)
     return out
 
 
@@ -85,8 +87,7 @@ async def create_campaign(call: Call) -> CampaignOut:
 
 
 async def list_campaigns(call: Call) -> CampaignList:
-    ids = await views.campaign_ids()
-    return CampaignList(campaigns=[await _out(call, i, full=False) for i in ids])
+    return CampaignList(campaigns=[_shown(view) for view in await views.campaign_list()])
 
 
 async def get_campaign(call: Call) -> CampaignOut:

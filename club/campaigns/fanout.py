@@ -7,11 +7,17 @@ service while the window allows, else a template while the day's quota lasts, el
 mass send; or left out with the reason), bonus points are reserved from the budget and credited
 (`club.points.bulk`), the outbox rows are written (key `campaign:<id>:<member>`: a member is
 messaged once whatever is retried) and the recipients marked. Then the batch's rows are sent at
-the campaign's pace (`club.messaging.pacing`, shared by every worker), a few at a time.
+the campaign's pace (`club.messaging.pacing`, shared by every worker), `SEND_CONCURRENCY` at a
+time.
 
-Between batches the worker checks the campaign is still sending (pause and cancel stop it within
-a batch) and that it is not quiet hours (the scheduler hands the chunk on again when they end);
-it also marks the chunk alive, so that the scheduler can tell a chunk whose worker died.
+Before every `SEND_CONCURRENCY`-th send the worker reads the campaign's status again (one read
+by primary key, shared by the sends in flight: 0.6-1.8 ms on this VM): paused, the
+batch's other rows go back to the queue and wait, sent by nothing but this chunk (the outbox
+sweeps leave a campaign's rows alone), until the chunk is handed on after the resume;
+cancelled, they are withdrawn (`club.campaigns.unsent`). So at most `SEND_CONCURRENCY`
+messages per worker start after staff press pause or cancel. Quiet hours stop it the same way
+(the scheduler hands the chunk on again when they end). Between batches the worker also marks
+the chunk alive, so that the scheduler can tell a chunk whose worker died.
 
 When WeChat answers 45009 (the template quota is spent) the day is marked spent, the template
 rows not yet sent are withdrawn and their members go by the mass send instead: one refusal, not
@@ -33,13 +39,15 @@ from club.campaigns import message as msg
 from club.campaigns import quota
 from club.campaigns.budget import reserve_awards
 from club.campaigns.context import CampaignContext
+from club.campaigns.unsent import CANCELLED, ToSend, of_chunk, take_back
+from club.campaigns.watch import SEND_CONCURRENCY, Watch, may_send
 from club.db import tx
 from club.db.models.campaigns import Campaign, CampaignChunk, CampaignRecipient, CampaignRun
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
 from club.db.raw import dialect, native, rows
 from club.messaging.batch_delivery import deliver_many
-from club.messaging.delivery import Delivered, DeliveryStatus, withdraw
+from club.messaging.delivery import Delivered, DeliveryStatus
 from club.messaging.keys import outbox_key
 from club.messaging.kinds import Kind
 from club.messaging.outbox import MEMBER_FIELDS, Letter
@@ -52,7 +60,6 @@ from club.rules.expiry import expires_at
 log = logging.getLogger(__name__)
 
 BATCH = 50
-SEND_CONCURRENCY = 8
 QUOTA_SPENT = "template quota spent (45009): goes by the mass send instead"
 
 _CLAIM = """
@@ -66,24 +73,10 @@ _MARK = (
 )
 
 
-@dataclass(frozen=True)
-class ToSend:
-    recipient_id: int
-    outbox_id: int
-    channel: Channel
-
-
 @dataclass
 class Prepared:
     to_send: list[ToSend] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
-
-
-def may_send(campaign: Campaign) -> bool:
-    """A one-off campaign sends while `sending`; an automation's run while it is active."""
-    if campaign.daily_at is None:
-        return campaign.status is CampaignStatus.SENDING
-    return campaign.status is CampaignStatus.SCHEDULED
 
 
 async def run_chunk(ctx: CampaignContext, run_id: int, number: int) -> Counter[str]:
@@ -112,30 +105,19 @@ async def run_chunk(ctx: CampaignContext, run_id: int, number: int) -> Counter[s
     return counts
 
 
-_LEFT = """
-SELECT r.id, r.outbox_id, o.channel, o.status FROM campaign_recipient r
-JOIN outbox_message o ON o.id = r.outbox_id
-WHERE r.run_id = $1 AND r.chunk = $2 AND r.state = 'messaged'
-  AND o.status IN ('queued', 'sending')
-"""
-
-
 async def _finish_chunk(
     ctx: CampaignContext, campaign: Campaign, run_id: int, number: int, counts: Counter[str]
 ) -> bool:
-    """Nobody is pending: send the chunk's rows a worker that died left queued; done when none
-    is left queued or being sent (a row left `sending` by a dead worker is settled by the
-    scheduler after its lease, and the chunk handed on again then)."""
-    left = await rows(_LEFT, [run_id, number])
-    queued = [
-        ToSend(int(r["id"]), int(r["outbox_id"]), Channel(str(r["channel"])))
-        for r in left
-        if r["status"] == "queued"
-    ]
+    """Nobody is pending: send the chunk's rows left queued (by a pause, quiet hours, a worker
+    that died, or a retry after a busy answer); done when none is left queued or being sent (a
+    row left `sending` by a dead worker is settled by the scheduler after its lease, and the
+    chunk handed on again then)."""
+    left = await of_chunk(run_id, number)
+    queued = [u.item for u in left if u.queued]
     if queued:
         counts["left_by_a_worker"] += len(queued)
         await send(ctx, campaign, queued, counts)
-    return len(queued) == len(left) and not await rows(_LEFT, [run_id, number])
+    return len(queued) == len(left) and not await of_chunk(run_id, number)
 
 
 async def _claim(run_id: int, number: int, conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
@@ -247,39 +229,52 @@ async def _award(
 async def send(
     ctx: CampaignContext, campaign: Campaign, items: Sequence[ToSend], counts: Counter[str]
 ) -> None:
-    """Send the batch's rows at the campaign's pace, a few at a time. Template rows held by a
-    spent quota (45009, now or earlier today) are withdrawn and their members go by the mass
-    send."""
+    """Send the batch's rows at the campaign's pace, a few at a time, while the campaign still
+    sends (`Watch`: paused or in quiet hours the rest wait, queued; cancelled they are
+    withdrawn). Template rows held by a spent quota (45009, now or earlier today) are withdrawn
+    and their members go by the mass send."""
     rate = float(campaign.pace or ctx.programme.campaigns.max_per_second)
     pace_key = f"campaign:{campaign.id}"
     now = ctx.clock.now()
     _, spent = await quota.status(now.date())
     by_outbox = {item.outbox_id: item for item in items}
-    wanted = [i for i in items if not (spent and i.channel is Channel.TEMPLATE)]
-    for item in items:
-        if item not in wanted:
-            await _to_mass(item.recipient_id, [item.outbox_id], now)
-            counts["template_quota_spent"] += 1
+    held = [i for i in items if spent and i.channel is Channel.TEMPLATE]
+    counts["template_quota_spent"] += await _to_mass(held, now)
 
     async def pace(count: int) -> list[float]:
         return await ctx.pacer.slots(pace_key, rate, count)
 
+    watch = Watch(ctx, campaign)
     results = await deliver_many(
         ctx.delivery,
-        [i.outbox_id for i in wanted],
+        [i.outbox_id for i in items if i not in held],
         counts,
         pace=pace,
         concurrency=SEND_CONCURRENCY,
+        go_on=watch,
     )
-    held = [r for r in results if r.status is DeliveryStatus.QUOTA]
-    if held:
+    if watch.stopped is not None:
+        rest = [by_outbox[r.outbox_id] for r in results if r.status is DeliveryStatus.NOT_SENT]
+        await _stop(watch.stopped, rest, ctx.clock.now(), counts)
+    refused = [r for r in results if r.status is DeliveryStatus.QUOTA]
+    if refused:
         now = ctx.clock.now()
         await quota.mark_spent(now.date(), now)
-    for result in held:
+    for result in refused:
         known = by_outbox.get(result.outbox_id)
-        recipient = known.recipient_id if known is not None else await _recipient_of(result)
-        await _to_mass(recipient, [result.outbox_id], now)
-        counts["template_quota_spent"] += 1
+        item = known or ToSend(await _recipient_of(result), result.outbox_id, Channel.TEMPLATE)
+        counts["template_quota_spent"] += await _to_mass([item], now)
+
+
+async def _stop(why: str, rest: Sequence[ToSend], now: datetime, counts: Counter[str]) -> None:
+    """The rows not sent when the campaign stopped: withdrawn if it was cancelled, else left
+    queued for the chunk to send after the resume (or the quiet hours)."""
+    if why == CampaignStatus.CANCELLED.value:
+        counts["withdrawn_cancelled"] += await take_back(
+            rest, RecipientState.SKIPPED, CANCELLED, now
+        )
+    else:
+        counts[f"waiting_{why}"] += len(rest)
 
 
 async def _recipient_of(result: Delivered) -> int:
@@ -292,8 +287,5 @@ async def _recipient_of(result: Delivered) -> int:
     return 0 if found is None else found.id
 
 
-async def _to_mass(recipient_id: int, outbox_ids: list[int], now: datetime) -> None:
-    await withdraw(outbox_ids, QUOTA_SPENT, now)
-    await CampaignRecipient.filter(id=recipient_id, state=RecipientState.MESSAGED).update(
-        state=RecipientState.MASS, reason=QUOTA_SPENT
-    )
+async def _to_mass(items: Sequence[ToSend], now: datetime) -> int:
+    return await take_back(items, RecipientState.MASS, QUOTA_SPENT, now)

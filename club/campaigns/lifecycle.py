@@ -4,7 +4,8 @@ Statuses and which action allows what are the pure rules of `club.rules.campaign
 is one conditional update (`status = <the status it was read in>`), so two staff members or a
 staff member and the scheduler acting at once cannot both win, and each is written to the
 campaign's history (`CampaignEvent`: who, when, from, to, why); staff actions are in the audit
-log as well (the staff API writes it).
+log as well (the staff API writes it). Cancelling withdraws what was written and not sent yet
+and skips the recipients not yet planned, saying so (`club.campaigns.unsent`).
 
 A campaign to more members than the programme's `approval_threshold` needs an admin's approval
 (for at least its size) before it can be sent; the scheduler checks again when it starts and
@@ -20,6 +21,7 @@ from typing import Any
 
 from club.campaigns import message as msg
 from club.campaigns.audience import segment_size
+from club.campaigns.unsent import cancel_rest
 from club.db.models.campaigns import Campaign, CampaignEvent, CampaignRun
 from club.db.models.segments import Segment
 from club.rules.campaigns import (
@@ -164,6 +166,7 @@ async def move(
         await CampaignRun.filter(
             campaign_id=campaign.id, status__in=[RunStatus.SENDING, RunStatus.MASS]
         ).update(status=RunStatus.CANCELLED, finished_at=now)
+        await cancel_rest(campaign.id, now)
     return await get(campaign.id)
 
 

@@ -30,8 +30,8 @@ from tortoise.expressions import Q
 
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
-from club.campaigns.fanout import may_send
 from club.campaigns.preview import month_start
+from club.campaigns.watch import may_send
 from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, MassSend
 from club.db.outbox_bulk import encode_payload, insert_mass_sent
 from club.db.raw import execute, rows

@@ -24,7 +24,8 @@ from tortoise.expressions import Q
 from club.campaigns import lifecycle, mass
 from club.campaigns.audience import add_chunks, chunks_for, freeze
 from club.campaigns.context import CampaignContext
-from club.campaigns.fanout import BATCH, may_send
+from club.campaigns.fanout import BATCH
+from club.campaigns.watch import may_send
 from club.db import tx
 from club.db.models.campaigns import (
     Campaign,

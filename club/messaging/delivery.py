@@ -34,8 +34,9 @@ from tortoise.expressions import F, Q
 from club.clock import Clock
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.db.raw import Params, dialect, rows
 from club.messaging.keys import template_copy_key
-from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, guarantee
+from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, Kind, guarantee
 from club.messaging.message import decode
 from club.messaging.outbox import IMMEDIATE, record_template_copy
 from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure, next_midnight
@@ -70,6 +71,8 @@ class DeliveryStatus(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"
     DUPLICATE = "duplicate"
     """Nothing done: sent, being sent or settled already (or no such row)."""
+    NOT_SENT = "not_sent"
+    """Claimed, then not sent because its batch was stopped: queued again as it was."""
 
 
 _STATUS = {
@@ -92,6 +95,13 @@ class Delivered:
 def claimable() -> Q:
     """Rows a sender may claim: queued, or failed for a used-up quota (tried again once due)."""
     return Q(status=OutboxStatus.QUEUED) | Q(status=OutboxStatus.FAILED, outcome=Outcome.QUOTA)
+
+
+def swept() -> Q:
+    """Rows the outbox sweeps may hand to a sender: any but a campaign's. Those go with their
+    campaign's chunks only (`club.campaigns.fanout`): at its pace, never while it is paused,
+    withdrawn when it is cancelled; the campaign's tick hands a stalled chunk on again."""
+    return ~Q(kind=Kind.CAMPAIGN.value)
 
 
 class Delivery:
@@ -297,22 +307,23 @@ async def _settle(
     )
 
 
-async def withdraw(ids: Sequence[int], reason: str, now: datetime) -> int:
+async def withdraw(ids: Sequence[int], reason: str, now: datetime) -> list[int]:
     """Take rows back that are not to be sent after all (still queued, or waiting for a daily
-    quota to come back): skipped with `reason`. A campaign does this when WeChat says the
-    template quota is spent (45009): those members go by its mass send instead."""
+    quota to come back): skipped with `reason`; the ids taken back (a row a sender has claimed
+    meanwhile is left to it). A campaign does this when WeChat says the template quota is spent
+    (45009: those members go by its mass send instead) and when it is cancelled."""
     if not ids:
-        return 0
-    withdrawn = await OutboxMessage.filter(
-        Q(status=OutboxStatus.QUEUED) | Q(status=OutboxStatus.FAILED, outcome=Outcome.QUOTA),
-        id__in=list(ids),
-    ).update(
-        status=OutboxStatus.SKIPPED,
-        outcome=Outcome.REFUSED_BY_RULES.value,
-        last_error=reason[:255],
-        updated_at=now,
-    )
-    return int(withdrawn)
+        return []
+    p = Params(dialect())
+    at, why = p.add(now), p.add(reason[:255])
+    wanted = p.one_of("id", [int(i) for i in ids], "bigint")
+    sql = f"""
+UPDATE outbox_message SET status = 'skipped', outcome = '{Outcome.REFUSED_BY_RULES.value}',
+       last_error = {why}, updated_at = {at}
+WHERE {wanted} AND (status = 'queued' OR (status = 'failed' AND outcome = 'quota'))
+RETURNING id
+"""  # noqa: S608 (constant fragments, values bound)
+    return [int(r["id"]) for r in await rows(sql, p.values)]
 
 
 async def settle_abandoned(now: datetime, lease: timedelta = SENDING_LEASE) -> tuple[int, int]:
@@ -350,10 +361,11 @@ async def settle_abandoned(now: datetime, lease: timedelta = SENDING_LEASE) -> t
 
 
 async def due_ids(now: datetime, *, limit: int = CHUNK, after_id: int = 0) -> list[int]:
-    """Queued rows due at `now`, in id order, after `after_id`."""
+    """Queued rows due at `now`, in id order, after `after_id` (not a campaign's: `swept`)."""
     return await _ids(
         OutboxMessage.filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now),
+            swept(),
             status=OutboxStatus.QUEUED,
             id__gt=after_id,
         )

@@ -3,9 +3,10 @@ campaign services, and running what the scheduler and the workers would run."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,16 @@ from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS, Deps
 from bot.queue import InProcessCampaignFeed
-from club.campaigns import tick
+from club.campaigns import lifecycle, tick
+from club.campaigns import message as msg
+from club.campaigns.fanout import run_chunk
+from club.campaigns.runs import finish_runs, start_run
 from club.db.models.members import Member, MemberStatus
 from club.db.models.segments import Segment, SegmentKind
+from club.db.models.staff import StaffRole
 from club.programme.demo import DEMO_TOML
+from club.rules.campaigns import Action
+from club.staff.accounts import StaffIdentity
 
 Client = TestClient[Any, Any]
 
@@ -89,3 +96,43 @@ def programme_file(folder: Path, **settings: int | str) -> Path:
     path = folder / "programme.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+async def campaigns_in_every_state(deps: Deps, segment_id: int, tag: str) -> dict[str, int]:
+    """A campaign in each state a list shows, named `<state> <tag>`, by state: a draft, one
+    scheduled for later, one sent (half held out), one paused and one cancelled once their
+    audience was frozen, and an automation with a day's run."""
+    ctx = dataclasses.replace(deps.campaigns, feed=None)  # chunks are run here
+    now = ctx.clock.now()
+    staff = StaffIdentity(1, "marketer-1", StaffRole.MARKETER)
+    made: dict[str, int] = {}
+
+    async def new(state: str, *, start: bool = False, **spec: Any) -> int:
+        text = msg.CampaignMessage(f"品鉴 {tag}")
+        campaign = await lifecycle.create(
+            lifecycle.Spec(f"{state} {tag}", segment_id, text, **spec),
+            programme=ctx.programme, now=now, staff=staff,
+        )  # fmt: skip
+        made[state] = campaign.id
+        if state != "draft":
+            later = now + timedelta(days=3) if state == "scheduled" else None
+            await lifecycle.schedule(
+                campaign.id, send_at=later, programme=ctx.programme, now=now, staff=staff
+            )
+        if start:
+            run = await start_run(ctx, await lifecycle.get(campaign.id), now.date(), now)
+            assert run is not None
+            if state in ("done", "automation"):
+                for number in range(run.chunks):
+                    await run_chunk(ctx, run.id, number)
+        return campaign.id
+
+    for state in ("draft", "scheduled"):
+        await new(state)
+    await new("done", start=True, holdout_bp=5000)
+    await new("automation", start=True, daily_at=time(9, 0))
+    await finish_runs(ctx, now)
+    for state, action in (("paused", Action.PAUSE), ("cancelled", Action.CANCEL)):
+        campaign = await lifecycle.get(await new(state, start=True))
+        await lifecycle.move(campaign, action, now, staff)
+    return made

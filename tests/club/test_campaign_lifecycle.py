@@ -102,8 +102,10 @@ async def test_paused_mid_chunk_and_resumed_each_member_once(
     [(run_id, number)] = kicks.kicked
     assert number == 0
     await run_chunk(ctx, run_id, 0)
-    # Paused while the first batch sends: the batch of 50 in hand is finished, no other starts.
+    # Paused while the first batch sends: its 50 rows are written, its first sends went, the
+    # rest wait and no other batch starts.
     assert await OutboxMessage.filter(kind="campaign").count() == 50
+    assert await OutboxMessage.filter(kind="campaign", status="queued").count() > 0
     assert (await lifecycle.get(cid)).status is CampaignStatus.PAUSED
     clock.advance(timedelta(minutes=5))
     assert not (await tick.tick(ctx, clock.now()))  # nothing handed on while paused

@@ -323,3 +323,20 @@ async def test_a_queue_of_another_prefix_is_left_alone(redis_only: None, store: 
     assert await store.xlen(f"{ours}:outbox") == 1
     assert await store.xlen(f"{other}:outbox") == 1
     await store.delete(f"{other}:outbox")
+
+
+async def test_the_sweeps_leave_a_campaigns_rows_to_its_chunks(
+    delivery: Delivery, fake: FakeWeChat, store: Redis, clock: FixedClock, programme: Programme
+) -> None:
+    """A paused campaign's written rows wait for its resume (its chunks send them, at its pace):
+    neither the feeder nor the embedded sweep sends them, lost task or due or not."""
+    feed = RecordingFeed()
+    ids = await greeted(clock, programme, n=3)
+    await OutboxMessage.filter(id__in=ids[:2]).update(kind="campaign")
+    await OutboxMessage.filter(id=ids[1]).update(not_before=clock.now() + timedelta(minutes=1))
+    clock.advance(timedelta(minutes=11))
+    await OutboxMessage.filter(id__in=ids).update(updated_at=clock.now() - timedelta(hours=1))
+    assert await dispatch_due(store, feed, clock.now()) == 1
+    assert feed.kicked == [[ids[2]]]
+    assert await delivery.send_due() == {"sent": 1}
+    assert [c.body["touser"] for c in fake.calls(SEND)] == ["oWorker000002"]

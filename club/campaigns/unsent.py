@@ -1,0 +1,91 @@
+"""What a campaign wrote and has not sent yet, and taking it back.
+
+A recipient's message is its outbox row, or that row's template copy once the window refused
+the customer-service row (`club.messaging.delivery.fallback`, key `<key>:template`), as the
+progress counts it. Only the campaign's chunks send these rows (the outbox sweeps leave them
+alone: `club.messaging.delivery.swept`), so the rows a paused campaign wrote wait for its
+resume and then go exactly once.
+
+Taking back is `club.messaging.delivery.withdraw` (skipped, never sent; a row a sender has
+claimed meanwhile is left to it) with the recipient moved on and the reason said: to the mass
+send when the template quota is spent, skipped when the campaign is cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from club.db.models.campaigns import CampaignRecipient
+from club.db.raw import rows
+from club.messaging.delivery import withdraw
+from club.messaging.plan import Channel
+from club.rules.campaigns import RecipientState
+
+CANCELLED = "campaign cancelled"
+
+_UNSENT = """
+SELECT r.id AS recipient_id, COALESCE(c.id, o.id) AS outbox_id,
+       COALESCE(c.channel, o.channel) AS channel, COALESCE(c.status, o.status) AS status
+FROM campaign_recipient r
+JOIN outbox_message o ON o.id = r.outbox_id
+LEFT JOIN outbox_message c ON c.idempotency_key = o.idempotency_key || ':template'
+WHERE {scope} AND r.state = 'messaged' AND COALESCE(c.status, o.status) IN ('queued', 'sending')
+"""
+_OF_CHUNK = _UNSENT.format(scope="r.run_id = $1 AND r.chunk = $2")
+_OF_CAMPAIGN = _UNSENT.format(scope="r.campaign_id = $1")
+
+
+@dataclass(frozen=True)
+class ToSend:
+    recipient_id: int
+    outbox_id: int
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class Unsent:
+    item: ToSend
+    queued: bool
+    """False: a sender has it (`sending`)."""
+
+
+async def of_chunk(run_id: int, number: int) -> list[Unsent]:
+    return await _found(_OF_CHUNK, [run_id, number])
+
+
+async def _found(sql: str, values: list[int]) -> list[Unsent]:
+    return [
+        Unsent(
+            ToSend(int(r["recipient_id"]), int(r["outbox_id"]), Channel(str(r["channel"]))),
+            r["status"] == "queued",
+        )
+        for r in await rows(sql, values)
+    ]
+
+
+async def take_back(
+    items: Sequence[ToSend], state: RecipientState, reason: str, now: datetime
+) -> int:
+    """Withdraw the items' rows; the recipients of those withdrawn move to `state` with
+    `reason`. How many were taken back."""
+    withdrawn = set(await withdraw([i.outbox_id for i in items], reason, now))
+    moved = [i.recipient_id for i in items if i.outbox_id in withdrawn]
+    if moved:
+        await CampaignRecipient.filter(id__in=moved, state=RecipientState.MESSAGED).update(
+            state=state, reason=reason
+        )
+    return len(moved)
+
+
+async def cancel_rest(campaign_id: int, now: datetime) -> int:
+    """The campaign is cancelled: its recipients not yet planned, waiting for the mass send, or
+    whose message is still waiting are skipped, saying so (a message being sent right now
+    goes). A worker that wrote a batch meanwhile withdraws it itself when it next reads the
+    status."""
+    skipped = await CampaignRecipient.filter(
+        campaign_id=campaign_id, state__in=[RecipientState.PENDING, RecipientState.MASS]
+    ).update(state=RecipientState.SKIPPED, reason=CANCELLED)
+    waiting = [u.item for u in await _found(_OF_CAMPAIGN, [campaign_id]) if u.queued]
+    return int(skipped) + await take_back(waiting, RecipientState.SKIPPED, CANCELLED, now)

@@ -137,6 +137,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind_adjust": ("人工调整", "adjustment"),
     "kind_refund": ("兑换退回", "refund"),
     "none_yet": ("暂无记录", "Nothing yet"),
+    "campaigns_shown": (
+        "第 {first}-{last} 个，共 {total} 个活动（最新的在前）",
+        "Campaigns {first}-{last} of {total}, newest first",
+    ),
+    "newer": ("较新的", "Newer"),
+    "older": ("较早的", "Older"),
     "purchases": ("消费记录", "Purchases"),
     "order": ("订单号", "Order id"),
     "store": ("门店", "Store"),

@@ -196,10 +196,18 @@ class CampaignOut(Out):
     )
 
 
+class CampaignListQuery(In):
+    limit: int = Field(default=50, ge=1, le=200, description="Campaigns per page")
+    offset: int = Field(
+        default=0, ge=0, le=1_000_000, description="Campaigns skipped, newest first"
+    )
+
+
 class CampaignList(Out):
     campaigns: list[CampaignOut] = Field(
-        description="Newest first, each with its progress and last runs"
+        description="Newest first, each with its progress and last runs (a page of `limit`)"
     )
+    total: int = Field(description="Campaigns in all, on every page")
 
 
 class PreviewOut(Out):

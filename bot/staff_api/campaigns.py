@@ -8,6 +8,7 @@ from datetime import time
 from bot.staff_api.campaign_schemas import (
     CampaignIn,
     CampaignList,
+    CampaignListQuery,
     CampaignOut,
     EffectOut,
     EventOut,
@@ -87,7 +88,11 @@ async def create_campaign(call: Call) -> CampaignOut:
 
 
 async def list_campaigns(call: Call) -> CampaignList:
-    return CampaignList(campaigns=[_shown(view) for view in await views.campaign_list()])
+    query = call.query_as(CampaignListQuery)
+    listed = await views.campaign_list(limit=query.limit, offset=query.offset)
+    return CampaignList(
+        campaigns=[_shown(view) for view in listed], total=await views.campaign_count()
+    )
 
 
 async def get_campaign(call: Call) -> CampaignOut:
@@ -173,8 +178,9 @@ ENDPOINTS = [
         path="/api/v1/campaigns",
         view=list_campaigns,
         operation_id="listCampaigns",
-        summary="List campaigns",
+        summary="List campaigns, newest first, a page at a time",
         permission=Permission.MANAGE_CAMPAIGNS,
+        query=CampaignListQuery,
         response=CampaignList,
     ),
     Endpoint(

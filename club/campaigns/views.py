@@ -60,9 +60,19 @@ def settings(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-async def campaign_list() -> list[CampaignView]:
-    """Every campaign, newest first, with its progress and its last `LISTED_RUNS` runs."""
-    campaigns = await Campaign.all().order_by("-id")
+LIST_PAGE = 50
+"""Campaigns a list shows at once: each one's progress counts its recipients, so the list is
+paged (a brand running a few campaigns a week has hundreds after a year or two)."""
+
+
+async def campaign_count() -> int:
+    return await Campaign.all().count()
+
+
+async def campaign_list(*, limit: int = LIST_PAGE, offset: int = 0) -> list[CampaignView]:
+    """`limit` campaigns from `offset`, newest first, each with its progress and its last
+    `LISTED_RUNS` runs."""
+    campaigns = await Campaign.all().order_by("-id").offset(offset).limit(limit)
     ids = [c.id for c in campaigns]
     progress_by = await progress_of(ids)
     runs = await _last_runs(ids)

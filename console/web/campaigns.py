@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.deps import DEPS
 from bot.jsontext import json_response
 from bot.staff_api.errors import ApiError
+from club.campaigns.views import LIST_PAGE
 from club.staff.accounts import Permission
 from club.staff.wechat import bound_openid
 from console.auth.context import SESSIONS, current_user, require, see_other
@@ -33,6 +34,7 @@ from console.web.actions import (
     optional_text,
     path_id,
     text,
+    whole_number,
 )
 from console.web.members import tier_label
 
@@ -74,12 +76,22 @@ def percent_done(progress: Mapping[str, Any] | None) -> int:
 
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
     require(request, Permission.MANAGE_CAMPAIGNS)
+    offset = whole_number(request.query.get("offset"), high=1_000_000) or 0
     # One call: the list carries each campaign's progress and last runs (read at once).
-    listed = (await act(request, "listCampaigns", {})).model_dump()["campaigns"]
+    page = (
+        await act(
+            request, "listCampaigns", {}, query={"limit": str(LIST_PAGE), "offset": str(offset)}
+        )
+    ).model_dump()
+    listed = page["campaigns"]
     return await render(
         request,
         "campaigns.html",
         {
+            "offset": offset,
+            "total": page["total"],
+            "newer": max(0, offset - LIST_PAGE) if offset else None,
+            "older": offset + LIST_PAGE if offset + LIST_PAGE < page["total"] else None,
             "campaigns": [
                 {"c": c, "percent": percent_done(c["progress"])}
                 for c in listed

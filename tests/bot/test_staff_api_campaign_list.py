@@ -55,4 +55,28 @@ async def test_the_list_shows_each_campaigns_progress_in_a_constant_number_of_qu
         await campaigns_in_every_state(deps, segment.id, tag)
     listed, many = await listing(client, headers)
     assert len(listed) == 18
-    assert many == few == 5 + 1  # the list's five, and the token's check
+    assert many == few == 5 + 1 + 1  # the list's five, its count, and the token's check
+
+
+async def test_the_list_comes_a_page_at_a_time_newest_first(client: Client) -> None:
+    headers = (await staff_headers())["marketer"]
+    deps = deps_of(client)
+    segment = await everyone_segment(deps.clock.now())
+    made = await campaigns_in_every_state(deps, segment.id, "p")
+    newest_first = sorted(made.values(), reverse=True)
+
+    async def page(**query: str) -> Any:
+        resp = await client.get("/api/v1/campaigns", params=query, headers=headers)
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+    first = await page(limit="2")
+    assert [c["id"] for c in first["campaigns"]] == newest_first[:2]
+    assert first["total"] == len(made)
+    rest = await page(limit="2", offset="2")
+    assert [c["id"] for c in rest["campaigns"]] == newest_first[2:4]
+    assert (await page(offset=str(len(made))))["campaigns"] == []
+    for bad in ({"limit": "0"}, {"limit": "201"}, {"offset": "-1"}, {"limit": "x"}):
+        resp = await client.get("/api/v1/campaigns", params=bad, headers=headers)
+        assert resp.status in (400, 422), bad
+        assert "limit" in await resp.text() or "offset" in await resp.text()

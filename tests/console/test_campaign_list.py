@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+import console.web.campaigns
 from club.clock import FixedClock
 from tests.club.campaign_support import (
     campaigns_in_every_state,
@@ -57,3 +60,23 @@ async def test_the_list_shows_progress_and_runs_in_a_constant_number_of_queries(
     assert html.count('<tr id="campaign-') == 15
     assert all(f"automation {tag}" in automations for tag in ("1", "2", "3"))
     assert many == few
+
+
+async def test_the_list_pages_older_campaigns(
+    console_client: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console.web.campaigns, "LIST_PAGE", 4)
+    await staff_with_password("mia", "marketer")
+    await sign_in(console_client, "mia")
+    segment = await everyone_segment(clock.now())
+    made = await campaigns_in_every_state(deps_of(console_client), segment.id, "1")
+    newest_first = sorted(made.values(), reverse=True)
+    html, _ = await page(console_client)
+    shown = [int(i) for i in re.findall(r'<tr id="campaign-(\d+)">', html)]
+    assert set(shown) <= set(newest_first[:4]) and f"共 {len(made)} 个" in html
+    assert "/console/campaigns?offset=4" in html and "较新的" not in html
+    resp = await console_client.get("/console/campaigns?offset=4")
+    older = await resp.text()
+    assert resp.status == 200 and "较新的" in older
+    shown = [int(i) for i in re.findall(r'<tr id="campaign-(\d+)">', older)]
+    assert set(shown) <= set(newest_first[4:8]) and shown

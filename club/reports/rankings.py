@@ -64,15 +64,25 @@ def rules_key(rules: ValueRules) -> str:
 async def take_snapshot(
     conn: BaseDBAsyncClient, day: date, rules: ValueRules, now: datetime
 ) -> int:
-    """Rank `day`'s default period as the snapshot (in the refresh's transaction), replacing
-    the previous snapshot, every asked-for ranking of an earlier day and one of the same
-    period (a report asked before the refresh ran); the rows ranked."""
+    """Rank `day`'s default period as the snapshot (in the refresh's transaction); the rows
+    ranked.
+
+    The previous snapshot is not deleted at once: a report that looked it up just before this
+    commits may not have read its rows yet, so it becomes an asked-for ranking read `now`,
+    dropped like the others once `GRACE` has passed (at the next ask or refresh). Asked-for
+    rankings of the snapshot's period (asked before the refresh ran) and those duplicating a
+    snapshot go at once, as do those of earlier days read before the grace."""
     flt = default_filter(day, rules)
     await _drop(
         conn,
-        "snapshot = :yes OR as_of < :day OR (start_day = :start_day AND end_day = :end_day)",
-        {"yes": True, "day": day, "start_day": flt.start_day, "end_day": flt.end_day},
+        "snapshot = :no AND ((start_day = :start_day AND end_day = :end_day AND as_of = :day)"
+        " OR EXISTS (SELECT 1 FROM ranking s WHERE s.snapshot = :yes"
+        " AND s.start_day = ranking.start_day AND s.end_day = ranking.end_day"
+        " AND s.rules = ranking.rules AND s.as_of = ranking.as_of))",
+        {"no": False, "yes": True, "day": day, "start_day": flt.start_day, "end_day": flt.end_day},
     )
+    await Ranking.filter(snapshot=True).using_db(conn).update(snapshot=False, read_at=now)
+    await _evict(conn, day, rules.kept_rankings, now)
     return await _rank(conn, flt, rules, now, snapshot=True)
 
 

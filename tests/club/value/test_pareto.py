@@ -8,10 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from club.db.models.value import Ranking
+from club.db.models.value import CustomerValue, Ranking
 from club.reports.filters import build_filter
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import Segment
+from club.reports.rankings import kept_ranking
 from club.value.refresh import refresh_values
 from tests.club.value.fixtures import (
     KEY_ACCOUNT_PROFIT,
@@ -154,6 +155,27 @@ async def test_the_refresh_snapshot_answers_the_default_period_with_the_same_ans
     key = await pareto_report(period(level="key_account"), RULES, segment=Segment.KEY, now=NOW)  # type: ignore[arg-type]
     assert key.as_of == NOW.date() and [c.id for c in key.customers] == ["A", "B", "C"]
     assert await Ranking.filter(snapshot=False).count() == 0  # nothing ranked beside it
+
+
+async def test_a_report_that_looked_up_the_snapshot_still_reads_it_after_the_next_refresh() -> None:
+    await build_domain_example()
+    await refresh_values(NOW.date(), NOW, PROGRAMME)
+    looked_up = await kept_ranking(period(), RULES, now=NOW)  # type: ignore[arg-type]
+    assert looked_up is not None
+    rows = await CustomerValue.filter(ranking_id=looked_up.id).count()
+    # The next day's refresh commits while that report is still on its way to the rows.
+    tomorrow = NOW + timedelta(days=1)
+    await refresh_values(tomorrow.date(), tomorrow, PROGRAMME)
+    assert rows > 0 and await CustomerValue.filter(ranking_id=looked_up.id).count() == rows
+    new = await Ranking.get(snapshot=True)
+    assert new.id != looked_up.id and new.as_of == tomorrow.date()
+    # Once the grace has passed, the next ranking asked for drops it.
+    later = build_filter(
+        today=tomorrow.date(), tz=TZ, months=12, start=date(2026, 6, 1), end=date(2026, 7, 1)
+    )
+    await pareto_report(later, RULES, now=tomorrow + timedelta(minutes=6))
+    assert not await Ranking.filter(id=looked_up.id).exists()
+    assert await CustomerValue.filter(ranking_id=looked_up.id).count() == 0
 
 
 async def test_the_least_recently_read_ranking_goes_and_a_new_day_ranks_again() -> None:

@@ -71,7 +71,8 @@ async def take_snapshot(
     commits may not have read its rows yet, so it becomes an asked-for ranking read `now`,
     dropped like the others once `GRACE` has passed (at the next ask or refresh). Asked-for
     rankings of the snapshot's period (asked before the refresh ran) and those duplicating a
-    snapshot go at once, as do those of earlier days read before the grace."""
+    snapshot go at once, as do those of earlier days read before the grace (the previous
+    snapshot goes at the next day's refresh)."""
     flt = default_filter(day, rules)
     await _drop(
         conn,
@@ -82,7 +83,7 @@ async def take_snapshot(
         {"no": False, "yes": True, "day": day, "start_day": flt.start_day, "end_day": flt.end_day},
     )
     await Ranking.filter(snapshot=True).using_db(conn).update(snapshot=False, read_at=now)
-    await _evict(conn, day, rules.kept_rankings, now)
+    await _evict(conn, day, rules.kept_rankings, now, earlier=True)
     return await _rank(conn, flt, rules, now, snapshot=True)
 
 
@@ -139,7 +140,7 @@ async def ranking_for(flt: ReportFilter, rules: ValueRules, now: datetime) -> Ke
         # for it to commit, and its ranking answers.
         return await kept_ranking(flt, rules, conn=main, now=now)
     async with in_transaction("default") as conn:
-        await _evict(conn, flt.today, rules.kept_rankings, now)
+        await _evict(conn, flt.today, rules.kept_rankings, now, earlier=False)
     return await kept_ranking(flt, rules, conn=main, now=now)
 
 
@@ -182,14 +183,20 @@ GRACE = timedelta(minutes=5)
 rows yet (so the programme's `kept_rankings` may be passed for that long)."""
 
 
-async def _evict(conn: BaseDBAsyncClient, today: date, kept: int, now: datetime) -> None:
-    """Asked-for rankings of an earlier day, and those beyond the `kept` most recently read,
-    unless read in the last `GRACE`."""
+async def _evict(
+    conn: BaseDBAsyncClient, today: date, kept: int, now: datetime, *, earlier: bool
+) -> None:
+    """Asked-for rankings beyond the `kept` most recently read and, with `earlier`, those of an
+    earlier day, unless read in the last `GRACE`.
+
+    Only the value-refresh drops an earlier day's rankings (`earlier`): deleting a million rows
+    takes seconds, which a report's first ask of the day would otherwise wait for. They are
+    never read again, and stay until then."""
+    which = Ranking.filter(snapshot=False)
+    if not earlier:
+        which = which.filter(as_of=today)
     asked = await (
-        Ranking.filter(snapshot=False)
-        .using_db(conn)
-        .order_by("-read_at", "-id")
-        .values_list("id", "as_of", "read_at")
+        which.using_db(conn).order_by("-read_at", "-id").values_list("id", "as_of", "read_at")
     )
     ids = [
         i

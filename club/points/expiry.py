@@ -16,15 +16,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from club.db.models.ledger import LedgerEntry, PointsLot
+from club.db.models.ledger import PointsLot
 from club.points.ops import (
     LedgerError,
+    NewEntry,
     Standing,
     empty_lots,
     expiry_ref,
     lock_members,
     lots_with_expiry,
     set_standings,
+    write_entries,
 )
 from club.rules import reasons
 from club.rules.expiry import last_valid_day
@@ -97,7 +99,7 @@ async def _empty_lots(
     )
     done = await lots_with_expiry(conn, [int(lot[0]) for lot in lots])
     standings = dict(olds)
-    entries: list[LedgerEntry] = []
+    entries: list[NewEntry] = []
     emptied: list[tuple[int, int]] = []
     expired: list[tuple[int, int]] = []
     for lot_id, member_id, remaining in lots:
@@ -109,31 +111,17 @@ async def _empty_lots(
             # Lots always hold exactly the balance; refuse to go on if that ever breaks.
             raise LedgerError(f"lot {lot_id} holds more than member {member_id}'s balance")
         standings[member_id] = new = Standing(old.balance - points, old.debt)
-        entries.append(expiry_entry(member_id, lot_id, points, new, now))
+        entries.append(NewEntry(member_id, -points, new, expiry_ref(lot_id)))
         emptied.append((lot_id, points))
         expired.append((member_id, points))
     if not entries:
         return []
     await empty_lots(conn, emptied)
     await set_standings(conn, {m: (olds[m], standings[m]) for m in olds if standings[m] != olds[m]})
-    await LedgerEntry.bulk_create(entries, using_db=conn)
-    return expired
-
-
-def expiry_entry(
-    member_id: int, lot_id: int, points: int, standing: Standing, now: datetime
-) -> LedgerEntry:
-    return LedgerEntry(
-        member_id=member_id,
-        kind=EntryKind.EXPIRE,
-        points=-points,
-        balance_after=standing.balance,
-        debt_after=standing.debt,
-        reason=reasons.write("expired"),
-        ref=expiry_ref(lot_id),
-        actor_id=None,
-        created_at=now,
+    await write_entries(
+        conn, entries, kind=EntryKind.EXPIRE, reason=reasons.write("expired"), now=now
     )
+    return expired
 
 
 async def expire_due(now: datetime, *, batch: int = BATCH) -> ExpiryRun:

@@ -2,8 +2,9 @@
 
 Every step takes the transaction's connection. The member row is always changed first, by one
 conditional UPDATE: on PostgreSQL that also locks the row, so the lot reads and writes that follow
-are serialised per member (lock order everywhere: purchase, member, lots). SQLite runs one
-transaction at a time per process anyway.
+are serialised per member (lock order everywhere: purchase, member, lots). A batch job that
+changes several members (the expiry run) locks them first, in id order (`lock_members`). SQLite
+runs one transaction at a time per process anyway.
 """
 
 from __future__ import annotations
@@ -297,6 +298,66 @@ async def write_entry(
         actor_id=actor_id,
         created_at=now,
     )
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    member_id: int
+    points: int
+    standing: Standing
+    """The member's balance and debt right after this row."""
+    ref: str
+
+
+_ENTRIES_PG = """
+INSERT INTO ledger_entry
+    (member_id, kind, points, balance_after, debt_after, reason, ref, actor_id, created_at)
+SELECT v.member_id, $1, v.points, v.balance, v.debt, $2, v.ref, NULL, $3
+FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::varchar[])
+    WITH ORDINALITY AS v(member_id, points, balance, debt, ref, n)
+ORDER BY v.n
+"""
+"""In the given order, so that a member's rows' ids follow their running balance."""
+
+
+async def write_entries(
+    conn: BaseDBAsyncClient,
+    entries: Sequence[NewEntry],
+    *,
+    kind: EntryKind,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Several ledger rows of one kind and reason without an actor (a batch job's), in order: one
+    statement on PostgreSQL. A (kind, ref) already written raises IntegrityError."""
+    if conn.capabilities.dialect == "postgres":
+        values: list[Any] = [
+            str(kind),
+            reason,
+            now,
+            [e.member_id for e in entries],
+            [e.points for e in entries],
+            [e.standing.balance for e in entries],
+            [e.standing.debt for e in entries],
+            [e.ref for e in entries],
+        ]
+        await conn.execute_query(_ENTRIES_PG, values)
+        return
+    rows = [
+        LedgerEntry(
+            member_id=e.member_id,
+            kind=kind,
+            points=e.points,
+            balance_after=e.standing.balance,
+            debt_after=e.standing.debt,
+            reason=reason,
+            ref=e.ref,
+            actor_id=None,
+            created_at=now,
+        )
+        for e in entries
+    ]
+    await LedgerEntry.bulk_create(rows, using_db=conn)
 
 
 async def add_lot(

@@ -224,3 +224,37 @@ async def test_two_runs_at_once_in_small_batches_expire_each_lot_once() -> None:
         for _, p, after in rows:  # each row's balance after follows from the one before
             balance += p
             assert after == balance
+
+
+@pytest.mark.parametrize("seen_under_lock", [True, False])
+@pytest.mark.usefixtures("db")
+async def test_a_lot_already_carrying_its_expire_row_does_not_cost_the_batch(
+    monkeypatch: pytest.MonkeyPatch, seen_under_lock: bool
+) -> None:
+    members = [await make_member(i) for i in range(3)]
+    for i, m in enumerate(members):
+        await _earn(m, 10, f"o{i}", NOW - timedelta(days=1))
+    (marked,) = await _lot_ids(members[1])
+    # An EXPIRE row for a lot that still holds its points (what a run racing this one would
+    # leave, caught between this run's check and its insert when the check is not seen).
+    await LedgerEntry.create(
+        member_id=members[1],
+        kind=EntryKind.EXPIRE,
+        points=0,
+        balance_after=10,
+        debt_after=0,
+        reason="expired",
+        ref=f"lot:{marked}",
+        created_at=NOW,
+    )
+    if not seen_under_lock:  # the batch meets the unique ref and goes on lot by lot
+
+        async def none_expired(*_: object) -> set[int]:
+            return set()
+
+        monkeypatch.setattr(expiry, "lots_with_expiry", none_expired)
+    run = await expire_due(NOW)
+    assert (run.lots, run.points, run.members) == (2, 20, 2)
+    assert [await standing(m) for m in members] == [(0, 0), (10, 0), (0, 0)]
+    for m in members:
+        await assert_consistent(m)

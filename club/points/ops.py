@@ -2,8 +2,9 @@
 
 Every step takes the transaction's connection. The member row is always changed first, by one
 conditional UPDATE: on PostgreSQL that also locks the row, so the lot reads and writes that follow
-are serialised per member (lock order everywhere: purchase, member, lots). SQLite runs one
-transaction at a time per process anyway.
+are serialised per member (lock order everywhere: purchase, member, lots). A batch job that
+changes several members (the expiry run) locks them first, in id order (`lock_members`). SQLite
+runs one transaction at a time per process anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
+from club.db.raw import Params, dialect, rows
 from club.rules.kinds import EntryKind
 from club.rules.lots import Lot, allocate
 from club.rules.refunds import Use
@@ -73,6 +75,22 @@ async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> Standing:
     return standing
 
 
+async def lock_members(conn: BaseDBAsyncClient, member_ids: Sequence[int]) -> dict[int, Standing]:
+    """Several members' balance and debt, their rows locked until the transaction ends, in id
+    order: two callers never wait on each other, and a movement of one member (which locks only
+    that member) waits at most for one batch."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    params = Params(dialect(conn))
+    where = params.one_of("id", ids, "bigint")
+    sql = f"SELECT id, points_balance, points_debt FROM member WHERE {where}"  # noqa: S608 (constant fragments, values bound)
+    if params.postgres:
+        sql += " ORDER BY id FOR UPDATE"
+    found = await rows(sql, params.values, conn)
+    return {int(r["id"]): Standing(int(r["points_balance"]), int(r["points_debt"])) for r in found}
+
+
 async def add_without_debt(conn: BaseDBAsyncClient, member_id: int, points: int) -> Standing | None:
     """The common credit: one statement when the member owes nothing; None if they do."""
     sql = (
@@ -107,6 +125,36 @@ async def set_standing(
     return standing
 
 
+_SET_MANY_PG = """
+UPDATE member SET points_balance = v.balance, points_debt = v.debt
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+    AS v(id, balance, debt, old_balance, old_debt)
+WHERE member.id = v.id AND member.points_balance = v.old_balance
+  AND member.points_debt = v.old_debt
+"""
+
+
+async def set_standings(
+    conn: BaseDBAsyncClient, changes: dict[int, tuple[Standing, Standing]]
+) -> None:
+    """`set_standing` for several members ({member: (old, new)}): one statement on PostgreSQL."""
+    if conn.capabilities.dialect != "postgres":
+        for member_id, (old, new) in changes.items():
+            await set_standing(conn, member_id, old, new)
+        return
+    ids = list(changes)
+    values = [
+        ids,
+        [changes[m][1].balance for m in ids],
+        [changes[m][1].debt for m in ids],
+        [changes[m][0].balance for m in ids],
+        [changes[m][0].debt for m in ids],
+    ]
+    changed, _ = await conn.execute_query(_SET_MANY_PG, values)
+    if changed != len(ids):
+        raise LedgerError("a member changed during the movement; retry")
+
+
 async def take_from_lots(
     conn: BaseDBAsyncClient,
     member_id: int,
@@ -137,6 +185,31 @@ async def take_from_lots(
     return taken
 
 
+_EMPTY_PG = """
+UPDATE points_lot SET remaining = 0
+FROM unnest($1::bigint[], $2::bigint[]) AS v(id, remaining)
+WHERE points_lot.id = v.id AND points_lot.remaining = v.remaining
+"""
+
+
+async def empty_lots(conn: BaseDBAsyncClient, lots: Sequence[tuple[int, int]]) -> None:
+    """Empty each (lot, points it still holds): one statement on PostgreSQL. Refused if any lot
+    holds other than that (the caller read them under the members' locks)."""
+    if conn.capabilities.dialect == "postgres":
+        values: list[Any] = [[lot for lot, _ in lots], [points for _, points in lots]]
+        changed, _ = await conn.execute_query(_EMPTY_PG, values)
+    else:
+        changed = 0
+        for lot_id, points in lots:
+            changed += (
+                await PointsLot.filter(id=lot_id, remaining=points)
+                .using_db(conn)
+                .update(remaining=0)
+            )
+    if changed != len(lots):
+        raise LedgerError("a points lot changed during the expiry; retry")
+
+
 async def _record_uses(conn: BaseDBAsyncClient, entry_id: int, uses: list[tuple[int, int]]) -> None:
     rows = [PointsLotUse(entry_id=entry_id, lot_id=lot_id, points=n) for lot_id, n in uses if n]
     if rows:
@@ -147,6 +220,17 @@ def expiry_ref(lot_id: int) -> str:
     """The ledger ref of the EXPIRE movement that empties a lot (club.points.expiry writes it; a
     refund looks for it to know the lot has expired)."""
     return f"lot:{lot_id}"
+
+
+async def lots_with_expiry(conn: BaseDBAsyncClient, lot_ids: Sequence[int]) -> set[int]:
+    """Those of the lots that the expiry run has emptied (their EXPIRE row exists)."""
+    refs = {expiry_ref(lot_id): lot_id for lot_id in lot_ids}
+    found = (
+        await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=list(refs))
+        .using_db(conn)
+        .values_list("ref")
+    )
+    return {refs[str(row[0])] for row in found}
 
 
 async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime) -> list[Use]:
@@ -163,16 +247,10 @@ async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime)
     )
     if not rows:
         return []
-    refs = [expiry_ref(int(r[0])) for r in rows]
-    emptied = {
-        str(row[0])
-        for row in await LedgerEntry.filter(kind=EntryKind.EXPIRE, ref__in=refs)
-        .using_db(conn)
-        .values_list("ref")
-    }
+    emptied = await lots_with_expiry(conn, [int(r[0]) for r in rows])
     uses = []
     for lot_id, points, expires in rows:  # type: ignore[misc]
-        expired = (expires is not None and expires <= now) or expiry_ref(int(lot_id)) in emptied
+        expired = (expires is not None and expires <= now) or int(lot_id) in emptied
         uses.append(Use(int(lot_id), int(points), expires, expired))
     return uses
 
@@ -220,6 +298,66 @@ async def write_entry(
         actor_id=actor_id,
         created_at=now,
     )
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    member_id: int
+    points: int
+    standing: Standing
+    """The member's balance and debt right after this row."""
+    ref: str
+
+
+_ENTRIES_PG = """
+INSERT INTO ledger_entry
+    (member_id, kind, points, balance_after, debt_after, reason, ref, actor_id, created_at)
+SELECT v.member_id, $1, v.points, v.balance, v.debt, $2, v.ref, NULL, $3
+FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::varchar[])
+    WITH ORDINALITY AS v(member_id, points, balance, debt, ref, n)
+ORDER BY v.n
+"""
+"""In the given order, so that a member's rows' ids follow their running balance."""
+
+
+async def write_entries(
+    conn: BaseDBAsyncClient,
+    entries: Sequence[NewEntry],
+    *,
+    kind: EntryKind,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Several ledger rows of one kind and reason without an actor (a batch job's), in order: one
+    statement on PostgreSQL. A (kind, ref) already written raises IntegrityError."""
+    if conn.capabilities.dialect == "postgres":
+        values: list[Any] = [
+            str(kind),
+            reason,
+            now,
+            [e.member_id for e in entries],
+            [e.points for e in entries],
+            [e.standing.balance for e in entries],
+            [e.standing.debt for e in entries],
+            [e.ref for e in entries],
+        ]
+        await conn.execute_query(_ENTRIES_PG, values)
+        return
+    rows = [
+        LedgerEntry(
+            member_id=e.member_id,
+            kind=kind,
+            points=e.points,
+            balance_after=e.standing.balance,
+            debt_after=e.standing.debt,
+            reason=reason,
+            ref=e.ref,
+            actor_id=None,
+            created_at=now,
+        )
+        for e in entries
+    ]
+    await LedgerEntry.bulk_create(rows, using_db=conn)
 
 
 async def add_lot(

@@ -21,13 +21,15 @@ from club.db.models.ledger import LedgerEntry, PointsLot
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.points.bulk import Credit, credit_many
+from club.points.expiry import BATCH
 from club.rules.kinds import EntryKind
 from tests.conftest import TZ
 from tests.scheduler.processes import finish, start
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-MEMBERS = 150
+MEMBERS = 4 * BATCH
+"""Four transactions of expiry: the run is killed once the first has committed."""
 OLD, SOON = 100, 30
 """Each member's lot past its date, and the one expiring within the reminder days."""
 LOCK_TTL = "1"
@@ -86,13 +88,13 @@ async def test_expiry_killed_half_way_and_run_again_takes_each_lot_once(
 
     proc = await start("expire-points", "--date", day, "--lock-ttl", LOCK_TTL)
     for _ in range(3000):  # a minute at most
-        if await expired_entries() >= MEMBERS // 3 or proc.returncode is not None:
+        if await expired_entries() >= BATCH or proc.returncode is not None:
             break
         await asyncio.sleep(0.02)
     assert proc.returncode is None, "the run ended before it was killed"
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
-    assert MEMBERS // 3 <= await expired_entries() < MEMBERS, "killed half-way"
+    assert BATCH <= await expired_entries() < MEMBERS, "killed half-way"
     assert (await JobRun.get(job="expire-points", day=day)).status is JobStatus.RUNNING
 
     code, out = await finish(await start("expire-points", "--date", day))

@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from club.db import tx
 from club.db.raw import dialect, rows
 from club.points import ledger
+from club.points.ops import lock_members
 from club.rules.kinds import EntryKind
 
 
@@ -93,6 +94,10 @@ async def _credit_all(
     done: set[str] = set()
     given = 0
     if dialect(conn) == "postgres":
+        # The batch's members are locked first, in id order, as every batch of the ledger locks
+        # them (expiry's included): the bulk UPDATE below takes its rows in the plan's order, and
+        # two batches taking the same members in different orders deadlock.
+        await lock_members(conn, [c.member_id for c in credits])
         done, given = await _credit_batch(credits, now, expires_at, kind, conn)
     for item in credits:
         if item.ref in done:

@@ -70,21 +70,14 @@ async def churn_report(
     flt: ReportFilter, *, reason: Reason, limit: int, offset: int
 ) -> ChurnReport:
     conn = read_connection()
+    where = population(flt, "mc.member_id")
     params = {**population_params(flt), "yes": True}
     joins = (
         " FROM member_churn mc JOIN member m ON m.id = mc.member_id"
         " LEFT JOIN member_value mv ON mv.member_id = mc.member_id"
     )
-    prefix, where = "", "1 = 1"
-    if flt.narrowed:
-        # The flagged members who bought there and then, found once for both group branches.
-        prefix = (
-            "WITH pop AS MATERIALIZED (SELECT mc.member_id FROM member_churn mc"
-            f" WHERE {population(flt, 'mc.member_id')}) "
-        )
-        joins += " JOIN pop ON pop.member_id = mc.member_id"
     groups = await fetch(
-        f"{prefix}SELECT 'class' AS by_what, mv.value_class AS key, COUNT(*) AS members,"
+        "SELECT 'class' AS by_what, mv.value_class AS key, COUNT(*) AS members,"
         " SUM(CASE WHEN mc.silent = :yes THEN 1 ELSE 0 END) AS silent,"
         " SUM(CASE WHEN mc.spend_fell = :yes THEN 1 ELSE 0 END) AS fell,"
         " SUM(CASE WHEN mc.since >= :start_day AND mc.since <= :end_day THEN 1 ELSE 0 END)"
@@ -95,7 +88,7 @@ async def churn_report(
         conn=conn,
     )
     rows = await fetch(
-        f"{prefix}SELECT mc.member_id, m.name, m.tier, mv.value_class, mc.since, mc.purchases,"
+        "SELECT mc.member_id, m.name, m.tier, mv.value_class, mc.since, mc.purchases,"
         " mc.rhythm_days, mc.silence_days, mc.spend_fen, mc.spend_before_fen, mc.silent,"
         f" mc.spend_fell, mc.reason_zh, mc.reason_en {joins}"
         f" WHERE {where} AND {_REASON_WHERE[reason]}"

@@ -38,6 +38,7 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.members_sql import insert_members  # noqa: E402
 from bot.kv import open_store  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pacing import RedisPacer  # noqa: E402
@@ -69,13 +70,7 @@ STAFF = StaffIdentity(1, "bench", StaffRole.MARKETER)
 APPID = "wx5823bf96d3bd56c7"
 RATE_MEMBERS = 20_000
 
-_LOAD = """
-INSERT INTO member (openid, status, language, joined_at, consent_at, tier, points_balance,
-                    points_debt, flagged_for_review, birthday_lunar_leap, created_at, updated_at)
-SELECT 'oBench' || lpad(g::text, 10, '0'), 'active', 'zh', $2, $2, 'taste', 0, 0, false, false,
-       $2, $2
-FROM generate_series(1, $1) AS g
-"""
+_LOAD = insert_members("oBench")
 
 
 def rss_mib() -> float:

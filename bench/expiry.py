@@ -30,6 +30,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.members_sql import insert_members
 from club.db.connect import database
 from club.db.migrate import migrate
 from club.points.expiry import expire_due
@@ -41,13 +42,7 @@ DUE = datetime(2028, 1, 1, 0, 0, tzinfo=TZ)
 LATER = datetime(2029, 1, 1, 0, 0, tzinfo=TZ)
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/clubbot_expiry_bench"
 
-_MEMBERS = """
-INSERT INTO member (openid, status, language, joined_at, consent_at, tier, points_balance,
-                    points_debt, flagged_for_review, birthday_lunar_leap, created_at, updated_at)
-SELECT 'oExpiry' || lpad(g::text, 10, '0'), 'active', 'zh', $2, $2, 'taste', 0, 0, false, false,
-       $2, $2
-FROM generate_series(1, $1) AS g
-"""
+_MEMBERS = insert_members("oExpiry")
 # Lot g of the due ones: members 1..M get one each; the rest go round the first quarter.
 _EARNS = """
 INSERT INTO ledger_entry

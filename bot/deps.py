@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from club.clock import Clock
     from club.messaging.delivery import Delivery
     from club.messaging.outbox import Outbox
+    from club.reports.ranker import Ranker
     from club.rules.programme import Programme
     from config import Settings
 
@@ -43,6 +44,8 @@ class Deps:
     """Waits for sends in flight (embedded mode's in-process sender) before shutting down."""
     campaigns: CampaignContext
     """Staff campaigns: planning, pacing and the feed of their chunks to the workers."""
+    ranker: Ranker
+    """The 80/20 rankings this process is making for reports (a request waits only so long)."""
 
 
 DEPS = web.AppKey("deps", Deps)

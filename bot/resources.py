@@ -36,6 +36,7 @@ from club.messaging.outbox import Outbox
 from club.messaging.plan import delivery_rules
 from club.messaging.sending import MassSender, Sender
 from club.programme.source import load_programme
+from club.reports.ranker import Ranker
 from config import Settings
 
 
@@ -93,6 +94,7 @@ async def open_resources(
                     await in_campaigns.drain()
                     await in_process.drain()
 
+            ranker = Ranker()
             try:
                 yield Deps(
                     settings=settings,
@@ -106,9 +108,11 @@ async def open_resources(
                     delivery=delivery,
                     drain=drain,
                     campaigns=campaigns,
+                    ranker=ranker,
                 )
                 await drain()
             finally:
+                await ranker.close()
                 if own_broker:
                     await broker.shutdown()
     finally:

@@ -517,6 +517,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Working… the first report of a new period ranks every customer first (about 20 s at a "
         "million customers); the same period answers at once after that.",
     ),
+    "report_ranking": (
+        "正在为这个时段的全部客户排名（该时段今天的首次查询，百万客户约需 20 秒），"
+        "本页 {seconds} 秒后自动刷新。",
+        "Ranking every customer of this period (its first report today: about 20 s at a million "
+        "customers); this page asks again in {seconds} s.",
+    ),
     "report_empty": ("此期间没有数据。", "Nothing in this period."),
     "report_pareto": ("二八分析", "80/20 (Pareto)"),
     "report_pareto_about": (

@@ -119,6 +119,9 @@ class Endpoint:
     """The answer is a CSV file: the view returns a `CsvFile` whose lines are streamed."""
     csv: bool = False
     """The view also answers `text/csv` (a report's rows with `?format=csv`)."""
+    accepted: tuple[type[BaseModel], str] | None = None
+    """The view may answer 202 with this model and Retry-After instead (work still going on),
+    and what that means."""
 
     @property
     def path_params(self) -> list[str]:

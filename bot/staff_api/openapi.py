@@ -124,6 +124,13 @@ def _operation(
         responses["422"] = error(INVALID)
     for status, description in endpoint.errors.items():
         responses[str(status)] = error(description)
+    if endpoint.accepted is not None:
+        model, description = endpoint.accepted
+        responses["202"] = {
+            "description": description,
+            "headers": RETRY_AFTER_HEADER,
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}},
+        }
     op["responses"] = dict(sorted(responses.items()))
     return op
 
@@ -133,6 +140,8 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
     query_schemas: dict[type[BaseModel], dict[str, Any]] = {}
     for ep in endpoints:
         wanted.append((ep.response, "serialization"))
+        if ep.accepted is not None:
+            wanted.append((ep.accepted[0], "serialization"))
         if ep.body is not None:
             wanted.append((ep.body, "validation"))
         if ep.query is not None:

@@ -109,6 +109,14 @@ class ParetoCustomerOut(Out):
     segment: str
 
 
+class RankingPendingOut(Out):
+    status: str = Field(description="`ranking`: the period's customers are being ranked")
+    message: str
+    period: PeriodOut
+    started_at: datetime = Field(description="When the ranking began")
+    retry_after: int = Field(description="Seconds to wait before asking again (as Retry-After)")
+
+
 class ParetoOut(AnswerOut):
     period: PeriodOut
     as_of: date | None = Field(

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.jsontext import json_response
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.report_schemas import (
     AnswerOut,
@@ -24,6 +25,7 @@ from bot.staff_api.report_schemas import (
     PeriodOut,
     QuadrantsOut,
     QuadrantsQuery,
+    RankingPendingOut,
     ReportQuery,
     RfmOut,
     TiersOut,
@@ -39,6 +41,7 @@ from club.reports.members import MemberValueRow
 from club.reports.pareto import pareto_report
 from club.reports.pareto_rows import ParetoCustomer
 from club.reports.quadrants import quadrants_report
+from club.reports.ranker import RankingPending
 from club.reports.rfm import rfm_report
 from club.reports.tiers import TierRow, tiers_report
 from club.staff.accounts import Permission
@@ -147,23 +150,48 @@ async def pareto(call: Call) -> ParetoOut | web.Response:
     query = call.query_as(ParetoQuery)
     flt = report_filter(call, query)
     rules = call.deps.programme.value
-    return await paged(  # type: ignore[no-any-return]
-        call,
-        "pareto",
-        flt,
-        lambda: pareto_report(
+    try:
+        return await paged(  # type: ignore[no-any-return]
+            call,
+            "pareto",
             flt,
-            rules,
-            segment=query.segment,
-            limit=query.limit,
-            offset=query.offset,
-            now=call.now,
+            lambda: pareto_report(
+                flt,
+                rules,
+                segment=query.segment,
+                limit=query.limit,
+                offset=query.offset,
+                now=call.now,
+                ranker=call.deps.ranker,
+            ),
+            page=query,
+            choice=query.segment,
+            rows="customers",
+            kind=ParetoCustomer,
+            out=ParetoOut,
+        )
+    except RankingPending as pending:
+        call.summary["pending"] = True
+        return pending_response(flt, pending)
+
+
+def pending_response(flt: ReportFilter, pending: RankingPending) -> web.Response:
+    """202: the period's customers are still being ranked; ask again after Retry-After."""
+    body = RankingPendingOut(
+        status="ranking",
+        message=(
+            f"The customers of {pending.start_day}..{pending.end_day} are being ranked (the "
+            "first report of a period ranks them all, then its pages answer at once): ask "
+            f"again in {pending.retry_after} s"
         ),
-        page=query,
-        choice=query.segment,
-        rows="customers",
-        kind=ParetoCustomer,
-        out=ParetoOut,
+        period=period_out(flt),
+        started_at=pending.started_at,
+        retry_after=pending.retry_after,
+    )
+    return json_response(
+        body.model_dump(mode="json"),
+        status=202,
+        headers={"Retry-After": str(pending.retry_after)},
     )
 
 
@@ -291,6 +319,11 @@ ENDPOINTS = [
         query=ParetoQuery,
         response=ParetoOut,
         csv=True,
+        accepted=(
+            RankingPendingOut,
+            "The period's customers are being ranked (its first report, at a large club): "
+            "ask again after `Retry-After` seconds",
+        ),
         audit="report.read",
     ),
     Endpoint(

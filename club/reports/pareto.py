@@ -24,6 +24,7 @@ from datetime import datetime
 from club.reports.customers import params
 from club.reports.filters import ReportFilter
 from club.reports.pareto_rows import ParetoReport, Segment, assemble
+from club.reports.ranker import Ranker
 from club.reports.ranking import ranking_sql
 from club.reports.rankings import ranking_for
 from club.reports.sql import Dialect, fetch, read_connection, union_rows
@@ -188,9 +189,11 @@ async def pareto_report(
     segment: Segment = Segment.ALL,
     limit: int = 100,
     offset: int = 0,
+    ranker: Ranker | None = None,
 ) -> ParetoReport:
-    """The report as asked at `now` (a period ranked for it says so)."""
-    kept = await ranking_for(flt, rules, now)
+    """The report as asked at `now` (a period ranked for it says so). With a `ranker` (the web
+    process's), a period still being ranked after its wait raises `RankingPending`."""
+    kept = await (ranker.ranking_for if ranker is not None else ranking_for)(flt, rules, now)
     conn = kept.conn if kept is not None else read_connection()
     sql = report_sql(flt, rules, Dialect.of(conn), segment, stored=kept is not None)
     values: dict[str, object] = {"limit": limit, "offset": offset}

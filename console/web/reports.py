@@ -8,6 +8,7 @@ audit), and its CSV is that endpoint's `format=csv` answer.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,21 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
         found = await act_any(request, REPORTS[name], query=query)
     except ApiError as exc:
         raise web.HTTPUnprocessableEntity(text=exc.message) from None
+    if _pending(found) is not None:
+        # Still ranking: the report's page waits and asks again; its CSV is there after.
+        page_query = {k: v for k, v in query.items() if k in request.query}
+        raise web.HTTPSeeOther(
+            f"/console/reports/{name}" + (f"?{urlencode(page_query)}" if page_query else "")
+        )
     return await download(request, found)
+
+
+def _pending(found: object) -> dict[str, Any] | None:
+    """The API's 202 body when the period is still being ranked, else None."""
+    if isinstance(found, web.Response) and found.status == 202 and found.text:
+        body: dict[str, Any] = json.loads(found.text)
+        return body
+    return None
 
 
 async def report_page(request: web.Request) -> web.StreamResponse:
@@ -87,6 +102,18 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     error = None
     try:
         found = await act_any(request, REPORTS[name], query=query)
+        pending = _pending(found)
+        if pending is not None:
+            return await render(
+                request,
+                "report_pending.html",
+                {
+                    "name": name,
+                    "start": pending["period"]["start"],
+                    "end": pending["period"]["end"],
+                    "retry_after": int(pending["retry_after"]),
+                },
+            )
         data: dict[str, Any] = (
             found.model_dump() if not isinstance(found, web.StreamResponse) else {}
         )

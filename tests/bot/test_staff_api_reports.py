@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
+import pytest
+
+from bot.deps import DEPS
 from club.db.models.members import Member
+from club.db.models.value import Ranking
+from club.reports import ranker as ranker_module
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
 from tests.club.value.fixtures import (
     NOW,
     PROGRAMME,
+    SlowRanking,
     build_consumers,
     build_domain_example,
     build_drifters,
@@ -150,3 +157,33 @@ async def test_every_report_answers_json_and_excel_csv(client: Client) -> None:
         assert (await error_of(bad, 422))["fields"] == ["to"], name
     tiers = await (await client.get("/api/v1/reports/tiers", headers=headers)).json()
     assert [r["tier"] for r in tiers["rows"]][:1] == ["taste"]
+
+
+async def test_a_period_still_being_ranked_answers_202_then_the_report(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large club's first report of a period: 202 with Retry-After while its customers are
+    ranked in the background, then the report, read from the ranking made once."""
+    await build_domain_example()
+    slow = SlowRanking()
+    monkeypatch.setattr(ranker_module, "ranking_for", slow)
+    client.app[DEPS].ranker.wait = 0.05
+    headers = (await staff_headers())["marketer"]
+    asked = {"from": "2026-03-01", "to": "2026-10-31", "level": "key_account"}
+    for _ in range(2):
+        resp = await client.get("/api/v1/reports/pareto", params=asked, headers=headers)
+        body = await resp.json()
+        assert resp.status == 202, body
+        assert resp.headers["Retry-After"] == "5"
+        assert body["status"] == "ranking" and body["retry_after"] == 5
+        assert body["period"]["start"] == "2026-03-01" and body["period"]["level"] == "key_account"
+        assert "ask again in 5 s" in body["message"]
+    assert slow.started == 1
+    slow.gate.set()
+    await asyncio.sleep(0.05)
+    resp = await client.get("/api/v1/reports/pareto", params=asked, headers=headers)
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["as_of"] == "2026-11-23"
+    assert {c["id"] for c in body["customers"]} >= {"A", "B"}
+    assert await Ranking.filter(snapshot=False).count() == 1

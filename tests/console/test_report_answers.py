@@ -3,12 +3,22 @@ churn-scan, or now for a filtered one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
+
+from bot.deps import DEPS
 from club.clock import FixedClock
+from club.reports import ranker as ranker_module
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
-from tests.club.value.fixtures import PROGRAMME, build_consumers
+from tests.club.value.fixtures import (
+    PROGRAMME,
+    SlowRanking,
+    build_consumers,
+    build_domain_example,
+)
 from tests.console.support import Client, sign_in, staff_with_password
 
 
@@ -25,3 +35,32 @@ async def test_report_page_shows_when_its_answer_was_computed(
     assert '<span id="computed-at">计算于 2026-11-23 03:00</span>' in page and "M1" in page
     page = await (await console_client.get("/console/reports/rfm?level=consumer")).text()
     assert '<span id="computed-at">计算于 2026-11-23 10:00</span>' in page
+
+
+async def test_a_period_still_being_ranked_shows_a_page_that_asks_again(
+    console_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a new period's customers are ranked, the 80/20 page says so and refreshes itself
+    after Retry-After; its CSV link leads back to that page; once ranked, both answer."""
+    await build_domain_example()
+    slow = SlowRanking()
+    monkeypatch.setattr(ranker_module, "ranking_for", slow)
+    console_client.app[DEPS].ranker.wait = 0.05
+    await staff_with_password("ada", "admin")
+    await sign_in(console_client, "ada")
+    asked = "from=2026-03-01&to=2026-10-31"
+    resp = await console_client.get(f"/console/reports/pareto?{asked}")
+    page = await resp.text()
+    assert resp.status == 200
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert "正在为这个时段的全部客户排名" in page and "本页 5 秒后自动刷新" in page
+    csv = await console_client.get(f"/console/reports/pareto.csv?{asked}", allow_redirects=False)
+    assert csv.status == 303
+    assert csv.headers["Location"] == f"/console/reports/pareto?{asked}"
+    assert slow.started == 1
+    slow.gate.set()
+    await asyncio.sleep(0.05)
+    page = await (await console_client.get(f"/console/reports/pareto?{asked}")).text()
+    assert "http-equiv" not in page and "门店A" in page
+    csv = await console_client.get(f"/console/reports/pareto.csv?{asked}")
+    assert csv.status == 200 and csv.content_type == "text/csv"

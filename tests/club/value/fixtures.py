@@ -12,6 +12,7 @@ key-account stores and 6% at small shops. So the profit of a purchase is
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -19,7 +20,10 @@ from zoneinfo import ZoneInfo
 from club.db.models.members import Member
 from club.db.models.value import MemberValue
 from club.programme import load_programme
+from club.reports.filters import ReportFilter
+from club.reports.rankings import Kept, ranking_for
 from club.rules.channels import ChannelLevel
+from club.rules.programme import ValueRules
 from club.sales.purchases import PurchaseLine, record_purchase, upsert_store
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -208,3 +212,20 @@ async def valued(member_id: int, at: datetime, value_class: str = "A") -> None:
         potential=None,
         quadrant="keep",
     )
+
+
+class SlowRanking:
+    """`ranking_for` held at a gate until the test opens it (a large club's ranking); counts
+    the rankings started."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.gate = asyncio.Event()
+        self.started = 0
+        self.fail = fail
+
+    async def __call__(self, flt: ReportFilter, rules: ValueRules, now: object) -> Kept | None:
+        self.started += 1
+        await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("the database went away mid-ranking")
+        return await ranking_for(flt, rules, now)  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""A period's first 80/20 report ranked in the background: asks wait a while, then are told to
+ask again; one ranking per period however often it is asked; a failed or stopped ranking leaves
+nothing and the next ask ranks again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from club.db.models.value import Ranking
+from club.reports import ranker as ranker_module
+from club.reports.filters import ReportFilter, build_filter
+from club.reports.pareto import pareto_report
+from club.reports.ranker import Ranker, RankingPending
+from club.reports.rankings import ranking_for
+from tests.club.value.fixtures import NOW, PROGRAMME, TZ, SlowRanking, build_domain_example
+
+pytestmark = pytest.mark.usefixtures("db")
+RULES = PROGRAMME.value
+
+
+def period(**narrowed: str) -> ReportFilter:
+    """March to October 2026 (`level` or `store` as given)."""
+    return build_filter(
+        today=NOW.date(),
+        tz=TZ,
+        months=12,
+        start=date(2026, 3, 1),
+        end=date(2026, 10, 31),
+        **narrowed,  # type: ignore[arg-type]
+    )
+
+
+PERIOD = period()
+
+
+@pytest.fixture
+def slow(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowRanking]:
+    slow = SlowRanking()
+    monkeypatch.setattr(ranker_module, "ranking_for", slow)
+    yield slow
+    slow.gate.set()
+
+
+async def test_a_small_club_is_answered_at_once() -> None:
+    await build_domain_example()
+    ranker = Ranker()
+    report = await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    assert report.as_of == NOW.date() and ranker.in_flight == 0
+    assert {lv.level for lv in report.levels} >= {"key_account", "small_shop"}
+    assert await Ranking.filter(snapshot=False).count() == 1
+
+
+async def test_a_long_ranking_is_pending_then_read_once_ranked(slow: SlowRanking) -> None:
+    await build_domain_example()
+    ranker = Ranker(wait=0.05)
+    with pytest.raises(RankingPending) as first:
+        await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    assert (first.value.start_day, first.value.end_day) == (date(2026, 3, 1), date(2026, 10, 31))
+    assert first.value.started_at == NOW and first.value.retry_after == 5
+    # Asked again meanwhile, for another level too: the same ranking, not a second one.
+    for flt in (PERIOD, period(level="key_account")):
+        with pytest.raises(RankingPending):
+            await pareto_report(flt, RULES, now=NOW, ranker=ranker)
+    assert slow.started == 1 and ranker.in_flight == 1
+    assert await Ranking.filter(snapshot=False).count() == 0  # nothing half-visible
+    slow.gate.set()
+    await asyncio.sleep(0.05)
+    report = await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    assert report.as_of == NOW.date() and ranker.in_flight == 0
+    assert await Ranking.filter(snapshot=False).count() == 1
+    # Later asks read the kept ranking: the same answer, nothing ranked again.
+    again = await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    assert again == report
+    assert await Ranking.filter(snapshot=False).count() == 1
+
+
+async def test_a_failed_ranking_is_logged_and_the_next_ask_ranks_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await build_domain_example()
+    failing = SlowRanking(fail=True)
+    monkeypatch.setattr(ranker_module, "ranking_for", failing)
+    ranker = Ranker(wait=0.05)
+    with pytest.raises(RankingPending):
+        await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    with caplog.at_level(logging.ERROR, logger="club.reports.ranker"):
+        failing.gate.set()
+        await asyncio.sleep(0.05)
+    assert ranker.in_flight == 0
+    assert "ranking 2026-03-01..2026-10-31 failed" in caplog.text
+    monkeypatch.setattr(ranker_module, "ranking_for", ranking_for)
+    report = await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    assert report.as_of == NOW.date()
+    assert await Ranking.filter(snapshot=False).count() == 1
+
+
+async def test_closing_stops_a_ranking_and_keeps_nothing(slow: SlowRanking) -> None:
+    await build_domain_example()
+    ranker = Ranker(wait=0.05)
+    with pytest.raises(RankingPending):
+        await pareto_report(PERIOD, RULES, now=NOW, ranker=ranker)
+    await ranker.close()
+    assert ranker.in_flight == 0
+    assert await Ranking.filter(snapshot=False).count() == 0
+
+
+async def test_a_store_is_ranked_live_without_the_ranker(slow: SlowRanking) -> None:
+    await build_domain_example()
+    ranker = Ranker(wait=0.05)
+    report = await pareto_report(period(store="A"), RULES, now=NOW, ranker=ranker)
+    assert report.as_of is None and slow.started == 0
+    assert sorted(c.id for c in report.customers) == ["1", "A"]  # the store and its buyer

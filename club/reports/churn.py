@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from club.reports.filters import ReportFilter
 from club.reports.members import as_date, population, population_params
-from club.reports.sql import fetch, read_connection
+from club.reports.sql import Row, fetch, read_connection, union_rows
 
 
 class Reason(StrEnum):
@@ -23,8 +23,8 @@ class Reason(StrEnum):
 
 _REASON_WHERE = {
     Reason.ALL: "1 = 1",
-    Reason.SILENT: "mc.silent = :yes",
-    Reason.SPEND_FELL: "mc.spend_fell = :yes",
+    Reason.SILENT: "silent = :yes",
+    Reason.SPEND_FELL: "spend_fell = :yes",
 }
 
 
@@ -66,44 +66,129 @@ class ChurnReport:
     rows: list[ChurnRow]
 
 
+_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("row_kind", "VARCHAR(8)"),
+    ("by_what", "VARCHAR(8)"),
+    ("key", "VARCHAR(32)"),
+    ("members", "BIGINT"),
+    ("silent_n", "BIGINT"),
+    ("fell_n", "BIGINT"),
+    ("new_n", "BIGINT"),
+    ("as_of", "DATE"),
+    ("member_id", "BIGINT"),
+    ("name", "VARCHAR(64)"),
+    ("tier", "VARCHAR(32)"),
+    ("value_class", "VARCHAR(1)"),
+    ("since", "DATE"),
+    ("purchases", "INTEGER"),
+    ("rhythm_days", "INTEGER"),
+    ("silence_days", "INTEGER"),
+    ("spend_fen", "BIGINT"),
+    ("spend_before_fen", "BIGINT"),
+    ("silent", "BOOLEAN"),
+    ("spend_fell", "BOOLEAN"),
+    ("reason_zh", "VARCHAR(255)"),
+    ("reason_en", "VARCHAR(255)"),
+)
+_FLAG_COLUMNS = (
+    "since",
+    "purchases",
+    "rhythm_days",
+    "silence_days",
+    "spend_fen",
+    "spend_before_fen",
+    "silent",
+    "spend_fell",
+    "reason_zh",
+    "reason_en",
+)
+"""A churn flag's own columns (`member_churn`)."""
+
+
+def _of(table: str) -> str:
+    return ", ".join(f"{table}.{column}" for column in _FLAG_COLUMNS)
+
+
+def churn_sql(flt: ReportFilter, reason: Reason) -> str:
+    """One query, as tagged rows: `group` rows (flagged members by value class, with the
+    reasons' counts, and by tier) and `member` rows (a page of the flagged, most valuable
+    first). The flagged members `flt` covers, with their tier and class, are found once
+    (`flagged`, materialized): asked for a period, finding them is a purchase probe per flagged
+    member, which each part of the report used to do again. Names are joined for the page."""
+    where = population(flt, "mc.member_id")
+    flagged = (
+        "WITH flagged AS MATERIALIZED (SELECT mc.member_id, mc.day,"
+        f" {_of('mc')},"
+        " m.tier, mv.value_class FROM member_churn mc JOIN member m ON m.id = mc.member_id"
+        f" LEFT JOIN member_value mv ON mv.member_id = mc.member_id WHERE {where}) "
+    )
+    by_class = {
+        "row_kind": "'group'",
+        "by_what": "'class'",
+        "key": "value_class",
+        "members": "COUNT(*)",
+        "silent_n": "SUM(CASE WHEN silent = :yes THEN 1 ELSE 0 END)",
+        "fell_n": "SUM(CASE WHEN spend_fell = :yes THEN 1 ELSE 0 END)",
+        "new_n": "SUM(CASE WHEN since >= :start_day AND since <= :end_day THEN 1 ELSE 0 END)",
+        "as_of": "MAX(day)",
+    }
+    by_tier = {
+        "row_kind": "'group'",
+        "by_what": "'tier'",
+        "key": "tier",
+        "members": "COUNT(*)",
+        "as_of": "MAX(day)",
+    }
+    page = {name: f"page.{name}" for name, _ in _ROW_COLUMNS[8:]}
+    page["row_kind"] = "'member'"
+    page_tail = (
+        f"FROM (SELECT f.member_id, m.name, f.tier, f.value_class, {_of('f')}"
+        f" FROM (SELECT * FROM flagged WHERE {_REASON_WHERE[reason]} ORDER BY {PAGE_ORDER}"
+        " LIMIT :limit OFFSET :offset) AS f JOIN member m ON m.id = f.member_id) AS page"
+    )
+    return flagged + union_rows(
+        _ROW_COLUMNS,
+        [
+            ("FROM flagged GROUP BY value_class", by_class),
+            ("FROM flagged GROUP BY tier", by_tier),
+            (page_tail, page),
+        ],
+    )
+
+
+PAGE_ORDER = (
+    "CASE WHEN value_class IS NULL THEN 'Z' ELSE value_class END,"
+    " spend_before_fen + spend_fen DESC, member_id"
+)
+"""The page's order: A first (no class last), then the spend of the two years."""
+
+
+def _page_order(row: Row) -> tuple[str, int, int]:
+    spend = int(row["spend_before_fen"]) + int(row["spend_fen"])
+    return (row["value_class"] or "Z", -spend, int(row["member_id"]))
+
+
 async def churn_report(
     flt: ReportFilter, *, reason: Reason, limit: int, offset: int
 ) -> ChurnReport:
-    conn = read_connection()
-    where = population(flt, "mc.member_id")
-    params = {**population_params(flt), "yes": True}
-    joins = (
-        " FROM member_churn mc JOIN member m ON m.id = mc.member_id"
-        " LEFT JOIN member_value mv ON mv.member_id = mc.member_id"
-    )
-    groups = await fetch(
-        "SELECT 'class' AS by_what, mv.value_class AS key, COUNT(*) AS members,"
-        " SUM(CASE WHEN mc.silent = :yes THEN 1 ELSE 0 END) AS silent,"
-        " SUM(CASE WHEN mc.spend_fell = :yes THEN 1 ELSE 0 END) AS fell,"
-        " SUM(CASE WHEN mc.since >= :start_day AND mc.since <= :end_day THEN 1 ELSE 0 END)"
-        f" AS new, MAX(mc.day) AS as_of {joins} WHERE {where} GROUP BY mv.value_class"
-        " UNION ALL SELECT 'tier', m.tier, COUNT(*), 0, 0, 0, MAX(mc.day)"
-        f" {joins} WHERE {where} GROUP BY m.tier",
-        {**params, "start_day": flt.start_day, "end_day": flt.end_day},
-        conn=conn,
-    )
-    rows = await fetch(
-        "SELECT mc.member_id, m.name, m.tier, mv.value_class, mc.since, mc.purchases,"
-        " mc.rhythm_days, mc.silence_days, mc.spend_fen, mc.spend_before_fen, mc.silent,"
-        f" mc.spend_fell, mc.reason_zh, mc.reason_en {joins}"
-        f" WHERE {where} AND {_REASON_WHERE[reason]}"
-        " ORDER BY CASE WHEN mv.value_class IS NULL THEN 'Z' ELSE mv.value_class END,"
-        " mc.spend_before_fen + mc.spend_fen DESC, mc.member_id LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
-        conn=conn,
-    )
+    values = {
+        **population_params(flt),
+        "yes": True,
+        "start_day": flt.start_day,
+        "end_day": flt.end_day,
+        "limit": limit,
+        "offset": offset,
+    }
+    found = await fetch(churn_sql(flt, reason), values, conn=read_connection())
+    groups = [r for r in found if r["row_kind"] == "group"]
+    rows = sorted((r for r in found if r["row_kind"] == "member"), key=_page_order)
     by_class = [g for g in groups if g["by_what"] == "class"]
     return ChurnReport(
         as_of=max((as_date(g["as_of"]) for g in groups), default=None),
         flagged=sum(int(g["members"]) for g in by_class),
-        silent=sum(int(g["silent"] or 0) for g in by_class),
-        spend_fell=sum(int(g["fell"] or 0) for g in by_class),
-        new_in_period=sum(int(g["new"] or 0) for g in by_class),
+        silent=sum(int(g["silent_n"] or 0) for g in by_class),
+        spend_fell=sum(int(g["fell_n"] or 0) for g in by_class),
+        new_in_period=sum(int(g["new_n"] or 0) for g in by_class),
         groups=sorted(
             (ChurnGroup(str(g["by_what"]), g["key"], int(g["members"])) for g in groups),
             key=lambda g: (g.by, g.key or "~"),

@@ -91,3 +91,12 @@ async def test_churn_report_counts_and_lists_the_flagged() -> None:
     )
     only = await churn_report(october, reason=Reason.ALL, limit=10, offset=0)
     assert [names[r.member_id] for r in only.rows] == ["C3"] and only.flagged == 1
+    assert [(g.by, g.key, g.members) for g in only.groups] == [
+        ("class", "C", 1),
+        ("tier", "gold", 1),
+    ]
+    # Pages are cut in that order, and the summary is the whole list's on every page.
+    second = await churn_report(flt, reason=Reason.ALL, limit=1, offset=1)
+    assert [names[r.member_id] for r in second.rows] == ["C5"]
+    assert (second.flagged, second.silent, second.spend_fell) == (3, 2, 2)
+    assert [r.name for r in second.rows] == [r.name for r in report.rows[1:2]]

@@ -6,7 +6,8 @@ may take. So a period is ranked once and the ranking kept (`ranking`, its rows i
 `customer_value`):
 
 - the value-refresh ranks the default period every day (the *snapshot*);
-- the first 80/20 report asked for another period ranks it and keeps it for the day; every
+- the first 80/20 report asked for another period ranks it (in a web process, in the
+  background: `club.reports.ranker`) and keeps it for the day; every
   later page, list, level and download of that period, and its channel and tier reports,
   read the kept ranking. The `kept_rankings` (programme, `[value]`) most recently read of
   those stay; the next day's first ask ranks again, since returns change the past.

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
+from club.campaigns.progress import Progress, progress_of
 from club.db.models.campaigns import Campaign
 from club.db.models.members import Member
 from club.db.models.service import Ticket
 from club.db.models.value import MemberChurn, MemberValue
 
 IN_FLIGHT = ("scheduled", "sending", "paused")
+"""A campaign's statuses while it has sending to do (the dashboard shows those campaigns)."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,18 @@ async def value_counts() -> ValueCounts:
     )
 
 
-async def campaigns_in_flight() -> list[int]:
-    ids: list[Any] = await (
-        Campaign.filter(status__in=IN_FLIGHT).order_by("-id").values_list("id", flat=True)
-    )
-    return [int(i) for i in ids]
+@dataclass(frozen=True)
+class InFlight:
+    id: int
+    name: str
+    status: str
+    progress: Progress
+
+
+async def campaigns_in_flight(limit: int) -> list[InFlight]:
+    """The `limit` newest campaigns scheduled, sending or paused, each with its progress: one
+    grouped count for all of them (`progress_of`), not a campaign page each, whose effect and
+    runs the dashboard does not show."""
+    campaigns = await Campaign.filter(status__in=IN_FLIGHT).order_by("-id").limit(limit)
+    progress = await progress_of([c.id for c in campaigns])
+    return [InFlight(c.id, c.name, c.status.value, progress[c.id]) for c in campaigns]

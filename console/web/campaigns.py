@@ -23,6 +23,7 @@ from club.staff.accounts import Permission
 from club.staff.wechat import bound_openid
 from console.auth.context import SESSIONS, current_user, require, see_other
 from console.i18n import translator
+from console.queries.value import IN_FLIGHT
 from console.render import page_language, render
 from console.web import charts
 from console.web.actions import (
@@ -38,7 +39,6 @@ from console.web.actions import (
 )
 from console.web.members import tier_label
 
-IN_FLIGHT = ("scheduled", "sending", "paused")
 ACTIONS = ("test", "send", "approve", "pause", "resume", "cancel")
 ACTION_OPERATIONS = {
     "test": "testCampaign",

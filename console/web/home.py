@@ -7,6 +7,8 @@ and the churn-risk and key-customer counts of the daily value jobs.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from aiohttp import web
 
 from bot.deps import DEPS
@@ -19,7 +21,6 @@ from console.queries.dashboard import dashboard
 from console.queries.value import campaigns_in_flight, value_counts
 from console.render import page_language, render
 from console.web import charts
-from console.web.actions import act
 from console.web.campaigns import percent_done
 from console.web.members import tier_label
 
@@ -54,9 +55,8 @@ async def home(request: web.Request) -> web.StreamResponse:
     ]
     flying = []
     if current_user(request).can(Permission.MANAGE_CAMPAIGNS):
-        for cid in (await campaigns_in_flight())[:MAX_SHOWN]:
-            c = (await act(request, "getCampaign", {}, path={"id": cid})).model_dump()
-            flying.append({"c": c, "percent": percent_done(c["progress"])})
+        for c in await campaigns_in_flight(MAX_SHOWN):
+            flying.append({"c": c, "percent": percent_done(asdict(c.progress))})
     used, spent = await quota.status(deps.clock.now().astimezone(deps.settings.tz).date())
     return await render(
         request,

@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from club.db.models.campaigns import Campaign, CampaignRun
-from club.db.raw import Params, dialect, rows
+from club.db.raw import Params, dialect, execute, rows
 from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
 
 _PROGRESS = """
-SELECT r.campaign_id AS campaign_id, r.state AS state, r.reason AS reason,
+SELECT r.campaign_id AS campaign_id, r.run_id AS run_id, cr.status AS run_status,
+       r.state AS state, r.reason AS reason,
        COALESCE(c.status, o.status) AS status,
        COALESCE(c.outcome, o.outcome) AS outcome,
        COALESCE(c.channel, o.channel) AS channel,
        COUNT(*) AS n, COALESCE(SUM(r.points), 0) AS points
 FROM campaign_recipient r
+JOIN campaign_run cr ON cr.id = r.run_id AND cr.progress IS NULL
 LEFT JOIN outbox_message o ON o.id = r.outbox_id
 LEFT JOIN outbox_message c ON c.idempotency_key = o.idempotency_key || ':template'
 WHERE {campaigns}
-GROUP BY r.campaign_id, r.state, r.reason, COALESCE(c.status, o.status),
+GROUP BY r.campaign_id, r.run_id, cr.status, r.state, r.reason, COALESCE(c.status, o.status),
          COALESCE(c.outcome, o.outcome), COALESCE(c.channel, o.channel)
 """
+_FINISHED = (RunStatus.DONE.value, RunStatus.CANCELLED.value)
 
 
 @dataclass
@@ -47,6 +51,32 @@ class Progress:
     failed: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
 
+    def at_rest(self) -> bool:
+        """Nobody waits to be sent: every count is final."""
+        return self.pending == self.queued == self.mass_waiting == 0
+
+    def add(self, other: Progress) -> None:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _REASONS:
+            getattr(self, name).update(getattr(other, name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **{name: getattr(self, name) for name in _COUNTS},
+            **{name: dict(getattr(self, name)) for name in _REASONS},
+        }
+
+    @classmethod
+    def from_json(cls, stored: Any) -> Progress:
+        data = json.loads(stored) if isinstance(stored, str | bytes) else stored
+        found = cls()
+        for name in _COUNTS:
+            setattr(found, name, int(data.get(name, 0)))
+        for name in _REASONS:
+            setattr(found, name, Counter({k: int(v) for k, v in data.get(name, {}).items()}))
+        return found
+
     def adds_up(self) -> bool:
         return self.recipients == (
             self.held_out
@@ -59,20 +89,60 @@ class Progress:
         )
 
 
+_COUNTS = ("recipients", "held_out", "pending", "queued", "sent", "mass_waiting", "points_awarded")
+_REASONS = ("sent_by_channel", "failed", "skipped")
+
+
 async def progress(campaign_id: int) -> Progress:
     return (await progress_of([campaign_id]))[campaign_id]
 
 
 async def progress_of(campaign_ids: Sequence[int]) -> dict[int, Progress]:
-    """Each campaign's progress, by one query (a campaign without recipients: all zero)."""
+    """Each campaign's progress, by one query over the recipients of its runs still moving (a
+    campaign without recipients: all zero). A finished run whose recipients have all come to
+    rest is settled: its counts are stored on the run the first time they are read so, and read
+    from there after (a list of big finished campaigns would otherwise count millions of rows
+    at every look)."""
     found = {int(i): Progress() for i in campaign_ids}
     if not found:
         return found
+    settled: list[Any] = await CampaignRun.filter(
+        campaign_id__in=list(found), progress__not_isnull=True
+    ).values_list("campaign_id", "progress")
+    for campaign_id, stored in settled:
+        found[int(campaign_id)].add(Progress.from_json(stored))
     p = Params(dialect())
     sql = _PROGRESS.format(campaigns=p.one_of("r.campaign_id", list(found), "bigint"))
+    by_run: dict[int, tuple[int, Progress]] = {}
+    finished: set[int] = set()
     for row in await rows(sql, p.values):
-        _add(found[int(row["campaign_id"])], row)
+        run_id = int(row["run_id"])
+        _, counted = by_run.setdefault(run_id, (int(row["campaign_id"]), Progress()))
+        _add(counted, row)
+        if str(row["run_status"]) in _FINISHED:
+            finished.add(run_id)
+    for campaign_id, counted in by_run.values():
+        found[campaign_id].add(counted)
+    await _settle({r: c for r, (_, c) in by_run.items() if r in finished and c.at_rest()})
     return found
+
+
+async def _settle(runs: dict[int, Progress]) -> None:
+    """Store these finished runs' final counts, in one statement (so that reading a list stays
+    a constant number of statements); a run settled meanwhile by another reader is left."""
+    if not runs:
+        return
+    p = Params(dialect())
+    cast = "::jsonb" if p.postgres else ""
+    cases = " ".join(
+        f"WHEN {p.add(run_id)} THEN {p.add(json.dumps(counted.to_json()))}{cast}"
+        for run_id, counted in runs.items()
+    )
+    await execute(
+        f"UPDATE campaign_run SET progress = CASE id {cases} END"
+        f" WHERE {p.one_of('id', list(runs), 'bigint')} AND progress IS NULL",
+        p.values,
+    )
 
 
 def _add(p: Progress, row: dict[str, Any]) -> None:

@@ -164,3 +164,39 @@ async def test_quiet_hours_hold_the_start_and_the_chunks(
     assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 1
     await run_chunk(ctx, run.id, 0)
     assert await OutboxMessage.filter(kind="campaign", status="sent").count() == 60
+
+
+async def test_a_finished_runs_counts_are_stored_once_at_rest_and_read_from_there(
+    ctx: CampaignContext, clock: FixedClock
+) -> None:
+    """A paused run is counted live; a finished run with a message still in flight too; once
+    every recipient is at rest the run's counts are stored, and later reads give the same
+    counts without counting its recipients again."""
+    cid = await a_campaign(ctx, 60)
+    ctx.pacer = PausingPacer(cid, 2, clock)
+    await tick.tick(ctx, clock.now())
+    [run] = await CampaignRun.filter(campaign_id=cid)
+    await run_chunk(ctx, run.id, 0)
+    paused = await progress(cid)
+    assert paused.pending + paused.queued > 0 and paused.adds_up()
+    assert (await CampaignRun.get(id=run.id)).progress is None  # still moving
+    await lifecycle.move(await lifecycle.get(cid), Action.RESUME, clock.now(), STAFF)
+    await tick.tick(ctx, clock.now())
+    await run_chunk(ctx, run.id, 0)
+    assert (await tick.tick(ctx, clock.now()))["runs_finished"] == 1
+    # A finished run whose message is still on its way (the guard: a run finishes only when
+    # its rows are sent, but a row may be queued again for a retry) is counted live.
+    stuck = await OutboxMessage.filter(kind="campaign").order_by("id").first()
+    assert stuck is not None
+    await OutboxMessage.filter(id=stuck.id).update(status="queued")
+    moving = await progress(cid)
+    assert (moving.sent, moving.queued) == (59, 1)
+    assert (await CampaignRun.get(id=run.id)).progress is None
+    await OutboxMessage.filter(id=stuck.id).update(status="sent")  # settled by the sweep
+    settled = await progress(cid)
+    assert (settled.sent, settled.queued, settled.recipients) == (60, 0, 60)
+    stored = (await CampaignRun.get(id=run.id)).progress
+    assert stored is not None and stored["sent"] == 60
+    # Read from the run from now on: a later change to its rows is not counted again.
+    await OutboxMessage.filter(kind="campaign").update(status="failed", outcome="test")
+    assert await progress(cid) == settled

@@ -61,6 +61,7 @@ async def test_the_list_shows_progress_and_runs_in_a_constant_number_of_queries(
 
     for tag in ("2", "3"):
         await campaigns_in_every_state(deps, segment.id, tag)
+    await page(console_client)  # finished runs' counts are stored at their first read
     html, many = await page(console_client)
     automations = html.split('id="automations"')[1]
     assert html.count('<tr id="campaign-') == 15
@@ -109,6 +110,7 @@ async def test_the_dashboard_reads_campaigns_in_flight_in_a_constant_number_of_q
     # newest first; the automation runs daily, so it stays in flight
     assert flying(html) == ["paused 1 0%", "automation 1 100%", "scheduled 1 0%"]
     await campaigns_in_every_state(deps, segment.id, "2")
+    await page(console_client, "/console")  # a finished run's counts are stored once
     html, many = await page(console_client, "/console")
     assert flying(html) == [  # at most five
         "paused 2 0%",

@@ -81,6 +81,10 @@ class CampaignRun(Model):
     chunks = fields.IntField(default=0)
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
+    progress: Any = fields.JSONField(null=True)
+    """The run's progress once settled (finished, and each recipient sent, failed, skipped or
+    held out for good): counted once and read from here, never recounted
+    (`club.campaigns.progress`)."""
 
     class Meta:
         table = "campaign_run"

@@ -21,18 +21,16 @@ from club.db.raw import Params, dialect, execute, rows
 from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
 
 _PROGRESS = """
-SELECT r.campaign_id AS campaign_id, r.run_id AS run_id, cr.status AS run_status,
-       r.state AS state, r.reason AS reason,
+SELECT r.run_id AS run_id, r.state AS state, r.reason AS reason,
        COALESCE(c.status, o.status) AS status,
        COALESCE(c.outcome, o.outcome) AS outcome,
        COALESCE(c.channel, o.channel) AS channel,
        COUNT(*) AS n, COALESCE(SUM(r.points), 0) AS points
 FROM campaign_recipient r
-JOIN campaign_run cr ON cr.id = r.run_id AND cr.progress IS NULL
 LEFT JOIN outbox_message o ON o.id = r.outbox_id
 LEFT JOIN outbox_message c ON c.idempotency_key = o.idempotency_key || ':template'
-WHERE {campaigns}
-GROUP BY r.campaign_id, r.run_id, cr.status, r.state, r.reason, COALESCE(c.status, o.status),
+WHERE {runs}
+GROUP BY r.run_id, r.state, r.reason, COALESCE(c.status, o.status),
          COALESCE(c.outcome, o.outcome), COALESCE(c.channel, o.channel)
 """
 _FINISHED = (RunStatus.DONE.value, RunStatus.CANCELLED.value)
@@ -98,32 +96,33 @@ async def progress(campaign_id: int) -> Progress:
 
 
 async def progress_of(campaign_ids: Sequence[int]) -> dict[int, Progress]:
-    """Each campaign's progress, by one query over the recipients of its runs still moving (a
-    campaign without recipients: all zero). A finished run whose recipients have all come to
-    rest is settled: its counts are stored on the run the first time they are read so, and read
-    from there after (a list of big finished campaigns would otherwise count millions of rows
-    at every look)."""
+    """Each campaign's progress (a campaign without recipients: all zero): the stored counts of
+    its settled runs, and one query over the recipients of its runs still moving, for all the
+    campaigns at once. A finished run whose recipients have all come to rest is settled: its
+    counts are stored on the run the first time they are read so, and read from there after (a
+    list of big finished campaigns would otherwise count millions of rows at every look)."""
     found = {int(i): Progress() for i in campaign_ids}
     if not found:
         return found
-    settled: list[Any] = await CampaignRun.filter(
-        campaign_id__in=list(found), progress__not_isnull=True
-    ).values_list("campaign_id", "progress")
-    for campaign_id, stored in settled:
-        found[int(campaign_id)].add(Progress.from_json(stored))
+    runs: list[Any] = await CampaignRun.filter(campaign_id__in=list(found)).values_list(
+        "id", "campaign_id", "status", "progress"
+    )
+    moving: dict[int, tuple[int, bool]] = {}
+    for run_id, campaign_id, status, stored in runs:
+        if stored is not None:
+            found[int(campaign_id)].add(Progress.from_json(stored))
+        else:
+            moving[int(run_id)] = (int(campaign_id), str(status) in _FINISHED)
+    if not moving:
+        return found
     p = Params(dialect())
-    sql = _PROGRESS.format(campaigns=p.one_of("r.campaign_id", list(found), "bigint"))
-    by_run: dict[int, tuple[int, Progress]] = {}
-    finished: set[int] = set()
+    sql = _PROGRESS.format(runs=p.one_of("r.run_id", list(moving), "bigint"))
+    counted: dict[int, Progress] = {}
     for row in await rows(sql, p.values):
-        run_id = int(row["run_id"])
-        _, counted = by_run.setdefault(run_id, (int(row["campaign_id"]), Progress()))
-        _add(counted, row)
-        if str(row["run_status"]) in _FINISHED:
-            finished.add(run_id)
-    for campaign_id, counted in by_run.values():
-        found[campaign_id].add(counted)
-    await _settle({r: c for r, (_, c) in by_run.items() if r in finished and c.at_rest()})
+        _add(counted.setdefault(int(row["run_id"]), Progress()), row)
+    for run_id, run_counts in counted.items():
+        found[moving[run_id][0]].add(run_counts)
+    await _settle({r: c for r, c in counted.items() if moving[r][1] and c.at_rest()})
     return found
 
 

@@ -32,6 +32,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{role}角色无权查看此页面或执行此操作。",
         "The {role} role may not do this.",
     ),
+    "forbidden_other_qr": (
+        "只能查看自己的二维码（页面顶部的「我的二维码」）；其他员工的二维码由管理员查看。",
+        "You may open your own QR code only (“My QR code” at the top of the page); another "
+        "staff member's is for admins.",
+    ),
     "not_found": ("找不到此页面。", "No such page."),
     "back_home": ("返回首页", "Back to the start page"),
     "role": ("角色", "Role"),
@@ -735,6 +740,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     # QR codes of stores and staff
     "qr_code": ("二维码", "QR code"),
+    "my_qr_code": ("我的二维码", "My QR code"),
     "qr_title_store": ("门店二维码：{name}", "Store QR code: {name}"),
     "qr_title_staff": ("员工二维码：{name}", "Staff QR code: {name}"),
     "qr_alt": ("{name}的二维码", "QR code of {name}"),

@@ -3,8 +3,8 @@
 APScheduler's own guarantees are per process (several schedulers each run every job), so every
 run goes through `JobRunner` (Redis lock + JobRun row). Misfires: `coalesce`, `max_instances=1`
 and a grace of six hours instead of the default second; at start-up `catch_up` runs what a
-stopped scheduler missed (see there); and every half-minute `resume_interrupted` finishes today's
-runs a killed process left half-done.
+stopped scheduler missed (see there); and half a minute after the last one ended, a `sweep`
+(`resume_interrupted`) finishes today's runs a killed process left half-done.
 """
 
 from __future__ import annotations
@@ -166,12 +166,6 @@ def build_scheduler(rt: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(
         _dispatch, IntervalTrigger(seconds=DISPATCH_EVERY_S, timezone=tz), args=(rt,), id="send"
     )
-    scheduler.add_job(
-        resume_interrupted,
-        IntervalTrigger(seconds=RESUME_EVERY_S, timezone=tz),
-        args=(rt,),
-        id="resume",
-    )
     return scheduler
 
 
@@ -226,10 +220,33 @@ async def resume_interrupted(rt: Runtime) -> list[RunResult]:
         if name not in interrupted or not _due_today(trigger, now):
             continue
         result = await rt.run_job(name, today)
-        if result.outcome is not Outcome.BUSY:  # busy: its process is alive (or just died)
-            log.info("resumed: %s", result.describe())
-            resumed.append(result)
+        if result.outcome is Outcome.BUSY:
+            # Its process is alive (a long run, found again by every sweep it lasts) or died
+            # less than the lock's TTL ago: nothing to do, nothing worth a line at every sweep.
+            log.debug("%s %s: running under a live lock, left to its process", name, today)
+            continue
+        log.info("resumed: %s", result.describe())  # the runner warned as it took it up
+        resumed.append(result)
     return resumed
+
+
+async def sweep(rt: Runtime, stop: asyncio.Event) -> None:
+    """`resume_interrupted` RESUME_EVERY_S after the last sweep ended, until `stop` is set.
+
+    Not an APScheduler interval job: a sweep that resumes a run lasts as long as the run (a
+    year's lots expiring: minutes), and APScheduler warned at every half-minute of it that it
+    skipped the next sweep ("maximum number of running instances reached"). Here the next sweep
+    waits for the last; a run resumed is warned of once, by the runner.
+    """
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESUME_EVERY_S)
+        if stop.is_set():
+            return
+        try:
+            await resume_interrupted(rt)
+        except Exception:
+            log.exception("the sweep for interrupted runs failed; the next one tries again")
 
 
 def _due_today(trigger: CronTrigger, now: datetime) -> bool:
@@ -252,13 +269,17 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the scheduler until `stop` is set."""
     scheduler = build_scheduler(rt)
     scheduler.start()
+    sweeping = asyncio.create_task(sweep(rt, stop), name="clubbot-resume-sweep")
     try:
         for result in await catch_up(rt):
             log.info("catch-up: %s", result.describe())
         await _dispatch(rt)  # what the catch-up queued goes out now, not in half a minute
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)  # cancels the jobs running now; so, the sweep:
+        sweeping.cancel()  # a run it resumed stays RUNNING, for the next scheduler to finish
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
 
 
 async def _today(rt: Runtime, name: str) -> None:

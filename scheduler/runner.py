@@ -127,9 +127,18 @@ class JobRunner:
         if record.status is JobStatus.DONE:
             return None
         # A failed or killed run: we hold the lock, so nobody else is running it now.
+        attempt = record.attempts + 1
         await JobRun.filter(id=record.id).update(
-            status=JobStatus.RUNNING, attempts=record.attempts + 1, started_at=now
+            status=JobStatus.RUNNING, attempts=attempt, started_at=now
         )
+        if record.status is JobStatus.RUNNING:
+            # Its process died (or lost the lock) half-way: said once, as the run is taken up.
+            log.warning(
+                "job %s %s: resuming a run its process left unfinished (attempt %d, the last "
+                "started %s)", job, day.isoformat(), attempt, record.started_at.isoformat(),
+            )  # fmt: skip
+        else:
+            log.info("job %s %s: running again after a failure (attempt %d)", job, day, attempt)
         return record
 
     async def _keep(self, lock_key: str, token: str) -> None:

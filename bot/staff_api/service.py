@@ -22,7 +22,7 @@ from bot.staff_api.value_schemas import (
     TicketOut,
     TicketsQuery,
 )
-from club.staff.accounts import Permission, can
+from club.staff.accounts import Permission, acts_for
 from club.value import managers, tickets
 from club.value.managers import ContactChannel
 
@@ -91,7 +91,7 @@ async def log_contact(call: Call) -> StaffContactOut:
 async def neglected(call: Call) -> NeglectedList:
     query = call.query_as(NeglectedQuery)
     staff_id = query.staff_id or call.staff.id
-    if staff_id != call.staff.id and not can(call.staff.role, Permission.ASSIGN_MANAGERS):
+    if not acts_for(call.staff, staff_id, Permission.ASSIGN_MANAGERS):
         raise ApiError(403, "forbidden", "only admins and marketers read another manager's list")
     call.target = f"staff:{staff_id}"
     rows = await managers.neglected_customers(staff_id, query.days, now=call.now)

@@ -17,7 +17,13 @@ from bot.staff_api.qrcodes import QrCodeOut, qr_out, wechat_maker
 from bot.staff_api.schemas import In, Out
 from club.members.sources import SourceError, staff_qr_code
 from club.staff import lifecycle
-from club.staff.accounts import Permission, StaffError, StaffRole, create_staff
+from club.staff.accounts import (
+    Permission,
+    StaffError,
+    StaffRole,
+    create_staff,
+    may_get_qr_code_of,
+)
 
 StaffName = Annotated[str, Field(pattern=r"^[\w.@-]{1,64}$")]
 
@@ -103,6 +109,13 @@ async def rotate(call: Call) -> StaffTokenOut:
 
 async def staff_qr(call: Call) -> QrCodeOut:
     staff_id = call.path["id"]
+    # Refused before the account is looked up: a clerk learns nothing of the other ids.
+    if not may_get_qr_code_of(call.staff, staff_id):
+        raise ApiError(
+            403, "forbidden",
+            f"the {call.staff.role} role gets its own QR code only (staff {call.staff.id}): "
+            "another staff member's is for admins",
+        )  # fmt: skip
     try:
         view = await staff_qr_code(staff_id, wechat_maker(call))
     except LookupError:
@@ -176,9 +189,11 @@ ENDPOINTS = [
         description=(
             "Made through WeChat (`qrcode/create`, scene `staff_<id>`) the first time and kept: "
             "asking again answers the same ticket without calling WeChat. A member who follows "
-            "through it is recorded as brought in by this staff member."
+            "through it is recorded as brought in by this staff member. Every role gets its own "
+            "(and may have it made: one WeChat call per account, ever); another's needs "
+            "`manage_staff` (403 otherwise, whether or not the account exists)."
         ),
-        permission=Permission.MANAGE_STAFF,
+        permission=Permission.OWN_QR_CODE,
         response=QrCodeOut,
         errors={**_NOT_FOUND, 409: "The account is revoked", 502: "WeChat refused or failed"},
         audit="staff.qrcode",

@@ -364,6 +364,14 @@ async def refund(
     return await _once(EntryKind.REFUND, ref, member_id, points, connection, body)
 
 
+async def expired_on_refund(ref: str, connection: BaseDBAsyncClient | None = None) -> int:
+    """Of the refund `ref`, the points that came back to lots expired since the spend and so
+    expired at once (its EXPIRE row of the same ref); 0 when all came back alive."""
+    query = LedgerEntry.filter(kind=EntryKind.EXPIRE, ref=ref)
+    row = await (query.using_db(connection) if connection is not None else query).first()
+    return -int(row.points) if row is not None else 0
+
+
 async def reverse(
     member_id: int,
     points: int,

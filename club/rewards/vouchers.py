@@ -88,7 +88,8 @@ class VoucherUsed:
 
 @dataclass(frozen=True)
 class VoucherExpired:
-    """Event: the member's voucher expired; `points_returned` went back to their balance."""
+    """Event: the member's voucher expired; `points_returned` went back to their balance (not
+    those of lots that expired since the redemption: refunded, they expired at once)."""
 
     member_id: int
     redemption_id: int
@@ -236,12 +237,15 @@ async def _expire_one(
         reward = await Reward.filter(id=redemption.reward_id).using_db(conn).get()
         returned = 0
         if refund:
+            ref = f"redemption:{redemption.id}"
             await points.refund(
-                redemption.member_id, redemption.points, ref=f"redemption:{redemption.id}",
+                redemption.member_id, redemption.points, ref=ref,
                 reason=reasons.write("voucher_refund", reward=reward.name), now=now,
                 expires_at=expires_at(now, programme.expiry), connection=conn,
             )  # fmt: skip
-            returned = redemption.points
+            # What the member got back is what they can spend: points of a lot that expired
+            # since the redemption came back and expired at once.
+            returned = redemption.points - await points.expired_on_refund(ref, conn)
         if reward.stock is not None:
             await Reward.filter(id=reward.id).using_db(conn).update(stock=F("stock") + 1)
         event = VoucherExpired(

@@ -69,6 +69,9 @@ class Permission(StrEnum):
     """Open group-purchase accounts and add their contacts."""
     READ_REPORTS = "read_reports"
     """Customer value reports: who the key customers are, what they bring, who is leaving."""
+    OWN_QR_CODE = "own_qr_code"
+    """Make, see and print one's own QR code (`staff_<id>`: the members it brings are credited
+    to its holder); another staff member's needs MANAGE_STAFF."""
 
 
 _CLERK = frozenset(
@@ -81,6 +84,7 @@ _CLERK = frozenset(
         Permission.READ_STORES,
         Permission.FULFIL_VOUCHERS,
         Permission.HANDLE_TICKETS,
+        Permission.OWN_QR_CODE,
     }
 )
 _MARKETER = _CLERK | {
@@ -119,6 +123,20 @@ class StaffError(Exception):
 
 def can(role: StaffRole | str, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(StaffRole(role), frozenset())
+
+
+def acts_for(user: StaffIdentity, staff_id: int, anyone: Permission) -> bool:
+    """Whether `user` may act on what belongs to staff member `staff_id` (their QR code, their
+    key customers): their own always, another's only with the permission `anyone`."""
+    return staff_id == user.id or can(user.role, anyone)
+
+
+def may_get_qr_code_of(user: StaffIdentity, staff_id: int) -> bool:
+    """A staff member's QR code (see it, have it made, print it): everyone their own, admins
+    anyone's. The API's `staffQrCode` and the console's pages that read the kept code ask this."""
+    return can(user.role, Permission.OWN_QR_CODE) and acts_for(
+        user, staff_id, Permission.MANAGE_STAFF
+    )
 
 
 def hash_token(token: str) -> str:

@@ -31,11 +31,13 @@ SESSIONS = web.AppKey("console_sessions", SessionStore)
 
 
 class Refused(Exception):
-    """The signed-in role may not do this (answered 403 with a page saying so)."""
+    """The signed-in role may not do this (answered 403 with a page saying so: the text `note`
+    names, else that the role may not)."""
 
-    def __init__(self, permission: Permission) -> None:
+    def __init__(self, permission: Permission, note: str | None = None) -> None:
         super().__init__(permission.value)
         self.permission = permission
+        self.note = note
 
 
 def current_user(request: web.Request) -> ConsoleUser:

@@ -146,5 +146,8 @@ async def _page(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except Refused as exc:
         return await render(
-            request, "error.html", {"status": 403, "permission": exc.permission}, status=403
+            request,
+            "error.html",
+            {"status": 403, "permission": exc.permission, "note": exc.note},
+            status=403,
         )

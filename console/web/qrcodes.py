@@ -6,6 +6,8 @@ Making it runs the staff API's endpoint (`storeQrCode`, `staffQrCode`: the same 
 never asks WeChat, so a GET changes nothing. The image is drawn here from what WeChat answered
 the code holds (its `url`): it comes from our own origin, which the console's security policy
 requires of images, and prints sharp at any size; WeChat's own image of the code is a link away.
+A store's code is for admins; a staff member's is for themselves (any role: the members it brings
+are credited to them) and for admins.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from club.members.sources import (
     kept_store_qr_code,
 )
 from club.rules.channels import STORE_ID
-from club.staff.accounts import Permission
-from console.auth.context import SESSIONS, current_user, require, see_other
+from club.staff.accounts import Permission, may_get_qr_code_of
+from console.auth.context import SESSIONS, Refused, current_user, require, see_other
 from console.i18n import translator
 from console.render import page_language, render
 from console.web.actions import act, path_id
@@ -60,7 +62,7 @@ class Holder:
 
 
 def _holder(request: web.Request) -> Holder:
-    """The store or staff member of the path; the role their code needs is checked here."""
+    """The store or staff member of the path; who may see their code is checked here."""
     if "store_id" in request.match_info:
         store_id = request.match_info["store_id"]
         if not STORE_ID.match(store_id):
@@ -72,10 +74,14 @@ def _holder(request: web.Request) -> Holder:
     else:
         staff_id = path_id(request)
         holder = Holder(
-            STAFF, str(staff_id), Permission.MANAGE_STAFF, "staffQrCode",
+            STAFF, str(staff_id), Permission.OWN_QR_CODE, "staffQrCode",
             lambda: kept_staff_qr_code(staff_id), path={"id": staff_id},
         )  # fmt: skip
-    require(request, holder.permission)
+    user = require(request, holder.permission)
+    # The endpoint's own rule, for the page and the downloads that read the kept code without
+    # calling it: everyone their own code, admins anyone's.
+    if holder.kind == STAFF and not may_get_qr_code_of(user.staff, int(holder.ref)):
+        raise Refused(Permission.MANAGE_STAFF, "forbidden_other_qr")
     return holder
 
 

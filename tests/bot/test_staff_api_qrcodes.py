@@ -91,9 +91,6 @@ async def test_staff_qr_code_and_the_member_it_brings(
     assert (await again.json())["ticket"] == code["ticket"]
     assert fake_wechat.count("qrcode/create") == 1
     await error_of(await client.post("/api/v1/staff/999/qrcode", headers=headers["admin"]), 404)
-    await error_of(
-        await client.post(f"/api/v1/staff/{clerk.id}/qrcode", headers=headers["clerk"]), 403
-    )
 
     await chat.follow(code["scene"])
     await chat.join()
@@ -105,6 +102,38 @@ async def test_staff_qr_code_and_the_member_it_brings(
         )
     ).json()
     assert (member["source"], member["source_name"]) == (code["scene"], "clerk-1")
+
+
+async def test_a_clerk_gets_their_own_qr_code_and_no_one_elses(
+    client: Client, fake_wechat: FakeWeChat
+) -> None:
+    headers = await staff_headers()
+    clerk = await StaffUser.get(name="clerk-1")
+    admin = await StaffUser.get(name="admin-1")
+    # The first time makes it: one WeChat call, kept; asking again answers the kept ticket.
+    own = await client.post(f"/api/v1/staff/{clerk.id}/qrcode", headers=headers["clerk"])
+    assert own.status == 200, await own.text()
+    code = await own.json()
+    assert (code["scene"], code["created"]) == (f"staff_{clerk.id}", True)
+    again = await client.post(f"/api/v1/staff/{clerk.id}/qrcode", headers=headers["clerk"])
+    assert {**(await again.json()), "created": True} == code
+    assert fake_wechat.count("qrcode/create") == 1
+    # Another's, existing or not, made or not: refused before anything is looked up or made.
+    await client.post(f"/api/v1/staff/{admin.id}/qrcode", headers=headers["admin"])
+    for role, other in (("clerk", admin.id), ("clerk", 999), ("marketer", clerk.id)):
+        refused = await client.post(f"/api/v1/staff/{other}/qrcode", headers=headers[role])
+        error = await error_of(refused, 403)
+        assert error["code"] == "forbidden" and "own QR code" in error["message"], error
+    assert fake_wechat.count("qrcode/create") == 2
+    rows = await audit_rows("staff.qrcode")
+    assert [(r.staff_name, r.target, r.status) for r in rows] == [
+        ("clerk-1", f"staff:{clerk.id}", 200),
+        ("clerk-1", f"staff:{clerk.id}", 200),
+        ("admin-1", f"staff:{admin.id}", 200),
+        ("clerk-1", f"staff:{admin.id}", 403),
+        ("clerk-1", "staff:999", 403),
+        ("marketer-1", f"staff:{clerk.id}", 403),
+    ]
 
 
 async def test_a_store_scene_names_the_store_in_the_data_view_and_the_api(

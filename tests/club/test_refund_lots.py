@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
+from club.db.models.outbox import OutboxMessage
+from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.points.expiry import expire_due
 from club.points.ledger import EntryKind, InvalidMovement
@@ -24,6 +26,7 @@ from club.rewards.redemptions import (
     create_reward,
     redeem,
 )
+from club.rewards.vouchers import expire_vouchers
 from club.rules.refunds import Use, plan_refund
 from club.sales.purchases import record_purchase, record_return
 from tests.club.ledger_support import (
@@ -137,6 +140,42 @@ async def test_points_of_a_lot_expired_since_are_refunded_and_expired_in_one_mov
     assert again.balance == 100
     assert await standing(member) == (100, 0)
     assert await LedgerEntry.filter(member_id=member).count() == 5
+
+
+async def test_an_expired_voucher_tells_only_the_points_that_came_back_alive(
+    db: None, programme: Programme
+) -> None:
+    """Its points go back to their lots; of a lot expired since the redemption they expire at
+    once. The member was told (and the daily run counted) them all as returned, though their
+    balance did not show them."""
+    member = await make_member()
+    soon = await earn(member, 50, "e-soon", NOW + timedelta(days=10))
+    later = await earn(member, 100, "e-later", YEAR)
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)  # 50 from soon, 30 from later
+    at = NOW + timedelta(days=31)
+    assert (await expire_due(at)).points == 0  # soon was spent whole: nothing left to expire
+
+    [event] = await expire_vouchers(at, programme, Outbox(programme))
+
+    assert await standing(member) == (100, 0)  # 70 left + 30 back; the 50 expired at once
+    assert await lots(member) == {soon: (0, NOW + timedelta(days=10)), later: (100, YEAR)}
+    expired = await LedgerEntry.get(kind=EntryKind.EXPIRE, ref=f"redemption:{done.id}")
+    assert expired.points == -50
+    assert event.points_returned == 30
+    [told] = await OutboxMessage.filter(member_id=member, kind="voucher")
+    assert told.payload["data"]["thing3"] == "已过期，退回30积分", told.payload
+    await assert_consistent(member)
+
+    # All of them expired since: nothing came back, and the member is not told otherwise.
+    other = await make_member(2)
+    await earn(other, 80, "o-soon", NOW + timedelta(days=10))
+    spent = await redeem(other, reward.id, NOW, "r-2", programme)
+    [event] = await expire_vouchers(at, programme, Outbox(programme))
+    assert (event.redemption_id, event.points_returned) == (spent.id, 0)
+    [told] = await OutboxMessage.filter(member_id=other, kind="voucher")
+    assert told.payload["data"]["thing3"] == "已过期，退回0积分", told.payload
+    await assert_consistent(other)
 
 
 async def test_a_lot_partly_spent_never_expires_more_than_it_held(

@@ -46,6 +46,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "read_stores",
                 "fulfil_vouchers",
                 "handle_tickets",
+                "own_qr_code",
             },
         ),
         (
@@ -71,6 +72,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "assign_managers",
                 "read_reports",
                 "handle_tickets",
+                "own_qr_code",
             },
         ),
         (StaffRole.ADMIN, {p.value for p in Permission}),

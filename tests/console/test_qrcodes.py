@@ -131,18 +131,73 @@ async def test_a_clerk_qr_code_on_the_staff_page(
     assert (await console_client.get("/console/staff/999/qrcode")).status == 404
 
 
-async def test_a_clerk_opens_no_qr_code(console_client: Client, fake_wechat: FakeWeChat) -> None:
+async def test_a_clerk_opens_no_store_qr_code(
+    console_client: Client, fake_wechat: FakeWeChat
+) -> None:
     await staff_with_password("ada", "admin")
-    kim = await staff_with_password("kim", "clerk")
+    await staff_with_password("kim", "clerk")
     await sign_in(console_client, "ada")
     await new_store(console_client, await page_token(console_client, "/console/stores"))
     console_client.session.cookie_jar.clear()
     await sign_in(console_client, "kim")
     listing = await (await console_client.get("/console/stores")).text()
-    assert "上海旗舰店" in listing and "/qrcode" not in listing
+    assert "上海旗舰店" in listing and "/console/stores/SH-01/qrcode" not in listing
     token = await page_token(console_client, "/console/stores")
-    for path in ("/console/stores/SH-01/qrcode", f"/console/staff/{kim}/qrcode"):
-        assert (await console_client.get(path)).status == 403
-        assert (await console_client.get(path + ".png")).status == 403
-        assert (await console_client.post(path, data={"csrf_token": token})).status == 403
+    path = "/console/stores/SH-01/qrcode"
+    assert (await console_client.get(path)).status == 403
+    assert (await console_client.get(path + ".png")).status == 403
+    assert (await console_client.post(path, data={"csrf_token": token})).status == 403
     assert fake_wechat.count("qrcode/create") == 0
+
+
+async def test_a_clerk_makes_sees_and_downloads_their_own_qr_code_and_no_one_elses(
+    console_client: Client, fake_wechat: FakeWeChat
+) -> None:
+    ada = await staff_with_password("ada", "admin")
+    kim = await staff_with_password("kim", "clerk")
+    lee = await staff_with_password("lee", "clerk")
+    await sign_in(console_client, "ada")  # lee's code exists: being made is no reason to see it
+    token = await page_token(console_client, f"/console/staff/{lee}/qrcode")
+    await console_client.post(f"/console/staff/{lee}/qrcode", data={"csrf_token": token})
+    console_client.session.cookie_jar.clear()
+    await sign_in(console_client, "kim")
+
+    # Their own, a link away on every page; not made yet, so it is offered to be made.
+    start = await (await console_client.get("/console/members")).text()
+    assert f'href="/console/staff/{kim}/qrcode"' in start
+    own = f"/console/staff/{kim}/qrcode"
+    page = await console_client.get(own)
+    text = await page.text()
+    assert page.status == 200 and "生成二维码" in text and 'class="qr-code"' not in text
+    assert 'href="/console/staff"' not in text  # the staff list is for admins
+    token = await page_token(console_client, own)
+    made = await console_client.post(own, data={"csrf_token": token}, allow_redirects=False)
+    assert made.status == 303 and made.headers["Location"] == own
+    assert fake_wechat.count("qrcode/create") == 2
+    assert fake_wechat.calls("qrcode/create")[-1].body["action_info"] == {
+        "scene": {"scene_str": f"staff_{kim}"}
+    }
+    drawn = segno.make_qr(f"http://weixin.qq.com/q/staff_{kim}", error="m").svg_data_uri(scale=8)
+    page = await console_client.get(own)
+    assert page.status == 200 and image_of(await page.text()) == drawn
+    png = await console_client.get(own + ".png")
+    assert png.status == 200 and png.content_type == "image/png"
+    assert png.headers["Content-Disposition"] == f'attachment; filename="staff_{kim}.png"'
+    assert (await png.read()).startswith(PNG)
+    svg = await console_client.get(own + ".svg")
+    assert svg.status == 200 and "<svg" in await svg.text()
+    logged = await AuditLog.filter(action="staff.qrcode", staff_id=kim).get()
+    assert (logged.summary["via"], logged.target, logged.status) == ("console", f"staff:{kim}", 200)
+
+    # Anyone else's, made or not, and whoever it is: refused, saying why; WeChat not asked.
+    for other in (lee, ada, 999):
+        path = f"/console/staff/{other}/qrcode"
+        for resp in (
+            await console_client.get(path),
+            await console_client.get(path + ".png"),
+            await console_client.get(path + ".svg"),
+            await console_client.post(path, data={"csrf_token": token}),
+        ):
+            assert resp.status == 403, path
+            assert "只能查看自己的二维码" in await resp.text()
+    assert fake_wechat.count("qrcode/create") == 2

@@ -6,6 +6,8 @@ day's run stayed half-done (the rest of the day's birthdays never greeted)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,7 +25,8 @@ from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from scheduler import app as scheduler_app
 from scheduler.app import Runtime, serve
-from scheduler.runner import Outcome
+from scheduler.jobs import JobContext
+from scheduler.runner import JobBody, Outcome
 
 TZ = ZoneInfo("Asia/Shanghai")
 App = TestClient[web.Request, web.Application]
@@ -111,3 +114,77 @@ async def test_the_sweep_resumes_only_todays_runs_due_by_now_and_not_failed_ones
         "value-refresh": JobStatus.FAILED,
     }
     assert await OutboxMessage.all().count() == 0
+
+
+def slowed(monkeypatch: pytest.MonkeyPatch, job: str, seconds: float) -> None:
+    """The job's run takes `seconds` longer (a long run: a year's lots expiring)."""
+    real = scheduler_app.job_body
+
+    def body(name: str, ctx: JobContext) -> JobBody:
+        run = real(name, ctx)
+        if name != job:
+            return run
+
+        async def slow(day: date) -> Mapping[str, int]:
+            await asyncio.sleep(seconds)
+            return await run(day)
+
+        return slow
+
+    monkeypatch.setattr(scheduler_app, "job_body", body)
+
+
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_long_resumed_run_is_warned_of_once_not_every_sweep(
+    client: App,
+    clock: FixedClock,
+    store: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, the sweep that resumed a run lasted as long as the run, and APScheduler warned at
+    every sweep's time that it skipped it ("maximum number of running instances reached")."""
+    monkeypatch.setattr(scheduler_app, "RESUME_EVERY_S", 0.1, raising=False)
+    slowed(monkeypatch, "birthday", 1.5)  # 15 sweeps' time
+    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=TZ))
+    await birthdays_today(1, clock.now())
+    await killed_half_way(store, "birthday", TODAY, lock_s=1)
+    caplog.set_level(logging.DEBUG, logger="scheduler")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(Runtime(client.app[DEPS]), stop))
+    try:
+        for _ in range(200):
+            if (await JobRun.get(job="birthday", day=TODAY)).status is JobStatus.DONE:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # sweeps after it finished find nothing to say
+    finally:
+        stop.set()
+        await task
+    run = await JobRun.get(job="birthday", day=TODAY)
+    assert (run.status, run.attempts) == (JobStatus.DONE, 2)
+    warnings = warnings_in(caplog)
+    assert len(warnings) == 1, warnings
+    [warning] = warnings
+    assert warning.startswith("scheduler.runner: ") and "birthday 2026-11-23" in warning
+    assert "resum" in warning and "attempt 2" in warning
+
+
+async def test_a_run_whose_lock_is_held_is_left_to_its_process_without_a_warning(
+    client: App, clock: FixedClock, store: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A legitimately long run of another scheduler: every sweep finds it, none warns."""
+    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=TZ))
+    await killed_half_way(store, "birthday", TODAY, lock_s=60)  # its process refreshes the lock
+    rt = Runtime(client.app[DEPS])
+    caplog.set_level(logging.DEBUG, logger="scheduler")
+    for _ in range(5):
+        assert await scheduler_app.resume_interrupted(rt) == []
+    assert warnings_in(caplog) == []
+    held = [r for r in caplog.records if "birthday 2026-11-23" in r.getMessage()]
+    assert held and {r.levelno for r in held} == {logging.DEBUG}
+    assert (await JobRun.get(job="birthday", day=TODAY)).status is JobStatus.RUNNING

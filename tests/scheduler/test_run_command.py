@@ -4,11 +4,13 @@ dry run prints what the job would do and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from club.clock import SystemClock
 from club.db.connect import database
@@ -23,14 +25,25 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A machine with only a SQLite file configured (the embedded default): its own database."""
+def embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A machine with only a SQLite file configured (the embedded default): its own database.
+
+    Tortoise caches each table's INSERT statement per connection name, whatever the database
+    (`EXECUTOR_CACHE`): statements first built here for SQLite (`?` placeholders) would be
+    reused by later tests on PostgreSQL, and fail there. So this database gets a cache of its
+    own, and the one before it is put back."""
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     for name in ("REDIS_URL", "CLUB_CONFIG", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     url = f"sqlite://{tmp_path}/club.sqlite3"
     monkeypatch.setenv("DATABASE_URL", url)
-    return url
+    before = dict(EXECUTOR_CACHE)
+    EXECUTOR_CACHE.clear()
+    try:
+        yield url
+    finally:
+        EXECUTOR_CACHE.clear()
+        EXECUTOR_CACHE.update(before)
 
 
 async def _seed(url: str, birthday: date) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from club.campaigns import mass
 from club.campaigns import message as msg
 from club.campaigns.audience import segment_size
 from club.campaigns.unsent import cancel_rest
@@ -166,7 +167,8 @@ async def move(
         await CampaignRun.filter(
             campaign_id=campaign.id, status__in=[RunStatus.SENDING, RunStatus.MASS]
         ).update(status=RunStatus.CANCELLED, finished_at=now)
-        await cancel_rest(campaign.id, now)
+        going = await mass.cancel(campaign.id, now)
+        await cancel_rest(campaign.id, now, mass_going=going)
     return await get(campaign.id)
 
 

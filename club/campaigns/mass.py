@@ -11,8 +11,16 @@ the last stopped:
    recorded in the outbox as sent (the weekly cap and the figures count them).
 4. WeChat's MASSSENDJOBFINISH event (`record_result`, from the callback) says how it went:
    total, filtered, sent, errors. Then (or a day later without it) the members are untagged and
-   the tag deleted (an account has at most 100 tags); the scheduler's tick then closes the run
-   (`club.campaigns.runs.finish_runs`).
+   the tag deleted (an account has at most 100 tags; one with over 100,000 members must be
+   emptied first); the scheduler's tick then closes the run (`club.campaigns.runs.finish_runs`).
+
+Pause and cancel: the tagging stops before its next calls (the status is read again before each
+round of them, and before the send). Cancelling marks a mass send not sent yet as failed
+(`cancel`), and the send itself first claims the row (`sent_at`, while it is still tagging): of
+a cancel and a send at the same moment exactly one wins, so nothing goes to the tag once staff
+cancelled, and members a send claimed first are not skipped as cancelled. A cancelled run's tag
+is removed all the same, by the task in hand or the next the scheduler hands on (`needing_work`):
+at once when nothing was sent, after WeChat's outcome (or a day) when the message went.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, M
 from club.db.outbox_bulk import encode_payload, insert_mass_sent
 from club.db.raw import execute, rows
 from club.messaging.kinds import Kind
-from club.messaging.sending import TAG_BATCH, SendFailed
+from club.messaging.sending import TAG_BATCH, Failure, SendFailed
 from club.rules.campaigns import MassStatus, RecipientState, RunStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ CALLS_AT_ONCE = 16
 """Tagging calls in flight together (each of 50 members), paced by the programme's rate."""
 WAIT_FOR_RESULT = timedelta(days=1)
 """How long to wait for MASSSENDJOBFINISH before untagging anyway."""
+CANCELLED_UNSENT = "campaign cancelled before sending"
 
 _OVER_LIMIT = """
 UPDATE campaign_recipient SET state = 'skipped', reason = 'mass_limit'
@@ -63,13 +72,17 @@ ORDER BY id LIMIT $4
 
 
 async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
-    """Do whatever the run's mass send needs next (the queue task's body)."""
+    """Do whatever the run's mass send needs next (the queue task's body); of a cancelled
+    run, only removing its tag."""
     counts: Counter[str] = Counter()
     run = await CampaignRun.get_or_none(id=run_id)
-    if run is None or run.status is not RunStatus.MASS:
+    if run is None or run.status not in (RunStatus.MASS, RunStatus.CANCELLED):
         counts["not_mass"] += 1
         return counts
-    send = await _row(run)
+    send = await _row(run) if run.status is RunStatus.MASS else await _cancelled_row(run)
+    if send is None:
+        counts["nothing_to_do"] += 1
+        return counts
     now = ctx.clock.now()
     taken = await MassSend.filter(
         Q(beat_at__isnull=True) | Q(beat_at__lt=now - LEASE), id=send.id
@@ -79,10 +92,14 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
         return counts
     campaign = await Campaign.get(id=run.campaign_id)
     try:
-        if send.status is MassStatus.TAGGING:
+        if send.status is MassStatus.TAGGING and run.status is RunStatus.MASS:
             await _tag_and_send(ctx, campaign, run, send, counts)
-            send = await MassSend.get(id=send.id)
-        if _untag_due(send, ctx.clock.now()):
+        run = await CampaignRun.get(id=run.id)
+        cancelled = run.status is RunStatus.CANCELLED
+        if cancelled:  # a send begun after the cancel, or left tagging by an older version
+            await cancel(run.campaign_id, ctx.clock.now())
+        send = await MassSend.get(id=send.id)
+        if _untag_due(send, ctx.clock.now(), cancelled=cancelled):
             await _untag(ctx, run, send, counts)
     finally:
         await MassSend.filter(id=send.id).update(beat_at=None)
@@ -99,16 +116,34 @@ async def _row(run: CampaignRun) -> MassSend:
         return await MassSend.get(run_id=run.id)
 
 
-def _untag_due(send: MassSend, now: datetime) -> bool:
+async def _cancelled_row(run: CampaignRun) -> MassSend | None:
+    """A cancelled run's mass send, if it has a tag still to remove."""
+    return await MassSend.get_or_none(run_id=run.id, tag_id__isnull=False, untagged_at=None)
+
+
+async def cancel(campaign_id: int, now: datetime) -> list[int]:
+    """The campaign is cancelled: its mass sends not claimed for sending yet never will be
+    (`_claim_send`), and their tags are removed by the next task (`needing_work`). Returns the
+    runs whose send was claimed before: it goes on, and their members are not skipped."""
+    await MassSend.filter(
+        run__campaign_id=campaign_id, status=MassStatus.TAGGING, sent_at=None
+    ).update(status=MassStatus.FAILED, result=CANCELLED_UNSENT, finished_at=now)
+    going: list[Any] = await MassSend.filter(
+        run__campaign_id=campaign_id, status=MassStatus.TAGGING, sent_at__isnull=False
+    ).values_list("run_id", flat=True)
+    return [int(r) for r in going]
+
+
+def _untag_due(send: MassSend, now: datetime, *, cancelled: bool = False) -> bool:
+    """Its tag is to go now: the send is over, or sent a day ago without WeChat's outcome (of
+    a cancelled run, also a send claimed by a task that stopped before it knew: it may have
+    gone, and no task sends it again)."""
     if send.untagged_at is not None or send.tag_id is None:
         return False
     if send.status in (MassStatus.FINISHED, MassStatus.FAILED):
         return True
-    return (
-        send.status is MassStatus.SENT
-        and send.sent_at is not None
-        and (send.sent_at <= now - WAIT_FOR_RESULT)
-    )
+    sent = send.status is MassStatus.SENT or cancelled
+    return sent and send.sent_at is not None and send.sent_at <= now - WAIT_FOR_RESULT
 
 
 async def _tag_and_send(
@@ -132,15 +167,18 @@ async def _tag_and_send(
             return
         await MassSend.filter(id=send.id).update(tag_id=send.tag_id)
     while True:
+        # Read again before every round of calls and before the send: paused or cancelled
+        # while the last round was tagging, nothing more goes (the send above all).
+        found = await Campaign.get(id=campaign.id)
+        if not may_send(found):
+            counts[f"stopped_{found.status.value}"] += 1
+            return
         batch = await rows(
             _NEXT.format(states="state = 'mass'"),
             [run.id, send.tagged_upto, 2**62, TAG_BATCH * CALLS_AT_ONCE],
         )
         if not batch:
             break
-        if not may_send(await Campaign.get(id=campaign.id)):
-            counts["paused"] += 1
-            return
         if not await _calls(ctx, campaign.id, ctx.mass.tag, send.tag_id, batch, counts):
             return
         send.tagged_upto = int(batch[-1]["id"])
@@ -161,9 +199,12 @@ async def _send(
 ) -> None:
     now = ctx.clock.now()
     if send.tagged == 0:
-        await MassSend.filter(id=send.id).update(
+        await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(
             status=MassStatus.FINISHED, result="nobody left to send to", finished_at=now
         )
+        return
+    if not await _claim_send(send, now):
+        counts["cancelled_before_sending"] += 1
         return
     text = msg.from_json(campaign.message).mass_text()
     assert send.tag_id is not None
@@ -201,6 +242,13 @@ async def _send(
             **finished,
         }
     )
+
+
+async def _claim_send(send: MassSend, now: datetime) -> bool:
+    """Claim the send while it is still tagging: False if the campaign was cancelled first.
+    Once claimed, a cancel leaves it alone (its members are not skipped); a task that stops
+    before it is done sends again, under the same `clientmsgid`."""
+    return bool(await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(sent_at=now))
 
 
 async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) -> None:
@@ -270,6 +318,12 @@ async def _untag(
     try:
         await ctx.mass.delete_tag(send.tag_id)
     except SendFailed as failed:
+        if failed.failure in (Failure.NOT_SENT, Failure.AMBIGUOUS):
+            # Busy, or no answer: the next task asks again (a tag deleted meanwhile is then
+            # refused, and that is the end of it).
+            log.warning("campaign run %s: tag %s not deleted yet (%s)", run.id, send.tag_id, failed)
+            counts["tag_delete_later"] += 1
+            return
         log.warning("campaign run %s: tag %s not deleted (%s)", run.id, send.tag_id, failed)
     await MassSend.filter(id=send.id).update(untagged_at=ctx.clock.now())
 
@@ -305,16 +359,28 @@ async def record_result(ctx: CampaignContext, result: MassResult, now: datetime)
 
 
 async def needing_work(now: datetime) -> list[int]:
-    """Runs whose mass send a task should take up now (the scheduler's tick hands them on)."""
+    """Runs whose mass send a task should take up now (the scheduler's tick hands them on):
+    those sending, and the cancelled ones with a tag to remove."""
     found: list[Any] = await CampaignRun.filter(status=RunStatus.MASS).values_list("id", flat=True)
     wanted = []
     for run_id in found:
         send = await MassSend.get_or_none(run_id=run_id)
-        if send is not None and send.beat_at is not None and send.beat_at > now - LEASE:
-            continue  # a task is on it
+        if send is not None and _busy(send, now):
+            continue
         if send is None or send.status is MassStatus.TAGGING or _untag_due(send, now):
             wanted.append(int(run_id))
+    for send in await MassSend.filter(
+        run__status=RunStatus.CANCELLED, tag_id__isnull=False, untagged_at=None
+    ):
+        unsent = send.status is MassStatus.TAGGING and send.sent_at is None  # cancel() ends it
+        if not _busy(send, now) and (unsent or _untag_due(send, now, cancelled=True)):
+            wanted.append(send.run_id)
     return wanted
+
+
+def _busy(send: MassSend, now: datetime) -> bool:
+    """A task is on it."""
+    return send.beat_at is not None and send.beat_at > now - LEASE
 
 
 def over(send: MassSend | None) -> bool:

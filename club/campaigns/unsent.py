@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.expressions import Q
+
 from club.db.models.campaigns import CampaignRecipient
 from club.db.raw import rows
 from club.messaging.delivery import withdraw
@@ -79,13 +81,14 @@ async def take_back(
     return len(moved)
 
 
-async def cancel_rest(campaign_id: int, now: datetime) -> int:
+async def cancel_rest(campaign_id: int, now: datetime, *, mass_going: Sequence[int] = ()) -> int:
     """The campaign is cancelled: its recipients not yet planned, waiting for the mass send, or
     whose message is still waiting are skipped, saying so (a message being sent right now
-    goes). A worker that wrote a batch meanwhile withdraws it itself when it next reads the
-    status."""
+    goes, and so does a mass send being sent: the members of the runs `mass_going`). A worker
+    that wrote a batch meanwhile withdraws it itself when it next reads the status."""
+    waiting_mass = Q(state=RecipientState.MASS) & ~Q(run_id__in=list(mass_going))
     skipped = await CampaignRecipient.filter(
-        campaign_id=campaign_id, state__in=[RecipientState.PENDING, RecipientState.MASS]
+        Q(state=RecipientState.PENDING) | waiting_mass, campaign_id=campaign_id
     ).update(state=RecipientState.SKIPPED, reason=CANCELLED)
     waiting = [u.item for u in await _found(_OF_CAMPAIGN, [campaign_id]) if u.queued]
     return int(skipped) + await take_back(waiting, RecipientState.SKIPPED, CANCELLED, now)

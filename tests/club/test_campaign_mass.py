@@ -4,7 +4,7 @@ are left out and counted; tagging resumes after a failure; a refused send leaves
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
+from club.campaigns.mass import needing_work as mass_needing_work
 from club.campaigns.progress import progress
 from club.clock import FixedClock
 from club.db.models.campaigns import (
@@ -31,7 +32,7 @@ from club.messaging.pacing import Unpaced
 from club.messaging.plan import delivery_rules
 from club.messaging.sending import Failure, MassReceipt, SendFailed
 from club.programme.demo import demo_programme
-from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+from club.rules.campaigns import Action, MassStatus, RecipientState, RunStatus
 from club.staff.accounts import StaffIdentity
 from tests.club.campaign_support import everyone_segment, member
 
@@ -48,6 +49,8 @@ class RecordingMass:
         self.sent: list[tuple[int, str, str]] = []
         self.fail_tagging: int | None = None
         self.refuse_send = False
+        self.while_sending: Callable[[], Awaitable[None]] | None = None
+        """Run during the send call (staff acting while WeChat takes it)."""
 
     async def create_tag(self, name: str) -> int:
         self.calls.append(f"create {name}")
@@ -70,6 +73,8 @@ class RecordingMass:
     async def send_to_tag(self, tag_id: int, text: str, *, clientmsgid: str) -> MassReceipt:
         if self.refuse_send:
             raise SendFailed(Failure.REJECTED, "48001 api unauthorized")
+        if self.while_sending is not None:
+            await self.while_sending()
         self.sent.append((tag_id, text, clientmsgid))
         return MassReceipt(msg_id=1000 + len(self.sent))
 
@@ -176,3 +181,30 @@ async def test_a_refused_mass_send_leaves_nobody_tagged_and_says_why(
     assert (await CampaignRun.get(id=run.id)).status is RunStatus.DONE
     found = await progress(run.campaign_id)
     assert found.skipped == {"mass_failed": 60} and found.adds_up()
+
+
+async def test_cancelled_while_the_send_is_being_made_it_goes_and_is_recorded(
+    ctx: CampaignContext, mass: RecordingMass, clock: FixedClock
+) -> None:
+    """The send claimed the mass send before staff cancelled: the message goes (WeChat has it),
+    its members are recorded as sent by it, not as cancelled, and the tag goes after WeChat's
+    outcome."""
+    run = await started(ctx, 60)
+
+    async def cancel() -> None:
+        campaign = await lifecycle.get(run.campaign_id)
+        await lifecycle.move(campaign, Action.CANCEL, clock.now(), STAFF, "wrong picture")
+
+    mass.while_sending = cancel
+    await advance_mass(ctx, run.id)
+    assert len(mass.sent) == 1
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.CANCELLED
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": 60} and not found.skipped
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.untagged_at is None
+    clock.advance(timedelta(days=1))  # no outcome from WeChat: untagged a day later
+    assert await mass_needing_work(clock.now()) == [run.id]
+    await advance_mass(ctx, run.id)
+    assert mass.tagged[7] == set() and mass.calls[-1] == "delete"
+    assert await mass_needing_work(clock.now()) == []

@@ -131,8 +131,9 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def store() -> AsyncIterator[Redis]:
-    """The shared store: the real Redis (this session's keys cleared) in CI's second pass, else
-    the stand-in."""
+    """The shared store: the real Redis (this session's keys cleared before and after: a lock a
+    test leaves, a killed job's for one, would make a later test's processes find it busy) in
+    CI's second pass, else the stand-in."""
     if TEST_REDIS_URL:
         import redis.asyncio as aioredis
 
@@ -143,6 +144,8 @@ async def store() -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
+        if TEST_REDIS_URL:
+            await delete_prefixed(client)
         await client.aclose()
 
 

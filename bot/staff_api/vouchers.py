@@ -110,7 +110,7 @@ _CANCEL_REFUSALS = {
 async def cancel_voucher(call: Call) -> VoucherCancelOut:
     call.body_as(VoucherCancelIn)
     try:
-        view, done = await vouchers.cancel_voucher(
+        view, done, returned = await vouchers.cancel_voucher(
             _code(call), call.now, call.deps.programme, staff_id=call.staff.id
         )
     except (vouchers.VoucherMistyped, vouchers.VoucherNotFound, vouchers.VoucherNotUsable) as exc:
@@ -120,7 +120,7 @@ async def cancel_voucher(call: Call) -> VoucherCancelOut:
         raise ApiError(409, "not_cancellable", message) from None
     call.summary.update(member_id=view.member_id, redemption_id=view.redemption_id)
     return VoucherCancelOut(
-        **_out(view).model_dump(), points_returned=done.points, balance=done.balance
+        **_out(view).model_dump(), points_returned=returned, balance=done.balance
     )
 
 

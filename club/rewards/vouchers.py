@@ -180,15 +180,17 @@ async def use_voucher(
 
 async def cancel_voucher(
     code_text: str, now: datetime, programme: Programme, *, staff_id: int
-) -> tuple[VoucherView, RedemptionView]:
+) -> tuple[VoucherView, RedemptionView, int]:
     """Staff cancel a redemption (the member asked, at the counter or by phone): its points go
-    back to their lots and its item to stock. Used or expired vouchers are refused
-    (RedemptionRefused); cancelling twice answers the first cancellation."""
+    back to their lots and its item to stock; the points that came back spendable (not those
+    of lots expired since the redemption, which expire at once). Used or expired vouchers are
+    refused (RedemptionRefused); cancelling twice answers the first cancellation."""
     redemption = await _redemption(code_text)
     if _expired(redemption, now):
         raise VoucherNotUsable(_why_not(await _view(redemption, now), now))
     done = await cancel_redemption(redemption.id, now, programme, staff_id=staff_id)
-    return await _view(await Redemption.get(id=redemption.id), now), done
+    returned = done.points - await points.expired_on_refund(f"redemption:{redemption.id}")
+    return await _view(await Redemption.get(id=redemption.id), now), done, returned
 
 
 async def expire_vouchers(

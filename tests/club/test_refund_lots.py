@@ -26,7 +26,7 @@ from club.rewards.redemptions import (
     create_reward,
     redeem,
 )
-from club.rewards.vouchers import expire_vouchers
+from club.rewards.vouchers import cancel_voucher, expire_vouchers
 from club.rules.refunds import Use, plan_refund
 from club.sales.purchases import record_purchase, record_return
 from tests.club.ledger_support import (
@@ -176,6 +176,24 @@ async def test_an_expired_voucher_tells_only_the_points_that_came_back_alive(
     [told] = await OutboxMessage.filter(member_id=other, kind="voucher")
     assert told.payload["data"]["thing3"] == "已过期，退回0积分", told.payload
     await assert_consistent(other)
+
+
+async def test_a_cancelled_voucher_answers_only_the_points_that_came_back_alive(
+    db: None, programme: Programme
+) -> None:
+    """Staff cancel a voucher after one of its lots expired: the answer says what the member
+    can spend again (30), not the whole cost (80); cancelling twice answers the same."""
+    member = await make_member()
+    await earn(member, 50, "e-soon", NOW + timedelta(days=10))
+    await earn(member, 100, "e-later", YEAR)
+    reward = await create_reward("酒杯", 80, NOW, programme, cancel_window_hours=48)
+    done = await redeem(member, reward.id, NOW, "r-1", programme)  # 50 from soon, 30 from later
+    at = NOW + timedelta(days=11)  # soon has expired; the voucher is still valid
+    for _ in range(2):
+        _, cancelled, returned = await cancel_voucher(done.voucher_code, at, programme, staff_id=1)
+        assert (cancelled.points, returned, cancelled.balance) == (80, 30, 100)
+    assert await standing(member) == (100, 0)
+    await assert_consistent(member)
 
 
 async def test_a_lot_partly_spent_never_expires_more_than_it_held(

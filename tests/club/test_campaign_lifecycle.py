@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.wechat.sender import DryRunMassSender, DryRunSender
-from club.campaigns import lifecycle, tick
+from club.campaigns import audience, lifecycle, tick
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
 from club.campaigns.progress import progress
 from club.clock import FixedClock
-from club.db.models.campaigns import CampaignEvent, CampaignRun
+from club.db.models.campaigns import CampaignChunk, CampaignEvent, CampaignRun
 from club.db.models.outbox import OutboxMessage
 from club.db.models.staff import StaffRole
 from club.messaging.delivery import Delivery
@@ -200,3 +200,30 @@ async def test_a_finished_runs_counts_are_stored_once_at_rest_and_read_from_ther
     # Read from the run from now on: a later change to its rows is not counted again.
     await OutboxMessage.filter(kind="campaign").update(status="failed", outcome="test")
     assert await progress(cid) == settled
+
+
+async def test_chunks_sharing_a_slow_pace_are_not_handed_on_while_their_workers_live(
+    ctx: CampaignContext, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four chunks worked at once share a pace of one message a second: each worker's batch of
+    50 gets every fourth slot, so it beats once in 200 s. Handed on after three of a lone
+    batch's times (150 s), a live worker's chunk got a second worker; it is handed on only
+    after three batches' time of all the chunks being worked."""
+    monkeypatch.setattr(audience, "CHUNK", 50)
+    now = clock.now()
+    for i in range(200):
+        await member(f"o-slow-{i:03d}", now, window=True)
+    segment = await everyone_segment(now)
+    spec = lifecycle.Spec("慢速", segment.id, msg.CampaignMessage("品鉴"), pace=1)
+    campaign = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
+    await lifecycle.schedule(
+        campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
+    )
+    assert (await tick.tick(ctx, now))["started"] == 1
+    [run] = await CampaignRun.filter(campaign_id=campaign.id)
+    assert run.chunks == 4
+    await CampaignChunk.filter(run_id=run.id).update(beat_at=now)  # four workers at work
+    clock.advance(timedelta(seconds=160))
+    assert (await tick.tick(ctx, clock.now())).get("chunks_handed_on", 0) == 0
+    clock.advance(timedelta(seconds=600))  # 760 s without a beat: 3 x 4 x 50 s passed
+    assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 4

@@ -19,11 +19,13 @@ from club.db.models.ledger import Purchase
 from club.db.models.members import Member
 from club.db.models.service import Ticket, TicketMessage
 from club.db.models.staff import AuditLog
+from club.reports import ranker as ranker_module
 from club.staff.wechat import bind, new_code
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from config import Settings
 from tests.club.campaign_support import member, work_in_process
+from tests.club.value.fixtures import SlowRanking
 from tests.conftest import make_settings
 from tests.console.browser.conftest import Console
 from tests.console.browser.steps import sign_in
@@ -48,7 +50,10 @@ async def play_scheduler(deps: Deps) -> None:
 
 
 async def test_segment_campaign_progress_reports_and_a_ticket(
-    live_console: Console, fake_wechat: FakeWeChat, tmp_path: Path
+    live_console: Console,
+    fake_wechat: FakeWeChat,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     c, page = live_console, live_console.page
     problems: list[str] = []
@@ -150,6 +155,19 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
         assert saved.read_bytes().startswith(b"\xef\xbb\xbf"), name  # UTF-8 BOM for Excel
         await c.shot(f"2{REPORTS.index(name)}-report-{name}")
     assert await AuditLog.filter(action="report.read").count() >= 2 * len(REPORTS)
+
+    # A period whose customers take long to rank (a large club): the page says so and asks
+    # again by itself after Retry-After; once ranked, the same page shows the report.
+    slow = SlowRanking()
+    monkeypatch.setattr(ranker_module, "ranking_for", slow)
+    deps.ranker.wait = 0.05
+    period = f"from={(now - timedelta(days=90)).date()}&to={(now - timedelta(days=1)).date()}"
+    await page.goto(c.url(f"/console/reports/pareto?{period}"))
+    assert "正在为这个时段的全部客户排名" in await page.locator("#pending").inner_text()
+    await c.shot("29-report-ranking")
+    slow.gate.set()
+    await page.wait_for_selector("#csv", timeout=15_000)  # the page came back by itself
+    assert await page.locator("#pending").count() == 0 and slow.started >= 1
 
     # The member page shows the value class the refresh gave and the churn flag.
     top = await Member.get(openid="o-gold-2")

@@ -226,9 +226,16 @@ async def credit(
     expires_at: datetime | None = None,
     connection: BaseDBAsyncClient | None = None,
     actor_id: int | None = None,
+    claimed: bool = False,
 ) -> Movement:
-    """Add points (a new lot expiring at `expires_at`, None: never). Debt is paid first."""
+    """Add points (a new lot expiring at `expires_at`, None: never). Debt is paid first.
+
+    `claimed`: the caller's transaction (`connection`) has already made this credit happen once,
+    by claiming what it pays for (a bottle code, by a conditional update): then the ref is not
+    looked up first nor the credit wrapped in a savepoint (three round trips of a scan)."""
     _check(points, kind, CREDIT_KINDS, ref, reason)
+    if claimed and connection is None:
+        raise ValueError("a claimed credit runs in the transaction that claimed it")
     if connection is None:
         fast = await _credit_fast(member_id, points, kind, ref, reason, now, expires_at, actor_id)
         if fast is not None:
@@ -256,6 +263,8 @@ async def credit(
         await add_lot(conn, entry, member_id, added, now, expires_at)
         return entry
 
+    if claimed and connection is not None:
+        return _movement(await body(connection), replayed=False)
     return await _once(kind, ref, member_id, points, connection, body)
 
 

@@ -164,6 +164,30 @@ async def test_credit_joins_the_callers_transaction() -> None:
     assert first == again and await standing(m) == (9, 0)
 
 
+async def test_a_claimed_credit_runs_in_its_claimers_transaction_only() -> None:
+    """A bottle code's credit, made once-only by the code's claim, is written in the claim's
+    transaction (no lookup of its ref, no savepoint): undone with it, and refused outside one."""
+    from tortoise.transactions import in_transaction
+
+    m = await make_member()
+    with pytest.raises(ValueError, match="transaction that claimed it"):
+        await points.credit(m, 9, kind=EntryKind.BONUS, ref="c", reason="x", now=NOW, claimed=True)
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            await points.credit(
+                m, 9, kind=EntryKind.BONUS, ref="c", reason="x", now=NOW, connection=conn,
+                claimed=True,
+            )  # fmt: skip
+            raise RuntimeError("the claim's other step failed")
+    assert await standing(m) == (0, 0)
+    async with in_transaction() as conn:
+        done = await points.credit(
+            m, 9, kind=EntryKind.BONUS, ref="c", reason="x", now=NOW, connection=conn, claimed=True
+        )
+    assert (done.balance_after, done.replayed) == (9, False) and await standing(m) == (9, 0)
+    await assert_consistent(m)
+
+
 async def test_balance_view_shows_next_expiry() -> None:
     m = await make_member()
     await earn(m, 30, "a", expires=datetime(2027, 1, 1, tzinfo=TZ))

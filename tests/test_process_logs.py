@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -51,12 +52,19 @@ def daytime_zone() -> str:
     return next(z for z in zones if 10 <= datetime.now(ZoneInfo(z)).hour < 19)
 
 
+PROCESS_PREFIX = f"{TEST_REDIS_PREFIX}-logs"
+"""The Redis prefix of this test's processes: their own, so that no process another test of the
+session may have left running (a queue worker reading the session's stream, a scheduler holding
+a job's lock) can take this test's messages or its birthday run: seen twice in full runs, as a
+`birthday ...: busy` and as a greeting that never reached this test's fake WeChat."""
+
+
 def environment(api_base: str, port: int) -> dict[str, str]:
     values = {k: v for k, v in os.environ.items() if not k.startswith(("CLUB_", "WECHAT_", "PORT"))}
     values.update(
         DATABASE_URL=TEST_DB_URL,
         REDIS_URL=TEST_REDIS_URL or "",
-        REDIS_PREFIX=TEST_REDIS_PREFIX,
+        REDIS_PREFIX=PROCESS_PREFIX,
         WECHAT_APPID=APPID,
         WECHAT_SECRET=SECRET,
         WECHAT_TOKEN=TOKEN,
@@ -128,10 +136,22 @@ async def talk_to_the_web_server(port: int, staff_token: str) -> None:
             assert resp.status in (200, 404)
 
 
+@pytest.fixture
+async def process_keys(store: Redis) -> AsyncIterator[None]:
+    """The processes' keys (`PROCESS_PREFIX`) deleted before and after the test."""
+
+    async def forget() -> None:
+        async for key in store.scan_iter(match=f"{PROCESS_PREFIX}:*", count=1000):
+            await store.unlink(key)
+
+    await forget()
+    yield
+    await forget()
+
+
 async def test_every_process_kind_logs_nothing_secret_at_debug(
-    pg_only: None, redis_only: None, db: None, store: Redis
+    pg_only: None, redis_only: None, db: None, process_keys: None
 ) -> None:
-    """(`store` flushes the test Redis: no job run or queue left by an earlier test.)"""
     logs: dict[str, str] = {}
     async with FakeWeChat(appid=APPID, secret=SECRET) as fake:
         # WeChat's error messages may echo what we sent: here a phone number and our secret,
@@ -184,7 +204,7 @@ async def test_every_process_kind_logs_nothing_secret_at_debug(
             async def sent() -> bool:
                 return len(fake.calls("message/custom/send")) >= 2  # the busy one, the retry
 
-            await until(sent, "the worker's send")
+            await until(sent, "the worker's send", seconds=60.0)
             await asyncio.sleep(1)
         finally:
             _, logs["worker"] = await finish(worker, stop=True)

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.members_sql import insert_members  # noqa: E402
+from bench.schema import fresh_schema  # noqa: E402
 from bot.kv import open_store  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pacing import RedisPacer  # noqa: E402
@@ -52,7 +53,6 @@ from club.campaigns.mass import advance_mass  # noqa: E402
 from club.campaigns.runs import start_run  # noqa: E402
 from club.clock import SystemClock  # noqa: E402
 from club.db.connect import database  # noqa: E402
-from club.db.migrate import migrate  # noqa: E402
 from club.db.models.campaigns import CampaignRecipient, CampaignRun, MassSend  # noqa: E402
 from club.db.models.segments import Segment, SegmentKind  # noqa: E402
 from club.db.models.staff import StaffRole  # noqa: E402
@@ -82,12 +82,7 @@ def line(label: str, seconds: float, extra: str = "") -> None:
 
 
 async def reset(pg_url: str, redis_url: str) -> None:
-    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    await migrate(pg_url)
+    await fresh_schema(pg_url)
     client = aioredis.from_url(redis_url)
     await client.flushdb()
     await client.aclose()

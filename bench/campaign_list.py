@@ -25,10 +25,10 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.members_sql import insert_members
+from bench.schema import fresh_schema
 from club.campaigns.progress import progress_of
 from club.campaigns.views import campaign_list
 from club.db.connect import database
-from club.db.migrate import migrate
 from club.db.models.campaigns import Campaign, CampaignRun
 from club.db.models.segments import Segment
 
@@ -52,12 +52,7 @@ FROM outbox_message o WHERE o.idempotency_key LIKE 'bench:' || $1::bigint::text 
 
 
 async def load(url: str, members: int, campaigns: int) -> list[int]:
-    raw = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await raw.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await raw.close()
-    await migrate(url)
+    await fresh_schema(url)
     ids: list[int] = []
     async with database(url):
         raw = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))

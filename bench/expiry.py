@@ -31,8 +31,8 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.members_sql import insert_members
+from bench.schema import fresh_schema
 from club.db.connect import database
-from club.db.migrate import migrate
 from club.points.expiry import expire_due
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -104,12 +104,7 @@ def _pg(url: str) -> str:
 
 
 async def load(url: str, lots: int, members: int) -> None:
-    conn = await asyncpg.connect(_pg(url))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    await migrate(url)
+    await fresh_schema(url)
     conn = await asyncpg.connect(_pg(url))
     try:
         began = time.perf_counter()

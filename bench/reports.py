@@ -24,17 +24,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from tortoise.transactions import in_transaction
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.schema import fresh_schema
 from club.db.connect import database
 from club.db.migrate import migrate
 from club.programme import load_programme
@@ -149,12 +154,7 @@ def load_sql(members: int, purchases: int) -> list[str]:
 
 
 async def load(url: str, members: int, purchases: int) -> None:
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    await migrate(url)
+    await fresh_schema(url)
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
         for sql in load_sql(members, purchases):

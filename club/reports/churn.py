@@ -90,6 +90,10 @@ _ROW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason_zh", "VARCHAR(255)"),
     ("reason_en", "VARCHAR(255)"),
 )
+_GROUP_ONLY = frozenset(
+    ("row_kind", "by_what", "key", "members", "silent_n", "fell_n", "new_n", "as_of")
+)
+"""The columns only a `group` row fills."""
 _FLAG_COLUMNS = (
     "since",
     "purchases",
@@ -139,7 +143,7 @@ def churn_sql(flt: ReportFilter, reason: Reason) -> str:
         "members": "COUNT(*)",
         "as_of": "MAX(day)",
     }
-    page = {name: f"page.{name}" for name, _ in _ROW_COLUMNS[8:]}
+    page = {name: f"page.{name}" for name, _ in _ROW_COLUMNS if name not in _GROUP_ONLY}
     page["row_kind"] = "'member'"
     page_tail = (
         f"FROM (SELECT f.member_id, m.name, f.tier, f.value_class, {_of('f')}"

@@ -14,7 +14,9 @@ schedulers: every step is a conditional update or idempotent).
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -142,6 +144,24 @@ def stale_after(
     return max(least, timedelta(seconds=3 * BATCH * max(1, sharing) / rate))
 
 
+def being_worked(beats: Sequence[datetime], silence: timedelta) -> int:
+    """How many of the chunks that beat at `beats` are being worked, for their staleness: the
+    chunk that beat last, and each that beat less than `silence` before the next one. Workers
+    sharing the pace beat one after another, about a lone batch's time apart, so a long silence
+    in the middle of the beats marks the workers that died before it: their chunks no longer
+    count (each made the others' staleness three batches' time longer, and so the notice of
+    its own death). The silence is two lone chunks' staleness (six batches' time): a live
+    worker's beats are further apart only behind the slots of five workers that died together,
+    each batch's slots wasted once (a chunk wrongly handed on then is shared, not sent twice)."""
+    newest_first = sorted(beats, reverse=True)
+    working = min(1, len(newest_first))
+    for newer, older in itertools.pairwise(newest_first):
+        if newer - older > silence:
+            break
+        working += 1
+    return working
+
+
 async def rekick_stale(ctx: CampaignContext, now: datetime, least: timedelta = STALE_AFTER) -> int:
     """Hand on again the chunks of sending runs that nobody is working on: a chunk a worker
     started and stopped beating on (the worker died, or stopped for quiet hours or a pause);
@@ -155,7 +175,10 @@ async def rekick_stale(ctx: CampaignContext, now: datetime, least: timedelta = S
         if not may_send(campaign):
             continue
         open_chunks = CampaignChunk.filter(run_id=run.id, done_at__isnull=True)
-        working = await open_chunks.filter(beat_at__isnull=False).count()
+        beats: list[Any] = await open_chunks.filter(beat_at__isnull=False).values_list(
+            "beat_at", flat=True
+        )
+        working = being_worked(beats, stale_after(campaign, ctx, least, sharing=2))
         before = now - stale_after(campaign, ctx, least, sharing=working)
         stopped = Q(beat_at__lt=before)
         if not await open_chunks.filter(beat_at__gte=before).exists():

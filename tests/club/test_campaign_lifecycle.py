@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.wechat.sender import DryRunMassSender, DryRunSender
-from club.campaigns import audience, lifecycle, tick
+from club.campaigns import audience, lifecycle, runs, tick
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
@@ -202,15 +202,8 @@ async def test_a_finished_runs_counts_are_stored_once_at_rest_and_read_from_ther
     assert await progress(cid) == settled
 
 
-async def test_chunks_sharing_a_slow_pace_are_not_handed_on_while_their_workers_live(
-    ctx: CampaignContext, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Four chunks worked at once share a pace of one message a second: each worker's batch of
-    50 gets every fourth slot, so it beats once in 200 s. Handed on after three of a lone
-    batch's times (150 s), a live worker's chunk got a second worker; it is handed on only
-    after three batches' time of all the chunks being worked."""
-    monkeypatch.setattr(audience, "CHUNK", 50)
-    now = clock.now()
+async def four_chunks_at_one_a_second(ctx: CampaignContext, now: datetime) -> CampaignRun:
+    """A campaign of 200 members paced at one message a second, started (chunks of 50)."""
     for i in range(200):
         await member(f"o-slow-{i:03d}", now, window=True)
     segment = await everyone_segment(now)
@@ -220,10 +213,70 @@ async def test_chunks_sharing_a_slow_pace_are_not_handed_on_while_their_workers_
         campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
     )
     assert (await tick.tick(ctx, now))["started"] == 1
-    [run] = await CampaignRun.filter(campaign_id=campaign.id)
+    return await CampaignRun.get(campaign_id=campaign.id)
+
+
+async def test_chunks_sharing_a_slow_pace_are_not_handed_on_while_their_workers_live(
+    ctx: CampaignContext, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four chunks worked at once share a pace of one message a second: each worker's batch of
+    50 gets every fourth slot, so it beats once in 200 s. Handed on after three of a lone
+    batch's times (150 s), a live worker's chunk got a second worker; it is handed on only
+    after three batches' time of all the chunks being worked."""
+    monkeypatch.setattr(audience, "CHUNK", 50)
+    now = clock.now()
+    run = await four_chunks_at_one_a_second(ctx, now)
     assert run.chunks == 4
     await CampaignChunk.filter(run_id=run.id).update(beat_at=now)  # four workers at work
     clock.advance(timedelta(seconds=160))
     assert (await tick.tick(ctx, clock.now())).get("chunks_handed_on", 0) == 0
     clock.advance(timedelta(seconds=600))  # 760 s without a beat: 3 x 4 x 50 s passed
     assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 4
+
+
+async def test_a_dead_workers_chunk_does_not_slow_the_notice_of_its_death(
+    ctx: CampaignContext, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four chunks at one message a second; three workers die as they begin, one lives and
+    beats as each of its batches begins (alone on the pace now: every 50 s). The dead ones'
+    beats stop, so they no longer count as chunks being worked: they are handed on once three
+    beats of the live worker have gone by in a silence of theirs longer than six of its batch
+    times (300 s) and they are past its staleness (150 s), not after three batches' time of
+    four chunks (600 s); the live one is left to its worker."""
+    monkeypatch.setattr(audience, "CHUNK", 50)
+    now = clock.now()
+    run = await four_chunks_at_one_a_second(ctx, now)
+    kicks = ctx.feed
+    assert isinstance(kicks, Kicks)
+    kicks.kicked.clear()
+    await CampaignChunk.filter(run_id=run.id).update(beat_at=now)  # four workers begin
+    for _ in range(7):  # the live one's batches
+        clock.advance(timedelta(seconds=50))
+        await CampaignChunk.filter(run_id=run.id, number=0).update(beat_at=clock.now())
+        if clock.now() - now <= timedelta(seconds=300):
+            assert (await tick.tick(ctx, clock.now())).get("chunks_handed_on", 0) == 0
+    clock.advance(timedelta(seconds=10))  # 360 s since the others' last beat
+    assert (await tick.tick(ctx, clock.now()))["chunks_handed_on"] == 3
+    assert kicks.kicked == [(run.id, 1), (run.id, 2), (run.id, 3)]
+
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    ("beats_s", "working"),
+    [
+        ((), 0),
+        ((0,), 1),
+        ((0, 0, 0, 0), 4),  # begun together
+        ((0, 50, 100, 150), 4),  # one after another, a batch's time apart
+        ((0, 0, 0, 350), 1),  # three died, one beats on
+        ((0, 0, 300, 350), 4),  # a silence of 300 s: no more than the limit
+        ((0, 10, 400, 450), 2),
+    ],
+)
+def test_chunks_being_worked_are_those_beating_without_a_long_silence_between(
+    beats_s: tuple[int, ...], working: int
+) -> None:
+    beats = [T0 + timedelta(seconds=s) for s in beats_s]
+    assert runs.being_worked(beats, timedelta(seconds=300)) == working

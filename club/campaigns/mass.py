@@ -18,8 +18,11 @@ Pause and cancel: the tagging stops before its next calls (the status is read ag
 round of them, and before the send). Cancelling marks a mass send not sent yet as failed
 (`cancel`), and the send itself first claims the row (`sent_at`, while it is still tagging): of
 a cancel and a send at the same moment exactly one wins, so nothing goes to the tag once staff
-cancelled, and members a send claimed first are not skipped as cancelled. A cancelled run's tag
-is removed all the same, by the task in hand or the next the scheduler hands on (`needing_work`):
+cancelled, and members a send claimed first are not skipped as cancelled. A send claimed first
+whose task stopped inside the WeChat call (it died: did the message go?) is made again by the
+next task the scheduler hands it to, under its `clientmsgid`: WeChat takes it once (45065 when
+it had it), and its members end recorded as sent, never left waiting. A cancelled run's tag is
+removed all the same, by the task in hand or the next the scheduler hands on (`needing_work`):
 at once when nothing was sent, after WeChat's outcome (or a day) when the message went.
 """
 
@@ -90,16 +93,22 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
     if not taken:
         counts["busy"] += 1
         return counts
+    send = await MassSend.get(id=send.id)  # as the last task holding the lease left it
     campaign = await Campaign.get(id=run.campaign_id)
     try:
         if send.status is MassStatus.TAGGING and run.status is RunStatus.MASS:
             await _tag_and_send(ctx, campaign, run, send, counts)
+        elif _claimed(send):
+            # Claimed before the cancel by a task that stopped inside the WeChat call: the
+            # send won the race, and only sending it again says whether it went (claimed
+            # again: a cancel leaves a claimed send alone).
+            await _send(ctx, campaign, run, send, counts)
         run = await CampaignRun.get(id=run.id)
         cancelled = run.status is RunStatus.CANCELLED
         if cancelled:  # a send begun after the cancel, or left tagging by an older version
             await cancel(run.campaign_id, ctx.clock.now())
         send = await MassSend.get(id=send.id)
-        if _untag_due(send, ctx.clock.now(), cancelled=cancelled):
+        if _untag_due(send, ctx.clock.now()):
             await _untag(ctx, run, send, counts)
     finally:
         await MassSend.filter(id=send.id).update(beat_at=None)
@@ -134,16 +143,20 @@ async def cancel(campaign_id: int, now: datetime) -> list[int]:
     return [int(r) for r in going]
 
 
-def _untag_due(send: MassSend, now: datetime, *, cancelled: bool = False) -> bool:
-    """Its tag is to go now: the send is over, or sent a day ago without WeChat's outcome (of
-    a cancelled run, also a send claimed by a task that stopped before it knew: it may have
-    gone, and no task sends it again)."""
+def _untag_due(send: MassSend, now: datetime) -> bool:
+    """Its tag is to go now: the send is over, or sent a day ago without WeChat's outcome (a
+    send claimed and not known to have gone keeps its tag: it is sent again to it)."""
     if send.untagged_at is not None or send.tag_id is None:
         return False
     if send.status in (MassStatus.FINISHED, MassStatus.FAILED):
         return True
-    sent = send.status is MassStatus.SENT or cancelled
+    sent = send.status is MassStatus.SENT
     return sent and send.sent_at is not None and send.sent_at <= now - WAIT_FOR_RESULT
+
+
+def _claimed(send: MassSend) -> bool:
+    """Claimed for sending (`_claim_send`) and not known to have gone."""
+    return send.status is MassStatus.TAGGING and send.sent_at is not None
 
 
 async def _tag_and_send(
@@ -373,7 +386,7 @@ async def needing_work(now: datetime) -> list[int]:
         run__status=RunStatus.CANCELLED, tag_id__isnull=False, untagged_at=None
     ):
         unsent = send.status is MassStatus.TAGGING and send.sent_at is None  # cancel() ends it
-        if not _busy(send, now) and (unsent or _untag_due(send, now, cancelled=True)):
+        if not _busy(send, now) and (unsent or _claimed(send) or _untag_due(send, now)):
             wanted.append(send.run_id)
     return wanted
 

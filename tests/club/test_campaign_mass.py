@@ -75,6 +75,8 @@ class RecordingMass:
             raise SendFailed(Failure.REJECTED, "48001 api unauthorized")
         if self.while_sending is not None:
             await self.while_sending()
+        if any(cid == clientmsgid for _, _, cid in self.sent):
+            return MassReceipt(duplicate=True)  # 45065: it went before, nothing new goes
         self.sent.append((tag_id, text, clientmsgid))
         return MassReceipt(msg_id=1000 + len(self.sent))
 
@@ -208,3 +210,48 @@ async def test_cancelled_while_the_send_is_being_made_it_goes_and_is_recorded(
     await advance_mass(ctx, run.id)
     assert mass.tagged[7] == set() and mass.calls[-1] == "delete"
     assert await mass_needing_work(clock.now()) == []
+
+
+class Died(Exception):
+    """The task's process died inside the WeChat call (raised from within it)."""
+
+
+@pytest.mark.parametrize("wechat_had_it", [True, False])
+async def test_a_send_claimed_before_the_cancel_whose_task_died_is_resolved_once(
+    ctx: CampaignContext, mass: RecordingMass, clock: FixedClock, wechat_had_it: bool
+) -> None:
+    """The send claimed the mass send, staff cancelled and the task died inside the WeChat
+    call, not knowing whether the message went. The send had won the race, so the next task
+    sends it again under the same clientmsgid: WeChat takes it once (45065 when it had it)
+    and its members are recorded as sent by it, never left waiting for it; the tag goes after
+    WeChat's outcome as for any send."""
+    run = await started(ctx, 60)
+
+    async def cancel_and_die() -> None:
+        campaign = await lifecycle.get(run.campaign_id)
+        await lifecycle.move(campaign, Action.CANCEL, clock.now(), STAFF, "wrong picture")
+        mass.while_sending = None
+        if wechat_had_it:
+            mass.sent.append((7, "冬至品鉴", f"clubbot-campaign-run-{run.id}"))
+        raise Died
+
+    mass.while_sending = cancel_and_die
+    with pytest.raises(Died):
+        await advance_mass(ctx, run.id)
+    await MassSend.filter(run_id=run.id).update(beat_at=clock.now())  # the dead task's lease
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.CANCELLED
+    assert await mass_needing_work(clock.now()) == []  # its lease still runs
+    clock.advance(timedelta(minutes=2))
+    assert await mass_needing_work(clock.now()) == [run.id]
+    await advance_mass(ctx, run.id)
+    assert [cid for _, _, cid in mass.sent] == [f"clubbot-campaign-run-{run.id}"]
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": 60} and found.mass_waiting == 0
+    assert found.at_rest() and found.adds_up()
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.untagged_at is None
+    assert await mass_needing_work(clock.now()) == []
+    clock.advance(timedelta(days=1))  # no outcome from WeChat: untagged a day later
+    assert await mass_needing_work(clock.now()) == [run.id]
+    await advance_mass(ctx, run.id)
+    assert mass.tagged[7] == set() and mass.calls[-1] == "delete"

@@ -148,6 +148,19 @@ async def test_tags_and_batches_of_fifty(api: WeChatAPI, fake: FakeWeChat) -> No
     assert await api.tag_members(tag.id, []) == 0
 
 
+async def test_a_deleted_tags_id_is_never_given_again(api: WeChatAPI, fake: FakeWeChat) -> None:
+    """As WeChat does: a run's late call to its deleted tag (a delete asked again, an untag)
+    must not reach another run's tag that got the same id."""
+    first = await api.create_tag("clubbot-c1-r1")
+    await api.delete_tag(first.id)
+    second = await api.create_tag("clubbot-c2-r2")
+    assert second.id != first.id
+    await api.tag_members(second.id, ["oMember-2"])
+    with pytest.raises(WeChatAPIError):
+        await api.delete_tag(first.id)
+    assert await api.get_tags() == (Tag(id=second.id, name="clubbot-c2-r2", count=1),)
+
+
 async def test_mass_send_by_tag_is_idempotent_on_clientmsgid(
     api: WeChatAPI, fake: FakeWeChat
 ) -> None:

@@ -92,6 +92,8 @@ class _State:
     valid: set[str] = field(default_factory=set)
     menu: list[Any] | None = None
     tags: dict[int, str] = field(default_factory=dict)
+    tags_made: int = 0
+    """Tags ever created: a new tag's id is never a deleted one's (as WeChat's)."""
     tagged: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     clientmsgids: set[str] = field(default_factory=set)
     template_ids: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -321,7 +323,8 @@ class FakeWeChat:
         return {"menu": {"button": self._state.menu}}
 
     def _ep_tags_create(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
-        tag_id = 100 + len(self._state.tags)
+        tag_id = 100 + self._state.tags_made
+        self._state.tags_made += 1
         self._state.tags[tag_id] = str(b.get("tag", {}).get("name", ""))
         return {"tag": {"id": tag_id, "name": self._state.tags[tag_id]}}
 

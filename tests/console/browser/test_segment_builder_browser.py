@@ -149,6 +149,9 @@ async def test_a_nested_rule_built_by_clicking_counted_saved_and_sent(
     assert shown == (await api.json())["count"] == len(expected)
     await page.locator("#b-json summary").click()  # the document beside the builder's groups
     await c.shot("40-nested-segment-builder")
+    await page.set_viewport_size({"width": 768, "height": 1024})  # a tablet held upright
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 768
+    await page.set_viewport_size({"width": 1280, "height": 860})
     # The deepest group offers no deeper one: the limit is shown in its place.
     await own(inner, "row-tools").get_by_role("button", name="添加条件组").click()
     deepest = page.get_by_role("group", name="条件组 1.1.1", exact=True)

@@ -335,19 +335,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "segment_rule": ("条件", "rule"),
     "kind_list": ("名单", "list"),
     "segment_builder": ("人群条件", "Segment conditions"),
-    "combine": ("条件之间", "Conditions joined by"),
-    "combine_and": ("同时满足（且）", "all of them (AND)"),
-    "combine_or": ("满足任一（或）", "any of them (OR)"),
-    "add_condition": ("添加条件", "Add a condition"),
-    "add_rule": ("添加", "Add"),
-    "live_count": ("符合条件的会员：", "Members matching now:"),
-    "rule_json": (
-        "规则（JSON，可直接编辑以嵌套且/或/非）",
-        "Rule (JSON: edit it to nest AND/OR/NOT)",
+    "builder_limits": (
+        "每个条件组内的条件和子组以「且」或「或」连接；条件组最多嵌套 {depth} 层"
+        "（含最外层）；条件和条件组都可以「排除」；共最多 {conditions} 个条件。",
+        "A group joins its conditions and groups by AND or OR; groups nest {depth} deep at most "
+        "(the outermost included); conditions and groups can be excluded (NOT); {conditions} "
+        "conditions at most.",
     ),
+    "live_count": ("符合条件的会员：", "Members matching now:"),
+    "rule_json": ("规则（JSON，可直接编辑）", "Rule (JSON, editable by hand)"),
     "rule_json_hint": (
-        '上方条件会写入此处；也可直接编辑，如 {"rule": "or", "rules": [...]}。',
-        'Written by the conditions above; edit it to nest, e.g. {"rule": "or", "rules": [...]}.',
+        '上方条件会写入此处；也可直接编辑，如 {"rule": "or", "rules": [...]}。'
+        "打开页面时，上方能表示的规则会显示在上方。",
+        'Written by the conditions above; or edit it, e.g. {"rule": "or", "rules": [...]}. '
+        "When the page opens, a rule the conditions above can show is shown there.",
     ),
     "segment_name": ("人群名称", "Segment name"),
     "segment_name_hint": ("默认与活动同名", "the campaign's name if empty"),
@@ -381,16 +382,32 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rb_tags": ("标签（逗号分隔）", "tags (comma separated)"),
     "rb_any": ("任一", "any"),
     "rb_all": ("全部", "all"),
-    "rb_months": ("月份", "months"),
-    "rb_count": ("人数", "count"),
     "rb_counting": ("计算中…", "counting…"),
     "rb_invalid": ("条件不完整：", "Not a complete rule:"),
-    "rb_condition": ("条件", "condition"),
     "rb_zh": ("中文", "Chinese"),
     "rb_en": ("英文", "English"),
     "rb_low": ("低（未预警）", "low (not flagged)"),
     "rb_medium": ("中", "medium"),
     "rb_high": ("高", "high"),
+    "rb_group": ("条件组 {n}", "Group {n}"),
+    "rb_combine": ("组内之间", "Joined by"),
+    "rb_and": ("同时满足（且）", "all of them (AND)"),
+    "rb_or": ("满足任一（或）", "any of them (OR)"),
+    "rb_not_group": ("排除整组（非）", "exclude the whole group (NOT)"),
+    "rb_add_condition": ("添加条件", "Add a condition"),
+    "rb_add": ("添加", "Add"),
+    "rb_add_group": ("添加条件组", "Add a group"),
+    "rb_remove_group": ("删除条件组", "Remove group"),
+    "rb_deepest": ("已是最深一层（最多 {depth} 层）", "the deepest level ({depth} at most)"),
+    "rb_full": (
+        "已达上限：最多 {conditions} 个条件，每组最多 {per_group} 项。",
+        "No more room: {conditions} conditions in all and {per_group} items a group at most.",
+    ),
+    "rb_not_loaded": (
+        "规则框中的规则无法在上方显示（见下方 JSON），将按原样保存；在上方添加条件会替换它。",
+        "The builder cannot show the rule in the rule field (the JSON below); it is saved as "
+        "typed. Adding a condition above replaces it.",
+    ),
     "level_dealer": ("经销商", "Dealer"),
     "level_wholesaler": ("批发商", "Wholesaler"),
     "level_key_account": ("大客户", "Key account"),

@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, mod
 
 MAX_DEPTH = 8
 MAX_LEAVES = 100
+MAX_GROUP_RULES = 50
 MAX_DAYS = 36_500
 MAX_FEN = 10**11
 
@@ -215,12 +216,12 @@ class ChurnRisk(_Rule):
 
 class And(_Rule):
     rule: Literal["and"]
-    rules: list[Rule] = Field(min_length=1, max_length=50)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_GROUP_RULES)
 
 
 class Or(_Rule):
     rule: Literal["or"]
-    rules: list[Rule] = Field(min_length=1, max_length=50)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_GROUP_RULES)
 
 
 class Not(_Rule):

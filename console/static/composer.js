@@ -1,20 +1,26 @@
-/* clubbot staff console, the campaign composer: the segment builder (conditions joined by AND or
- * OR, each one negatable) writes the rule document into the form's rule field, and asks the
- * segments API's preview for the live count; the chat bubble and the template card follow the
- * message as it is typed. Without this script the rule field is typed by hand. */
+/* clubbot staff console, the campaign composer: the segment builder (groups of conditions, each
+ * group joining its items by AND or OR, groups nested up to the limit the page gives, conditions
+ * and groups each negatable) writes the rule document into the form's rule field, and asks the
+ * segments API's preview for the live count; a rule in the field when the page opens (typed by
+ * hand, or sent back after a refusal) is shown in the builder when the builder can show it. The
+ * chat bubble and the template card follow the message as it is typed. Without this script the
+ * rule field is typed by hand. */
 (function () {
   "use strict";
   var form = document.getElementById("composer");
   if (!form) { return; }
   var opts = JSON.parse(document.getElementById("builder-options").textContent);
   var W = opts.words;
-  var rows = document.getElementById("b-rows");
+  var LIMITS = opts.limits;
+  var holder = document.getElementById("b-root");
+  var note = document.getElementById("b-note");
   var ruleField = document.getElementById("c-rule");
   var countOut = document.getElementById("segment-count");
-  var combine = document.getElementById("b-combine");
   var chooser = document.getElementById("c-segment");
   var builder = document.getElementById("builder");
   var serial = 0;
+  var wrote = false; /* the rule field holds what the builder wrote (or loaded) */
+  var unshown = ""; /* why the rule in the field is not in the builder */
 
   var CLASSES = [{ value: "A", label: "A" }, { value: "B", label: "B" }, { value: "C", label: "C" }];
   var RISKS = [{ value: "high", label: W.high }, { value: "medium", label: W.medium },
@@ -41,6 +47,8 @@
     tags: { fields: [["tags", "list"], ["match", "choice", [{ value: "any", label: W.any },
       { value: "all", label: W.all }]]] }
   };
+  /* Fields the builder has no input for, shown anyway when they hold the API's default. */
+  var DEFAULTS = { channel_level: { via: "purchase" }, birthday_month: { calendar: "solar" } };
   var FIELD_WORDS = { within_days: W.within_days, more_than_days: W.more_than_days,
     min_fen: W.min_yuan, max_fen: W.max_yuan, min: W.min, max: W.max, tags: W.tags,
     period: W.period_12 + " / " + W.period_life, match: W.any + " / " + W.all };
@@ -52,6 +60,10 @@
     return kind;
   }
 
+  function fmt(s, values) {
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return values[k] === undefined ? m : String(values[k]); });
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     for (var k in attrs) { if (attrs.hasOwnProperty(k)) { node.setAttribute(k, attrs[k]); } }
@@ -59,21 +71,41 @@
     return node;
   }
 
-  function addRow(kind) {
+  function notBox(id, words) {
+    var neg = el("input", { type: "checkbox", id: id + "-not", "data-not": "1" });
+    var label = el("label", { "for": id + "-not", "class": "check" });
+    label.appendChild(neg);
+    label.appendChild(document.createTextNode(" " + words));
+    return label;
+  }
+
+  /* A group's own part (its head, list or tools), not one of a group inside it. */
+  function part(group, cls) {
+    for (var i = 0; i < group.children.length; i++) {
+      if (group.children[i].classList.contains(cls)) { return group.children[i]; }
+    }
+    return null;
+  }
+
+  /* Removing an item leaves the focus on its group's condition picker. */
+  function removeItem(li) {
+    var group = li.parentNode.parentNode;
+    li.parentNode.removeChild(li);
+    part(group, "row-tools").querySelector("[data-picker]").focus();
+    changed();
+  }
+
+  function makeRow(kind) {
     var spec = KINDS[kind];
     serial += 1;
     var id = "r" + serial;
     var li = el("li", { "class": "rule-row", "data-kind": kind });
     var head = el("div", { "class": "rule-head" });
     head.appendChild(el("b", {}, kindLabel(kind)));
-    var neg = el("input", { type: "checkbox", id: id + "-not", "data-not": "1" });
-    var negLabel = el("label", { "for": id + "-not", "class": "check" });
-    negLabel.appendChild(neg);
-    negLabel.appendChild(document.createTextNode(" " + W.not));
-    head.appendChild(negLabel);
+    head.appendChild(notBox(id, W.not));
     var remove = el("button", { type: "button", "class": "link", "aria-label": W.remove + " " +
       kindLabel(kind) }, W.remove);
-    remove.addEventListener("click", function () { li.parentNode.removeChild(li); changed(); });
+    remove.addEventListener("click", function () { removeItem(li); });
     head.appendChild(remove);
     li.appendChild(head);
     var body = el("div", { "class": "rule-body" });
@@ -108,11 +140,69 @@
       }
     });
     li.appendChild(body);
-    rows.appendChild(li);
-    var first = li.querySelector("input:not([data-not]), select");
-    if (first) { first.focus(); }
-    changed();
+    return li;
   }
+
+  /* A group: a fieldset whose legend names it ("group 1.2"), its AND/OR, its NOT, its items (an
+   * ordered list of conditions and groups), and the buttons that add to it. */
+  function makeGroup(level) {
+    serial += 1;
+    var id = "g" + serial;
+    var box = el("fieldset", { "class": "rule-group", "data-level": String(level) });
+    box.appendChild(el("legend", {}));
+    var head = el("div", { "class": "group-head" });
+    head.appendChild(el("label", { "for": id + "-combine" }, W.combine));
+    var combine = el("select", { id: id + "-combine", "data-combine": "1" });
+    combine.appendChild(el("option", { value: "and" }, W.and));
+    combine.appendChild(el("option", { value: "or" }, W.or));
+    head.appendChild(combine);
+    head.appendChild(notBox(id, W.not_group));
+    if (level > 1) {
+      var remove = el("button", { type: "button", "class": "link", "data-remove-group": "1" },
+        W.remove_group);
+      remove.addEventListener("click", function () { removeItem(box.parentNode); });
+      head.appendChild(remove);
+    }
+    box.appendChild(head);
+    var list = el("ol", { "class": "rows" });
+    box.appendChild(list);
+    var tools = el("div", { "class": "row-tools" });
+    tools.appendChild(el("label", { "for": id + "-kind" }, W.add_condition));
+    var picker = el("select", { id: id + "-kind", "data-picker": "1" });
+    opts.kinds.forEach(function (k) { picker.appendChild(el("option", { value: k.value }, k.label)); });
+    tools.appendChild(picker);
+    var add = el("button", { type: "button", "class": "secondary", "data-add": "1" }, W.add);
+    add.addEventListener("click", function () {
+      var li = makeRow(picker.value);
+      list.appendChild(li);
+      var first = li.querySelector("input:not([data-not]), select");
+      if (first) { first.focus(); }
+      changed();
+    });
+    tools.appendChild(add);
+    if (level < LIMITS.depth) {
+      var sub = el("button", { type: "button", "class": "secondary", "data-add": "1" }, W.add_group);
+      sub.addEventListener("click", function () {
+        var inner = makeGroup(level + 1);
+        list.appendChild(groupItem(inner));
+        changed();
+        part(inner, "row-tools").querySelector("[data-picker]").focus();
+      });
+      tools.appendChild(sub);
+    } else {
+      tools.appendChild(el("span", { "class": "hint" }, fmt(W.deepest, LIMITS)));
+    }
+    box.appendChild(tools);
+    return box;
+  }
+
+  function groupItem(group) {
+    var li = el("li", { "class": "group-row" });
+    li.appendChild(group);
+    return li;
+  }
+
+  function itemsOf(group) { return part(group, "rows").children; }
 
   function readRow(li) {
     var rule = { rule: li.getAttribute("data-kind") };
@@ -135,18 +225,159 @@
         else { rule[name] = v; }
       }
     }
-    var out = rule;
-    if (li.querySelector("[data-not]").checked) { out = { rule: "not", of: rule }; }
-    return out;
+    return li.querySelector("[data-not]").checked ? { rule: "not", of: rule } : rule;
   }
 
-  function buildRule() {
-    var items = rows.querySelectorAll(".rule-row");
-    if (!items.length) { return null; }
+  /* A group's rule: its items joined by its AND/OR (one item stands alone), NOT around it when
+   * negated; an empty group writes nothing. */
+  function readGroup(group) {
     var rules = [];
-    for (var i = 0; i < items.length; i++) { rules.push(readRow(items[i])); }
-    return rules.length === 1 ? rules[0] : { rule: combine.value, rules: rules };
+    var items = itemsOf(group);
+    for (var i = 0; i < items.length; i++) {
+      var rule = items[i].className === "rule-row" ? readRow(items[i]) : readGroup(items[i].firstChild);
+      if (rule) { rules.push(rule); }
+    }
+    if (!rules.length) { return null; }
+    var head = part(group, "group-head");
+    var out = rules.length === 1 ? rules[0]
+      : { rule: head.querySelector("[data-combine]").value, rules: rules };
+    return head.querySelector("[data-not]").checked ? { rule: "not", of: out } : out;
   }
+
+  /* Names every group by its place ("1", "1.2", "1.2.1") and keeps the API's size limits: no
+   * adding past the conditions a document may hold, or the items a group may. */
+  function refresh() {
+    var full = root.querySelectorAll(".rule-row").length >= LIMITS.conditions;
+    var crowded = false;
+    (function name(group, path) {
+      group.firstChild.textContent = fmt(W.group, { n: path });
+      var remove = part(group, "group-head").querySelector("[data-remove-group]");
+      if (remove) { remove.setAttribute("aria-label", W.remove_group + " " + path); }
+      var items = itemsOf(group), k = 0;
+      var room = !full && items.length < LIMITS.per_group;
+      crowded = crowded || !room;
+      var adds = part(group, "row-tools").querySelectorAll("[data-add]");
+      for (var a = 0; a < adds.length; a++) { adds[a].disabled = !room; }
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].className === "group-row") { k += 1; name(items[i].firstChild, path + "." + k); }
+      }
+    })(root, "1");
+    var says = crowded ? fmt(W.full, LIMITS) : unshown;
+    note.textContent = says;
+    note.hidden = !says;
+  }
+
+  /* What the builder can show of a rule document, or null: groups within the depth limit,
+   * conditions of the builder's kinds holding only what its inputs can hold. */
+  function isRule(r) { return r !== null && typeof r === "object" && !Array.isArray(r); }
+  function keys(r) { return Object.keys(r).sort().join(","); }
+  function isGroupRule(r) { return isRule(r) && (r.rule === "and" || r.rule === "or"); }
+
+  function planGroup(rule, level) {
+    var negated = rule.rule === "not";
+    if (negated) { if (keys(rule) !== "of,rule") { return null; } rule = rule.of; }
+    if (level > LIMITS.depth || !isGroupRule(rule) || keys(rule) !== "rule,rules" ||
+        !Array.isArray(rule.rules)) { return null; }
+    var items = [];
+    for (var i = 0; i < rule.rules.length; i++) {
+      var r = rule.rules[i];
+      var inner = isRule(r) && r.rule === "not" ? r.of : r;
+      var item = isGroupRule(inner) ? planGroup(r, level + 1) : planCondition(r);
+      if (!item) { return null; }
+      items.push(item);
+    }
+    return { combine: rule.rule, not: negated, items: items };
+  }
+
+  function fits(value, type, choices) {
+    if (type === "multi") {
+      return Array.isArray(value) && value.length > 0 && value.every(function (v) {
+        return choices.some(function (c) { return c.value === v; });
+      });
+    }
+    if (type === "choice") { return choices.some(function (c) { return c.value === value; }); }
+    if (type === "list") {
+      return Array.isArray(value) && value.length > 0 && value.every(function (v) {
+        return typeof v === "string" && /^[^,，\s]+$/.test(v);
+      });
+    }
+    return typeof value === "number" && value >= 0 && Math.floor(value) === value;
+  }
+
+  function planCondition(rule) {
+    var negated = isRule(rule) && rule.rule === "not";
+    if (negated) { if (keys(rule) !== "of,rule") { return null; } rule = rule.of; }
+    if (!isRule(rule) || !KINDS.hasOwnProperty(rule.rule)) { return null; }
+    var spec = KINDS[rule.rule], defaults = DEFAULTS[rule.rule] || {};
+    for (var k in rule) {
+      if (!rule.hasOwnProperty(k) || k === "rule" || defaults[k] === rule[k]) { continue; }
+      var field = spec.fields.filter(function (f) { return f[0] === k; })[0];
+      if (!field || !fits(rule[k], field[1], field[2])) { return null; }
+    }
+    return { kind: rule.rule, not: negated, rule: rule };
+  }
+
+  function plan(doc) {
+    var inner = isRule(doc) && doc.rule === "not" ? doc.of : doc;
+    if (isGroupRule(inner)) { return planGroup(doc, 1); }
+    var only = planCondition(doc);
+    return only && { combine: "and", not: false, items: [only] };
+  }
+
+  function fillRow(li, planned) {
+    li.querySelector("[data-not]").checked = planned.not;
+    var inputs = li.querySelectorAll("[data-field]");
+    for (var i = 0; i < inputs.length; i++) {
+      var node = inputs[i], value = planned.rule[node.getAttribute("data-field")];
+      var type = node.getAttribute("data-type");
+      if (value === undefined) { continue; }
+      if (type === "multi") {
+        var boxes = node.querySelectorAll("input");
+        for (var j = 0; j < boxes.length; j++) {
+          boxes[j].checked = value.map(String).indexOf(boxes[j].value) >= 0;
+        }
+      } else if (type === "yuan") { node.value = String(value / 100); }
+      else if (type === "list") { node.value = value.join(", "); }
+      else { node.value = String(value); }
+    }
+  }
+
+  function fillGroup(group, planned, level) {
+    var head = part(group, "group-head");
+    head.querySelector("[data-combine]").value = planned.combine;
+    head.querySelector("[data-not]").checked = planned.not;
+    var list = part(group, "rows");
+    planned.items.forEach(function (item) {
+      if (item.items) {
+        var inner = makeGroup(level + 1);
+        list.appendChild(groupItem(inner));
+        fillGroup(inner, item, level + 1);
+      } else {
+        var li = makeRow(item.kind);
+        list.appendChild(li);
+        fillRow(li, item);
+      }
+    });
+  }
+
+  function buildRule() { return readGroup(root); }
+
+  var root = makeGroup(1);
+  holder.appendChild(root);
+  document.getElementById("b-limits").hidden = false;
+  (function load() {
+    var typed = ruleField.value.trim();
+    if (!typed) { return; }
+    var planned = null;
+    try { planned = plan(JSON.parse(typed)); } catch (e) { planned = null; }
+    if (planned) {
+      fillGroup(root, planned, 1);
+      wrote = true;
+    } else {
+      unshown = W.not_loaded;
+      document.getElementById("b-json").open = true;
+    }
+  })();
 
   var timer = null, asked = 0;
   function count() {
@@ -174,19 +405,28 @@
   }
   function later() { window.clearTimeout(timer); timer = window.setTimeout(count, 350); }
 
+  /* Every change in the builder rewrites the field; emptied, the builder clears only what it
+   * wrote (a rule typed by hand stays until a condition is added). */
   function changed() {
     var rule = buildRule();
-    if (rule) { ruleField.value = JSON.stringify(rule); }
+    if (rule) {
+      ruleField.value = JSON.stringify(rule);
+      wrote = true;
+      unshown = "";
+    } else if (wrote) {
+      ruleField.value = "";
+    }
+    refresh();
     later();
   }
+  function edited(event) {
+    if (!event.target.hasAttribute("data-picker")) { changed(); }
+  }
 
-  document.getElementById("b-add").addEventListener("click", function () {
-    addRow(document.getElementById("b-kind").value);
-  });
-  rows.addEventListener("input", changed);
-  rows.addEventListener("change", changed);
-  combine.addEventListener("change", changed);
+  holder.addEventListener("input", edited);
+  holder.addEventListener("change", edited);
   ruleField.addEventListener("input", later);
+  refresh();
   function chosen() {
     builder.disabled = chooser.value !== "new";
     later();

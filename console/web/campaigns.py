@@ -37,7 +37,7 @@ from console.web.actions import (
     text,
     whole_number,
 )
-from console.web.members import tier_label
+from console.web.segment_builder import builder_options
 
 ACTIONS = ("test", "send", "approve", "pause", "resume", "cancel")
 ACTION_OPERATIONS = {
@@ -48,21 +48,6 @@ ACTION_OPERATIONS = {
     "resume": "resumeCampaign",
     "cancel": "cancelCampaign",
 }
-RULE_KINDS = (
-    "tier",
-    "status",
-    "last_purchase",
-    "spend",
-    "purchase_count",
-    "points_balance",
-    "tags",
-    "value_class",
-    "churn_risk",
-    "channel_level",
-    "language",
-    "joined",
-    "birthday_month",
-)
 
 
 def percent_done(progress: Mapping[str, Any] | None) -> int:
@@ -104,52 +89,6 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-def rule_options(request: web.Request, lang: str) -> dict[str, Any]:
-    """What the segment builder offers (its script reads them from the page)."""
-    programme = request.app[DEPS].programme
-    _ = translator(lang)
-    return {
-        "kinds": [{"value": k, "label": _("rule_" + k)} for k in RULE_KINDS],
-        "tiers": [
-            {"value": t.code, "label": tier_label(programme, t.code, lang)}
-            for t in programme.tiers.tiers
-        ],
-        "statuses": [
-            {"value": s, "label": _("status_" + s)} for s in ("active", "unfollowed", "blocked")
-        ],
-        "levels": [{"value": v, "label": _("level_" + v)} for v in LEVELS],
-        "words": {k: _("rb_" + k) for k in BUILDER_WORDS},
-    }
-
-
-LEVELS = ("dealer", "wholesaler", "key_account", "small_shop", "online", "consumer")
-BUILDER_WORDS = (
-    "not",
-    "remove",
-    "within_days",
-    "more_than_days",
-    "min_yuan",
-    "max_yuan",
-    "period_12",
-    "period_life",
-    "min",
-    "max",
-    "tags",
-    "any",
-    "all",
-    "months",
-    "count",
-    "counting",
-    "invalid",
-    "condition",
-    "zh",
-    "en",
-    "low",
-    "medium",
-    "high",
-)
-
-
 async def composer(
     request: web.Request, *, error: str | None = None, form: Mapping[str, Any] | None = None
 ) -> web.StreamResponse:
@@ -161,7 +100,7 @@ async def composer(
         "campaign_new.html",
         {
             "segments": segments,
-            "builder": rule_options(request, lang),
+            "builder": builder_options(request.app[DEPS].programme, lang),
             "error": error,
             "form": dict(form or {}),
             "limits": request.app[DEPS].programme.campaigns,
@@ -199,9 +138,8 @@ def local_time(form: Mapping[str, object], name: str, request: web.Request) -> s
     return naive.replace(tzinfo=request.app[DEPS].settings.tz).isoformat()
 
 
-def campaign_body(
-    form: Mapping[str, object], request: web.Request, segment_id: int
-) -> dict[str, Any]:
+def campaign_body(form: Mapping[str, object], request: web.Request) -> dict[str, Any]:
+    """The createCampaign body but its segment: read before a new segment is saved for it."""
     message: dict[str, Any] = {"text": text(form, "text")}
     if text(form, "text_en"):
         message["text_en"] = text(form, "text_en")
@@ -212,7 +150,6 @@ def campaign_body(
         }
     body: dict[str, Any] = {
         "name": text(form, "name"),
-        "segment_id": segment_id,
         "message": message,
         "bonus_points": integer(form, "bonus_points") if text(form, "bonus_points") else 0,
         "budget_points": integer(form, "budget_points") if text(form, "budget_points") else 0,
@@ -246,20 +183,23 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
     require(request, Permission.MANAGE_CAMPAIGNS)
     form = await request.post()
     _ = translator(page_language(request))
+    kept: dict[str, Any] = dict(form)
     try:
+        body = campaign_body(form, request)
         chosen = text(form, "segment_id")
         if chosen and chosen != "new":
-            segment_id = integer(form, "segment_id")
+            body["segment_id"] = integer(form, "segment_id")
         else:
             name = text(form, "segment_name") or text(form, "name")
             segment = await act(request, "createSegment", {"name": name, "rule": _rule(form)})
-            segment_id = segment.model_dump()["id"]
-        body = campaign_body(form, request, segment_id)
+            body["segment_id"] = segment.model_dump()["id"]
+            # Saved now: a refused campaign comes back with it chosen, not to be made twice.
+            kept["segment_id"] = str(body["segment_id"])
         done = (await act(request, "createCampaign", body)).model_dump()
     except FormError as exc:
-        return await composer(request, error=str(exc), form=form)
+        return await composer(request, error=str(exc), form=kept)
     except ApiError as exc:
-        return await composer(request, error=exc.message, form=form)
+        return await composer(request, error=exc.message, form=kept)
     await request.app[SESSIONS].push_flash(
         current_user(request).session, _("campaign_created", name=done["name"])
     )

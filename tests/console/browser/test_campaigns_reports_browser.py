@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.deps import DEPS, Deps
-from club.campaigns import tick
+from bot.deps import DEPS
 from club.db.models.campaigns import Campaign
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member
@@ -24,11 +23,11 @@ from club.staff.wechat import bind, new_code
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from config import Settings
-from tests.club.campaign_support import member, work_in_process
+from tests.club.campaign_support import member
 from tests.club.value.fixtures import SlowRanking
 from tests.conftest import make_settings
 from tests.console.browser.conftest import Console
-from tests.console.browser.steps import sign_in
+from tests.console.browser.steps import play_scheduler, sign_in, watch_problems
 from tests.console.support import staff_with_password
 from tests.fakes import FakeWeChat
 
@@ -40,15 +39,6 @@ def settings_with_fake_wechat(fake_wechat: FakeWeChat) -> Settings:
     return make_settings(wechat_api_base=fake_wechat.base_url, wechat_dry_run=False)
 
 
-async def play_scheduler(deps: Deps) -> None:
-    """What the scheduler's tick and the queue workers do, until nothing is left."""
-    feed = work_in_process(deps)
-    for _ in range(3):
-        await tick.tick(deps.campaigns, deps.clock.now())
-        await feed.drain()
-        await deps.delivery.send_due()
-
-
 async def test_segment_campaign_progress_reports_and_a_ticket(
     live_console: Console,
     fake_wechat: FakeWeChat,
@@ -56,9 +46,7 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     c, page = live_console, live_console.page
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = watch_problems(page)
     assert c.app is not None
     deps = c.app[DEPS]
     now = deps.clock.now()

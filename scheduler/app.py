@@ -46,6 +46,7 @@ RESUME_EVERY_S = 30
 """How often a scheduler looks for today's runs a killed process left unfinished."""
 EXPIRY_TIME = time(3, 0)
 TIER_REVIEW_TIME = time(4, 0)
+RANK_AHEAD_TIME = time(1, 30)
 VALUE_TIME = time(2, 0)
 CHURN_TIME = time(2, 30)
 
@@ -124,7 +125,13 @@ def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]
         ("festival", CronTrigger(**at_send)),
         ("expire-points", CronTrigger(hour=EXPIRY_TIME.hour, minute=0, timezone=tz)),
         ("tier-review", CronTrigger(day=review, hour=TIER_REVIEW_TIME.hour, minute=0, timezone=tz)),
-        # At night, before the day's campaigns and automations read classes and churn risk.
+        # At night: the report periods staff will ask for, ranked before the refresh drops
+        # yesterday's rankings (it reads which periods were asked); then values and the churn
+        # list, before the day's campaigns and automations read classes and churn risk.
+        (
+            "rank-ahead",
+            CronTrigger(hour=RANK_AHEAD_TIME.hour, minute=RANK_AHEAD_TIME.minute, timezone=tz),
+        ),
         ("value-refresh", CronTrigger(hour=VALUE_TIME.hour, minute=VALUE_TIME.minute, timezone=tz)),
         ("churn-scan", CronTrigger(hour=CHURN_TIME.hour, minute=CHURN_TIME.minute, timezone=tz)),
     ]
@@ -150,6 +157,8 @@ CATCH_UP = {
     # Each run computes values and churn flags as of now: the latest covers every missed day.
     "value-refresh": CatchUp.LATEST,
     "churn-scan": CatchUp.LATEST,
+    # Ranks today's periods: the latest run is today's; a missed earlier day's are of no use.
+    "rank-ahead": CatchUp.TODAY,
 }
 LOOK_BACK = timedelta(days=63)
 """How far back to find a job's latest and previous runs due: two months of a monthly job."""

@@ -3,7 +3,9 @@
 Each job takes the day it is for and returns counts of what it did; `scheduler.runner` makes
 sure each (job, day) runs once. Messages go through the process's outbox, which hands the due
 ones to the sending workers as they are recorded. `value-refresh` stores every member's RFM
-scores, class and quadrant; `churn-scan` (after it) refreshes the churn list. `automations` starts
+scores, class and quadrant; `churn-scan` (after it) refreshes the churn list; `rank-ahead` (before
+them) ranks the report periods staff will ask for, so that their 80/20 reports answer at once
+(`club.reports.ahead`). `automations` starts
 the day's run of every active automation now (the scheduler's half-minute tick starts each at its
 own time of day).
 """
@@ -24,6 +26,7 @@ from club.messaging.outbox import Outbox
 from club.points.expiry import expire_due
 from club.points.reminders import remind_expiring
 from club.programme import Programme
+from club.reports.ahead import rank_ahead
 from club.rewards.vouchers import expire_vouchers
 from club.sales.counter import lapse_counter_purchases
 from club.tiers.service import review_all
@@ -37,6 +40,7 @@ JOBS = (
     "festival",
     "expire-points",
     "tier-review",
+    "rank-ahead",
     "value-refresh",
     "churn-scan",
     "automations",
@@ -60,6 +64,7 @@ def job_body(name: str, ctx: JobContext) -> JobBody:
         "festival": lambda day: _festival(day, ctx),
         "expire-points": lambda day: _expire_points(day, ctx),
         "tier-review": lambda day: review_all(day, ctx.clock.now(), ctx.programme, ctx.outbox),
+        "rank-ahead": lambda day: rank_ahead(day, ctx.clock.now(), ctx.programme),
         "value-refresh": lambda day: refresh_values(day, ctx.clock.now(), ctx.programme),
         "churn-scan": lambda day: scan_churn(day, ctx.clock.now(), ctx.programme),
         "automations": lambda day: _automations(day, ctx),

@@ -254,6 +254,9 @@ months = 12
 #   kept_rankings: other periods a report ranked today, kept so that their pages, lists,
 #     levels and downloads answer at once (each one a row per customer: about 270 MB at a
 #     million customers); the least recently read goes first.
+#   ranked_ahead: named periods (last_month, last_quarter, year_to_date, last_year) the nightly
+#     rank-ahead job ranks before anyone asks, with the periods reports asked for the day
+#     before, so that their 80/20 reports answer at once; kept all day besides kept_rankings.
 [value]
 point_value_fen = 2
 months = 12
@@ -266,6 +269,7 @@ rfm_bins = 5
 trend_months = 6
 tier_gap_share = 0.2
 kept_rankings = 4
+ranked_ahead = ["last_month", "last_quarter", "year_to_date", "last_year"]
 
 # Service cost per channel level, a share of sales (consumer: direct sales with no store).
 [value.service_cost]

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from club.programme.table import Table as _Table
 from club.rules.channels import ChannelLevel
+from club.rules.periods import Preset, parse_presets
 from club.rules.programme import BASIS_POINTS, ChurnRules, ProgrammeError, ValueRules
 
 
@@ -69,7 +70,16 @@ def value_rules(table: _Table) -> ValueRules:
         trend_months=table.integer("trend_months", low=1, high=18, default=6),
         tier_gap_bp=share(table, "tier_gap_share", 2_000),
         kept_rankings=table.integer("kept_rankings", low=0, high=50, default=4),
+        ranked_ahead=ranked_ahead(table),
     )
+
+
+def ranked_ahead(table: _Table) -> tuple[Preset, ...]:
+    """`ranked_ahead`, optional: every named period by default, `[]` for none."""
+    try:
+        return parse_presets(table.raw("ranked_ahead", list(Preset)), table.key("ranked_ahead"))
+    except ValueError as exc:
+        raise ProgrammeError(str(exc)) from None
 
 
 def churn_rules(root: _Table) -> ChurnRules:

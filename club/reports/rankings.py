@@ -145,8 +145,33 @@ async def ranking_for(flt: ReportFilter, rules: ValueRules, now: datetime) -> Ke
     return await kept_ranking(flt, rules, conn=main, now=now)
 
 
+async def keep_ahead(flt: ReportFilter, rules: ValueRules, now: datetime) -> int | None:
+    """Rank `flt`'s period for the day ahead of any ask (the `rank-ahead` job), kept all day
+    whatever else is asked; the customers ranked, or None when a ranking of the day already
+    answers it (the snapshot, or an asked one: that one is now kept all day too)."""
+    flt = replace(flt, level=None, store=None)
+    main = connections.get("default")
+    found = await kept_ranking(flt, rules, conn=main, now=now)
+    if found is None:
+        try:
+            async with in_transaction("default") as conn:
+                return await _rank(conn, flt, rules, now, snapshot=False, ahead=True)
+        except IntegrityError:  # a report ranked it meanwhile
+            found = await kept_ranking(flt, rules, conn=main, now=now)
+            if found is None:
+                raise
+    await Ranking.filter(id=found.id, snapshot=False).update(ahead=True)
+    return None
+
+
 async def _rank(
-    conn: BaseDBAsyncClient, flt: ReportFilter, rules: ValueRules, now: datetime, *, snapshot: bool
+    conn: BaseDBAsyncClient,
+    flt: ReportFilter,
+    rules: ValueRules,
+    now: datetime,
+    *,
+    snapshot: bool,
+    ahead: bool = False,
 ) -> int:
     ranking = await Ranking.create(
         start_day=flt.start_day,
@@ -154,6 +179,7 @@ async def _rank(
         rules=rules_key(rules),
         as_of=flt.today,
         snapshot=snapshot,
+        ahead=ahead,
         computed_at=now,
         read_at=now,
         using_db=conn,
@@ -187,8 +213,9 @@ rows yet (so the programme's `kept_rankings` may be passed for that long)."""
 async def _evict(
     conn: BaseDBAsyncClient, today: date, kept: int, now: datetime, *, earlier: bool
 ) -> None:
-    """Asked-for rankings beyond the `kept` most recently read and, with `earlier`, those of an
-    earlier day, unless read in the last `GRACE`.
+    """Asked-for rankings of `today` beyond the `kept` most recently read (those ranked ahead
+    stay all day) and, with `earlier`, every asked-for ranking of an earlier day, unless read
+    in the last `GRACE`.
 
     Only the value-refresh drops an earlier day's rankings (`earlier`): deleting a million rows
     takes seconds, which a report's first ask of the day would otherwise wait for. They are
@@ -197,13 +224,17 @@ async def _evict(
     if not earlier:
         which = which.filter(as_of=today)
     asked = await (
-        which.using_db(conn).order_by("-read_at", "-id").values_list("id", "as_of", "read_at")
+        which.using_db(conn)
+        .order_by("-read_at", "-id")
+        .values_list("id", "as_of", "read_at", "ahead")
     )
-    ids = [
-        i
-        for n, (i, as_of, read_at) in enumerate(asked)
-        if (n >= kept or as_of < today) and read_at < now - GRACE
-    ]
+    ids, counted = [], 0
+    for i, as_of, read_at, ahead in asked:
+        if as_of == today and not ahead:
+            counted += 1
+        beyond = as_of < today or (not ahead and counted > kept)
+        if beyond and read_at < now - GRACE:
+            ids.append(i)
     if ids:
         marks = ", ".join(str(i) for i in ids)
         await _drop(conn, f"id IN ({marks})", {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from club.rules.channels import ChannelLevel
+from club.rules.periods import Preset
 
 BASIS_POINTS = 10_000
 """Shares are whole basis points (1/10,000): sums and comparisons stay integer in SQL."""
@@ -47,6 +48,9 @@ class ValueRules:
     kept_rankings: int = 4
     """Rankings of periods a report asked for (besides the default one) kept for the day; each
     holds a row per customer (about 270 MB at a million customers on PostgreSQL)."""
+    ranked_ahead: tuple[Preset, ...] = tuple(Preset)
+    """The named periods the nightly `rank-ahead` job ranks before anyone asks (kept for the
+    day besides `kept_rankings`)."""
 
     @property
     def profit_key(self) -> str:

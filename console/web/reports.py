@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.deps import DEPS
 from bot.staff_api.errors import ApiError
+from club.rules.periods import Preset, preset_period
 from club.staff.accounts import Permission
 from console.auth.context import require
 from console.i18n import Translate, translator
@@ -139,9 +140,33 @@ async def report_page(request: web.Request) -> web.StreamResponse:
             + (f"?{urlencode(csv_query)}" if csv_query else ""),
             "charts": _charts(name, data, _, tiers) if _has_rows(name, data) else {},
             "exit_rows": _exit_rows(data) if name == "exits" else [],
+            "periods": period_links(name, request, _),
         },
         status=422 if error else 200,
     )
+
+
+def period_links(name: str, request: web.Request, _: Translate) -> list[dict[str, Any]]:
+    """The named periods beside the date fields, as links keeping the page's other filters:
+    the default one (the value months up to today), then those the `rank-ahead` job ranks at
+    night (`club.rules.periods`), whose 80/20 reports answer at once."""
+    deps = request.app[DEPS]
+    today = deps.clock.now().astimezone(deps.settings.tz).date()
+    kept = {k: v for k, v in report_query(name, request.query).items() if k not in FILTERS[:2]}
+    kept.pop("limit", None)
+    given = (request.query.get("from", ""), request.query.get("to", ""))
+    base = f"/console/reports/{name}"
+
+    def link(label: str, days: tuple[str, str]) -> dict[str, Any]:
+        query = {**({"from": days[0], "to": days[1]} if days[0] else {}), **kept}
+        href = base + (f"?{urlencode(query)}" if query else "")
+        return {"label": label, "href": href, "current": given == days}
+
+    links = [link(_("period_default", n=deps.programme.value.months), ("", ""))]
+    for preset in Preset:
+        start, end = preset_period(preset, today)
+        links.append(link(_("period_" + preset), (start.isoformat(), end.isoformat())))
+    return links
 
 
 def _charts(

@@ -9,6 +9,7 @@ import pytest
 
 from club.programme import ProgrammeError, load_programme, parse_programme
 from club.programme.demo import DEMO_TOML
+from club.rules.periods import Preset
 
 
 def test_demo_value_and_churn_rules() -> None:
@@ -24,15 +25,23 @@ def test_demo_value_and_churn_rules() -> None:
     assert p.value.rfm_bins == 5 and p.value.months == 12
     assert p.churn.silence_factor_pct == 200 and p.churn.min_purchases == 3
     assert p.churn.spend_drop_bp == 5_000 and p.churn.dormant_days == 180
+    assert p.value.ranked_ahead == (
+        Preset.LAST_MONTH,
+        Preset.LAST_QUARTER,
+        Preset.YEAR_TO_DATE,
+        Preset.LAST_YEAR,
+    )
 
 
 def test_optional_keys_take_their_defaults() -> None:
     data = tomllib.loads(DEMO_TOML)
     for key in ("months", "pareto_share", "class_a_share", "class_b_share", "rfm_bins"):
         data["value"].pop(key)
+    data["value"].pop("ranked_ahead")
     data.pop("churn")  # optional as a whole: the domain's defaults
     p = parse_programme(data)
     assert (p.value.pareto_share_bp, p.value.rfm_bins, p.value.months) == (8_000, 5, 12)
+    assert p.value.ranked_ahead == tuple(Preset)
     assert p.churn.silence_factor_pct == 200 and p.churn.dormant_days == 180
 
 
@@ -70,6 +79,15 @@ def _broken(change: Any) -> str:
         (lambda d: d["value"].update(pareto_share="most"), "value.pareto_share: expected a share"),
         (lambda d: d["value"].update(class_b_share=0.5), "value.class_b_share: must not be below"),
         (lambda d: d["value"].update(rfm_bins=1), "value.rfm_bins"),
+        (
+            lambda d: d["value"].update(ranked_ahead=["last_week"]),
+            "value.ranked_ahead: 'last_week' is not a period name",
+        ),
+        (
+            lambda d: d["value"].update(ranked_ahead=["last_year", "last_year"]),
+            "value.ranked_ahead: a period is named twice",
+        ),
+        (lambda d: d["value"].update(ranked_ahead="last_year"), "value.ranked_ahead: expected"),
         (lambda d: d["churn"].update(silence_factor=0.5), "churn.silence_factor"),
         (lambda d: d["churn"].update(silence_factor=2.125), "churn.silence_factor"),
         (lambda d: d["churn"].update(min_purchases=2), "churn.min_purchases"),
@@ -78,6 +96,12 @@ def _broken(change: Any) -> str:
 )
 def test_errors_name_the_key(change: Any, named: str) -> None:
     assert named in _broken(change)
+
+
+def test_no_period_ranked_ahead() -> None:
+    data = tomllib.loads(DEMO_TOML)
+    data["value"]["ranked_ahead"] = []
+    assert parse_programme(data).value.ranked_ahead == ()
 
 
 def test_a_points_value_under_campaigns_is_refused_naming_where_it_went() -> None:

@@ -4,6 +4,7 @@ churn-scan, or now for a filtered one."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from bot.deps import DEPS
 from club.clock import FixedClock
 from club.reports import ranker as ranker_module
+from club.reports.ahead import rank_ahead
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 from tests.club.value.fixtures import (
@@ -64,3 +66,44 @@ async def test_a_period_still_being_ranked_shows_a_page_that_asks_again(
     assert "http-equiv" not in page and "门店A" in page
     csv = await console_client.get(f"/console/reports/pareto.csv?{asked}")
     assert csv.status == 200 and csv.content_type == "text/csv"
+
+
+async def test_the_named_periods_are_links_beside_the_dates_and_read_the_nights_ranking(
+    console_client: Client, clock: FixedClock
+) -> None:
+    """Beside its date fields a report offers the named periods as links (the page's level
+    kept); last month's, ranked at night by rank-ahead, answers from that ranking."""
+    await build_domain_example()
+    night = clock.now().replace(hour=1, minute=30)
+    await rank_ahead(clock.now().date(), night, PROGRAMME)
+    await staff_with_password("ada", "admin")
+    await sign_in(console_client, "ada")
+    page = await (await console_client.get("/console/reports/pareto?level=key_account")).text()
+    links = re.findall(r'<nav class="periods"[^>]*>(.*?)</nav>', page)[0]
+    assert re.findall(r'<a href="([^"]+)"( aria-current="true")?>([^<]+)</a>', links) == [
+        ("/console/reports/pareto?level=key_account", ' aria-current="true"', "近12个月"),
+        (
+            "/console/reports/pareto?from=2026-10-01&amp;to=2026-10-31&amp;level=key_account",
+            "",
+            "上月",
+        ),
+        (
+            "/console/reports/pareto?from=2026-07-01&amp;to=2026-09-30&amp;level=key_account",
+            "",
+            "上季度",
+        ),
+        (
+            "/console/reports/pareto?from=2026-01-01&amp;to=2026-11-23&amp;level=key_account",
+            "",
+            "今年以来",
+        ),
+        (
+            "/console/reports/pareto?from=2025-01-01&amp;to=2025-12-31&amp;level=key_account",
+            "",
+            "去年",
+        ),
+    ]
+    month = "/console/reports/pareto?from=2026-10-01&to=2026-10-31&level=key_account"
+    page = await (await console_client.get(month)).text()
+    assert '<span id="computed-at">计算于 2026-11-23 01:30</span>' in page and "门店A" in page
+    assert 'aria-current="true">上月</a>' in page

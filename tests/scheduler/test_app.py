@@ -55,7 +55,15 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    daily = ("birthday", "festival", "expire-points", "tier-review", "value-refresh", "churn-scan")
+    daily = (
+        "birthday",
+        "festival",
+        "expire-points",
+        "tier-review",
+        "rank-ahead",
+        "value-refresh",
+        "churn-scan",
+    )
     assert set(jobs) == {*daily, "send"}  # the resume sweep is a loop of its own (sweep)
     for job_id in daily:
         job = jobs[job_id]
@@ -67,8 +75,11 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     assert first == datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # the programme's send time
     review = jobs["tier-review"].trigger
     assert review.get_next_fire_time(None, datetime(2026, 11, 23, tzinfo=TZ)).day == 1
-    # Values at night, the churn list after them, before the day's campaigns read either.
+    # The report periods ranked ahead at night, before the refresh drops yesterday's rankings;
+    # values after them, the churn list last, before the day's campaigns read either.
     night = datetime(2026, 11, 23, 0, 0, tzinfo=TZ)
+    ahead = jobs["rank-ahead"].trigger.get_next_fire_time(None, night)
+    assert ahead == night.replace(hour=1, minute=30)
     assert jobs["value-refresh"].trigger.get_next_fire_time(None, night) == night.replace(hour=2)
     churn = jobs["churn-scan"].trigger.get_next_fire_time(None, night)
     assert churn == night.replace(hour=2, minute=30)
@@ -88,6 +99,7 @@ async def test_catch_up_runs_what_is_due_today_once(
         "festival": Outcome.DONE,
         "expire-points": Outcome.DONE,
         "tier-review": Outcome.DONE,
+        "rank-ahead": Outcome.DONE,
         "value-refresh": Outcome.DONE,
         "churn-scan": Outcome.DONE,
     }
@@ -96,7 +108,12 @@ async def test_catch_up_runs_what_is_due_today_once(
     assert await OutboxMessage.filter(member_id=member.id).count() == 1
 
     clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=TZ))  # before 10:00: only the night's jobs
-    assert [r.job for r in await catch_up(rt)] == ["expire-points", "value-refresh", "churn-scan"]
+    assert [r.job for r in await catch_up(rt)] == [
+        "expire-points",
+        "rank-ahead",
+        "value-refresh",
+        "churn-scan",
+    ]
 
 
 async def test_embedded_scheduler_catches_up_and_sends_in_process(

@@ -143,7 +143,8 @@ def test_the_run_command_offers_exactly_the_jobs_that_exist(
         main(["run", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     expected = (
-        "birthday, festival, expire-points, tier-review, value-refresh, churn-scan, automations"
+        "birthday, festival, expire-points, tier-review, rank-ahead, value-refresh, churn-scan,"
+        " automations"
     )
     assert expected.replace(" ", "") in shown.replace(" ", "")  # argparse may wrap at a hyphen
     assert "campaigns" not in shown

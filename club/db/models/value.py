@@ -153,6 +153,9 @@ class Ranking(Model):
     """The club day whose data it ranks."""
     snapshot = fields.BooleanField(default=False)
     """The value-refresh's ranking of the default period (else: asked for by a report)."""
+    ahead = fields.BooleanField(default=False)
+    """Ranked (or marked) by the nightly `rank-ahead` job: kept all day, whatever else is
+    asked (`club.reports.ahead`)."""
     computed_at = fields.DatetimeField()
     read_at = fields.DatetimeField()
     """When a report last read it: the least recently read asked-for ranking goes first."""

@@ -43,7 +43,7 @@ from club.db.connect import database
 from club.messaging.outbox import Outbox
 from club.points.expiry import expire_due
 from club.programme import load_programme
-from club.rewards.vouchers import expire_vouchers
+from club.rewards.voucher_expiry import expire_vouchers
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2028, 1, 1, 0, 5, tzinfo=TZ)

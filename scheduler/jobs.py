@@ -24,7 +24,7 @@ from club.messaging.outbox import Outbox
 from club.points.expiry import expire_due
 from club.points.reminders import remind_expiring
 from club.programme import Programme
-from club.rewards.vouchers import expire_vouchers
+from club.rewards.voucher_expiry import expire_vouchers
 from club.sales.counter import lapse_counter_purchases
 from club.tiers.service import review_all
 from club.value.churn import scan_churn

@@ -4,6 +4,7 @@ without a stock count, each ending as one voucher at a time would have left them
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,55 @@ async def test_a_batch_expires_each_voucher_as_one_at_a_time_would(
     assert await LedgerEntry.all().count() == rows
     assert await OutboxMessage.all().count() == 5
     assert (await Reward.get(id=glass.id)).stock == 9
+
+
+@pytest.mark.usefixtures("db", "pg_only")
+async def test_voucher_runs_at_once_with_the_points_expiry_and_credits_do_each_thing_once(
+    programme: Programme,
+) -> None:
+    """Two voucher runs in different batch sizes, the points expiry and a credit to each member,
+    all at once on the same members: no deadlock (every batch locks its members in id order),
+    each voucher expired and refunded once, each lot expired once."""
+    glass = await create_reward("酒杯", 80, NOW, programme, stock=30, cancel_window_hours=1)
+    members = [await make_member(i) for i in range(12)]
+    for i, m in enumerate(members):
+        await earn(m, 100, f"old:{i}", NOW + timedelta(days=20))
+        await earn(m, 100, f"year:{i}", YEAR)
+        for k in range(2):  # 80 of the old lot, then 20 of it and 60 of the year's
+            await redeem(m, glass.id, NOW, f"r:{i}:{k}", programme)
+        await earn(m, 30, f"lapse:{i}", NOW + timedelta(days=25))  # the points expiry's lot
+
+    async def credits() -> None:
+        for i, m in enumerate(members):
+            await points.credit(
+                m,
+                10,
+                kind=EntryKind.BONUS,
+                ref=f"c:{i}",
+                reason="奖励",
+                now=EXPIRED,
+                expires_at=YEAR,
+            )
+
+    outbox = Outbox(programme)
+    first, second, lots, _ = await asyncio.gather(
+        expire_vouchers(EXPIRED, programme, outbox, batch=3),
+        expire_vouchers(EXPIRED, programme, outbox, batch=5),
+        expire_due(EXPIRED, batch=4),
+        credits(),
+    )
+
+    events = first + second
+    assert sorted(e.redemption_id for e in events) == sorted(
+        await Redemption.all().values_list("id", flat=True)
+    )
+    assert sum(e.points_returned for e in events) == 12 * 60
+    assert (lots.lots, lots.points) == (12, 12 * 30)
+    assert await LedgerEntry.filter(kind=EntryKind.REFUND).count() == 24
+    assert await OutboxMessage.all().count() == 24
+    assert (await Reward.get(id=glass.id)).stock == 30
+    for m in members:
+        assert await standing(m) == (100 + 10, 0)
+        await books.assert_consistent(m)
+        await books.assert_lots_explained(m)
+        await assert_running_balances(m)

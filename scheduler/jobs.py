@@ -97,14 +97,15 @@ async def _automations(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 
 async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
-    """The daily clean-up of expired things: expire lots past their date, then remind members
-    whose points expire soon; expire vouchers not used in time (their members told); lapse the
-    counter purchases nobody joined for (their phone numbers erased); delete the failed
-    bottle-code attempts too old to count."""
+    """The daily clean-up of expired things: expire lots past their date; expire vouchers not
+    used in time (their members told); then remind members whose points expire soon (after the
+    vouchers: their points come back to the lots they were taken from, which may expire soon);
+    lapse the counter purchases nobody joined for (their phone numbers erased); delete the
+    failed bottle-code attempts too old to count."""
     now = ctx.clock.now()
     run = await expire_due(now)
-    reminded = await remind_expiring(now, ctx.programme, ctx.outbox)
     vouchers = await expire_vouchers(now, ctx.programme, ctx.outbox)
+    reminded = await remind_expiring(now, ctx.programme, ctx.outbox)
     lapsed = await lapse_counter_purchases(now)
     pruned = await prune_failed_attempts(now)
     return {

@@ -5,9 +5,8 @@ sure each (job, day) runs once. Messages go through the process's outbox, which 
 ones to the sending workers as they are recorded. `value-refresh` stores every member's RFM
 scores, class and quadrant; `churn-scan` (after it) refreshes the churn list; `rank-ahead` (before
 them) ranks the report periods staff will ask for, so that their 80/20 reports answer at once
-(`club.reports.ahead`). `automations` starts
-the day's run of every active automation now (the scheduler's half-minute tick starts each at its
-own time of day).
+(`club.reports.ahead`). `automations` starts the day's run of every active automation now (the
+scheduler's half-minute tick starts each at its own time of day).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from club.points.expiry import expire_due
 from club.points.reminders import remind_expiring
 from club.programme import Programme
 from club.reports.ahead import rank_ahead
-from club.rewards.vouchers import expire_vouchers
+from club.rewards.voucher_expiry import expire_vouchers
 from club.sales.counter import lapse_counter_purchases
 from club.tiers.service import review_all
 from club.value.churn import scan_churn
@@ -102,14 +101,15 @@ async def _automations(day: date, ctx: JobContext) -> Mapping[str, int]:
 
 
 async def _expire_points(day: date, ctx: JobContext) -> Mapping[str, int]:
-    """The daily clean-up of expired things: expire lots past their date, then remind members
-    whose points expire soon; expire vouchers not used in time (their members told); lapse the
-    counter purchases nobody joined for (their phone numbers erased); delete the failed
-    bottle-code attempts too old to count."""
+    """The daily clean-up of expired things: expire lots past their date; expire vouchers not
+    used in time (their members told); then remind members whose points expire soon (after the
+    vouchers: their points come back to the lots they were taken from, which may expire soon);
+    lapse the counter purchases nobody joined for (their phone numbers erased); delete the
+    failed bottle-code attempts too old to count."""
     now = ctx.clock.now()
     run = await expire_due(now)
-    reminded = await remind_expiring(now, ctx.programme, ctx.outbox)
     vouchers = await expire_vouchers(now, ctx.programme, ctx.outbox)
+    reminded = await remind_expiring(now, ctx.programme, ctx.outbox)
     lapsed = await lapse_counter_purchases(now)
     pruned = await prune_failed_attempts(now)
     return {

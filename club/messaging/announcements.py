@@ -9,7 +9,7 @@ given the member (`Recipient`: language, name, tier), the `Announcement` to reco
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from club.messaging.kinds import Kind
@@ -228,17 +228,26 @@ def points_adjusted(
 def voucher_expired(
     programme: Programme, reward: str, code: str, points_returned: int, now: datetime
 ) -> Say:
-    """A voucher was not used in time; its points went back when `points_returned` > 0."""
+    """A voucher was not used in time; `points_returned` of its points went back to the
+    member's balance (0: none, or none they can spend: those of lots expired since).
+
+    Two announcements, each with its own text and template: a template's fields are fixed, so
+    one that says how many points came back must not go when none did (`已过期，退回0积分`).
+    `voucher_expired_refunded` takes the `voucher_expired` template where the programme maps
+    none of its own (which cannot tell the points, and still says the voucher expired)."""
+    values: dict[str, object] = {"reward": reward, "code": code}
+    name, message = "voucher_expired", programme.messages.voucher_expired
+    mapping = None
+    if points_returned > 0:
+        values["points"] = points_returned
+        name, message = "voucher_expired_refunded", programme.messages.voucher_expired_refunded
+        if programme.template_for(name) is None:
+            mapping = programme.template_for("voucher_expired")
 
     def say(to: Recipient) -> Announcement:
-        values: dict[str, object] = {"reward": reward, "code": code, "points": points_returned}
-        message = (
-            programme.messages.voucher_expired_refunded
-            if points_returned
-            else programme.messages.voucher_expired
-        )
         text = message.render(to.lang, **values)
-        return _announce("voucher_expired", Kind.VOUCHER, text, now.date(), **values)
+        announcement = _announce(name, Kind.VOUCHER, text, now.date(), **values)
+        return replace(announcement, template=mapping)
 
     return Say(say)
 

@@ -99,6 +99,7 @@ async def _empty_lots(
     )
     done = await lots_with_expiry(conn, [int(lot[0]) for lot in lots])
     standings = dict(olds)
+    reason = reasons.write("expired")
     entries: list[NewEntry] = []
     emptied: list[tuple[int, int]] = []
     expired: list[tuple[int, int]] = []
@@ -111,16 +112,16 @@ async def _empty_lots(
             # Lots always hold exactly the balance; refuse to go on if that ever breaks.
             raise LedgerError(f"lot {lot_id} holds more than member {member_id}'s balance")
         standings[member_id] = new = Standing(old.balance - points, old.debt)
-        entries.append(NewEntry(member_id, -points, new, expiry_ref(lot_id)))
+        entries.append(
+            NewEntry(member_id, -points, new, expiry_ref(lot_id), EntryKind.EXPIRE, reason)
+        )
         emptied.append((lot_id, points))
         expired.append((member_id, points))
     if not entries:
         return []
     await empty_lots(conn, emptied)
     await set_standings(conn, {m: (olds[m], standings[m]) for m in olds if standings[m] != olds[m]})
-    await write_entries(
-        conn, entries, kind=EntryKind.EXPIRE, reason=reasons.write("expired"), now=now
-    )
+    await write_entries(conn, entries, now=now)
     return expired
 
 

@@ -29,6 +29,7 @@ from club.db.models.members import Member
 from club.points.expiry import next_expiry
 from club.points.ops import (
     InsufficientPoints,
+    InvalidMovement,
     LedgerError,
     Standing,
     UnknownMember,
@@ -36,17 +37,14 @@ from club.points.ops import (
     add_without_debt,
     credit_in_one_statement,
     lock_member,
-    restore_lots,
     set_standing,
-    spent_from_lots,
     take_from_lots,
     take_if_covered,
     write_entry,
 )
-from club.rules import reasons
+from club.points.refunds import Refund, refund_spends
 from club.rules.kinds import EntryKind
 from club.rules.lots import pay_debt
-from club.rules.refunds import plan_refund
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +68,6 @@ __all__ = [
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 """A REFUND is not a credit: `refund` gives the points back to the lots they came from."""
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
-
-
-class InvalidMovement(LedgerError, ValueError):
-    """Bad arguments (non-positive points, wrong kind, empty reason or ref)."""
 
 
 class RefConflict(LedgerError):
@@ -260,7 +254,7 @@ async def credit(
             now=now,
             actor_id=actor_id,
         )
-        await add_lot(conn, entry, member_id, added, now, expires_at)
+        await add_lot(conn, entry.id, member_id, added, now, expires_at)
         return entry
 
     if claimed and connection is not None:
@@ -334,41 +328,11 @@ async def refund(
 
     async def body(conn: BaseDBAsyncClient) -> LedgerEntry:
         old = await lock_member(conn, member_id)
-        spend = await LedgerEntry.filter(kind=spent_kind, ref=ref).using_db(conn).first()
-        if spend is None or spend.member_id != member_id:
-            raise InvalidMovement(f"member {member_id} has no {spent_kind} {ref!r} to refund")
-        if points > -spend.points:
-            raise InvalidMovement(f"{points} points is more than {spent_kind} {ref!r} took")
-        plan = plan_refund(await spent_from_lots(conn, spend.id, now), points, old.debt)
-        refunded = Standing(old.balance + points - plan.to_debt, old.debt - plan.to_debt)
-        final = Standing(refunded.balance - plan.expire, refunded.debt)
-        standing = await set_standing(conn, member_id, old, final)
-        entry = await write_entry(
-            conn,
-            member_id=member_id,
-            kind=EntryKind.REFUND,
-            points=points,
-            standing=refunded,
-            reason=reason,
-            ref=ref,
-            now=now,
-            actor_id=None,
+        item = Refund(member_id, points, ref, reason)
+        done = await refund_spends(
+            conn, [item], {member_id: old}, now=now, expires_at=expires_at, spent_kind=spent_kind
         )
-        await restore_lots(conn, member_id, entry.id, plan.restore)
-        await add_lot(conn, entry, member_id, plan.new_lot, now, expires_at)
-        if plan.expire:
-            await write_entry(
-                conn,
-                member_id=member_id,
-                kind=EntryKind.EXPIRE,
-                points=-plan.expire,
-                standing=standing,
-                reason=reasons.write("expired"),
-                ref=ref,
-                now=now,
-                actor_id=None,
-            )
-        return entry
+        return await LedgerEntry.filter(id=done[ref].entry_id).using_db(conn).get()
 
     return await _once(EntryKind.REFUND, ref, member_id, points, connection, body)
 

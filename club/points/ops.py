@@ -22,13 +22,16 @@ from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
 from club.db.raw import Params, dialect, rows
 from club.rules.kinds import EntryKind
 from club.rules.lots import Lot, allocate
-from club.rules.refunds import Use
 
 _PARAM = re.compile(r"\$(\d+)")
 
 
 class LedgerError(Exception):
     """A points movement cannot be made; nothing was changed."""
+
+
+class InvalidMovement(LedgerError, ValueError):
+    """Bad arguments (non-positive points, wrong kind, empty reason or ref)."""
 
 
 class UnknownMember(LedgerError):
@@ -181,7 +184,7 @@ async def take_from_lots(
         )
         if changed != 1:
             raise LedgerError(f"points lot {lot_id} changed during the movement; retry")
-    await _record_uses(conn, entry_id, taken)
+    await record_uses(conn, [(entry_id, lot_id, take) for lot_id, take in taken])
     return taken
 
 
@@ -210,8 +213,9 @@ async def empty_lots(conn: BaseDBAsyncClient, lots: Sequence[tuple[int, int]]) -
         raise LedgerError("a points lot changed during the expiry; retry")
 
 
-async def _record_uses(conn: BaseDBAsyncClient, entry_id: int, uses: list[tuple[int, int]]) -> None:
-    rows = [PointsLotUse(entry_id=entry_id, lot_id=lot_id, points=n) for lot_id, n in uses if n]
+async def record_uses(conn: BaseDBAsyncClient, uses: Sequence[tuple[int, int, int]]) -> None:
+    """Record (movement entry, lot, points taken: negative when given back)."""
+    rows = [PointsLotUse(entry_id=entry, lot_id=lot, points=n) for entry, lot, n in uses if n]
     if rows:
         await PointsLotUse.bulk_create(rows, using_db=conn)
 
@@ -231,47 +235,6 @@ async def lots_with_expiry(conn: BaseDBAsyncClient, lot_ids: Sequence[int]) -> s
         .values_list("ref")
     )
     return {refs[str(row[0])] for row in found}
-
-
-async def spent_from_lots(conn: BaseDBAsyncClient, entry_id: int, now: datetime) -> list[Use]:
-    """What the movement `entry_id` took from each lot, and whether that lot has expired since.
-
-    A lot counts as expired when its date is not after `now`, or when the expiry run has already
-    emptied it (its EXPIRE row exists), so a refund never puts points into a lot the run is done
-    with, whatever the clocks say.
-    """
-    rows = (
-        await PointsLotUse.filter(entry_id=entry_id, points__gt=0)
-        .using_db(conn)
-        .values_list("lot_id", "points", "lot__expires_at")
-    )
-    if not rows:
-        return []
-    emptied = await lots_with_expiry(conn, [int(r[0]) for r in rows])
-    uses = []
-    for lot_id, points, expires in rows:  # type: ignore[misc]
-        expired = (expires is not None and expires <= now) or int(lot_id) in emptied
-        uses.append(Use(int(lot_id), int(points), expires, expired))
-    return uses
-
-
-async def restore_lots(
-    conn: BaseDBAsyncClient, member_id: int, entry_id: int, restore: Sequence[tuple[int, int]]
-) -> None:
-    """Give points back to lots (the refund `entry_id`), each never above its original points.
-
-    Each lot changes by one conditional UPDATE. A lot that would end above its points means the
-    books disagree with the recorded uses: the movement is refused rather than lose or invent
-    points.
-    """
-    sql = (
-        "UPDATE points_lot SET remaining = remaining + $1 "
-        "WHERE id = $2 AND member_id = $3 AND remaining + $1 <= points RETURNING id"
-    )
-    for lot_id, points in restore:
-        if not await _rows(conn, sql, [points, lot_id, member_id]):
-            raise LedgerError(f"points lot {lot_id} cannot take {points} points back")
-    await _record_uses(conn, entry_id, [(lot_id, -points) for lot_id, points in restore])
 
 
 async def write_entry(
@@ -307,62 +270,73 @@ class NewEntry:
     standing: Standing
     """The member's balance and debt right after this row."""
     ref: str
+    kind: EntryKind
+    reason: str
 
 
 _ENTRIES_PG = """
 INSERT INTO ledger_entry
     (member_id, kind, points, balance_after, debt_after, reason, ref, actor_id, created_at)
-SELECT v.member_id, $1, v.points, v.balance, v.debt, $2, v.ref, NULL, $3
-FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::varchar[])
-    WITH ORDINALITY AS v(member_id, points, balance, debt, ref, n)
+SELECT v.member_id, v.kind, v.points, v.balance, v.debt, v.reason, v.ref, NULL, $1
+FROM unnest($2::bigint[], $3::varchar[], $4::bigint[], $5::bigint[], $6::bigint[],
+            $7::varchar[], $8::varchar[])
+    WITH ORDINALITY AS v(member_id, kind, points, balance, debt, reason, ref, n)
 ORDER BY v.n
+RETURNING id, kind, ref
 """
 """In the given order, so that a member's rows' ids follow their running balance."""
 
 
 async def write_entries(
-    conn: BaseDBAsyncClient,
-    entries: Sequence[NewEntry],
-    *,
-    kind: EntryKind,
-    reason: str,
-    now: datetime,
-) -> None:
-    """Several ledger rows of one kind and reason without an actor (a batch job's), in order: one
-    statement on PostgreSQL. A (kind, ref) already written raises IntegrityError."""
+    conn: BaseDBAsyncClient, entries: Sequence[NewEntry], *, now: datetime
+) -> dict[tuple[str, str], int]:
+    """Several ledger rows without an actor (a batch job's), in order: one statement on
+    PostgreSQL. Each row's id by its (kind, ref). A (kind, ref) already written raises
+    IntegrityError."""
+    if not entries:
+        return {}
     if conn.capabilities.dialect == "postgres":
         values: list[Any] = [
-            str(kind),
-            reason,
             now,
             [e.member_id for e in entries],
+            [str(e.kind) for e in entries],
             [e.points for e in entries],
             [e.standing.balance for e in entries],
             [e.standing.debt for e in entries],
+            [e.reason for e in entries],
             [e.ref for e in entries],
         ]
-        await conn.execute_query(_ENTRIES_PG, values)
-        return
-    rows = [
-        LedgerEntry(
-            member_id=e.member_id,
-            kind=kind,
-            points=e.points,
-            balance_after=e.standing.balance,
-            debt_after=e.standing.debt,
-            reason=reason,
-            ref=e.ref,
-            actor_id=None,
-            created_at=now,
+        written = await conn.execute_query_dict(_ENTRIES_PG, values)
+    else:
+        await LedgerEntry.bulk_create(
+            [
+                LedgerEntry(
+                    member_id=e.member_id,
+                    kind=e.kind,
+                    points=e.points,
+                    balance_after=e.standing.balance,
+                    debt_after=e.standing.debt,
+                    reason=e.reason,
+                    ref=e.ref,
+                    actor_id=None,
+                    created_at=now,
+                )
+                for e in entries
+            ],
+            using_db=conn,
         )
-        for e in entries
-    ]
-    await LedgerEntry.bulk_create(rows, using_db=conn)
+        written = (
+            await LedgerEntry.filter(ref__in=list({e.ref for e in entries}))
+            .using_db(conn)
+            .values("id", "kind", "ref")
+        )
+    ids = {(str(r["kind"]), str(r["ref"])): int(r["id"]) for r in written}
+    return {(str(e.kind), e.ref): ids[(str(e.kind), e.ref)] for e in entries}
 
 
 async def add_lot(
     conn: BaseDBAsyncClient,
-    entry: LedgerEntry,
+    entry_id: int,
     member_id: int,
     points: int,
     now: datetime,
@@ -372,7 +346,7 @@ async def add_lot(
         await PointsLot.create(
             using_db=conn,
             member_id=member_id,
-            entry_id=entry.id,
+            entry_id=entry_id,
             points=points,
             remaining=points,
             earned_at=now,

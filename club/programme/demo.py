@@ -145,7 +145,9 @@ marketing_per_week = 3
 #                                   (must tell {points} and {balance})
 #   points_adjusted:  {change} (+100 or -50), {points}, {balance}, {reason}
 #                     (must tell {change} and {balance})
-#   voucher_expired:  {reward}, {code}, {points} (returned; 0 when none) (must tell {reward})
+#   voucher_expired:  {reward}, {code}; no points came back        (must tell {reward})
+#   voucher_expired_refunded: {reward}, {code}, {points} (came back) (must tell {reward} and
+#                     {points}; unmapped, the voucher_expired template goes)
 #   ticket_answer:    {text}, a staff member's answer (must tell {text}); ticket_closed
 #   purchase_upgrade also has the purchase's {points}, {balance}, {amount} and {order}
 #   campaign:         {name}, {tier}, {campaign} (its name)     (must tell {content})
@@ -202,6 +204,10 @@ id = "demo-tmpl-service-reply"
 fields = { thing1 = "{text}", time2 = "{date}" }
 
 [templates.voucher_expired]
+id = "demo-tmpl-voucher"
+fields = { thing1 = "{reward}", character_string2 = "{code}", thing3 = "已过期" }
+
+[templates.voucher_expired_refunded]
 id = "demo-tmpl-voucher"
 fields = { thing1 = "{reward}", character_string2 = "{code}", thing3 = "已过期，退回{points}积分" }
 

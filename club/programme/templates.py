@@ -19,6 +19,7 @@ language and carries every value (for a generic notice template).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
@@ -34,6 +35,8 @@ class Announcement:
     """Each value it offers to a template, with a sample of what is passed."""
     required: tuple[str, ...] = ()
     """Values a template must carry (or `{content}`)."""
+    moved: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Values it had once that another announcement tells now: {value: that announcement}."""
 
 
 _CONTENT = {"content": "会员通知", "date": "2026年12月4日"}
@@ -66,8 +69,13 @@ ANNOUNCEMENTS: Mapping[str, Announcement] = {
     "ticket_answer": Announcement({**_CONTENT, "text": "已为您补发积分"}, required=("text",)),
     "ticket_closed": Announcement(_CONTENT),
     "voucher_expired": Announcement(
-        {**_CONTENT, "reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
+        {**_CONTENT, "reward": "品鉴杯", "code": "K7P2-9QX4"},
         required=("reward",),
+        moved={"points": "voucher_expired_refunded"},
+    ),
+    "voucher_expired_refunded": Announcement(
+        {**_CONTENT, "reward": "品鉴杯", "code": "K7P2-9QX4", "points": 500},
+        required=("reward", "points"),
     ),
     "points_adjusted": Announcement(
         {**_CONTENT, "change": "+100", "points": 100, "balance": 780, "reason": "补录"},
@@ -144,6 +152,11 @@ def _check_field(
     except ValueError as exc:
         raise ProgrammeError(f"{key}: {exc} (write a literal brace as {{{{ or }}}})") from None
     for placeholder in names:
+        if placeholder in spec.moved:
+            raise ProgrammeError(
+                f"{key}: {{{placeholder}}} is no longer a value of announcement "
+                f"{announcement!r}: map [templates.{spec.moved[placeholder]}] to tell it"
+            )
         if placeholder not in spec.values:
             raise ProgrammeError(
                 f"{key}: {{{placeholder}}} is not a value of announcement {announcement!r} "

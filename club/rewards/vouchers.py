@@ -1,11 +1,11 @@
-"""Vouchers at the store: look one up, hand the reward over once, cancel, and let them expire.
+"""Vouchers at the store: look one up, hand the reward over once, cancel.
 
 A redemption's voucher code is what the member shows at the store. Marking it used is one
 conditional update (`active` and not expired -> `used`), so two clerks scanning the same code at
 once hand over one reward; the second is told when and where it was used. Vouchers expire by the
-programme's rule (`vouchers.valid_days` after redemption): `expire_vouchers` marks each expired
-once and, if the programme says so, gives its points back to the lots they came from and its item
-back to stock. What the member should be told (a voucher used or expired) is returned as events.
+programme's rule (`vouchers.valid_days` after redemption); the daily run marks them expired
+(`club.rewards.voucher_expiry`). What the member should be told (a voucher used) is returned as
+an event.
 """
 
 from __future__ import annotations
@@ -14,28 +14,21 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 
 from club.codes.codegen import VOUCHER_BODY_LENGTH, CodeShape, classify, format_code
 from club.db.models.catalog import Redemption, RedemptionStatus, Reward
 from club.db.models.ledger import Store
 from club.db.models.members import Member
-from club.db.tx import transaction
 from club.members.phone import mask_phone
-from club.messaging import announcements
-from club.messaging.keys import outbox_key
-from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.rewards.redemptions import RedemptionView, cancel_redemption
-from club.rules import reasons
 from club.rules.channels import StoreStatus
-from club.rules.expiry import expires_at
 from club.rules.programme import Programme
 
 log = logging.getLogger(__name__)
 
 VOUCHER_CODE_LENGTH = VOUCHER_BODY_LENGTH + 1
-EXPIRE_BATCH = 500
 
 
 class VoucherNotFound(LookupError):
@@ -84,19 +77,6 @@ class VoucherUsed:
     code: str
     used_at: datetime
     store_name: str | None
-
-
-@dataclass(frozen=True)
-class VoucherExpired:
-    """Event: the member's voucher expired; `points_returned` went back to their balance (not
-    those of lots that expired since the redemption: refunded, they expired at once)."""
-
-    member_id: int
-    redemption_id: int
-    reward_name: str
-    code: str
-    expired_at: datetime
-    points_returned: int
 
 
 def voucher_code(text: str) -> str:
@@ -191,75 +171,3 @@ async def cancel_voucher(
     done = await cancel_redemption(redemption.id, now, programme, staff_id=staff_id)
     returned = done.points - await points.expired_on_refund(f"redemption:{redemption.id}")
     return await _view(await Redemption.get(id=redemption.id), now), done, returned
-
-
-async def expire_vouchers(
-    now: datetime, programme: Programme, outbox: Outbox | None = None
-) -> list[VoucherExpired]:
-    """Expire every voucher past its time, once each; return what happened to each. The member
-    is told through `outbox` in the voucher's own transaction (keyed by the voucher).
-
-    Per voucher one transaction, locking the member first (as redeeming and cancelling do): the
-    status moves `active` -> `expired` by a conditional update, so a voucher used or cancelled
-    meanwhile is left alone and a second run finds nothing. With `refund_on_expiry` the points go
-    back to the lots they came from (a REFUND with the redemption's ref, never twice: the ledger's
-    ref is unique) and the item to stock.
-    """
-    events: list[VoucherExpired] = []
-    while True:
-        due = (
-            await Redemption.filter(status=RedemptionStatus.ACTIVE, expires_at__lte=now)
-            .order_by("expires_at", "id")
-            .limit(EXPIRE_BATCH)
-        )
-        for redemption in due:
-            event = await _expire_one(redemption, now, programme, outbox)
-            if event is not None:
-                events.append(event)
-        if len(due) < EXPIRE_BATCH:
-            break
-    if events:
-        log.info("vouchers expired: %d", len(events))
-    return events
-
-
-async def _expire_one(
-    redemption: Redemption, now: datetime, programme: Programme, outbox: Outbox | None
-) -> VoucherExpired | None:
-    refund = programme.vouchers.refund_on_expiry
-    async with transaction() as conn:
-        await Member.select_for_update().using_db(conn).get(id=redemption.member_id)
-        changed = await (
-            Redemption.filter(id=redemption.id, status=RedemptionStatus.ACTIVE)
-            .using_db(conn)
-            .update(status=RedemptionStatus.EXPIRED, expired_at=now)
-        )
-        if not changed:
-            return None
-        reward = await Reward.filter(id=redemption.reward_id).using_db(conn).get()
-        returned = 0
-        if refund:
-            ref = f"redemption:{redemption.id}"
-            await points.refund(
-                redemption.member_id, redemption.points, ref=ref,
-                reason=reasons.write("voucher_refund", reward=reward.name), now=now,
-                expires_at=expires_at(now, programme.expiry), connection=conn,
-            )  # fmt: skip
-            # What the member got back is what they can spend: points of a lot that expired
-            # since the redemption came back and expired at once.
-            returned = redemption.points - await points.expired_on_refund(ref, conn)
-        if reward.stock is not None:
-            await Reward.filter(id=reward.id).using_db(conn).update(stock=F("stock") + 1)
-        event = VoucherExpired(
-            redemption.member_id, redemption.id, reward.name,
-            format_code(redemption.voucher_code), now, returned,
-        )  # fmt: skip
-        if outbox is not None:
-            await outbox.tell(
-                announcements.voucher_expired(programme, event.reward_name, event.code,
-                                              event.points_returned, now),
-                key=outbox_key("voucher", redemption.id, "expired"),
-                now=now,
-                member_id=redemption.member_id,
-            )  # fmt: skip
-    return event

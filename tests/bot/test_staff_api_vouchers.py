@@ -20,7 +20,7 @@ from club.db.testing import clear_all_tables
 from club.programme import load_programme
 from club.rewards.catalogue import seed_rewards
 from club.rewards.redemptions import create_reward
-from club.rewards.vouchers import expire_vouchers
+from club.rewards.voucher_expiry import expire_vouchers
 from club.rules.programme import Vouchers
 from clubbot.web import create_app
 from config import Settings

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from club.db.models.ledger import LedgerEntry, PointsLot, PointsLotUse
 from club.db.models.members import Member
+from club.points import ledger as points
 from club.rules.kinds import EntryKind
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -18,6 +19,14 @@ async def make_member(n: int = 1, *, tier: str | None = "taste", floor: str | No
         openid=f"o-test-{n:06d}", tier=tier, tier_floor=floor, joined_at=NOW, consent_at=NOW
     )
     return int(member.id)
+
+
+async def earn(member: int, pts: int, ref: str, until: datetime | None) -> int:
+    """Credit a purchase's points expiring at `until`; the id of their lot."""
+    moved = await points.credit(
+        member, pts, kind=EntryKind.EARN, ref=ref, reason="购买", now=NOW, expires_at=until
+    )
+    return int((await PointsLot.get(entry_id=moved.entry_id)).id)
 
 
 async def standing(member_id: int) -> tuple[int, int]:

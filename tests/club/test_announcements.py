@@ -5,6 +5,7 @@ while the member's window is open, as the programme's template with its fields w
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -107,7 +108,14 @@ CASES: dict[str, tuple[Callable[[Programme], Say], str, str, dict[str, str] | No
             "time4": "2026年11月23日",
         },
     ),
+    # Nothing came back (no refund, or only points of lots expired since): no "退回0积分".
     "voucher_expired": (
+        lambda p: announcements.voucher_expired(p, "醇香酒杯", "K7P2-9QX4", 0, NOW),
+        "voucher",
+        "您兑换的醇香酒杯（券码K7P2-9QX4）已过期。",
+        {"thing1": "醇香酒杯", "character_string2": "K7P2-9QX4", "thing3": "已过期"},
+    ),
+    "voucher_expired_refunded": (
         lambda p: announcements.voucher_expired(p, "醇香酒杯", "K7P2-9QX4", 60, NOW),
         "voucher",
         "您兑换的醇香酒杯（券码K7P2-9QX4）已过期，60积分已退回您的账户。",
@@ -219,6 +227,53 @@ async def test_english_members_read_english(db: None) -> None:
         "Your tier is now Silver. Thank you for being with us. "
         "Spend 10000 yuan in 12 months to regain Gold."
     )
+
+
+VOUCHER_EN = "Your voucher for 醇香酒杯 (K7P2-9QX4) has expired"
+
+
+@pytest.mark.parametrize(
+    ("returned", "text", "thing3"),
+    [
+        (0, f"{VOUCHER_EN}.", "已过期"),
+        (1, f"{VOUCHER_EN}; you got 1 point back.", "已过期，退回1积分"),
+        (60, f"{VOUCHER_EN}; you got 60 points back.", "已过期，退回60积分"),
+    ],
+)
+async def test_an_expired_voucher_tells_english_members_of_points_only_when_some_came_back(
+    db: None, returned: int, text: str, thing3: str
+) -> None:
+    """The text in English; the template's fields are the brand's Chinese ones for everyone."""
+    member = await gold_member(window_open=True)
+    await Member.filter(id=member.id).update(language="en")
+    say = announcements.voucher_expired(PROGRAMME, "醇香酒杯", "K7P2-9QX4", returned, NOW)
+    await Outbox(PROGRAMME).tell(say, key="v", now=NOW, member_id=member.id)
+    row = await OutboxMessage.get(idempotency_key="v")
+    assert row.payload["text"] == text
+    assert row.payload["fallback"]["data"] == {
+        "thing1": "醇香酒杯",
+        "character_string2": "K7P2-9QX4",
+        "thing3": thing3,
+    }
+
+
+async def test_points_back_take_the_plain_expired_template_where_none_is_mapped_for_them(
+    db: None,
+) -> None:
+    """A programme that maps only `voucher_expired` still reaches members outside the window
+    when points came back: with that template, which says the voucher expired."""
+    plain = [t for t in PROGRAMME.templates if t.announcement != "voucher_expired_refunded"]
+    programme = replace(PROGRAMME, templates=tuple(plain))
+    member = await gold_member(window_open=False)
+    say = announcements.voucher_expired(programme, "醇香酒杯", "K7P2-9QX4", 60, NOW)
+    told = await Outbox(programme).tell(say, key="v", now=NOW, member_id=member.id)
+    assert told.sendable
+    row = await OutboxMessage.get(idempotency_key="v")
+    assert row.payload["data"] == {
+        "thing1": "醇香酒杯",
+        "character_string2": "K7P2-9QX4",
+        "thing3": "已过期",
+    }
 
 
 async def test_the_same_key_again_records_nothing(db: None) -> None:

@@ -105,6 +105,21 @@ def test_the_old_template_ids_by_kind_are_refused_with_the_way_forward() -> None
         parse_programme(data)
 
 
+def test_the_points_of_an_expired_voucher_are_told_by_their_own_template() -> None:
+    """`voucher_expired` goes when no points came back: a mapping that tells {points} there
+    (`已过期，退回0积分`, as the demo's did) is refused, naming the announcement that tells them."""
+    fields = {"thing1": "{reward}", "thing3": "已过期，退回{points}积分"}
+    data = with_templates(voucher_expired={"id": "T", "fields": fields})
+    with pytest.raises(ProgrammeError) as refused:
+        parse_programme(data)
+    assert str(refused.value) == (
+        "templates.voucher_expired.fields.thing3: {points} is no longer a value of announcement "
+        "'voucher_expired': map [templates.voucher_expired_refunded] to tell it"
+    )
+    data = with_templates(voucher_expired_refunded={"id": "T", "fields": fields})
+    assert parse_programme(data).template_for("voucher_expired_refunded") is not None
+
+
 def test_without_templates_announcements_go_by_customer_service_only() -> None:
     data = tomllib.loads(DEMO_TOML)
     del data["templates"]

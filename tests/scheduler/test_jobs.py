@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from club.db.models.outbox import OutboxMessage
 from club.messaging.outbox import Outbox
 from club.points import ledger as points
 from club.programme import Programme, load_programme
+from club.rewards.redemptions import create_reward, redeem
 from club.rules.kinds import EntryKind
 from scheduler.__main__ import main
 from scheduler.jobs import JobContext, job_body
@@ -71,6 +72,37 @@ async def test_expiry_expires_and_reminds_once_per_expiry_date(db: None, clock: 
     again = await job_body("expire-points", ctx)(clock.now().date())
     assert again["lots"] == 0 and again["reminders"] == 0
     assert await OutboxMessage.filter(member_id=member.id).count() == 1
+
+
+async def test_points_a_voucher_refunds_into_a_lot_expiring_soon_are_reminded_the_same_day(
+    db: None, clock: FixedClock
+) -> None:
+    """The voucher step ran after the reminders: its points, back in a lot that expires within
+    the reminder days, were reminded of a day later (a day less for the member to spend them)."""
+    programme = load_programme(None)
+    ctx = context(programme, clock)
+    now = clock.now()
+    member = await enrolled(clock)
+    redeemed = now - timedelta(days=30, hours=2)  # its voucher expired two hours ago
+    await points.credit(
+        member.id, 80, kind=EntryKind.BONUS, ref="t:lot", reason="lot", now=redeemed,
+        expires_at=datetime(2026, 12, 3, tzinfo=now.tzinfo),  # the last valid day is 2 December
+    )  # fmt: skip
+    glass = await create_reward("酒杯", 80, redeemed, programme, cancel_window_hours=1)
+    voucher = await redeem(member.id, glass.id, redeemed, "t:redeem", programme)
+
+    counts = await job_body("expire-points", ctx)(now.date())
+
+    assert (counts["vouchers_expired"], counts["voucher_points_returned"]) == (1, 80)
+    assert counts["reminders"] == 1
+    keys = (
+        await OutboxMessage.filter(member_id=member.id)
+        .order_by("id")
+        .values_list("idempotency_key", flat=True)
+    )
+    assert keys == [f"voucher:{voucher.id}:expired", f"expiry:{member.id}:2026-12-02"]
+    reminder = await OutboxMessage.get(member_id=member.id, kind="points_expiry")
+    assert reminder.payload["text"] == "您有80积分将于12月2日后到期，记得及时兑换哦。"
 
 
 async def test_expiry_also_deletes_failed_code_attempts_too_old_to_count(

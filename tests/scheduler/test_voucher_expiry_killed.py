@@ -2,8 +2,8 @@
 PostgreSQL and Redis: each voucher past its time expires once, its points come back once (the
 demo programme's `refund_on_expiry`) to the lots they were taken from, or come back and expire
 at once where that lot has expired since, its item goes back to stock once, and its member is
-told once. What keeps each single is the voucher's own transaction: the conditional status
-update, the refund's ledger ref, the outbox key."""
+told once. What keeps each single is its batch's transaction: the conditional status update,
+the refund's ledger ref, the outbox key."""
 
 from __future__ import annotations
 
@@ -19,15 +19,16 @@ from club.db.models.outbox import OutboxMessage
 from club.points.bulk import Credit, credit_many
 from club.programme import load_programme
 from club.rewards.redemptions import create_reward, redeem
-from club.rewards.vouchers import EXPIRE_BATCH
+from club.rewards.voucher_expiry import EXPIRE_BATCH
 from club.rules.kinds import EntryKind
 from tests.conftest import TZ
 from tests.scheduler.killed import assert_ledger_holds, kill_when, members, per_member, run_again
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-VOUCHERS = 3 * EXPIRE_BATCH // 2
-"""One member each; the run is killed once a third of them have expired."""
+VOUCHERS = 750
+"""One member each; the run is killed once a third of them have expired (whole batches)."""
+assert VOUCHERS >= 5 * EXPIRE_BATCH, "a few batches are left to kill the run in"
 COST = 200
 SPARE = 5
 """Items left in stock after the redemptions."""

@@ -43,6 +43,7 @@ from bench.schema import fresh_schema
 from club.db.connect import database
 from club.db.migrate import migrate
 from club.programme import load_programme
+from club.reports.ahead import rank_ahead
 from club.reports.channels import channels_report
 from club.reports.churn import Reason, churn_report
 from club.reports.classes import ChangeKind, classes_report
@@ -55,6 +56,7 @@ from club.reports.ranker import Ranker, RankingPending
 from club.reports.rankings import forget_asked
 from club.reports.rfm import rfm_report
 from club.reports.tiers import tiers_report
+from club.rules.periods import Preset, preset_period
 from club.rules.programme import ValueRules
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
@@ -314,6 +316,18 @@ async def measure(url: str, jobs: bool) -> None:
             "report tiers, key_account (live)", lambda: tiers_report(key, programme, now=NOW)
         )
         await step("report tiers, spring (kept)", lambda: tiers_report(spring, programme, now=NOW))
+        # The nightly rank-ahead job, from nothing kept: then the named periods answer at once.
+        async with in_transaction() as conn:
+            await forget_asked(conn)
+        counts = await step("rank-ahead", lambda: rank_ahead(today, NOW, programme))
+        print(f"  {counts}")
+        for preset in Preset:
+            first, last = preset_period(preset, today)
+            named = build_filter(today=today, tz=TZ, months=12, start=first, end=last)
+            await step(
+                f"pareto, {preset} (ranked ahead)",
+                lambda named=named: pareto_report(named, rules, limit=100, now=NOW),
+            )
 
 
 def main() -> None:

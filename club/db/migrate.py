@@ -29,13 +29,20 @@ def _log_progress(event: str, app_label: str, name: str) -> None:
 
 
 async def migrate(
-    url: str, *, timezone: str = "Asia/Shanghai", progress: Progress | None = None
+    url: str,
+    *,
+    timezone: str = "Asia/Shanghai",
+    progress: Progress | None = None,
+    upto: str | None = None,
 ) -> None:
-    """Apply every migration not yet applied to the database at `url`."""
+    """Apply every migration not yet applied to the database at `url` (`upto`: only as far as
+    that migration, e.g. `0026_run_progress`, as an older release left a database)."""
     ensure_sqlite_folder(url)
     try:
         await apply_migrations(
-            config=tortoise_config(url, timezone=timezone), progress=progress or _log_progress
+            config=tortoise_config(url, timezone=timezone),
+            progress=progress or _log_progress,
+            target=f"{APP_LABEL}.{upto}" if upto else None,
         )
     finally:
         await Tortoise.close_connections()

@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Ranking',
             name='ahead',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]

@@ -153,7 +153,7 @@ class Ranking(Model):
     """The club day whose data it ranks."""
     snapshot = fields.BooleanField(default=False)
     """The value-refresh's ranking of the default period (else: asked for by a report)."""
-    ahead = fields.BooleanField(default=False)
+    ahead = fields.BooleanField(default=False, db_default=False)
     """Ranked (or marked) by the nightly `rank-ahead` job: kept all day, whatever else is
     asked (`club.reports.ahead`)."""
     computed_at = fields.DatetimeField()

@@ -37,17 +37,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
-from club.campaigns.preview import month_start
+from club.campaigns.preview import MASS_COUNTED, month_start
 from club.campaigns.watch import may_send
 from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, MassSend
-from club.db.outbox_bulk import encode_payload, insert_mass_sent
+from club.db.models.outbox import OutboxChannel, OutboxStatus
+from club.db.outbox_bulk import encode_payload, insert_mass_rows
 from club.db.raw import execute, rows
-from club.messaging.kinds import Kind
-from club.messaging.sending import TAG_BATCH, Failure, SendFailed
+from club.messaging.delivery import OUTCOME_UNKNOWN
+from club.messaging.kinds import Kind, guarantee
+from club.messaging.outcomes import MAX_ATTEMPTS, Outcome, after_failure
+from club.messaging.sending import TAG_BATCH, Failure, MassReceipt, SendFailed
 from club.rules.campaigns import MassStatus, RecipientState, RunStatus
 
 log = logging.getLogger(__name__)
@@ -59,14 +62,19 @@ WAIT_FOR_RESULT = timedelta(days=1)
 """How long to wait for MASSSENDJOBFINISH before untagging anyway."""
 CANCELLED_UNSENT = "campaign cancelled before sending"
 
-_OVER_LIMIT = """
+_OVER_LIMIT = f"""
 UPDATE campaign_recipient SET state = 'skipped', reason = 'mass_limit'
 WHERE run_id = $1 AND state = 'mass' AND (
     SELECT COUNT(*) FROM campaign_recipient x JOIN mass_send s ON s.run_id = x.run_id
-    WHERE x.member_id = campaign_recipient.member_id AND x.state = 'mass_sent'
+    WHERE x.member_id = campaign_recipient.member_id AND x.state {MASS_COUNTED}
       AND s.sent_at >= $2
 ) >= $3
 """
+_MEMBERS = (
+    "SELECT member_id, openid, campaign_id FROM campaign_recipient "
+    "WHERE run_id = $11 AND state = 'mass'"
+)
+"""The members the send went to (or may have), for their outbox rows (`insert_mass_rows`)."""
 _NEXT = """
 SELECT id, openid FROM campaign_recipient
 WHERE run_id = $1 AND id > $2 AND id <= $3 AND {states}
@@ -99,9 +107,9 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
         if send.status is MassStatus.TAGGING and run.status is RunStatus.MASS:
             await _tag_and_send(ctx, campaign, run, send, counts)
         elif _claimed(send):
-            # Claimed before the cancel by a task that stopped inside the WeChat call: the
-            # send won the race, and only sending it again says whether it went (claimed
-            # again: a cancel leaves a claimed send alone).
+            # Claimed before the cancel, and WeChat did not answer (or the task stopped inside
+            # its call): the send won the race, and only sending it again says whether it
+            # went (claimed again: a cancel leaves a claimed send alone).
             await _send(ctx, campaign, run, send, counts)
         run = await CampaignRun.get(id=run.id)
         cancelled = run.status is RunStatus.CANCELLED
@@ -144,18 +152,20 @@ async def cancel(campaign_id: int, now: datetime) -> list[int]:
 
 
 def _untag_due(send: MassSend, now: datetime) -> bool:
-    """Its tag is to go now: the send is over, or sent a day ago without WeChat's outcome (a
-    send claimed and not known to have gone keeps its tag: it is sent again to it)."""
+    """Its tag is to go now: the send is over, or sent (or perhaps sent: never answered) a day
+    ago without WeChat's outcome (a send claimed and not known to have gone keeps its tag: it
+    is sent again to it)."""
     if send.untagged_at is not None or send.tag_id is None:
         return False
     if send.status in (MassStatus.FINISHED, MassStatus.FAILED):
         return True
-    sent = send.status is MassStatus.SENT
+    sent = send.status in (MassStatus.SENT, MassStatus.UNKNOWN)
     return sent and send.sent_at is not None and send.sent_at <= now - WAIT_FOR_RESULT
 
 
 def _claimed(send: MassSend) -> bool:
-    """Claimed for sending (`_claim_send`) and not known to have gone."""
+    """Claimed for sending (`_claim_send`) and not known to have gone: being sent, or to be
+    sent again (unanswered, or its task stopped inside the call)."""
     return send.status is MassStatus.TAGGING and send.sent_at is not None
 
 
@@ -169,6 +179,9 @@ async def _tag_and_send(
     now = ctx.clock.now()
     if not may_send(campaign) or ctx.rules.quiet.next_allowed(now) != now:
         counts["waiting"] += 1
+        return
+    if _claimed(send):  # everyone is tagged: the send goes again, to the same members
+        await _send(ctx, campaign, run, send, counts)
         return
     limit = ctx.programme.campaigns.mass_per_month
     counts["mass_limit"] += await execute(_OVER_LIMIT, [run.id, month_start(now), limit])
@@ -216,6 +229,14 @@ async def _send(
             status=MassStatus.FINISHED, result="nobody left to send to", finished_at=now
         )
         return
+    if send.retry_at is not None and send.retry_at > now:
+        counts["retry_later"] += 1
+        return
+    if send.attempts >= MAX_ATTEMPTS:  # the last one's task stopped inside the call
+        stopped = f"its task stopped in attempt {send.attempts}"
+        counts["mass_unknown"] += await _unknown(campaign, run, send, stopped, now)
+        return
+    maybe_sent = send.maybe_sent  # before this attempt
     if not await _claim_send(send, now):
         counts["cancelled_before_sending"] += 1
         return
@@ -224,23 +245,29 @@ async def _send(
     try:
         receipt = await ctx.mass.send_to_tag(send.tag_id, text, clientmsgid=send.clientmsgid)
     except SendFailed as failed:
-        await _failed(run, send, f"mass send refused: {failed.detail}", now)
+        await _not_sent(campaign, run, send, failed, maybe_sent, now, counts)
         return
-    await insert_mass_sent(
-        "SELECT member_id, openid, campaign_id FROM campaign_recipient "
-        "WHERE run_id = $9 AND state = 'mass'",
+    counts["mass_sent"] += await _sent(run, send, text, receipt, now)
+
+
+async def _sent(
+    run: CampaignRun, send: MassSend, text: str, receipt: MassReceipt, now: datetime
+) -> int:
+    """WeChat took it (45065: it had it already): its members are sent, once."""
+    await insert_mass_rows(
+        _MEMBERS,
         [run.id],
-        key_sql="'campaign:' || r.campaign_id || ':' || r.member_id || ':mass'",
+        key_sql=_KEY,
         kind=Kind.CAMPAIGN.value,
-        payload_json=encode_payload({"msgtype": "text", "text": text, "mass": True}),
+        payload_json=_payload(text),
         msgid=None if receipt.msg_id is None else str(receipt.msg_id),
         dry_run=receipt.dry_run,
         now=now,
+        outcome=(Outcome.DRY_RUN if receipt.dry_run else Outcome.SENT).value,
     )
     moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
         state=RecipientState.MASS_SENT
     )
-    counts["mass_sent"] += moved
     finished: dict[str, Any] = {}
     if receipt.dry_run:
         finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
@@ -252,16 +279,96 @@ async def _send(
             "msg_id": receipt.msg_id,
             "members": send.tagged,
             "sent_at": now,
+            "retry_at": None,
             **finished,
         }
     )
+    return moved
+
+
+_KEY = "'campaign:' || r.campaign_id || ':' || r.member_id || ':mass'"
+
+
+def _payload(text: str) -> str:
+    return encode_payload({"msgtype": "text", "text": text, "mass": True})
 
 
 async def _claim_send(send: MassSend, now: datetime) -> bool:
     """Claim the send while it is still tagging: False if the campaign was cancelled first.
-    Once claimed, a cancel leaves it alone (its members are not skipped); a task that stops
-    before it is done sends again, under the same `clientmsgid`."""
-    return bool(await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(sent_at=now))
+    Once claimed, a cancel leaves it alone (its members are not skipped); a send not answered,
+    or whose task stops before it is done, is sent again under the same `clientmsgid`. The
+    attempt is counted, and may have reached WeChat until an answer says otherwise."""
+    claimed = await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(
+        sent_at=now, beat_at=now, attempts=F("attempts") + 1, maybe_sent=True
+    )
+    send.attempts += claimed
+    return bool(claimed)
+
+
+async def _not_sent(
+    campaign: Campaign,
+    run: CampaignRun,
+    send: MassSend,
+    failed: SendFailed,
+    maybe_sent: bool,
+    now: datetime,
+    counts: Counter[str],
+) -> None:
+    """WeChat did not say it took the send. The outbox's rule (a mass send is idempotent by
+    its `clientmsgid`) says whether to try again and when; once it says no more, the send
+    failed only if no attempt may have reached WeChat, else its outcome is unknown."""
+    maybe_sent = maybe_sent or failed.failure is Failure.AMBIGUOUS
+    decision = after_failure(
+        failed.failure,
+        guarantee(OutboxChannel.MASS.value),
+        attempts=send.attempts,
+        first_attempt_at=None,
+        now=now,
+    )
+    reason = f"attempt {send.attempts}: {failed.detail}"
+    if decision.outcome is Outcome.RETRY:
+        log.warning("campaign run %s: mass send %s; again at %s", run.id, reason, decision.retry_at)
+        await MassSend.filter(id=send.id).update(
+            retry_at=decision.retry_at, maybe_sent=maybe_sent, result=reason[:64]
+        )
+        counts["mass_retry_later"] += 1
+    elif maybe_sent:
+        counts["mass_unknown"] += await _unknown(campaign, run, send, reason, now)
+    else:
+        await _failed(run, send, f"mass send refused: {failed.detail}", now)
+
+
+async def _unknown(
+    campaign: Campaign, run: CampaignRun, send: MassSend, reason: str, now: datetime
+) -> int:
+    """Every attempt ended without WeChat saying whether it took the send: its members may
+    have it. They are recorded as the outbox records such a message (failed, outcome unknown:
+    the weekly cap counts it), and the tag stays a day, as after a send (`_untag_due`)."""
+    log.warning("campaign run %s: mass send outcome unknown (%s)", run.id, reason)
+    await insert_mass_rows(
+        _MEMBERS,
+        [run.id],
+        key_sql=_KEY,
+        kind=Kind.CAMPAIGN.value,
+        payload_json=_payload(msg.from_json(campaign.message).mass_text()),
+        msgid=None,
+        dry_run=False,
+        now=now,
+        status=OutboxStatus.FAILED,
+        outcome=Outcome.OUTCOME_UNKNOWN.value,
+        last_error=f"{OUTCOME_UNKNOWN}; {reason}"[:255],
+    )
+    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
+        state=RecipientState.MASS_UNKNOWN
+    )
+    await MassSend.filter(id=send.id).update(
+        status=MassStatus.UNKNOWN,
+        result=f"outcome unknown: {reason}"[:64],
+        members=send.tagged,
+        retry_at=None,
+        finished_at=now,
+    )
+    return moved
 
 
 async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) -> None:
@@ -270,7 +377,7 @@ async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) 
         state=RecipientState.SKIPPED, reason="mass_failed"
     )
     await MassSend.filter(id=send.id).update(
-        status=MassStatus.FAILED, result=reason[:64], finished_at=now
+        status=MassStatus.FAILED, result=reason[:64], retry_at=None, finished_at=now
     )
 
 
@@ -313,7 +420,7 @@ async def _untag(
     ctx: CampaignContext, run: CampaignRun, send: MassSend, counts: Counter[str]
 ) -> None:
     assert send.tag_id is not None
-    states = "state IN ('mass_sent', 'skipped')"
+    states = "state IN ('mass_sent', 'mass_unknown', 'skipped')"
     while True:
         batch = await rows(
             _NEXT.format(states=states),
@@ -378,7 +485,7 @@ async def needing_work(now: datetime) -> list[int]:
     wanted = []
     for run_id in found:
         send = await MassSend.get_or_none(run_id=run_id)
-        if send is not None and _busy(send, now):
+        if send is not None and not _due(send, now):
             continue
         if send is None or send.status is MassStatus.TAGGING or _untag_due(send, now):
             wanted.append(int(run_id))
@@ -386,19 +493,20 @@ async def needing_work(now: datetime) -> list[int]:
         run__status=RunStatus.CANCELLED, tag_id__isnull=False, untagged_at=None
     ):
         unsent = send.status is MassStatus.TAGGING and send.sent_at is None  # cancel() ends it
-        if not _busy(send, now) and (unsent or _claimed(send) or _untag_due(send, now)):
+        if _due(send, now) and (unsent or _claimed(send) or _untag_due(send, now)):
             wanted.append(send.run_id)
     return wanted
 
 
-def _busy(send: MassSend, now: datetime) -> bool:
-    """A task is on it."""
-    return send.beat_at is not None and send.beat_at > now - LEASE
+def _due(send: MassSend, now: datetime) -> bool:
+    """No task is on it, and it does not wait to send again (`_send` keeps to the same)."""
+    busy = send.beat_at is not None and send.beat_at > now - LEASE
+    return not busy and (send.retry_at is None or send.retry_at <= now)
 
 
 def over(send: MassSend | None) -> bool:
     """Nothing left to do: untagged, or ended before anything was tagged."""
     if send is None:
         return False
-    ended = send.status in (MassStatus.FINISHED, MassStatus.FAILED)
+    ended = send.status in (MassStatus.FINISHED, MassStatus.FAILED, MassStatus.UNKNOWN)
     return send.untagged_at is not None or (ended and send.tag_id is None)

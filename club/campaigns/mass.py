@@ -8,20 +8,30 @@ the last stopped:
    tagging pace, in recipient order from a watermark (a crash resumes after the last call).
 3. One `message/mass/sendall` to the tag, idempotent by `clientmsgid` (a retry after a lost
    answer sends nothing twice: WeChat answers 45065); the members become `mass_sent` and are
-   recorded in the outbox as sent (the weekly cap and the figures count them).
+   recorded in the outbox as sent (the weekly cap and the figures count them). Not answered (a
+   timeout, a dropped connection: it may have gone) or answered busy, the send stays claimed
+   and is made again, under the same `clientmsgid` and to the same tag, by the next task the
+   scheduler hands it to after the outbox's back-off (30 s, 1, 2, 4 minutes: `retry_at`), at
+   most `MAX_ATTEMPTS` times in all; 45065 then means it went, and counts as sent. A refusal
+   (a bad tag, the quota) fails it, its members skipped `mass_failed`; but once an attempt may
+   have reached WeChat it is never called failed: attempts used up, or refused after such an
+   attempt, it ends `unknown`, its members `mass_unknown` (`club.campaigns.mass_outcome`).
 4. WeChat's MASSSENDJOBFINISH event (`record_result`, from the callback) says how it went:
-   total, filtered, sent, errors. Then (or a day later without it) the members are untagged and
-   the tag deleted (an account has at most 100 tags; one with over 100,000 members must be
-   emptied first); the scheduler's tick then closes the run (`club.campaigns.runs.finish_runs`).
+   total, filtered, sent, errors. Then (or a day after the last attempt without it, which is
+   always so for an `unknown` send) the members are untagged and the tag deleted (an account
+   has at most 100 tags; one with over 100,000 members must be emptied first); the scheduler's
+   tick then closes the run (`club.campaigns.runs.finish_runs`).
 
 Pause and cancel: the tagging stops before its next calls (the status is read again before each
 round of them, and before the send). Cancelling marks a mass send not sent yet as failed
 (`cancel`), and the send itself first claims the row (`sent_at`, while it is still tagging): of
 a cancel and a send at the same moment exactly one wins, so nothing goes to the tag once staff
 cancelled, and members a send claimed first are not skipped as cancelled. A send claimed first
-whose task stopped inside the WeChat call (it died: did the message go?) is made again by the
-next task the scheduler hands it to, under its `clientmsgid`: WeChat takes it once (45065 when
-it had it), and its members end recorded as sent, never left waiting. A cancelled run's tag is
+that WeChat did not answer, or whose task stopped inside the WeChat call (it died: did the
+message go?), is made again by the next task the scheduler hands it to, under its
+`clientmsgid`, as in 3, cancelled or not (a pause or quiet hours hold it back until they end):
+WeChat takes it once (45065 when it had it), and its members end recorded as sent (or
+`mass_unknown`), never left waiting. A cancelled run's tag is
 removed all the same, by the task in hand or the next the scheduler hands on (`needing_work`):
 at once when nothing was sent, after WeChat's outcome (or a day) when the message went.
 """
@@ -39,19 +49,16 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
+from club.campaigns import mass_outcome as outcome
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
 from club.campaigns.preview import MASS_COUNTED, month_start
 from club.campaigns.watch import may_send
-from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, MassSend
-from club.db.models.outbox import OutboxChannel, OutboxStatus
-from club.db.outbox_bulk import encode_payload, insert_mass_rows
+from club.db.models.campaigns import Campaign, CampaignRun, MassSend
 from club.db.raw import execute, rows
-from club.messaging.delivery import OUTCOME_UNKNOWN
-from club.messaging.kinds import Kind, guarantee
-from club.messaging.outcomes import MAX_ATTEMPTS, Outcome, after_failure
-from club.messaging.sending import TAG_BATCH, Failure, MassReceipt, SendFailed
-from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+from club.messaging.outcomes import MAX_ATTEMPTS
+from club.messaging.sending import TAG_BATCH, Failure, SendFailed
+from club.rules.campaigns import MassStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +77,8 @@ WHERE run_id = $1 AND state = 'mass' AND (
       AND s.sent_at >= $2
 ) >= $3
 """
-_MEMBERS = (
-    "SELECT member_id, openid, campaign_id FROM campaign_recipient "
-    "WHERE run_id = $11 AND state = 'mass'"
-)
-"""The members the send went to (or may have), for their outbox rows (`insert_mass_rows`)."""
+
+
 _NEXT = """
 SELECT id, openid FROM campaign_recipient
 WHERE run_id = $1 AND id > $2 AND id <= $3 AND {states}
@@ -189,7 +193,7 @@ async def _tag_and_send(
         try:
             send.tag_id = await ctx.mass.create_tag(f"clubbot-c{campaign.id}-r{run.id}")
         except SendFailed as failed:
-            await _failed(run, send, f"tag not made: {failed.detail}", now)
+            await outcome.failed(run, send, f"tag not made: {failed.detail}", now)
             return
         await MassSend.filter(id=send.id).update(tag_id=send.tag_id)
     while True:
@@ -229,12 +233,12 @@ async def _send(
             status=MassStatus.FINISHED, result="nobody left to send to", finished_at=now
         )
         return
-    if send.retry_at is not None and send.retry_at > now:
+    if _backing_off(send, now):
         counts["retry_later"] += 1
         return
     if send.attempts >= MAX_ATTEMPTS:  # the last one's task stopped inside the call
         stopped = f"its task stopped in attempt {send.attempts}"
-        counts["mass_unknown"] += await _unknown(campaign, run, send, stopped, now)
+        counts["mass_unknown"] += await outcome.unknown(campaign, run, send, stopped, now)
         return
     maybe_sent = send.maybe_sent  # before this attempt
     if not await _claim_send(send, now):
@@ -245,52 +249,9 @@ async def _send(
     try:
         receipt = await ctx.mass.send_to_tag(send.tag_id, text, clientmsgid=send.clientmsgid)
     except SendFailed as failed:
-        await _not_sent(campaign, run, send, failed, maybe_sent, now, counts)
+        await outcome.not_sent(campaign, run, send, failed, maybe_sent, now, counts)
         return
-    counts["mass_sent"] += await _sent(run, send, text, receipt, now)
-
-
-async def _sent(
-    run: CampaignRun, send: MassSend, text: str, receipt: MassReceipt, now: datetime
-) -> int:
-    """WeChat took it (45065: it had it already): its members are sent, once."""
-    await insert_mass_rows(
-        _MEMBERS,
-        [run.id],
-        key_sql=_KEY,
-        kind=Kind.CAMPAIGN.value,
-        payload_json=_payload(text),
-        msgid=None if receipt.msg_id is None else str(receipt.msg_id),
-        dry_run=receipt.dry_run,
-        now=now,
-        outcome=(Outcome.DRY_RUN if receipt.dry_run else Outcome.SENT).value,
-    )
-    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
-        state=RecipientState.MASS_SENT
-    )
-    finished: dict[str, Any] = {}
-    if receipt.dry_run:
-        finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
-    elif receipt.duplicate:
-        finished = {"result": "sent before (45065): its outcome event cannot be matched"}
-    await MassSend.filter(id=send.id).update(
-        **{
-            "status": MassStatus.SENT,
-            "msg_id": receipt.msg_id,
-            "members": send.tagged,
-            "sent_at": now,
-            "retry_at": None,
-            **finished,
-        }
-    )
-    return moved
-
-
-_KEY = "'campaign:' || r.campaign_id || ':' || r.member_id || ':mass'"
-
-
-def _payload(text: str) -> str:
-    return encode_payload({"msgtype": "text", "text": text, "mass": True})
+    counts["mass_sent"] += await outcome.sent(run, send, text, receipt, now)
 
 
 async def _claim_send(send: MassSend, now: datetime) -> bool:
@@ -303,82 +264,6 @@ async def _claim_send(send: MassSend, now: datetime) -> bool:
     )
     send.attempts += claimed
     return bool(claimed)
-
-
-async def _not_sent(
-    campaign: Campaign,
-    run: CampaignRun,
-    send: MassSend,
-    failed: SendFailed,
-    maybe_sent: bool,
-    now: datetime,
-    counts: Counter[str],
-) -> None:
-    """WeChat did not say it took the send. The outbox's rule (a mass send is idempotent by
-    its `clientmsgid`) says whether to try again and when; once it says no more, the send
-    failed only if no attempt may have reached WeChat, else its outcome is unknown."""
-    maybe_sent = maybe_sent or failed.failure is Failure.AMBIGUOUS
-    decision = after_failure(
-        failed.failure,
-        guarantee(OutboxChannel.MASS.value),
-        attempts=send.attempts,
-        first_attempt_at=None,
-        now=now,
-    )
-    reason = f"attempt {send.attempts}: {failed.detail}"
-    if decision.outcome is Outcome.RETRY:
-        log.warning("campaign run %s: mass send %s; again at %s", run.id, reason, decision.retry_at)
-        await MassSend.filter(id=send.id).update(
-            retry_at=decision.retry_at, maybe_sent=maybe_sent, result=reason[:64]
-        )
-        counts["mass_retry_later"] += 1
-    elif maybe_sent:
-        counts["mass_unknown"] += await _unknown(campaign, run, send, reason, now)
-    else:
-        await _failed(run, send, f"mass send refused: {failed.detail}", now)
-
-
-async def _unknown(
-    campaign: Campaign, run: CampaignRun, send: MassSend, reason: str, now: datetime
-) -> int:
-    """Every attempt ended without WeChat saying whether it took the send: its members may
-    have it. They are recorded as the outbox records such a message (failed, outcome unknown:
-    the weekly cap counts it), and the tag stays a day, as after a send (`_untag_due`)."""
-    log.warning("campaign run %s: mass send outcome unknown (%s)", run.id, reason)
-    await insert_mass_rows(
-        _MEMBERS,
-        [run.id],
-        key_sql=_KEY,
-        kind=Kind.CAMPAIGN.value,
-        payload_json=_payload(msg.from_json(campaign.message).mass_text()),
-        msgid=None,
-        dry_run=False,
-        now=now,
-        status=OutboxStatus.FAILED,
-        outcome=Outcome.OUTCOME_UNKNOWN.value,
-        last_error=f"{OUTCOME_UNKNOWN}; {reason}"[:255],
-    )
-    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
-        state=RecipientState.MASS_UNKNOWN
-    )
-    await MassSend.filter(id=send.id).update(
-        status=MassStatus.UNKNOWN,
-        result=f"outcome unknown: {reason}"[:64],
-        members=send.tagged,
-        retry_at=None,
-        finished_at=now,
-    )
-    return moved
-
-
-async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) -> None:
-    log.warning("campaign run %s: %s", run.id, reason)
-    await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
-        state=RecipientState.SKIPPED, reason="mass_failed"
-    )
-    await MassSend.filter(id=send.id).update(
-        status=MassStatus.FAILED, result=reason[:64], retry_at=None, finished_at=now
-    )
 
 
 async def _calls(
@@ -499,9 +384,14 @@ async def needing_work(now: datetime) -> list[int]:
 
 
 def _due(send: MassSend, now: datetime) -> bool:
-    """No task is on it, and it does not wait to send again (`_send` keeps to the same)."""
+    """No task is on it, and it does not wait to send again."""
     busy = send.beat_at is not None and send.beat_at > now - LEASE
-    return not busy and (send.retry_at is None or send.retry_at <= now)
+    return not busy and not _backing_off(send, now)
+
+
+def _backing_off(send: MassSend, now: datetime) -> bool:
+    """An attempt went unanswered and the next is not due yet (`_send` keeps to it too)."""
+    return send.retry_at is not None and send.retry_at > now
 
 
 def over(send: MassSend | None) -> bool:

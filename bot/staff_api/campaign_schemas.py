@@ -100,7 +100,10 @@ class ProgressOut(Out):
 
 
 class MassOut(Out):
-    status: str = Field(description="tagging, sent, finished or failed")
+    status: str = Field(
+        description="tagging, sent, finished, failed, or unknown (WeChat never answered: it "
+        "may have gone)"
+    )
     result: str | None = Field(description="WeChat's Status from MASSSENDJOBFINISH, or why not")
     members: int = Field(description="Members tagged and sent to")
     total: int | None

@@ -8,20 +8,30 @@ the last stopped:
    tagging pace, in recipient order from a watermark (a crash resumes after the last call).
 3. One `message/mass/sendall` to the tag, idempotent by `clientmsgid` (a retry after a lost
    answer sends nothing twice: WeChat answers 45065); the members become `mass_sent` and are
-   recorded in the outbox as sent (the weekly cap and the figures count them).
+   recorded in the outbox as sent (the weekly cap and the figures count them). Not answered (a
+   timeout, a dropped connection: it may have gone) or answered busy, the send stays claimed
+   and is made again, under the same `clientmsgid` and to the same tag, by the next task the
+   scheduler hands it to after the outbox's back-off (30 s, 1, 2, 4 minutes: `retry_at`), at
+   most `MAX_ATTEMPTS` times in all; 45065 then means it went, and counts as sent. A refusal
+   (a bad tag, the quota) fails it, its members skipped `mass_failed`; but once an attempt may
+   have reached WeChat it is never called failed: attempts used up, or refused after such an
+   attempt, it ends `unknown`, its members `mass_unknown` (`club.campaigns.mass_outcome`).
 4. WeChat's MASSSENDJOBFINISH event (`record_result`, from the callback) says how it went:
-   total, filtered, sent, errors. Then (or a day later without it) the members are untagged and
-   the tag deleted (an account has at most 100 tags; one with over 100,000 members must be
-   emptied first); the scheduler's tick then closes the run (`club.campaigns.runs.finish_runs`).
+   total, filtered, sent, errors. Then (or a day after the last attempt without it, which is
+   always so for an `unknown` send) the members are untagged and the tag deleted (an account
+   has at most 100 tags; one with over 100,000 members must be emptied first); the scheduler's
+   tick then closes the run (`club.campaigns.runs.finish_runs`).
 
 Pause and cancel: the tagging stops before its next calls (the status is read again before each
 round of them, and before the send). Cancelling marks a mass send not sent yet as failed
 (`cancel`), and the send itself first claims the row (`sent_at`, while it is still tagging): of
 a cancel and a send at the same moment exactly one wins, so nothing goes to the tag once staff
 cancelled, and members a send claimed first are not skipped as cancelled. A send claimed first
-whose task stopped inside the WeChat call (it died: did the message go?) is made again by the
-next task the scheduler hands it to, under its `clientmsgid`: WeChat takes it once (45065 when
-it had it), and its members end recorded as sent, never left waiting. A cancelled run's tag is
+that WeChat did not answer, or whose task stopped inside the WeChat call (it died: did the
+message go?), is made again by the next task the scheduler hands it to, under its
+`clientmsgid`, as in 3, cancelled or not (a pause or quiet hours hold it back until they end):
+WeChat takes it once (45065 when it had it), and its members end recorded as sent (or
+`mass_unknown`), never left waiting. A cancelled run's tag is
 removed all the same, by the task in hand or the next the scheduler hands on (`needing_work`):
 at once when nothing was sent, after WeChat's outcome (or a day) when the message went.
 """
@@ -37,18 +47,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 
+from club.campaigns import mass_outcome as outcome
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
-from club.campaigns.preview import month_start
+from club.campaigns.preview import MASS_COUNTED, month_start
 from club.campaigns.watch import may_send
-from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun, MassSend
-from club.db.outbox_bulk import encode_payload, insert_mass_sent
+from club.db.models.campaigns import Campaign, CampaignRun, MassSend
 from club.db.raw import execute, rows
-from club.messaging.kinds import Kind
+from club.messaging.outcomes import MAX_ATTEMPTS
 from club.messaging.sending import TAG_BATCH, Failure, SendFailed
-from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+from club.rules.campaigns import MassStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +69,16 @@ WAIT_FOR_RESULT = timedelta(days=1)
 """How long to wait for MASSSENDJOBFINISH before untagging anyway."""
 CANCELLED_UNSENT = "campaign cancelled before sending"
 
-_OVER_LIMIT = """
+_OVER_LIMIT = f"""
 UPDATE campaign_recipient SET state = 'skipped', reason = 'mass_limit'
 WHERE run_id = $1 AND state = 'mass' AND (
     SELECT COUNT(*) FROM campaign_recipient x JOIN mass_send s ON s.run_id = x.run_id
-    WHERE x.member_id = campaign_recipient.member_id AND x.state = 'mass_sent'
+    WHERE x.member_id = campaign_recipient.member_id AND x.state {MASS_COUNTED}
       AND s.sent_at >= $2
 ) >= $3
 """
+
+
 _NEXT = """
 SELECT id, openid FROM campaign_recipient
 WHERE run_id = $1 AND id > $2 AND id <= $3 AND {states}
@@ -99,9 +111,9 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
         if send.status is MassStatus.TAGGING and run.status is RunStatus.MASS:
             await _tag_and_send(ctx, campaign, run, send, counts)
         elif _claimed(send):
-            # Claimed before the cancel by a task that stopped inside the WeChat call: the
-            # send won the race, and only sending it again says whether it went (claimed
-            # again: a cancel leaves a claimed send alone).
+            # Claimed before the cancel, and WeChat did not answer (or the task stopped inside
+            # its call): the send won the race, and only sending it again says whether it
+            # went (claimed again: a cancel leaves a claimed send alone).
             await _send(ctx, campaign, run, send, counts)
         run = await CampaignRun.get(id=run.id)
         cancelled = run.status is RunStatus.CANCELLED
@@ -144,18 +156,20 @@ async def cancel(campaign_id: int, now: datetime) -> list[int]:
 
 
 def _untag_due(send: MassSend, now: datetime) -> bool:
-    """Its tag is to go now: the send is over, or sent a day ago without WeChat's outcome (a
-    send claimed and not known to have gone keeps its tag: it is sent again to it)."""
+    """Its tag is to go now: the send is over, or sent (or perhaps sent: never answered) a day
+    ago without WeChat's outcome (a send claimed and not known to have gone keeps its tag: it
+    is sent again to it)."""
     if send.untagged_at is not None or send.tag_id is None:
         return False
     if send.status in (MassStatus.FINISHED, MassStatus.FAILED):
         return True
-    sent = send.status is MassStatus.SENT
+    sent = send.status in (MassStatus.SENT, MassStatus.UNKNOWN)
     return sent and send.sent_at is not None and send.sent_at <= now - WAIT_FOR_RESULT
 
 
 def _claimed(send: MassSend) -> bool:
-    """Claimed for sending (`_claim_send`) and not known to have gone."""
+    """Claimed for sending (`_claim_send`) and not known to have gone: being sent, or to be
+    sent again (unanswered, or its task stopped inside the call)."""
     return send.status is MassStatus.TAGGING and send.sent_at is not None
 
 
@@ -170,13 +184,16 @@ async def _tag_and_send(
     if not may_send(campaign) or ctx.rules.quiet.next_allowed(now) != now:
         counts["waiting"] += 1
         return
+    if _claimed(send):  # everyone is tagged: the send goes again, to the same members
+        await _send(ctx, campaign, run, send, counts)
+        return
     limit = ctx.programme.campaigns.mass_per_month
     counts["mass_limit"] += await execute(_OVER_LIMIT, [run.id, month_start(now), limit])
     if send.tag_id is None:
         try:
             send.tag_id = await ctx.mass.create_tag(f"clubbot-c{campaign.id}-r{run.id}")
         except SendFailed as failed:
-            await _failed(run, send, f"tag not made: {failed.detail}", now)
+            await outcome.failed(run, send, f"tag not made: {failed.detail}", now)
             return
         await MassSend.filter(id=send.id).update(tag_id=send.tag_id)
     while True:
@@ -216,6 +233,14 @@ async def _send(
             status=MassStatus.FINISHED, result="nobody left to send to", finished_at=now
         )
         return
+    if _backing_off(send, now):
+        counts["retry_later"] += 1
+        return
+    if send.attempts >= MAX_ATTEMPTS:  # the last one's task stopped inside the call
+        stopped = f"its task stopped in attempt {send.attempts}"
+        counts["mass_unknown"] += await outcome.unknown(campaign, run, send, stopped, now)
+        return
+    maybe_sent = send.maybe_sent  # before this attempt
     if not await _claim_send(send, now):
         counts["cancelled_before_sending"] += 1
         return
@@ -224,54 +249,21 @@ async def _send(
     try:
         receipt = await ctx.mass.send_to_tag(send.tag_id, text, clientmsgid=send.clientmsgid)
     except SendFailed as failed:
-        await _failed(run, send, f"mass send refused: {failed.detail}", now)
+        await outcome.not_sent(campaign, run, send, failed, maybe_sent, now, counts)
         return
-    await insert_mass_sent(
-        "SELECT member_id, openid, campaign_id FROM campaign_recipient "
-        "WHERE run_id = $9 AND state = 'mass'",
-        [run.id],
-        key_sql="'campaign:' || r.campaign_id || ':' || r.member_id || ':mass'",
-        kind=Kind.CAMPAIGN.value,
-        payload_json=encode_payload({"msgtype": "text", "text": text, "mass": True}),
-        msgid=None if receipt.msg_id is None else str(receipt.msg_id),
-        dry_run=receipt.dry_run,
-        now=now,
-    )
-    moved = await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
-        state=RecipientState.MASS_SENT
-    )
-    counts["mass_sent"] += moved
-    finished: dict[str, Any] = {}
-    if receipt.dry_run:
-        finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
-    elif receipt.duplicate:
-        finished = {"result": "sent before (45065): its outcome event cannot be matched"}
-    await MassSend.filter(id=send.id).update(
-        **{
-            "status": MassStatus.SENT,
-            "msg_id": receipt.msg_id,
-            "members": send.tagged,
-            "sent_at": now,
-            **finished,
-        }
-    )
+    counts["mass_sent"] += await outcome.sent(run, send, text, receipt, now)
 
 
 async def _claim_send(send: MassSend, now: datetime) -> bool:
     """Claim the send while it is still tagging: False if the campaign was cancelled first.
-    Once claimed, a cancel leaves it alone (its members are not skipped); a task that stops
-    before it is done sends again, under the same `clientmsgid`."""
-    return bool(await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(sent_at=now))
-
-
-async def _failed(run: CampaignRun, send: MassSend, reason: str, now: datetime) -> None:
-    log.warning("campaign run %s: %s", run.id, reason)
-    await CampaignRecipient.filter(run_id=run.id, state=RecipientState.MASS).update(
-        state=RecipientState.SKIPPED, reason="mass_failed"
+    Once claimed, a cancel leaves it alone (its members are not skipped); a send not answered,
+    or whose task stops before it is done, is sent again under the same `clientmsgid`. The
+    attempt is counted, and may have reached WeChat until an answer says otherwise."""
+    claimed = await MassSend.filter(id=send.id, status=MassStatus.TAGGING).update(
+        sent_at=now, beat_at=now, attempts=F("attempts") + 1, maybe_sent=True
     )
-    await MassSend.filter(id=send.id).update(
-        status=MassStatus.FAILED, result=reason[:64], finished_at=now
-    )
+    send.attempts += claimed
+    return bool(claimed)
 
 
 async def _calls(
@@ -313,7 +305,7 @@ async def _untag(
     ctx: CampaignContext, run: CampaignRun, send: MassSend, counts: Counter[str]
 ) -> None:
     assert send.tag_id is not None
-    states = "state IN ('mass_sent', 'skipped')"
+    states = "state IN ('mass_sent', 'mass_unknown', 'skipped')"
     while True:
         batch = await rows(
             _NEXT.format(states=states),
@@ -378,7 +370,7 @@ async def needing_work(now: datetime) -> list[int]:
     wanted = []
     for run_id in found:
         send = await MassSend.get_or_none(run_id=run_id)
-        if send is not None and _busy(send, now):
+        if send is not None and not _due(send, now):
             continue
         if send is None or send.status is MassStatus.TAGGING or _untag_due(send, now):
             wanted.append(int(run_id))
@@ -386,19 +378,25 @@ async def needing_work(now: datetime) -> list[int]:
         run__status=RunStatus.CANCELLED, tag_id__isnull=False, untagged_at=None
     ):
         unsent = send.status is MassStatus.TAGGING and send.sent_at is None  # cancel() ends it
-        if not _busy(send, now) and (unsent or _claimed(send) or _untag_due(send, now)):
+        if _due(send, now) and (unsent or _claimed(send) or _untag_due(send, now)):
             wanted.append(send.run_id)
     return wanted
 
 
-def _busy(send: MassSend, now: datetime) -> bool:
-    """A task is on it."""
-    return send.beat_at is not None and send.beat_at > now - LEASE
+def _due(send: MassSend, now: datetime) -> bool:
+    """No task is on it, and it does not wait to send again."""
+    busy = send.beat_at is not None and send.beat_at > now - LEASE
+    return not busy and not _backing_off(send, now)
+
+
+def _backing_off(send: MassSend, now: datetime) -> bool:
+    """An attempt went unanswered and the next is not due yet (`_send` keeps to it too)."""
+    return send.retry_at is not None and send.retry_at > now
 
 
 def over(send: MassSend | None) -> bool:
     """Nothing left to do: untagged, or ended before anything was tagged."""
     if send is None:
         return False
-    ended = send.status in (MassStatus.FINISHED, MassStatus.FAILED)
+    ended = send.status in (MassStatus.FINISHED, MassStatus.FAILED, MassStatus.UNKNOWN)
     return send.untagged_at is not None or (ended and send.tag_id is None)

@@ -43,6 +43,11 @@ def month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+MASS_COUNTED = "IN ('mass_sent', 'mass_unknown')"
+"""The recipient states WeChat's monthly limit of mass messages counts (SQL, after a state
+column): sent, and perhaps sent (WeChat never answered)."""
+
+
 def _routes_sql(
     where: str, p: Params, rules: DeliveryRules, programme: Programme, now: datetime
 ) -> str:
@@ -58,7 +63,7 @@ def _routes_sql(
     window_start = p.add(now + rules.window_margin - rules.window)
     mass_limited = (
         "(SELECT COUNT(*) FROM campaign_recipient r JOIN mass_send s ON s.run_id = r.run_id "
-        "WHERE r.member_id = m.id AND r.state = 'mass_sent' "
+        f"WHERE r.member_id = m.id AND r.state {MASS_COUNTED} "
         f"AND s.sent_at >= {p.add(month_start(now))}) >= "
         f"{p.add(programme.campaigns.mass_per_month)}"
     )

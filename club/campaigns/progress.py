@@ -4,6 +4,8 @@ many campaigns (the list, `/metrics`) the same query grouped by campaign as well
 
 Counts add up: recipients = held out + pending + queued + sent + failed + skipped + mass
 waiting. `sent` is by channel (customer service, template, mass; dry-run sends count as sent).
+The members of a mass send WeChat never answered count as failed `outcome_unknown`, as a
+message the outbox could not know the fate of does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from club.db.models.campaigns import Campaign, CampaignRun
 from club.db.raw import Params, dialect, execute, rows
+from club.messaging.outcomes import Outcome
 from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
 
 _PROGRESS = """
@@ -160,6 +163,8 @@ def _add(p: Progress, row: dict[str, Any]) -> None:
     elif state == RecipientState.MASS_SENT:
         p.sent += n
         p.sent_by_channel["mass"] += n
+    elif state == RecipientState.MASS_UNKNOWN:  # as the outbox counts such a message
+        p.failed[Outcome.OUTCOME_UNKNOWN.value] += n
     else:
         _add_outbox(p, row, n)
 
@@ -217,6 +222,11 @@ LEFT JOIN outbox_message c ON c.idempotency_key = o.idempotency_key || ':templat
 WHERE r.campaign_id = $1 AND r.id > $2
 ORDER BY r.id LIMIT $3
 """
+_MASS_CSV = {
+    RecipientState.MASS_SENT.value: ("sent", ""),
+    RecipientState.MASS_UNKNOWN.value: ("failed", Outcome.OUTCOME_UNKNOWN.value),
+}
+"""The status and outcome of a mass send's members (they have no outbox row of their own)."""
 CSV_HEADER = "member_id,run_id,held_out,state,channel,status,outcome,reason,points,sent_at\n"
 
 
@@ -232,7 +242,8 @@ async def recipient_lines(campaign_id: int, page: int = 5000) -> AsyncIterator[s
         writer = csv.writer(out, lineterminator="\n")
         for r in found:
             state = str(r["state"])
-            channel = "mass" if state == RecipientState.MASS_SENT else r["channel"]
+            mass = _MASS_CSV.get(state)
+            channel = "mass" if mass else r["channel"]
             writer.writerow(
                 [
                     r["member_id"],
@@ -240,8 +251,8 @@ async def recipient_lines(campaign_id: int, page: int = 5000) -> AsyncIterator[s
                     "yes" if r["holdout"] else "no",
                     state,
                     channel or "",
-                    r["status"] or ("sent" if state == RecipientState.MASS_SENT else ""),
-                    r["outcome"] or "",
+                    r["status"] or (mass[0] if mass else ""),
+                    r["outcome"] or (mass[1] if mass else ""),
                     r["reason"] or "",
                     r["points"],
                     "" if r["sent_at"] is None else str(r["sent_at"]),

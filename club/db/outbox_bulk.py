@@ -182,7 +182,7 @@ INSERT INTO outbox_message (
     idempotency_key, openid, member_id, kind, channel, payload, status, last_error, not_before,
     dry_run, attempts, wechat_msgid, sent_at, outcome, first_attempt_at, created_at, updated_at
 )
-SELECT {key}, r.openid, r.member_id, $1, $2, {payload}, $4, NULL, NULL, $5, 1, $6, $7, $8,
+SELECT {key}, r.openid, r.member_id, $1, $2, {payload}, $4, $9, NULL, $5, 1, $6, $10, $8,
        $7, $7, $7
 FROM ({members}) AS r
 WHERE TRUE
@@ -190,7 +190,7 @@ ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 
-async def insert_mass_sent(
+async def insert_mass_rows(
     members_sql: str,
     values: Sequence[Any],
     *,
@@ -200,15 +200,20 @@ async def insert_mass_sent(
     msgid: str | None,
     dry_run: bool,
     now: datetime,
+    status: OutboxStatus = OutboxStatus.SENT,
+    outcome: str = "sent",
+    last_error: str | None = None,
 ) -> int:
-    """Record the members of a mass send WeChat accepted as sent rows (channel `mass`), so that
-    the frequency cap and the delivery figures count them: one INSERT ... SELECT over
-    `members_sql` (rows with `member_id` and `openid`; its placeholders start at $9), each key
-    (`key_sql`, an SQL expression over `r`) once."""
-    outcome = "dry_run" if dry_run else "sent"
+    """Record the members of a mass send as outbox rows (channel `mass`), so that the frequency
+    cap and the delivery figures count them: sent when WeChat accepted it (`outcome` "sent", or
+    "dry_run"), or failed with the outbox's "outcome unknown" (`outcome` and `last_error`) when
+    it never answered. One INSERT ... SELECT over `members_sql` (rows with `member_id` and
+    `openid`; its placeholders start at $11), each key (`key_sql`, an SQL expression over `r`)
+    once."""
     postgres = dialect() == "postgres"
     at = now if postgres else now.astimezone(timezone.get_default_timezone())
-    head = [kind, OutboxChannel.MASS.value, payload_json, OutboxStatus.SENT.value, dry_run]
+    sent_at = at if status is OutboxStatus.SENT else None
+    head = [kind, OutboxChannel.MASS.value, payload_json, status.value, dry_run]
     payload = "$3::jsonb" if postgres else "$3"
     sql = _MASS_INSERT.format(key=key_sql, members=members_sql, payload=payload)
-    return await execute(sql, [*head, msgid, at, outcome, *values])
+    return await execute(sql, [*head, msgid, at, outcome, last_error, sent_at, *values])

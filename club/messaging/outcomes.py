@@ -13,7 +13,9 @@ the message's guarantee (`Guarantee`, from its channel) into what the outbox rec
 | rejected | failed | failed | failed |
 
 Retries stop after `max_attempts`, the message then failed for good. "Outcome unknown" counts
-against the member's window allowance (WeChat may have delivered it).
+against the member's window allowance (WeChat may have delivered it). A campaign's mass send
+(`club.campaigns.mass_outcome`) takes its retries and back-off from the mass column; a quota
+answer ends it, and one that may have gone in an unanswered attempt ends outcome unknown.
 """
 
 from __future__ import annotations

@@ -47,14 +47,21 @@ class RecipientState(StrEnum):
     """To go by the run's mass send."""
     MASS_SENT = "mass_sent"
     """In a mass send WeChat accepted."""
+    MASS_UNKNOWN = "mass_unknown"
+    """In a mass send WeChat never answered, however often it was asked: it may have reached
+    them (counted as the outbox counts a message whose outcome is unknown)."""
 
 
 class MassStatus(StrEnum):
     TAGGING = "tagging"
+    """Tagging; once claimed for sending (`sent_at`), sending or waiting to send again."""
     SENT = "sent"
     """WeChat accepted the send; its outcome arrives as MASSSENDJOBFINISH."""
     FINISHED = "finished"
     FAILED = "failed"
+    """WeChat refused it (or the campaign was cancelled first): it did not go."""
+    UNKNOWN = "unknown"
+    """No attempt was answered (timeouts, dropped connections): it may have gone."""
 
 
 class Action(StrEnum):

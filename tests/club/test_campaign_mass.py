@@ -30,7 +30,7 @@ from club.messaging.delivery import Delivery
 from club.messaging.outbox import Outbox
 from club.messaging.pacing import Unpaced
 from club.messaging.plan import delivery_rules
-from club.messaging.sending import Failure, MassReceipt, SendFailed
+from club.messaging.sending import Failure, MassReceipt, MassSender, SendFailed
 from club.programme.demo import demo_programme
 from club.rules.campaigns import Action, MassStatus, RecipientState, RunStatus
 from club.staff.accounts import StaffIdentity
@@ -93,8 +93,12 @@ def mass() -> RecordingMass:
 
 @pytest.fixture
 def ctx(db: None, clock: FixedClock, mass: RecordingMass) -> CampaignContext:
+    return mass_context(clock, mass)
+
+
+def mass_context(clock: FixedClock, mass: MassSender) -> CampaignContext:
+    """No template quota left: everyone outside the window goes by the mass send."""
     demo = demo_programme()
-    # No template quota left: everyone outside the window goes by the mass send.
     programme = dataclasses.replace(
         demo, campaigns=dataclasses.replace(demo.campaigns, template_daily_quota=0)
     )

@@ -5,6 +5,8 @@
     settings = make_settings(wechat_api_base=base)
     fake.script("message/custom/send", [45015])             # next answer: errcode 45015
     fake.script("message/custom/send", [Reply(status=502)])  # or any status/body/delay
+    fake.script("message/mass/sendall", [Reply(drop=True)])  # the connection drops, no answer
+    fake.script("message/mass/sendall", [Reply(act=True, drop=True)])  # the same, WeChat had it
     ...
     fake.calls("message/custom/send")[0].body  # what was sent
     await fake.close()
@@ -19,6 +21,7 @@ msgids, QR tickets, tags with batch limits, mass sends de-duplicated by `clientm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import time
@@ -60,6 +63,11 @@ class Reply:
     status: int = 200
     body: Any = None
     delay: float = 0.0
+    act: bool = False
+    """WeChat does what it does unscripted (a mass send is taken under its `clientmsgid`),
+    and its answer is the body (its own answer when none is given), unless dropped."""
+    drop: bool = False
+    """The connection is closed after the delay, with no answer: the caller cannot know."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,11 @@ class FakeWeChat:
     def tags(self) -> dict[int, str]:
         return dict(self._state.tags)
 
+    @property
+    def mass_sends(self) -> set[str]:
+        """The `clientmsgid`s of the mass sends WeChat took (each once: a repeat is 45065)."""
+        return set(self._state.clientmsgids)
+
     def delivered(self, channel: str) -> list[str]:
         """The openids WeChat delivered messages to, by `custom` or `template`, in order: a
         template sent again with the same `client_msg_id` is delivered once (as WeChat does
@@ -219,11 +232,16 @@ class FakeWeChat:
         queue = self._scripts.get(path)
         if queue:
             reply = queue.popleft()
+            if reply.act:
+                acted = self._default(path, request.query, body)
+                reply = dataclasses.replace(reply, body=reply.body or acted)
         else:
             await asyncio.sleep(self._delays.get(path, 0.0))
             reply = Reply(body=self._default(path, request.query, body))
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.drop and request.transport is not None:
+            request.transport.abort()  # the client sees the connection dropped, no answer
         if isinstance(reply.body, (str, bytes)):
             return web.Response(status=reply.status, body=reply.body, content_type="text/plain")
         return web.json_response(reply.body if reply.body is not None else {}, status=reply.status)

@@ -1,0 +1,219 @@
+"""A mass send WeChat did not answer (a timeout, a dropped connection: it may have gone) is made
+again under its `clientmsgid`, against the fake WeChat: sent once when an attempt is answered
+(45065 when WeChat had it), its members `outcome_unknown` when none is, failed only when WeChat
+said it did not take it. The API client's own retry (one here) is part of each attempt."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.kv import Redis
+from bot.metrics import Metrics
+from bot.wechat.api import RetryPolicy, WeChatAPI
+from bot.wechat.sender import WeChatMassSender
+from club.campaigns import lifecycle, tick
+from club.campaigns.context import CampaignContext
+from club.campaigns.mass import advance_mass
+from club.campaigns.mass import needing_work as mass_needing_work
+from club.campaigns.progress import progress, recipient_lines
+from club.clock import FixedClock
+from club.db.models.campaigns import CampaignRun, MassSend
+from club.db.models.outbox import OutboxMessage
+from club.messaging.outcomes import MAX_ATTEMPTS
+from club.messaging.window import marketing_recent
+from club.rules.campaigns import Action, MassStatus, RunStatus
+from tests.club.test_campaign_mass import STAFF, mass_context, started
+from tests.conftest import make_settings
+from tests.fakes import FakeWeChat, Reply
+
+TZ = ZoneInfo("Asia/Shanghai")
+SENDALL = "message/mass/sendall"
+MEMBERS = 60
+TIMEOUT = Reply(delay=0.5)  # past the client's 0.2 s
+DROPPED = Reply(drop=True)
+CALLS = 2
+"""HTTP calls an attempt makes: the API client retries an unanswered mass send once here."""
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+async def ctx(
+    db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
+) -> AsyncIterator[CampaignContext]:
+    settings = make_settings(wechat_api_base=fake_wechat.base_url, wechat_dry_run=False)
+    async with aiohttp.ClientSession() as http:
+        api = WeChatAPI(
+            http=http,
+            store=store,
+            settings=settings,
+            metrics=Metrics(),
+            retry=RetryPolicy(retries=CALLS - 1, base_delay_s=0.001),
+            timeout=aiohttp.ClientTimeout(total=0.2),
+        )
+        yield mass_context(clock, WeChatMassSender(api))
+
+
+async def next_attempt(ctx: CampaignContext, clock: FixedClock, run: CampaignRun) -> None:
+    """Not before its back-off; then the scheduler hands the run to the next task."""
+    assert await mass_needing_work(clock.now()) == []
+    clock.advance(timedelta(hours=1))
+    assert await mass_needing_work(clock.now()) == [run.id]
+    await advance_mass(ctx, run.id)
+
+
+async def clientmsgids(fake: FakeWeChat) -> set[str]:
+    return {str(call.body["clientmsgid"]) for call in fake.calls(SENDALL)}
+
+
+async def waits_to_send_again(run: CampaignRun, fake: FakeWeChat) -> None:
+    """Neither failed nor sent: the members wait, still tagged, for the next attempt."""
+    found = await progress(run.campaign_id)
+    assert found.mass_waiting == MEMBERS and not found.skipped and found.sent == 0
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.TAGGING and send.tag_id is not None
+    assert len(fake.tagged(send.tag_id)) == MEMBERS
+
+
+async def test_a_send_that_timed_out_is_made_again_and_recorded_sent(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [TIMEOUT] * CALLS)
+    await advance_mass(ctx, run.id)
+    await waits_to_send_again(run, fake_wechat)
+
+    await next_attempt(ctx, clock, run)
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": MEMBERS} and found.at_rest() and found.adds_up()
+    cid = f"clubbot-campaign-run-{run.id}"
+    assert fake_wechat.count(SENDALL) == CALLS + 1
+    assert await clientmsgids(fake_wechat) == {cid} and fake_wechat.mass_sends == {cid}
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.msg_id is not None  # its outcome can match
+
+
+async def test_a_send_wechat_had_before_its_answer_was_lost_is_recorded_sent_once(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [dataclasses.replace(TIMEOUT, act=True), TIMEOUT])
+    await advance_mass(ctx, run.id)
+    await waits_to_send_again(run, fake_wechat)
+
+    await next_attempt(ctx, clock, run)  # WeChat answers 45065: it had it
+    cid = f"clubbot-campaign-run-{run.id}"
+    assert await clientmsgids(fake_wechat) == {cid} and fake_wechat.mass_sends == {cid}
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": MEMBERS} and found.at_rest() and found.adds_up()
+    rows = await OutboxMessage.filter(channel="mass").values_list("status", "outcome")
+    assert rows == [("sent", "sent")] * MEMBERS
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and "45065" in (send.result or "")
+
+
+async def test_a_send_never_answered_ends_outcome_unknown_and_its_tag_goes_a_day_later(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [DROPPED] * (CALLS * MAX_ATTEMPTS))
+    await advance_mass(ctx, run.id)
+    for _ in range(MAX_ATTEMPTS - 1):
+        await waits_to_send_again(run, fake_wechat)
+        await next_attempt(ctx, clock, run)
+
+    assert fake_wechat.count(SENDALL) == CALLS * MAX_ATTEMPTS  # and no more
+    assert await clientmsgids(fake_wechat) == {f"clubbot-campaign-run-{run.id}"}
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": MEMBERS} and not found.skipped
+    assert found.sent == 0 and found.at_rest() and found.adds_up()
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.UNKNOWN and send.attempts == MAX_ATTEMPTS
+    rows = await OutboxMessage.filter(channel="mass").values_list("status", "outcome", "openid")
+    assert {(status, outcome) for status, outcome, _ in rows} == {("failed", "outcome_unknown")}
+    assert len(rows) == MEMBERS
+    # They may have it: the weekly cap of marketing messages counts it.
+    assert await marketing_recent([rows[0][2]], now=clock.now()) == {rows[0][2]: 1}
+    lines = [line async for line in recipient_lines(run.campaign_id)]
+    assert ",mass_unknown,mass,failed,outcome_unknown," in lines[1]
+
+    assert send.tag_id is not None and len(fake_wechat.tagged(send.tag_id)) == MEMBERS
+    assert await mass_needing_work(clock.now()) == []  # the tag stays a day, as after a send
+    clock.advance(timedelta(days=1))
+    assert await mass_needing_work(clock.now()) == [run.id]
+    await advance_mass(ctx, run.id)
+    assert fake_wechat.tags == {} and fake_wechat.count(SENDALL) == CALLS * MAX_ATTEMPTS
+    await tick.tick(ctx, clock.now())
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.DONE
+
+
+@pytest.mark.parametrize("errcode", [48001, 45009], ids=["not-authorised", "quota"])
+async def test_a_send_wechat_refused_fails_at_once_as_before(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, errcode: int
+) -> None:
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [errcode])
+    await advance_mass(ctx, run.id)
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.FAILED and str(errcode) in (send.result or "")
+    found = await progress(run.campaign_id)
+    assert found.skipped == {"mass_failed": MEMBERS} and found.at_rest()
+    await advance_mass(ctx, run.id)  # untags
+    assert fake_wechat.tags == {} and fake_wechat.count(SENDALL) == 1
+
+
+async def test_a_busy_wechat_is_asked_again_and_the_send_fails_only_after_the_last_attempt(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """-1 answers said WeChat did not take it, every time: failed, never unknown."""
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [-1] * (CALLS * MAX_ATTEMPTS))
+    await advance_mass(ctx, run.id)
+    for _ in range(MAX_ATTEMPTS - 1):
+        await next_attempt(ctx, clock, run)
+    assert fake_wechat.count(SENDALL) == CALLS * MAX_ATTEMPTS
+    assert (await MassSend.get(run_id=run.id)).status is MassStatus.FAILED
+    assert (await progress(run.campaign_id)).skipped == {"mass_failed": MEMBERS}
+
+
+async def test_a_refusal_after_an_unanswered_attempt_leaves_the_outcome_unknown(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """The first attempt may have gone; the refusal speaks for the second only."""
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [DROPPED] * CALLS + [48001])
+    await advance_mass(ctx, run.id)
+    await next_attempt(ctx, clock, run)
+    assert (await MassSend.get(run_id=run.id)).status is MassStatus.UNKNOWN
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": MEMBERS} and not found.skipped
+
+
+async def test_cancelled_between_attempts_the_claimed_send_still_goes_once(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """The first attempt claimed the send before staff cancelled: it won the race, and only
+    sending it again says whether it went; its members are not skipped as cancelled."""
+    run = await started(ctx, MEMBERS)
+    fake_wechat.script(SENDALL, [DROPPED] * CALLS)
+    await advance_mass(ctx, run.id)
+    campaign = await lifecycle.get(run.campaign_id)
+    await lifecycle.move(campaign, Action.CANCEL, clock.now(), STAFF, "wrong picture")
+    await waits_to_send_again(run, fake_wechat)
+
+    await next_attempt(ctx, clock, run)
+    assert fake_wechat.mass_sends == {f"clubbot-campaign-run-{run.id}"}
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": MEMBERS} and not found.skipped
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.CANCELLED
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.untagged_at is None  # until its outcome

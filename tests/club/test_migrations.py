@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 from tortoise import Tortoise
+from tortoise.migrations import operations as ops
 
+from club.db import migrations as migrations_package
 from club.db.connect import database
 from club.db.migrate import migrate, unmigrated_changes
 from club.db.models.members import Member
@@ -87,3 +90,24 @@ async def test_a_new_column_is_added_to_a_table_that_holds_rows(empty_database: 
             "SELECT start_day, ahead FROM ranking"
         )
     assert not row["ahead"]
+
+
+# Added before any database held rows to upgrade (kept as they were applied).
+ADDED_WITHOUT_A_DEFAULT_BEFORE = "0027"
+
+
+def test_every_column_added_later_has_a_default_in_the_database() -> None:
+    """A NOT NULL column a migration adds to an existing table needs a database default
+    (`db_default`): the ORM's `default` is Python's, and the rows already there have none."""
+    folder = Path(migrations_package.__file__).parent
+    wanting = []
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.py")):
+        if path.name < ADDED_WITHOUT_A_DEFAULT_BEFORE:
+            continue
+        module = importlib.import_module(f"{migrations_package.__name__}.{path.stem}")
+        for op in module.Migration.operations:
+            if not isinstance(op, ops.AddField):
+                continue
+            if not op.field.null and not op.field.has_db_default():
+                wanting.append(f"{path.stem}: {op.model_name}.{op.name}")
+    assert wanting == []

@@ -160,11 +160,11 @@ class MassSend(Model):
     untagged_upto = fields.BigIntField(default=0)
     beat_at = fields.DatetimeField(null=True)
     """The task working on it: another waits until this is a minute old."""
-    attempts = fields.IntField(default=0)
+    attempts = fields.IntField(default=0, db_default=0)
     """Sends claimed so far (`message/mass/sendall` calls, each under `clientmsgid`)."""
     retry_at = fields.DatetimeField(null=True)
     """An attempt went unanswered: the next is not made before this."""
-    maybe_sent = fields.BooleanField(default=False)
+    maybe_sent = fields.BooleanField(default=False, db_default=False)
     """An attempt may have reached WeChat (unanswered, or its task stopped inside the call)."""
     total_count = fields.IntField(null=True)
     filter_count = fields.IntField(null=True)

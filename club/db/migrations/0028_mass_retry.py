@@ -4,13 +4,14 @@ from club.rules.campaigns import MassStatus, RecipientState
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0026_run_progress')]
+    dependencies = [('models', '0027_ranking_ahead')]
 
     initial = False
 
     # A mass send WeChat did not answer is sent again (attempts, retry_at, maybe_sent) and,
     # unanswered every time, ends `unknown` with its members `mass_unknown`. No backfill: the
-    # defaults say what the rows already there are (never retried).
+    # defaults say what the rows already there are (never retried), in the database too: a
+    # NOT NULL column added to a table with rows needs one.
     operations = [
         ops.AlterField(
             model_name='CampaignRecipient',
@@ -25,12 +26,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='MassSend',
             name='attempts',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='MassSend',
             name='maybe_sent',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='MassSend',

@@ -19,6 +19,7 @@ from club.db.models.members import Member
 from club.db.models.service import Ticket, TicketMessage
 from club.db.models.staff import AuditLog
 from club.reports import ranker as ranker_module
+from club.rules.periods import Preset, preset_period
 from club.staff.wechat import bind, new_code
 from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
@@ -143,6 +144,15 @@ async def test_segment_campaign_progress_reports_and_a_ticket(
         assert saved.read_bytes().startswith(b"\xef\xbb\xbf"), name  # UTF-8 BOM for Excel
         await c.shot(f"2{REPORTS.index(name)}-report-{name}")
     assert await AuditLog.filter(action="report.read").count() >= 2 * len(REPORTS)
+
+    # The named periods beside the dates: one click reads last month's report.
+    await page.goto(c.url("/console/reports/pareto"))
+    await page.get_by_role("navigation", name="常用期间").get_by_role("link", name="上月").click()
+    await page.wait_for_selector("#csv")
+    first, last = preset_period(Preset.LAST_MONTH, today)
+    assert page.url == c.url(f"/console/reports/pareto?from={first}&to={last}")
+    assert await page.locator('.periods a[aria-current="true"]').inner_text() == "上月"
+    await c.shot("27a-report-named-period")
 
     # A period whose customers take long to rank (a large club): the page says so and asks
     # again by itself after Retry-After; once ranked, the same page shows the report.

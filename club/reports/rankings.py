@@ -20,6 +20,7 @@ reports read (the replica when there is one); one just computed is read where it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -33,7 +34,7 @@ from club.db.models.value import Ranking
 from club.reports.customers import params
 from club.reports.filters import ReportFilter, build_filter
 from club.reports.ranking import ranking_sql
-from club.reports.sql import Dialect, execute, read_connection
+from club.reports.sql import Dialect, execute, fetch, read_connection
 from club.rules.programme import ValueRules
 
 COLUMNS = (
@@ -133,15 +134,9 @@ async def ranking_for(flt: ReportFilter, rules: ValueRules, now: datetime) -> Ke
         found = await kept_ranking(flt, rules, conn=main, now=now)  # not on the replica yet
     if found is not None or rules.kept_rankings == 0:
         return found
-    try:
+    if await _rank_once(flt, rules, now, ahead=False) is not None:
         async with in_transaction("default") as conn:
-            await _rank(conn, replace(flt, level=None), rules, now, snapshot=False)
-    except IntegrityError:
-        # Another request ranked the same period meanwhile: its unique key made this one wait
-        # for it to commit, and its ranking answers.
-        return await kept_ranking(flt, rules, conn=main, now=now)
-    async with in_transaction("default") as conn:
-        await _evict(conn, flt.today, rules.kept_rankings, now, earlier=False)
+            await _evict(conn, flt.today, rules.kept_rankings, now, earlier=False)
     return await kept_ranking(flt, rules, conn=main, now=now)
 
 
@@ -149,19 +144,63 @@ async def keep_ahead(flt: ReportFilter, rules: ValueRules, now: datetime) -> int
     """Rank `flt`'s period for the day ahead of any ask (the `rank-ahead` job), kept all day
     whatever else is asked; the customers ranked, or None when a ranking of the day already
     answers it (the snapshot, or an asked one: that one is now kept all day too)."""
+    main = connections.get("default")
+    ranked = None
+    if await kept_ranking(flt, rules, conn=main, now=now) is None:
+        ranked = await _rank_once(flt, rules, now, ahead=True)
+    if ranked is None:
+        found = await kept_ranking(flt, rules, conn=main, now=now)
+        if found is None:
+            raise RuntimeError(f"no ranking of {flt.start_day}..{flt.end_day} after ranking it")
+        await Ranking.filter(id=found.id, snapshot=False).update(ahead=True)
+    return ranked
+
+
+ELSEWHERE_POLL_S = 1.0
+"""How often a process waits to read a ranking that another process is computing."""
+
+
+async def _rank_once(
+    flt: ReportFilter, rules: ValueRules, now: datetime, *, ahead: bool
+) -> int | None:
+    """Rank `flt`'s period (every level, every store) in a transaction of its own and keep it;
+    the customers ranked, or None when another process ranked it meanwhile.
+
+    One ranking per period and day however many web processes and schedulers ask at once: on
+    PostgreSQL the ranker holds a transaction lock on the period's key, and a process that
+    finds it taken waits for the ranking without holding a connection (it reads again every
+    second; if the other process failed, the lock is free and it ranks itself). Without the
+    lock, the second would sit for the whole ranking on the ranking's unique key, a connection
+    held. The unique key still backs it up, and is the guard on SQLite (one process)."""
     flt = replace(flt, level=None, store=None)
     main = connections.get("default")
-    found = await kept_ranking(flt, rules, conn=main, now=now)
-    if found is None:
+    key = _lock_key(flt, rules)
+    while True:
         try:
             async with in_transaction("default") as conn:
-                return await _rank(conn, flt, rules, now, snapshot=False, ahead=True)
-        except IntegrityError:  # a report ranked it meanwhile
-            found = await kept_ranking(flt, rules, conn=main, now=now)
-            if found is None:
-                raise
-    await Ranking.filter(id=found.id, snapshot=False).update(ahead=True)
-    return None
+                if await _locked(conn, key):
+                    if await kept_ranking(flt, rules, conn=conn, now=now) is not None:
+                        return None  # ranked and committed just before this lock was taken
+                    return await _rank(conn, flt, rules, now, snapshot=False, ahead=ahead)
+        except IntegrityError:
+            return None  # another process ranked it meanwhile: its ranking answers
+        await asyncio.sleep(ELSEWHERE_POLL_S)
+        if await kept_ranking(flt, rules, conn=main, now=now) is not None:
+            return None
+
+
+def _lock_key(flt: ReportFilter, rules: ValueRules) -> int:
+    """A period's ranking of a day as a PostgreSQL advisory lock key (a signed 64-bit int)."""
+    text = f"ranking:{flt.start_day}:{flt.end_day}:{rules_key(rules)}:{flt.today}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+async def _locked(conn: BaseDBAsyncClient, key: int) -> bool:
+    """Took the period's transaction lock (PostgreSQL; always on SQLite, one process)."""
+    if not Dialect.of(conn).postgres:
+        return True
+    [row] = await fetch("SELECT pg_try_advisory_xact_lock(:key) AS taken", {"key": key}, conn=conn)
+    return bool(row["taken"])
 
 
 async def _rank(

@@ -10,13 +10,17 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from club.db.models.value import Ranking
 from club.reports import ranker as ranker_module
+from club.reports import rankings
 from club.reports.filters import ReportFilter, build_filter
 from club.reports.pareto import pareto_report
 from club.reports.ranker import Ranker, RankingPending
 from club.reports.rankings import ranking_for
+from club.reports.sql import fetch
 from tests.club.value.fixtures import NOW, PROGRAMME, TZ, SlowRanking, build_domain_example
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -115,3 +119,44 @@ async def test_a_store_is_ranked_live_without_the_ranker(slow: SlowRanking) -> N
     report = await pareto_report(period(store="A"), RULES, now=NOW, ranker=ranker)
     assert report.as_of is None and slow.started == 0
     assert sorted(c.id for c in report.customers) == ["1", "A"]  # the store and its buyer
+
+
+async def test_a_period_another_process_is_ranking_is_waited_for_without_a_held_connection(
+    pg_only: None,
+) -> None:
+    """Two processes ask for the same new period: the second waits for the first's ranking,
+    reading again each second, instead of sitting on the ranking's unique key for the whole
+    ranking with a connection held; it ranks nothing itself."""
+    await build_domain_example()
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(rankings, "ELSEWHERE_POLL_S", 0.05)
+    ranked, finish = asyncio.Event(), asyncio.Event()
+
+    async def other_process() -> None:  # mid-ranking, with the period's lock
+        async with in_transaction("default") as other:
+            key = {"key": rankings._lock_key(PERIOD, RULES)}
+            await fetch("SELECT pg_advisory_xact_lock(:key) AS taken", key, conn=other)
+            await rankings._rank(other, PERIOD, RULES, NOW, snapshot=False)
+            ranked.set()
+            await finish.wait()
+
+    try:
+        other = asyncio.create_task(other_process())
+        await asyncio.wait_for(ranked.wait(), 5)
+        asking = asyncio.create_task(ranking_for(PERIOD, RULES, NOW))
+        await asyncio.sleep(0.5)
+        assert not asking.done()
+        waiting = await fetch(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            conn=connections.get("default"),
+        )
+        assert waiting[0]["n"] == 0
+        finish.set()
+        await other
+        kept = await asyncio.wait_for(asking, 5)
+    finally:
+        finish.set()
+        monkeypatch.undo()
+    assert kept is not None
+    assert await Ranking.all().values_list("id", flat=True) == [kept.id]

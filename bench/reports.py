@@ -16,7 +16,8 @@ in service) and prints its wall time, its peak Python memory (tracemalloc) and t
 peak RSS so far: memory must stay flat, whatever the member count. Targets: each report under
 5 s, the value refresh under 2 min. A period other than the default one is ranked by the first
 80/20 report asking for it and kept for the day (`club.reports.rankings`): both the first ask and
-the later ones are measured, and the ranking without keeping it (`kept_rankings = 0`).
+the later ones are measured, and the ranking without keeping it (`kept_rankings = 0`); last the
+nightly `rank-ahead` job and the reports of the named periods it ranked (`club.reports.ahead`).
 """
 
 from __future__ import annotations

@@ -60,8 +60,10 @@ async def sent(
     finished: dict[str, Any] = {}
     if receipt.dry_run:
         finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
-    elif receipt.duplicate:
+    elif receipt.duplicate and receipt.msg_id is None:
         finished = {"result": "sent before (45065): its outcome event cannot be matched"}
+    elif receipt.duplicate:
+        finished = {"result": "sent before (45065)"}  # WeChat named the send: its event matches
     await MassSend.filter(id=send.id).update(
         **{
             "status": MassStatus.SENT,

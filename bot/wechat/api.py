@@ -176,9 +176,11 @@ class WeChatAPI:
         body.update(content)
         try:
             answer = await self._call("message/mass/sendall", body=body)
-        except DuplicateMassSend:
-            # The same clientmsgid went out before (perhaps a retry after a lost answer).
-            return MassSendResult(msg_id=None, msg_data_id=None, duplicate=True)
+        except DuplicateMassSend as duplicate:
+            # The same clientmsgid went out before (perhaps a retry after a lost answer): its
+            # msg_id, when WeChat gives it, is the one MASSSENDJOBFINISH will name.
+            msg_id = _opt_int(duplicate.answer.get("msg_id"))
+            return MassSendResult(msg_id=msg_id, msg_data_id=None, duplicate=True)
         return MassSendResult(
             msg_id=_opt_int(answer.get("msg_id")), msg_data_id=_opt_int(answer.get("msg_data_id"))
         )
@@ -358,6 +360,7 @@ class WeChatAPI:
         errcode = int(answer.get("errcode") or 0)
         if errcode:
             err = error_for(errcode, str(answer.get("errmsg", "")), endpoint=path)
+            err.answer = answer
             self._count(path, err.result)
             raise err
         self._count(path, "ok")

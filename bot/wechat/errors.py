@@ -6,6 +6,9 @@ it), never the number. `retryable` tells the client whether backing off and tryi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class WeChatAPIError(Exception):
     """An answer with a non-zero `errcode`, or no usable answer at all (`TransportError`)."""
@@ -16,6 +19,8 @@ class WeChatAPIError(Exception):
         self.errcode = errcode
         self.errmsg = errmsg
         self.endpoint = endpoint
+        self.answer: Mapping[str, Any] = {}
+        """The whole answer, where there was one: some refusals say more than their code."""
         where = f" from {endpoint}" if endpoint else ""
         super().__init__(f"WeChat error {errcode}{where}: {errmsg}")
 
@@ -60,7 +65,8 @@ class IPNotWhitelisted(WeChatAPIError):
 
 
 class DuplicateMassSend(WeChatAPIError):
-    """45065: a mass send with this `clientmsgid` was already made (it went out before)."""
+    """45065: a mass send with this `clientmsgid` was already made (it went out before). The
+    answer carries that send's `msg_id` (WeChat's documentation of `clientmsgid`)."""
 
 
 class TransportError(WeChatAPIError):

@@ -27,7 +27,7 @@ from club.db.outbox_bulk import encode_payload, insert_mass_rows
 from club.messaging.delivery import OUTCOME_UNKNOWN
 from club.messaging.kinds import Kind, guarantee
 from club.messaging.outcomes import Outcome, after_failure
-from club.messaging.sending import Failure, MassReceipt, SendFailed
+from club.messaging.sending import MassReceipt, SendFailed
 from club.rules.campaigns import MassStatus, RecipientState
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,10 @@ async def sent(
     finished: dict[str, Any] = {}
     if receipt.dry_run:
         finished = {"status": MassStatus.FINISHED, "result": "dry run", "finished_at": now}
-    elif receipt.duplicate:
+    elif receipt.duplicate and receipt.msg_id is None:
         finished = {"result": "sent before (45065): its outcome event cannot be matched"}
+    elif receipt.duplicate:
+        finished = {"result": "sent before (45065)"}  # WeChat named the send: its event matches
     await MassSend.filter(id=send.id).update(
         **{
             "status": MassStatus.SENT,
@@ -94,22 +96,22 @@ async def not_sent(
     """WeChat did not say it took the send. The outbox's rule (a mass send is idempotent by
     its `clientmsgid`) says whether to try again and when; once it says no more, the send
     failed only if no attempt may have reached WeChat, else its outcome is unknown."""
-    maybe_sent = maybe_sent or error.failure is Failure.AMBIGUOUS
     decision = after_failure(
         error.failure,
         guarantee(OutboxChannel.MASS.value),
         attempts=send.attempts,
         first_attempt_at=None,
         now=now,
+        maybe_sent=maybe_sent,
     )
     reason = f"attempt {send.attempts}: {error.detail}"
     if decision.outcome is Outcome.RETRY:
         log.warning("campaign run %s: mass send %s; again at %s", run.id, reason, decision.retry_at)
         await MassSend.filter(id=send.id).update(
-            retry_at=decision.retry_at, maybe_sent=maybe_sent, result=reason[:64]
+            retry_at=decision.retry_at, maybe_sent=decision.maybe_sent, result=reason[:64]
         )
         counts["mass_retry_later"] += 1
-    elif maybe_sent:
+    elif decision.maybe_sent:  # no attempt left (a quota answer ends a mass send too)
         counts["mass_unknown"] += await unknown(campaign, run, send, reason, now)
     else:
         await failed(run, send, f"mass send refused: {error.detail}", now)

@@ -6,17 +6,18 @@
   outbox (`club.messaging.window.refusal`): used up, it is skipped like a 45047.
 - The sender's failure is turned into the row's outcome by the one rule
   (`club.messaging.outcomes.after_failure`): retried later, failed, skipped, waiting for the
-  quota, or outcome unknown (never sent again).
+  quota, or outcome unknown (never sent again). An unanswered attempt is remembered on the row
+  (`maybe_sent`): a row with no attempt left after one ends outcome unknown, never failed.
 - `deliver_with_fallback`: a customer-service row the window refused is sent again as the
   template its envelope carries, as a row of its own (`<key>:template`).
 - `deliver_ids` (a queue task's chunk): quiet hours are checked again at the time of sending
   (a backlog reaching into the evening holds its rows until morning; answers to the member are
   never held), then each row is delivered with its fallback.
 - A row left `sending` past its lease (a minute) lost its sender (`settle_abandoned`): a
-  template row still inside WeChat's de-duplication window goes back to the queue (sending it
-  again cannot show it twice), and so does a row whose sender stopped before its first attempt
-  was stamped (it never went); any other is recorded as failed, outcome unknown,
-  and never sent again.
+  template row still inside WeChat's de-duplication window and with an attempt left goes back
+  to the queue (sending it again cannot show it twice; its attempt counts as unanswered), and
+  so does a row whose sender stopped before its first attempt was stamped (it never went); any
+  other is recorded as failed, outcome unknown, and never sent again.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ class Delivery:
         """Deliver every row due now, in id order, chunk by chunk (embedded mode's sender)."""
         counts: Counter[str] = Counter()
         now = self.clock.now()
-        requeued, unknown = await settle_abandoned(now)
+        requeued, unknown = await settle_abandoned(now, max_attempts=self.max_attempts)
         counts["requeued"] += requeued
         counts["outcome_unknown"] += unknown
         counts += Counter()  # drops the zero counts
@@ -248,6 +249,7 @@ class Delivery:
             attempts=row.attempts,
             first_attempt_at=row.first_attempt_at,
             now=now,
+            maybe_sent=row.maybe_sent,
             max_attempts=self.max_attempts,
         )
         log.warning(
@@ -288,7 +290,9 @@ async def _record(row: OutboxMessage, decision: Decision, detail: str) -> None:
     else:
         status = OutboxStatus.FAILED
     error = f"{OUTCOME_UNKNOWN}; {detail}" if outcome is Outcome.OUTCOME_UNKNOWN else detail
-    await _settle(row, status, outcome, error, not_before=decision.retry_at)
+    # Once unanswered, for good: the next attempt's answer does not say what became of this one.
+    maybe_sent = row.maybe_sent or decision.maybe_sent
+    await _settle(row, status, outcome, error, not_before=decision.retry_at, maybe_sent=maybe_sent)
 
 
 async def _settle(
@@ -326,18 +330,28 @@ RETURNING id
     return [int(r["id"]) for r in await rows(sql, p.values)]
 
 
-async def settle_abandoned(now: datetime, lease: timedelta = SENDING_LEASE) -> tuple[int, int]:
+async def settle_abandoned(
+    now: datetime, lease: timedelta = SENDING_LEASE, *, max_attempts: int = MAX_ATTEMPTS
+) -> tuple[int, int]:
     """Rows left `sending` past their lease: a template row inside WeChat's de-duplication
-    window back to the queue; any other failed, outcome unknown. Returns (requeued, unknown)."""
+    window, with an attempt left, back to the queue (its attempt remembered as unanswered);
+    any other failed, outcome unknown. Returns (requeued, unknown)."""
     stale = Q(status=OutboxStatus.SENDING, updated_at__lte=now - lease)
-    requeued = await OutboxMessage.filter(
+    # Claimed, but its sender stopped before stamping the first attempt, which it does before
+    # sending: it never went, whatever its channel.
+    never_went = await OutboxMessage.filter(stale, first_attempt_at__isnull=True).update(
+        status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, updated_at=now
+    )
+    # It may have gone: sent again under the same id, WeChat shows it once.
+    again = await OutboxMessage.filter(
         stale,
         Q(channel=OutboxChannel.MASS)
-        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW)
-        # Claimed, but its sender stopped before stamping the first attempt, which it does
-        # before sending: it never went, whatever its channel.
-        | Q(first_attempt_at__isnull=True),
-    ).update(status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, updated_at=now)
+        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW),
+        attempts__lt=max_attempts,
+    ).update(
+        status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, maybe_sent=True, updated_at=now
+    )
+    requeued = never_went + again
     ids = await _ids(OutboxMessage.filter(stale).order_by("id").limit(1000))
     if not ids:
         return int(requeued), 0
@@ -345,6 +359,7 @@ async def settle_abandoned(now: datetime, lease: timedelta = SENDING_LEASE) -> t
     settled = await OutboxMessage.filter(id__in=ids, status=OutboxStatus.SENDING).update(
         status=OutboxStatus.FAILED,
         outcome=Outcome.OUTCOME_UNKNOWN.value,
+        maybe_sent=True,
         last_error=f"{OUTCOME_UNKNOWN}; its sender stopped while sending",
         updated_at=now,
     )

@@ -10,10 +10,13 @@ the message's guarantee (`Guarantee`, from its channel) into what the outbox rec
 | outside the window | skipped; its template goes instead | - | - |
 | unreachable | skipped; the member is marked unreachable | same | same |
 | quota used up | failed, tried again after midnight | same | same |
-| rejected | failed | failed | failed |
+| rejected | failed | failed; unknown after an unanswered attempt | same |
 
-Retries stop after `max_attempts`, the message then failed for good. "Outcome unknown" counts
-against the member's window allowance (WeChat may have delivered it). A campaign's mass send
+Retries stop after `max_attempts`. A message no attempt of which is left (its attempts used up,
+or rejected) failed for good only if every attempt was refused: once one went unanswered
+(`maybe_sent`, kept on the row) it may have reached the member, and its outcome is unknown. A
+refusal speaks for its own attempt only. "Outcome unknown" counts against the member's window
+allowance and the weekly cap (WeChat may have delivered it). A campaign's mass send
 (`club.campaigns.mass_outcome`) takes its retries and back-off from the mass column; a quota
 answer ends it, and one that may have gone in an unanswered attempt ends outcome unknown.
 """
@@ -52,6 +55,8 @@ class Decision:
     outcome: Outcome
     retry_at: datetime | None = None
     """Set for RETRY and QUOTA: when the row may be claimed again."""
+    maybe_sent: bool = False
+    """An attempt so far, this one included, went unanswered: kept on the row for the next."""
 
 
 def after_failure(
@@ -61,22 +66,25 @@ def after_failure(
     attempts: int,
     first_attempt_at: datetime | None,
     now: datetime,
+    maybe_sent: bool = False,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> Decision:
-    """What to record after a send of a row (claimed `attempts` times) failed with `failure`."""
+    """What to record after a send of a row (claimed `attempts` times) failed with `failure`;
+    `maybe_sent`: an earlier attempt went unanswered."""
+    maybe_sent = maybe_sent or failure is Failure.AMBIGUOUS
     if failure is Failure.OUTSIDE_WINDOW:
-        return Decision(Outcome.OUTSIDE_WINDOW)
+        return Decision(Outcome.OUTSIDE_WINDOW, maybe_sent=maybe_sent)
     if failure is Failure.UNREACHABLE:
-        return Decision(Outcome.UNREACHABLE)
+        return Decision(Outcome.UNREACHABLE, maybe_sent=maybe_sent)
     if failure is Failure.QUOTA:
-        return Decision(Outcome.QUOTA, retry_at=next_midnight(now))
-    if failure is Failure.REJECTED:
-        return Decision(Outcome.FAILED)
+        return Decision(Outcome.QUOTA, retry_at=next_midnight(now), maybe_sent=maybe_sent)
+    if failure is Failure.REJECTED or attempts >= max_attempts:
+        # No attempt left: failed only if WeChat refused every one of them.
+        final = Outcome.OUTCOME_UNKNOWN if maybe_sent else Outcome.FAILED
+        return Decision(final, maybe_sent=maybe_sent)
     if failure is Failure.AMBIGUOUS and not _may_repeat(guarantee, first_attempt_at, now):
-        return Decision(Outcome.OUTCOME_UNKNOWN)
-    if attempts >= max_attempts:
-        return Decision(Outcome.FAILED)
-    return Decision(Outcome.RETRY, retry_at=now + backoff(attempts))
+        return Decision(Outcome.OUTCOME_UNKNOWN, maybe_sent=True)
+    return Decision(Outcome.RETRY, retry_at=now + backoff(attempts), maybe_sent=maybe_sent)
 
 
 def _may_repeat(guarantee: Guarantee, first_attempt_at: datetime | None, now: datetime) -> bool:

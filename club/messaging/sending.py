@@ -63,7 +63,8 @@ TAG_BATCH = 50
 @dataclass(frozen=True)
 class MassReceipt:
     msg_id: int | None = None
-    """WeChat's id of the mass send: its MASSSENDJOBFINISH event names it."""
+    """WeChat's id of the mass send: its MASSSENDJOBFINISH event names it (a 45065 answer
+    gives the id of the send it had)."""
     duplicate: bool = False
     """WeChat had this `clientmsgid` already (45065): it went out before, nothing new now."""
     dry_run: bool = False

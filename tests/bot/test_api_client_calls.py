@@ -167,7 +167,7 @@ async def test_mass_send_by_tag_is_idempotent_on_clientmsgid(
     first = await api.mass_send_text_by_tag(101, "双十一", clientmsgid="campaign-9")
     assert first.duplicate is False and first.msg_id is not None
     again = await api.mass_send_text_by_tag(101, "双十一", clientmsgid="campaign-9")
-    assert again.duplicate is True and again.msg_id is None
+    assert again.duplicate is True and again.msg_id == first.msg_id  # the send it had
     body = fake.calls("message/mass/sendall")[0].body
     assert body == {
         "filter": {"is_to_all": False, "tag_id": 101},
@@ -191,6 +191,17 @@ async def test_a_mass_send_retried_after_a_lost_answer_is_not_sent_twice(
     assert result.duplicate is True
     assert fake.count("message/mass/sendall") == 2
     assert issubclass(DuplicateMassSend, WeChatAPIError)
+
+
+async def test_a_repeated_mass_send_gives_the_msg_id_of_the_send_wechat_had(
+    api: WeChatAPI, fake: FakeWeChat
+) -> None:
+    # WeChat's answer to a clientmsgid it had (its documentation: 45065 carries the msg_id of
+    # the send that exists; seen so in the developer community's reports).
+    answer = {"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 3147494552}
+    fake.script("message/mass/sendall", [answer])
+    result = await api.mass_send_text_by_tag(101, "x", clientmsgid="campaign-12")
+    assert (result.duplicate, result.msg_id) == (True, 3147494552)
 
 
 def test_openids_are_masked_for_logs() -> None:

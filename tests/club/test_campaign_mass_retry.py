@@ -19,7 +19,7 @@ from bot.wechat.api import RetryPolicy, WeChatAPI
 from bot.wechat.sender import WeChatMassSender
 from club.campaigns import lifecycle, tick
 from club.campaigns.context import CampaignContext
-from club.campaigns.mass import advance_mass
+from club.campaigns.mass import MassResult, advance_mass, record_result
 from club.campaigns.mass import needing_work as mass_needing_work
 from club.campaigns.progress import progress, recipient_lines
 from club.clock import FixedClock
@@ -119,6 +119,12 @@ async def test_a_send_wechat_had_before_its_answer_was_lost_is_recorded_sent_onc
     assert rows == [("sent", "sent")] * MEMBERS
     send = await MassSend.get(run_id=run.id)
     assert send.status is MassStatus.SENT and "45065" in (send.result or "")
+    # 45065 named the send WeChat had: its MASSSENDJOBFINISH is matched to the run.
+    assert send.msg_id == fake_wechat.mass_msg_id(cid)
+    finished = MassResult(send.msg_id, "send success", MEMBERS, MEMBERS, MEMBERS, 0)
+    assert await record_result(ctx, finished, clock.now())
+    send = await MassSend.get(run_id=run.id)
+    assert (send.status, send.sent_count) == (MassStatus.FINISHED, MEMBERS)
 
 
 async def test_a_send_never_answered_ends_outcome_unknown_and_its_tag_goes_a_day_later(

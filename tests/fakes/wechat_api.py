@@ -103,7 +103,8 @@ class _State:
     tags_made: int = 0
     """Tags ever created: a new tag's id is never a deleted one's (as WeChat's)."""
     tagged: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
-    clientmsgids: set[str] = field(default_factory=set)
+    clientmsgids: dict[str, int] = field(default_factory=dict)
+    """The mass sends taken, each `clientmsgid` with its `msg_id`."""
     template_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     delivered: list[tuple[str, str]] = field(default_factory=list)
 
@@ -209,6 +210,10 @@ class FakeWeChat:
         """The `clientmsgid`s of the mass sends WeChat took (each once: a repeat is 45065)."""
         return set(self._state.clientmsgids)
 
+    def mass_msg_id(self, clientmsgid: str) -> int:
+        """The `msg_id` WeChat gave the mass send it took under `clientmsgid`."""
+        return self._state.clientmsgids[clientmsgid]
+
     def delivered(self, channel: str) -> list[str]:
         """The openids WeChat delivered messages to, by `custom` or `template`, in order: a
         template sent again with the same `client_msg_id` is delivered once (as WeChat does
@@ -298,10 +303,11 @@ class FakeWeChat:
     def _ep_message_mass_sendall(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
         cid = b.get("clientmsgid")
         if cid and cid in self._state.clientmsgids:
-            return errcode(45065)
+            return errcode(45065) | {"msg_id": self._state.clientmsgids[cid]}  # the one it had
+        msg_id = next(self._ids)
         if cid:
-            self._state.clientmsgids.add(cid)
-        return self._ok(msg_id=next(self._ids), msg_data_id=next(self._ids))
+            self._state.clientmsgids[cid] = msg_id
+        return self._ok(msg_id=msg_id, msg_data_id=next(self._ids))
 
     def _ep_user_info(self, q: Mapping[str, str], b: dict[str, Any]) -> dict[str, Any]:
         openid = q.get("openid", "")

@@ -50,6 +50,10 @@ class OutboxMessage(Model):
     """What the last attempt came to (`club.messaging.outcomes.Outcome`): finer than status."""
     first_attempt_at = fields.DatetimeField(null=True)
     """When a sender first claimed the row (template retries are safe for 10 minutes after)."""
+    maybe_sent = fields.BooleanField(default=False, db_default=False)
+    """An attempt went unanswered (a timeout, a dropped connection, a sender that died while
+    sending): WeChat may have the message. Once no attempt is left, the row's outcome is
+    unknown, not failed (`club.messaging.outcomes.after_failure`)."""
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     sent_at = fields.DatetimeField(null=True)

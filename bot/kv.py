@@ -43,3 +43,15 @@ def in_process_store() -> Redis:
     import fakeredis  # imported here: production with REDIS_URL never needs it
 
     return cast(Redis, fakeredis.FakeAsyncRedis(decode_responses=False))
+
+
+_RELEASE_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+async def release_if_ours(store: Redis, key: str, token: str) -> None:
+    """Delete the lock `key` only while it still holds our `token`: it may have expired and
+    been taken by another process meanwhile (one script, so nothing comes between the two)."""
+    await store.eval(_RELEASE_IF_OURS, 1, key, token)  # type: ignore[no-untyped-call]

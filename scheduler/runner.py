@@ -25,7 +25,7 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 
 from bot import keys
-from bot.kv import Redis
+from bot.kv import Redis, release_if_ours
 from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
 
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
 """A job for one day; returns what it did (counts by name)."""
 
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 _REFRESH = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
@@ -94,7 +90,7 @@ class JobRunner:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-            await self._store.eval(_RELEASE, 1, lock_key, token)  # type: ignore[misc]
+            await release_if_ours(self._store, lock_key, token)
 
     async def _run_locked(self, job: str, day: date, body: JobBody) -> RunResult:
         record = await self._start(job, day)

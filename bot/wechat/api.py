@@ -37,6 +37,7 @@ from bot.wechat.errors import (
 )
 from bot.wechat.token import AccessTokens, FetchedToken
 from bot.wechat.types import Article, MassSendResult, MenuButton, QRCode, SendResult, Tag, UserInfo
+from club.messaging.sending import TAG_BATCH  # WeChat's limit, one home for the port and us
 
 if TYPE_CHECKING:
     from bot.kv import Redis
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TAG_BATCH = 50
-"""WeChat takes at most 50 openids per tagging call."""
 MENU_MISSING = 46003
 QR_MAX_EXPIRE_S = 30 * 24 * 3600
 

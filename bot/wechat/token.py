@@ -25,20 +25,12 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from bot import keys
-from bot.kv import Redis
+from bot.kv import Redis, release_if_ours
 from bot.wechat.errors import TransportError
 
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN_S = 5 * 60
-
-# Delete the lock only if it is still ours (it may have expired and been taken by another).
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('del', KEYS[1])
-end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -146,7 +138,7 @@ class AccessTokens:
             return fresh.token
         finally:
             if not keep_lock:
-                await self._store.eval(_RELEASE, 1, self._lock_key, owner)  # type: ignore[no-untyped-call]
+                await release_if_ours(self._store, self._lock_key, owner)
 
     async def _may_force(self) -> bool:
         """True for the first caller in each interval, across workers."""

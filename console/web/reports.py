@@ -152,7 +152,7 @@ def period_links(name: str, request: web.Request, _: Translate) -> list[dict[str
     night (`club.rules.periods`), whose 80/20 reports answer at once."""
     deps = request.app[DEPS]
     today = deps.clock.now().astimezone(deps.settings.tz).date()
-    kept = {k: v for k, v in report_query(name, request.query).items() if k not in FILTERS[:2]}
+    kept = {k: v for k, v in report_query(name, request.query).items() if k not in ("from", "to")}
     kept.pop("limit", None)
     given = (request.query.get("from", ""), request.query.get("to", ""))
     base = f"/console/reports/{name}"

@@ -14,8 +14,7 @@ import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.metrics import Metrics
-from bot.wechat.api import RetryPolicy, WeChatAPI
+from bot.wechat.api import RetryPolicy
 from bot.wechat.sender import WeChatMassSender
 from club.campaigns import lifecycle, tick
 from club.campaigns.context import CampaignContext
@@ -28,8 +27,8 @@ from club.db.models.outbox import OutboxMessage
 from club.messaging.outcomes import MAX_ATTEMPTS
 from club.messaging.window import marketing_recent
 from club.rules.campaigns import Action, MassStatus, RunStatus
+from tests.bot.test_sending import make_api
 from tests.club.test_campaign_mass import STAFF, mass_context, started
-from tests.conftest import make_settings
 from tests.fakes import FakeWeChat, Reply
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -50,13 +49,11 @@ def clock() -> FixedClock:
 async def ctx(
     db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
 ) -> AsyncIterator[CampaignContext]:
-    settings = make_settings(wechat_api_base=fake_wechat.base_url, wechat_dry_run=False)
     async with aiohttp.ClientSession() as http:
-        api = WeChatAPI(
-            http=http,
-            store=store,
-            settings=settings,
-            metrics=Metrics(),
+        api = make_api(
+            fake_wechat.base_url,
+            http,
+            store,
             retry=RetryPolicy(retries=CALLS - 1, base_delay_s=0.001),
             timeout=aiohttp.ClientTimeout(total=0.2),
         )

@@ -8,14 +8,13 @@ import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.metrics import Metrics
-from bot.wechat.api import RetryPolicy, WeChatAPI
+from bot.wechat.api import RetryPolicy
 from bot.wechat.sender import WeChatSender
 from club.clock import FixedClock
 from club.messaging.delivery import Delivery
 from club.messaging.plan import delivery_rules
 from club.programme import Programme, load_programme
-from tests.conftest import make_settings
+from tests.bot.test_sending import make_api
 from tests.fakes import FakeWeChat
 
 
@@ -23,15 +22,9 @@ from tests.fakes import FakeWeChat
 async def delivery(
     db: None, fake: FakeWeChat, store: Redis, clock: FixedClock
 ) -> AsyncIterator[Delivery]:
-    settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False)
     async with aiohttp.ClientSession() as http:
-        api = WeChatAPI(
-            http=http,
-            store=store,
-            settings=settings,
-            metrics=Metrics(),
-            retry=RetryPolicy(retries=0),  # the outbox's own back-off is what is tested here
-        )
+        # No client retries: the outbox's own back-off is what is tested here.
+        api = make_api(fake.base_url, http, store, retry=RetryPolicy(retries=0))
         yield Delivery(WeChatSender(api), delivery_rules(load_programme(None)), clock)
 
 

@@ -108,7 +108,10 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
     send = await MassSend.get(id=send.id)  # as the last task holding the lease left it
     campaign = await Campaign.get(id=run.campaign_id)
     try:
-        if send.status is MassStatus.TAGGING and run.status is RunStatus.MASS:
+        sending = run.status is RunStatus.MASS and send.status is MassStatus.TAGGING
+        if (sending or _claimed(send)) and _held(ctx, campaign, run, now):
+            counts["waiting"] += 1
+        elif sending:
             await _tag_and_send(ctx, campaign, run, send, counts)
         elif _claimed(send):
             # Claimed before the cancel, and WeChat did not answer (or the task stopped inside
@@ -155,6 +158,14 @@ async def cancel(campaign_id: int, now: datetime) -> list[int]:
     return [int(r) for r in going]
 
 
+def _held(ctx: CampaignContext, campaign: Campaign, run: CampaignRun, now: datetime) -> bool:
+    """No tagging or send now: in quiet hours, as every campaign send (a cancelled run's send
+    made again too: it won the race with the cancel, not the night), or while paused."""
+    if ctx.rules.quiet.next_allowed(now) != now:
+        return True
+    return run.status is RunStatus.MASS and not may_send(campaign)
+
+
 def _untag_due(send: MassSend, now: datetime) -> bool:
     """Its tag is to go now: the send is over, or sent (or perhaps sent: never answered) a day
     ago without WeChat's outcome (a send claimed and not known to have gone keeps its tag: it
@@ -181,9 +192,6 @@ async def _tag_and_send(
     counts: Counter[str],
 ) -> None:
     now = ctx.clock.now()
-    if not may_send(campaign) or ctx.rules.quiet.next_allowed(now) != now:
-        counts["waiting"] += 1
-        return
     if _claimed(send):  # everyone is tagged: the send goes again, to the same members
         await _send(ctx, campaign, run, send, counts)
         return

@@ -5,6 +5,8 @@ said it did not take it. The API client's own retry (one here) is part of each a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -220,3 +222,53 @@ async def test_cancelled_between_attempts_the_claimed_send_still_goes_once(
     assert (await CampaignRun.get(id=run.id)).status is RunStatus.CANCELLED
     send = await MassSend.get(run_id=run.id)
     assert send.status is MassStatus.SENT and send.untagged_at is None  # until its outcome
+
+
+@pytest.mark.parametrize("how", ["task-died", "unanswered"])
+async def test_a_send_made_again_after_a_cancel_waits_for_the_end_of_quiet_hours(
+    db: None, fake_wechat: FakeWeChat, clock: FixedClock, store: Redis, how: str
+) -> None:
+    """Claimed before the cancel at 20:58, WeChat took it but its answer never came back (the
+    task died inside the call, or the connection dropped). Sending it again is how the club
+    learns whether it went, and like every campaign send it waits for the end of quiet hours
+    (21:00-09:00): nothing goes to WeChat in the night, then it goes once, at 09:00."""
+    clock.set(datetime(2026, 11, 23, 20, 58, tzinfo=TZ))
+    async with aiohttp.ClientSession() as http:
+        # A patient client (no retry in the call): the task is killed while WeChat holds it.
+        api = make_api(fake_wechat.base_url, http, store, timeout=aiohttp.ClientTimeout(total=10))
+        ctx = mass_context(clock, WeChatMassSender(api))
+        run = await started(ctx, MEMBERS)
+        cid = f"clubbot-campaign-run-{run.id}"
+        if how == "task-died":
+            fake_wechat.script(SENDALL, [Reply(act=True, delay=5)])
+            task = asyncio.create_task(advance_mass(ctx, run.id))
+            while not fake_wechat.mass_sends:
+                await asyncio.sleep(0.01)
+        else:
+            fake_wechat.script(SENDALL, [dataclasses.replace(DROPPED, act=True)])
+            await advance_mass(ctx, run.id)
+        campaign = await lifecycle.get(run.campaign_id)
+        await lifecycle.move(campaign, Action.CANCEL, clock.now(), STAFF, "wrong picture")
+        if how == "task-died":
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            # A process that dies runs no `finally`: its lease is left to run out.
+            await MassSend.filter(run_id=run.id).update(beat_at=clock.now())
+        assert fake_wechat.count(SENDALL) == 1
+
+        for minutes in range(2, 12 * 60, 30):  # the scheduler's tick all night
+            clock.set(datetime(2026, 11, 23, 20, 58, tzinfo=TZ) + timedelta(minutes=minutes))
+            for run_id in await mass_needing_work(clock.now()):
+                await advance_mass(ctx, run_id)
+            assert fake_wechat.count(SENDALL) == 1, clock.now()  # nothing in the night
+        clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=TZ))
+        assert await mass_needing_work(clock.now()) == [run.id]
+        await advance_mass(ctx, run.id)
+    assert fake_wechat.count(SENDALL) == 2 and fake_wechat.mass_sends == {cid}  # 45065: had it
+    [_, again] = fake_wechat.calls(SENDALL)
+    assert again.body["clientmsgid"] == cid
+    found = await progress(run.campaign_id)
+    assert found.sent_by_channel == {"mass": MEMBERS} and not found.skipped
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.sent_at == clock.now()

@@ -155,7 +155,10 @@ class EffectOut(Out):
     held_out: int
     metrics: list[MetricOut]
     cost_fen: int
-    cost: dict[str, int]
+    cost: dict[str, int] = Field(
+        description="points, points_fen, messages (sent, and of unknown outcome: WeChat never "
+        "answered, they may have gone), messages_outcome_unknown (of those), messages_fen"
+    )
     incremental_profit_fen: MetricOut | None
     profit_per_yuan: MetricOut | None = Field(
         description="Incremental profit per yuan of cost (none when nothing was spent)"

@@ -15,9 +15,11 @@ Profit of a purchase is the customer value reports' own rule, from the same SQL
 `[value] point_value_fen` - the service cost of the channel level it was sold at. A purchase
 with no cost is left out of profit and counted (`purchases_without_cost`), never taken as free.
 
-Cost = bonus points given at their value + messages sent at the programme's message cost. The
-incremental profit is the profit difference times the recipients; per yuan it is divided by the
-cost. "Not significant" is said plainly when an interval contains zero.
+Cost = bonus points given at their value + messages at the programme's message cost: those sent
+and those whose outcome is unknown (WeChat never answered: they may have gone, by template or by
+the mass send alike; `messages_outcome_unknown` says how many of them). The incremental profit
+is the profit difference times the recipients; per yuan it is divided by the cost. "Not
+significant" is said plainly when an interval contains zero.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 from club.campaigns.progress import progress
 from club.db.models.campaigns import Campaign, CampaignRun
 from club.db.raw import rows
+from club.messaging.outcomes import Outcome
 from club.reports import profit
 from club.rules.programme import Programme, ValueRules
 
@@ -233,13 +236,18 @@ def _metric(
 
 
 async def _cost(found: Effect, campaign: Campaign, programme: Programme) -> None:
-    sent = (await progress(campaign.id)).sent
+    counted = await progress(campaign.id)
+    # Possibly sent: WeChat never answered (a template's attempts, the mass send's members,
+    # `mass_unknown`, both counted so by the progress). Handed to WeChat, so paid for.
+    unknown = counted.failed[Outcome.OUTCOME_UNKNOWN.value]
+    messages = counted.sent + unknown
     points_fen = campaign.points_awarded * programme.value.point_value_fen
-    messages_fen = sent * programme.campaigns.message_cost_fen
+    messages_fen = messages * programme.campaigns.message_cost_fen
     found.cost = {
         "points": campaign.points_awarded,
         "points_fen": points_fen,
-        "messages": sent,
+        "messages": messages,
+        "messages_outcome_unknown": unknown,
         "messages_fen": messages_fen,
     }
     found.cost_fen = points_fen + messages_fen

@@ -3,6 +3,7 @@ channels per member, the budget, the lifecycle and its history, roles and approv
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from club.db.models.campaigns import CampaignRecipient, MassSend
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
-from club.rules.campaigns import RecipientState
+from club.rules.campaigns import MassStatus, RecipientState
 from config import Settings
 from tests.bot.test_staff_api_support import Client, audit_rows, error_of, staff_headers
 from tests.club.campaign_support import (
@@ -26,7 +27,7 @@ from tests.club.campaign_support import (
     unfollowed,
 )
 from tests.conftest import make_settings
-from tests.fakes import FakeWeChat
+from tests.fakes import FakeWeChat, Reply
 from tests.handlers.chat import Chat
 
 
@@ -329,3 +330,30 @@ async def test_every_transition_is_audited_and_clerks_may_not_act(client: Client
     ]
     resp = await client.post(f"/api/v1/campaigns/{cid}/resume", json={}, headers=headers["admin"])
     assert "cancelled campaign cannot be resumed" in (await error_of(resp, 409))["message"]
+
+
+@pytest.mark.campaigns(template_daily_quota=0, message_cost_fen=5)
+async def test_the_report_counts_a_mass_send_of_unknown_outcome_in_the_cost(
+    client: Client, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """WeChat never answered the mass send, then refused it: its members may have it. The
+    campaign's report counts them as failed outcome unknown, and in its cost."""
+    headers = (await staff_headers())["marketer"]
+    now = deps_of(client).clock.now()
+    for i in range(4):
+        await member(f"o-unknown-{i}", now)
+    segment = await everyone_segment(now)
+    fake_wechat.script("message/mass/sendall", [Reply(drop=True)] * 4 + [48001] * 5)
+    resp = await client.post("/api/v1/campaigns", json=campaign_body(segment.id), headers=headers)
+    cid = (await resp.json())["id"]
+    await client.post(f"/api/v1/campaigns/{cid}/send", json={}, headers=headers)
+    for _ in range(6):  # each attempt after the last one's back-off
+        await settle(client, rounds=2)
+        if (await MassSend.get()).status is MassStatus.UNKNOWN:
+            break
+        clock.advance(timedelta(hours=1))
+    read = await (await client.get(f"/api/v1/campaigns/{cid}", headers=headers)).json()
+    assert read["progress"]["failed"] == {"outcome_unknown": 4}
+    cost = read["effect"]["cost"]
+    assert (cost["messages"], cost["messages_outcome_unknown"], cost["messages_fen"]) == (4, 4, 20)
+    assert read["effect"]["cost_fen"] == 20

@@ -1,0 +1,100 @@
+"""A campaign's messages of unknown outcome (WeChat never answered: they may have gone), against
+the fake WeChat: counted in the campaign's cost as those sent are, by template or by the mass
+send alike (an agency that charges by message charges for what it handed to WeChat)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from bot.kv import Redis
+from bot.wechat.sender import WeChatMassSender, WeChatSender
+from club.campaigns import lifecycle, tick
+from club.campaigns.context import CampaignContext
+from club.campaigns.effect import effect
+from club.campaigns.fanout import run_chunk
+from club.campaigns.mass import advance_mass
+from club.campaigns.progress import progress
+from club.clock import FixedClock
+from club.db.models.campaigns import CampaignRun, MassSend
+from club.db.models.outbox import OutboxMessage
+from club.messaging.delivery import Delivery
+from club.messaging.outbox import Outbox
+from club.messaging.pacing import Unpaced
+from club.messaging.plan import delivery_rules
+from club.programme.demo import demo_programme
+from club.rules.campaigns import MassStatus, RunStatus
+from club.rules.programme import Programme
+from tests.bot.test_sending import make_api
+from tests.club.test_campaign_mass import started
+from tests.fakes import FakeWeChat, Reply
+
+TEMPLATE = "message/template/send"
+SENDALL = "message/mass/sendall"
+DROPPED = Reply(drop=True)
+MEMBERS = 10
+BY_TEMPLATE = 3
+COST = 5
+"""Fen a message (an agency's price; WeChat charges nothing)."""
+
+
+def costly() -> Programme:
+    """The day's template quota takes 3 members, the mass send the rest; 5 fen a message."""
+    demo = demo_programme()
+    campaigns = dataclasses.replace(
+        demo.campaigns, template_daily_quota=BY_TEMPLATE, message_cost_fen=COST
+    )
+    return dataclasses.replace(demo, campaigns=campaigns)
+
+
+@pytest.fixture
+async def ctx(
+    db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
+) -> AsyncIterator[CampaignContext]:
+    """Templates and the mass send both go to the fake WeChat (one call an attempt)."""
+    programme = costly()
+    async with aiohttp.ClientSession() as http:
+        api = make_api(fake_wechat.base_url, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
+        await api.tokens.get()  # a token, so that only the sends are scripted
+        delivery = Delivery(WeChatSender(api), delivery_rules(programme), clock)
+        yield CampaignContext(
+            programme, clock, Outbox(programme), delivery, Unpaced(), WeChatMassSender(api)
+        )
+
+
+async def test_messages_of_unknown_outcome_count_in_the_cost_by_template_and_by_mass(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    fake_wechat.script(TEMPLATE, [DROPPED] * 50)
+    fake_wechat.script(SENDALL, [DROPPED] * 50)
+    run = await started(ctx, MEMBERS)  # the templates went unanswered: they wait to go again
+    assert run.status is RunStatus.SENDING
+    for _ in range(6):  # the chunk's next tasks send them again until they end
+        clock.advance(timedelta(minutes=2))
+        await run_chunk(ctx, run.id, 0)
+    template_rows = await OutboxMessage.filter(channel="template").values_list("outcome", flat=True)
+    assert template_rows == ["outcome_unknown"] * BY_TEMPLATE
+    await tick.tick(ctx, clock.now())  # -> mass
+    for _ in range(6):  # every attempt of the mass send unanswered
+        await advance_mass(ctx, run.id)
+        clock.advance(timedelta(hours=1))
+    assert (await MassSend.get(run_id=run.id)).status is MassStatus.UNKNOWN
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": MEMBERS} and found.sent == 0
+
+    campaign = await lifecycle.get(run.campaign_id)
+    measured = await effect(campaign, ctx.programme, clock.now())
+    assert measured is not None
+    assert measured.cost == {
+        "points": 0,
+        "points_fen": 0,
+        "messages": MEMBERS,
+        "messages_outcome_unknown": MEMBERS,
+        "messages_fen": MEMBERS * COST,
+    }
+    assert measured.cost_fen == MEMBERS * COST
+    assert (await CampaignRun.get(id=run.id)).status is RunStatus.MASS  # the tag waits a day

@@ -21,7 +21,8 @@ the chunk alive, so that the scheduler can tell a chunk whose worker died.
 
 When WeChat answers 45009 (the template quota is spent) the day is marked spent, the template
 rows not yet sent are withdrawn and their members go by the mass send instead: one refusal, not
-one per member.
+one per member. A row an earlier attempt of which went unanswered ends outcome unknown on that
+answer (it may have reached the member: `club.messaging.outcomes`) and goes no other way.
 """
 
 from __future__ import annotations
@@ -256,10 +257,12 @@ async def send(
     if watch.stopped is not None:
         rest = [by_outbox[r.outbox_id] for r in results if r.status is DeliveryStatus.NOT_SENT]
         await _stop(watch.stopped, rest, ctx.clock.now(), counts)
-    refused = [r for r in results if r.status is DeliveryStatus.QUOTA]
-    if refused:
-        now = ctx.clock.now()
+    now = ctx.clock.now()
+    if any(r.quota_spent for r in results):
         await quota.mark_spent(now.date(), now)
+    # Those waiting for the quota go by the mass send; one that ended outcome unknown (an
+    # earlier attempt went unanswered: it may have reached the member) goes no other way.
+    refused = [r for r in results if r.status is DeliveryStatus.QUOTA]
     for result in refused:
         known = by_outbox.get(result.outbox_id)
         item = known or ToSend(await _recipient_of(result), result.outbox_id, Channel.TEMPLATE)

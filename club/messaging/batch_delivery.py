@@ -18,10 +18,11 @@ A worker that dies leaves queued the rows whose group it had not claimed: anothe
 At a fast pace (25 a second and up) a batch of 50 is one group, as before.
 
 After a 45009 (the day's template quota is spent) the batch's other template rows are not sent:
-they wait for the quota like the one refused. The caller may say whether to go on (`go_on`,
-asked before each send): once it says no, the claimed rows not sent yet go back to the queue as
-they were before the claim, the groups not claimed yet are left queued, and the sends waiting
-for their slot stop waiting.
+they are recorded as if WeChat had refused each of them so (waiting for the quota, or, after an
+unanswered attempt, outcome unknown: `club.messaging.outcomes`). The caller may say whether to
+go on (`go_on`, asked before each send): once it says no, the claimed rows not sent yet go back
+to the queue as they were before the claim, the groups not claimed yet are left queued, and the
+sends waiting for their slot stop waiting.
 Anything else a send comes to (a refusal by the rules, a failure) is recorded at once by the
 single-row path's own code (`Delivery.send_claimed`), and a customer-service row the window
 refused goes again as its template (`Delivery.fallback`). Measured on this VM: a message took
@@ -204,20 +205,21 @@ class _Batch:
             if self.quota_spent and row.channel is OutboxChannel.TEMPLATE:
                 # WeChat said 45009 to this batch already: the others are not sent to hear it
                 # again (never hammer a spent quota).
-                self.counts["quota"] += 1
-                self.results.append(Delivered(await self.delivery.hold_for_quota(row, now), row.id))
+                held = await self.delivery.hold_for_quota(row, now)
+                self.counts[held.status.value] += 1
+                self.results.append(held)
                 return
             outcome = await self.delivery.send_claimed(row, now)
-            if outcome is DeliveryStatus.QUOTA:
-                self.quota_spent = True
             if isinstance(outcome, Receipt):
                 claims.sent.append((row, outcome))
                 return
-            self.counts[outcome.value] += 1
-            if outcome is DeliveryStatus.OUTSIDE_WINDOW:
+            if outcome.quota_spent:
+                self.quota_spent = True
+            self.counts[outcome.status.value] += 1
+            if outcome.status is DeliveryStatus.OUTSIDE_WINDOW:
                 self.results.append(await self.delivery.fallback(row.id, self.counts))
             else:
-                self.results.append(Delivered(outcome, row.id))
+                self.results.append(outcome)
 
 
 class _Claims:

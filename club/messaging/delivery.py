@@ -40,9 +40,9 @@ from club.messaging.keys import template_copy_key
 from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, Kind, guarantee
 from club.messaging.message import decode
 from club.messaging.outbox import IMMEDIATE, record_template_copy
-from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure, next_midnight
+from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure
 from club.messaging.plan import DeliveryRules
-from club.messaging.sending import Receipt, Sender, SendFailed
+from club.messaging.sending import Failure, Receipt, Sender, SendFailed
 from club.messaging.window import OUTCOME_UNKNOWN_PREFIX, refusal
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,14 @@ class Delivered:
     status: DeliveryStatus
     outbox_id: int
     """The row it came to: the original, or the template copy sent in its place."""
+    quota_answer: bool = False
+    """WeChat answered 45009 (or it was held for that answer) whatever the row came to: after
+    an unanswered attempt it ends outcome unknown, and the day's quota is spent all the same."""
+
+    @property
+    def quota_spent(self) -> bool:
+        """WeChat says the day's template quota is spent: send no other template today."""
+        return self.quota_answer or self.status is DeliveryStatus.QUOTA
 
 
 def claimable() -> Q:
@@ -138,7 +146,7 @@ class Delivery:
             await OutboxMessage.filter(id=outbox_id).update(first_attempt_at=now)
         sent = await self.send_claimed(row, now)
         if not isinstance(sent, Receipt):
-            return sent
+            return sent.status
         await _settle(
             row,
             OutboxStatus.SENT,
@@ -150,7 +158,7 @@ class Delivery:
         )
         return DeliveryStatus.DRY_RUN if sent.dry_run else DeliveryStatus.SENT
 
-    async def send_claimed(self, row: OutboxMessage, now: datetime) -> Receipt | DeliveryStatus:
+    async def send_claimed(self, row: OutboxMessage, now: datetime) -> Receipt | Delivered:
         """Send a row this sender has claimed (`sending`, its first attempt stamped): the
         receipt, for the caller to record as sent; or what else it came to, already recorded."""
         if row.channel is OutboxChannel.CUSTOM:
@@ -159,12 +167,12 @@ class Delivery:
             closed = await refusal(row, self.rules, now)
             if closed is not None:
                 await _settle(row, OutboxStatus.SKIPPED, Outcome.REFUSED_BY_RULES, closed)
-                return DeliveryStatus.OUTSIDE_WINDOW
+                return Delivered(DeliveryStatus.OUTSIDE_WINDOW, row.id)
         try:
             envelope = decode(row.payload)
         except ValueError as exc:  # a row written by hand or an old version: no retry helps
             await _settle(row, OutboxStatus.FAILED, Outcome.FAILED, f"bad payload: {exc}")
-            return DeliveryStatus.FAILED
+            return Delivered(DeliveryStatus.FAILED, row.id)
         try:
             return await self.sender.send(
                 row.openid, envelope.content, ref=f"clubbot-outbox-{row.id}"
@@ -172,11 +180,12 @@ class Delivery:
         except SendFailed as failed:
             return await self._failed(row, failed, now)
 
-    async def hold_for_quota(self, row: OutboxMessage, now: datetime) -> DeliveryStatus:
+    async def hold_for_quota(self, row: OutboxMessage, now: datetime) -> Delivered:
         """A claimed template row not sent because WeChat already answered 45009 today (to
-        another row): recorded as that row was, waiting for the quota, without asking again."""
-        await _record(row, Decision(Outcome.QUOTA, next_midnight(now)), "45009 (not asked again)")
-        return DeliveryStatus.QUOTA
+        another row): recorded as if WeChat had answered it so, without asking again (waiting
+        for the quota; outcome unknown after an unanswered attempt, by the same rule)."""
+        held = SendFailed(Failure.QUOTA, "45009 (not asked again)")
+        return await self._failed(row, held, now, quiet=True)  # one warning for the 45009 itself
 
     async def deliver_with_fallback(self, outbox_id: int, counts: Counter[str]) -> Delivered:
         """`deliver`; a customer-service row the window refused goes again as its template.
@@ -241,8 +250,8 @@ class Delivery:
         return counts
 
     async def _failed(
-        self, row: OutboxMessage, failed: SendFailed, now: datetime
-    ) -> DeliveryStatus:
+        self, row: OutboxMessage, failed: SendFailed, now: datetime, *, quiet: bool = False
+    ) -> Delivered:
         decision = after_failure(
             failed.failure,
             guarantee(row.channel.value),
@@ -252,23 +261,27 @@ class Delivery:
             maybe_sent=row.maybe_sent,
             max_attempts=self.max_attempts,
         )
-        log.warning(
-            "outbox %s (%s, %s): %s -> %s",
-            row.id,
-            row.kind,
-            row.channel.value,
-            failed,
-            decision.outcome.value,
-        )
+        if not quiet:
+            log.warning(
+                "outbox %s (%s, %s): %s -> %s",
+                row.id,
+                row.kind,
+                row.channel.value,
+                failed,
+                decision.outcome.value,
+            )
         await _record(row, decision, failed.detail)
-        if decision.outcome is Outcome.UNREACHABLE:
+        if failed.failure is Failure.UNREACHABLE:
+            # Marked whatever the row came to: an earlier unanswered attempt may have reached
+            # the member (outcome unknown), but nothing reaches them now.
             members = (
                 Member.filter(id=row.member_id)
                 if row.member_id is not None
                 else Member.filter(openid=row.openid)
             )
             await members.update(unreachable_at=now, unreachable_reason=failed.detail[:64])
-        return _STATUS[decision.outcome]
+        quota = failed.failure is Failure.QUOTA
+        return Delivered(_STATUS[decision.outcome], row.id, quota_answer=quota)
 
     async def _not_claimed(self, outbox_id: int) -> DeliveryStatus:
         row = await OutboxMessage.get_or_none(id=outbox_id)

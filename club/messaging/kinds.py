@@ -61,8 +61,14 @@ class Guarantee(StrEnum):
     """WeChat de-duplicates by our id for good: retried until the attempts are used up."""
 
 
-TEMPLATE_DEDUP_WINDOW = timedelta(minutes=9)
-"""WeChat's `client_msg_id` holds for 10 minutes; a minute is kept for the send itself."""
+CLIENT_MSG_ID_WINDOW = timedelta(minutes=10)
+"""How long WeChat de-duplicates a template message by openid + `client_msg_id`. WeChat's
+template-message API documentation (Official Account, 模板消息接口, 发送模板消息, parameter
+`client_msg_id`): "防重入id。对于同一个openid + client_msg_id, 只发送一条消息, 10分钟有效,
+超过10分钟不保证效果" (one message per openid and id, valid 10 minutes, not assured after)."""
+TEMPLATE_DEDUP_WINDOW = CLIENT_MSG_ID_WINDOW - timedelta(minutes=1)
+"""How long after the first attempt a template message may still be sent again: WeChat's
+window less a minute kept for the send itself (its HTTP call, a worker's delay in taking it)."""
 
 
 def guarantee(channel: str) -> Guarantee:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
 
 from bot.kv import Redis
 from club.clock import FixedClock
+from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage, OutboxStatus
+from club.messaging.batch_delivery import deliver_many
 from club.messaging.delivery import SENDING_LEASE, Delivery, DeliveryStatus
 from club.messaging.message import Template
 from club.messaging.window import marketing_recent
@@ -37,9 +40,13 @@ async def delivery(
     return delivery_via(api, clock, max_attempts=ATTEMPTS)
 
 
-async def festival(key: str = "festival:中秋:2026:7") -> OutboxMessage:
+async def festival(
+    key: str = "festival:中秋:2026:7", member_id: int | None = None
+) -> OutboxMessage:
     """A marketing template message (the weekly cap counts those that may have gone)."""
-    return await queue(Template("TPL-FEST", {"first": "中秋快乐"}), key=key, kind="festival")
+    return await queue(
+        Template("TPL-FEST", {"first": "中秋快乐"}), key=key, kind="festival", member_id=member_id
+    )
 
 
 async def attempts(delivery: Delivery, clock: FixedClock, row: OutboxMessage) -> DeliveryStatus:
@@ -160,3 +167,102 @@ async def test_a_template_whose_sender_died_on_its_last_attempt_ends_outcome_unk
     assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", ATTEMPTS)
     assert fake.count(TEMPLATE) == 0
     assert await capped(clock) == 1
+
+
+# --- a retry the de-duplication window no longer covers, and a member gone meanwhile ---------
+
+
+async def unanswered_then_over_quota(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> tuple[OutboxMessage, DeliveryStatus]:
+    """A template WeChat took without answering, then 45009 a minute later: what that came to."""
+    fake.script(TEMPLATE, [dataclasses.replace(DROPPED, act=True), 45009])
+    row = await festival()
+    assert await delivery.deliver(row.id) is DeliveryStatus.RETRY_LATER
+    clock.advance(timedelta(minutes=1))
+    return row, await delivery.deliver(row.id)
+
+
+async def test_a_template_unanswered_then_over_quota_is_not_sent_again_after_midnight(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """WeChat shows one message per `client_msg_id` for 10 minutes only: the quota's retry
+    after midnight, hours after the unanswered attempt, could show it a second time. Judged
+    when the 45009 comes: outcome unknown, never sent again, counted as possibly sent."""
+    row, status = await unanswered_then_over_quota(delivery, fake, clock)
+    assert status is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", 2)
+    assert row.maybe_sent and row.last_error is not None
+    assert row.last_error.startswith("outcome unknown") and "45009" in row.last_error
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=clock.now().tzinfo))
+    assert await delivery.deliver(row.id) is DeliveryStatus.DUPLICATE
+    assert await delivery.send_due() == {}
+    assert fake.count(TEMPLATE) == 2 and fake.delivered("template") == [OPENID]
+    assert await capped(clock) == 1
+
+
+async def test_a_template_unanswered_just_before_midnight_waits_for_the_quota_inside_the_window(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """Midnight comes within WeChat's 10 minutes of the unanswered attempt: the retry then
+    carries the same `client_msg_id` and cannot show the message twice, so it waits."""
+    tz = clock.now().tzinfo
+    clock.set(datetime(2026, 11, 23, 23, 55, tzinfo=tz))
+    row, status = await unanswered_then_over_quota(delivery, fake, clock)
+    assert status is DeliveryStatus.QUOTA
+    assert await recorded(row) == (OutboxStatus.FAILED, "quota", 2)
+    clock.set(datetime(2026, 11, 24, 0, 1, tzinfo=tz))
+    assert await delivery.deliver(row.id) is DeliveryStatus.SENT
+    assert fake.count(TEMPLATE) == 3 and fake.delivered("template") == [OPENID]
+
+
+async def test_a_batch_holding_an_unanswered_template_for_the_quota_ends_it_unknown(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """The batch's other template rows are not sent once WeChat said 45009 (held for the
+    quota without asking): one an earlier attempt of which went unanswered is judged as if
+    WeChat had said it to that row, and not sent again after midnight."""
+    first = await festival("festival:中秋:2026:1")  # sent first in the batch: the 45009
+    unanswered = await festival("festival:中秋:2026:8")
+    fake.script(TEMPLATE, [DROPPED])
+    assert await delivery.deliver(unanswered.id) is DeliveryStatus.RETRY_LATER
+    fake.script(TEMPLATE, [45009])
+    clock.advance(timedelta(minutes=1))
+    counts: Counter[str] = Counter()
+    done = await deliver_many(delivery, [first.id, unanswered.id], counts, concurrency=1)
+    assert [d.status for d in done] == [DeliveryStatus.QUOTA, DeliveryStatus.OUTCOME_UNKNOWN]
+    assert await recorded(unanswered) == (OutboxStatus.FAILED, "outcome_unknown", 2)
+    assert fake.count(TEMPLATE) == 2
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=clock.now().tzinfo))
+    assert await delivery.deliver(unanswered.id) is DeliveryStatus.DUPLICATE
+
+
+async def test_a_template_unanswered_then_unfollowed_is_outcome_unknown_and_marks_the_member(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """43004 says the member is not following now; the unanswered attempt before it may have
+    reached them: outcome unknown (the weekly cap counts it), and the member unreachable."""
+    member = await Member.create(openid=OPENID)
+    fake.script(TEMPLATE, [TIMEOUT, 43004])
+    row = await festival(member_id=member.id)
+    assert await attempts(delivery, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", 2)
+    assert row.maybe_sent and row.last_error is not None and "43004" in row.last_error
+    await member.refresh_from_db()
+    assert member.unreachable_at == clock.now()
+    assert member.unreachable_reason is not None and "43004" in member.unreachable_reason
+    assert await capped(clock) == 1
+
+
+async def test_a_template_refused_43004_at_once_is_unreachable_as_before(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    member = await Member.create(openid=OPENID)
+    fake.script(TEMPLATE, [43004])
+    row = await festival(member_id=member.id)
+    assert await delivery.deliver(row.id) is DeliveryStatus.UNREACHABLE
+    assert await recorded(row) == (OutboxStatus.SKIPPED, "unreachable", 1)
+    assert not row.maybe_sent
+    await member.refresh_from_db()
+    assert member.unreachable_at == clock.now()
+    assert await capped(clock) == 0

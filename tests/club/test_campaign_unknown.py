@@ -1,6 +1,8 @@
 """A campaign's messages of unknown outcome (WeChat never answered: they may have gone), against
 the fake WeChat: counted in the campaign's cost as those sent are, by template or by the mass
-send alike (an agency that charges by message charges for what it handed to WeChat)."""
+send alike (an agency that charges by message charges for what it handed to WeChat); and a
+template one that then meets 45009 goes by no other channel, while the day's quota is still
+marked spent."""
 
 from __future__ import annotations
 
@@ -13,21 +15,21 @@ import pytest
 
 from bot.kv import Redis
 from bot.wechat.sender import WeChatMassSender, WeChatSender
-from club.campaigns import lifecycle, tick
+from club.campaigns import lifecycle, quota, tick
 from club.campaigns.context import CampaignContext
 from club.campaigns.effect import effect
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
 from club.campaigns.progress import progress
 from club.clock import FixedClock
-from club.db.models.campaigns import CampaignRun, MassSend
+from club.db.models.campaigns import CampaignRecipient, CampaignRun, MassSend
 from club.db.models.outbox import OutboxMessage
 from club.messaging.delivery import Delivery
 from club.messaging.outbox import Outbox
 from club.messaging.pacing import Unpaced
 from club.messaging.plan import delivery_rules
 from club.programme.demo import demo_programme
-from club.rules.campaigns import MassStatus, RunStatus
+from club.rules.campaigns import MassStatus, RecipientState, RunStatus
 from club.rules.programme import Programme
 from tests.bot.test_sending import make_api
 from tests.club.test_campaign_mass import started
@@ -98,3 +100,29 @@ async def test_messages_of_unknown_outcome_count_in_the_cost_by_template_and_by_
     }
     assert measured.cost_fen == MEMBERS * COST
     assert (await CampaignRun.get(id=run.id)).status is RunStatus.MASS  # the tag waits a day
+
+
+async def test_a_template_unanswered_then_over_quota_goes_by_no_other_channel(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """The chunk's retries meet 45009: the messages may have reached their members already, so
+    they end outcome unknown instead of going by the mass send (a second message); the day's
+    template quota is marked spent all the same, and the mass send takes the others only."""
+    fake_wechat.script(TEMPLATE, [DROPPED] * BY_TEMPLATE + [45009] * BY_TEMPLATE)
+    run = await started(ctx, MEMBERS)
+    clock.advance(timedelta(minutes=1))
+    await run_chunk(ctx, run.id, 0)
+    outcomes = await OutboxMessage.filter(channel="template").values_list("outcome", flat=True)
+    assert outcomes == ["outcome_unknown"] * BY_TEMPLATE
+    assert await quota.status(clock.now().date()) == (BY_TEMPLATE, True)
+    states = await CampaignRecipient.filter(run_id=run.id).values_list("state", flat=True)
+    assert sorted(states).count(RecipientState.MESSAGED) == BY_TEMPLATE
+    await tick.tick(ctx, clock.now())  # -> mass
+    await advance_mass(ctx, run.id)
+    send = await MassSend.get(run_id=run.id)
+    assert send.status is MassStatus.SENT and send.tag_id is not None
+    assert len(fake_wechat.tagged(send.tag_id)) == MEMBERS - BY_TEMPLATE
+    assert fake_wechat.count(TEMPLATE) == 2 * BY_TEMPLATE
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": BY_TEMPLATE}
+    assert found.sent_by_channel == {"mass": MEMBERS - BY_TEMPLATE} and found.adds_up()

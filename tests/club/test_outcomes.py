@@ -29,7 +29,10 @@ LAST = MAX_ATTEMPTS
         (Failure.REJECTED, TEMPLATE, 2, True, Outcome.OUTCOME_UNKNOWN),
         (Failure.REJECTED, TEMPLATE, 1, False, Outcome.FAILED),
         (Failure.REJECTED, CUSTOM, 1, False, Outcome.FAILED),
-        (Failure.QUOTA, TEMPLATE, 2, True, Outcome.QUOTA),
+        (Failure.QUOTA, TEMPLATE, 2, False, Outcome.QUOTA),
+        (Failure.QUOTA, TEMPLATE, 2, True, Outcome.OUTCOME_UNKNOWN),  # midnight is hours away
+        (Failure.UNREACHABLE, TEMPLATE, 2, False, Outcome.UNREACHABLE),
+        (Failure.UNREACHABLE, TEMPLATE, 2, True, Outcome.OUTCOME_UNKNOWN),
     ],
 )
 def test_a_row_with_no_attempt_left_failed_only_if_every_attempt_was_refused(
@@ -46,3 +49,36 @@ def test_a_row_with_no_attempt_left_failed_only_if_every_attempt_was_refused(
     assert decision.outcome is expected
     # Remembered for the next attempt: once unanswered, always possibly sent.
     assert decision.maybe_sent is (maybe_sent or failure is Failure.AMBIGUOUS)
+
+
+def evening(hour: int, minute: int) -> datetime:
+    return NOW.replace(hour=hour, minute=minute)
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts", "first", "now", "expected"),
+    [
+        # 45009 waits for midnight: 8 minutes after the unanswered first attempt, inside the
+        # window; 15 minutes after it, past.
+        (Failure.QUOTA, 2, evening(23, 52), evening(23, 53), Outcome.QUOTA),
+        (Failure.QUOTA, 2, evening(23, 45), evening(23, 46), Outcome.OUTCOME_UNKNOWN),
+        # Busy on the fourth attempt, 7 minutes in: its back-off (4 minutes) ends past the
+        # window, though the window is still open when the answer comes.
+        (Failure.NOT_SENT, 4, evening(12, 0), evening(12, 7), Outcome.OUTCOME_UNKNOWN),
+        (Failure.NOT_SENT, 3, evening(12, 0), evening(12, 3), Outcome.RETRY),
+        (Failure.AMBIGUOUS, 4, evening(12, 0), evening(12, 7), Outcome.OUTCOME_UNKNOWN),
+        # No attempt left: unknown, even for the quota (it would never be claimed again).
+        (Failure.QUOTA, LAST, evening(23, 58), evening(23, 59), Outcome.OUTCOME_UNKNOWN),
+    ],
+)
+def test_a_retry_of_a_message_that_may_have_gone_is_judged_for_when_it_would_run(
+    failure: Failure, attempts: int, first: datetime, now: datetime, expected: Outcome
+) -> None:
+    """An earlier attempt went unanswered: a retry goes only if it is due while WeChat's
+    de-duplication window (from the first attempt) still covers it, judged when the attempt
+    fails."""
+    decision = after_failure(
+        failure, TEMPLATE, attempts=attempts, first_attempt_at=first, now=now, maybe_sent=True
+    )
+    assert decision.outcome is expected and decision.maybe_sent
+    assert (decision.retry_at is None) is (expected is Outcome.OUTCOME_UNKNOWN)

@@ -1,8 +1,9 @@
 /* clubbot staff console, the campaign composer: the segment builder (groups of conditions, each
  * group joining its items by AND or OR, groups nested up to the limit the page gives, conditions
  * and groups each negatable) writes the rule document into the form's rule field, and asks the
- * segments API's preview for the live count; a rule in the field when the page opens (typed by
- * hand, or sent back after a refusal) is shown in the builder when the builder can show it. The
+ * segments API's preview for the live count; the rule in the field (typed by hand, before or
+ * after the page opened, or sent back after a refusal) is shown in the builder when the builder
+ * can show it (rule_plan.js says whether it can). The
  * chat bubble and the template card follow the message as it is typed. Without this script the
  * rule field is typed by hand. */
 (function () {
@@ -267,62 +268,7 @@
     note.hidden = !says;
   }
 
-  /* What the builder can show of a rule document, or null: groups within the depth limit,
-   * conditions of the builder's kinds holding only what its inputs can hold. */
-  function isRule(r) { return r !== null && typeof r === "object" && !Array.isArray(r); }
-  function keys(r) { return Object.keys(r).sort().join(","); }
-  function isGroupRule(r) { return isRule(r) && (r.rule === "and" || r.rule === "or"); }
-
-  function planGroup(rule, level) {
-    var negated = rule.rule === "not";
-    if (negated) { if (keys(rule) !== "of,rule") { return null; } rule = rule.of; }
-    if (level > LIMITS.depth || !isGroupRule(rule) || keys(rule) !== "rule,rules" ||
-        !Array.isArray(rule.rules)) { return null; }
-    var items = [];
-    for (var i = 0; i < rule.rules.length; i++) {
-      var r = rule.rules[i];
-      var inner = isRule(r) && r.rule === "not" ? r.of : r;
-      var item = isGroupRule(inner) ? planGroup(r, level + 1) : planCondition(r);
-      if (!item) { return null; }
-      items.push(item);
-    }
-    return { combine: rule.rule, not: negated, items: items };
-  }
-
-  function fits(value, type, choices) {
-    if (type === "multi") {
-      return Array.isArray(value) && value.length > 0 && value.every(function (v) {
-        return choices.some(function (c) { return c.value === v; });
-      });
-    }
-    if (type === "choice") { return choices.some(function (c) { return c.value === value; }); }
-    if (type === "list") {
-      return Array.isArray(value) && value.length > 0 && value.every(function (v) {
-        return typeof v === "string" && /^[^,，\s]+$/.test(v);
-      });
-    }
-    return typeof value === "number" && value >= 0 && Math.floor(value) === value;
-  }
-
-  function planCondition(rule) {
-    var negated = isRule(rule) && rule.rule === "not";
-    if (negated) { if (keys(rule) !== "of,rule") { return null; } rule = rule.of; }
-    if (!isRule(rule) || !KINDS.hasOwnProperty(rule.rule)) { return null; }
-    var spec = KINDS[rule.rule], defaults = DEFAULTS[rule.rule] || {};
-    for (var k in rule) {
-      if (!rule.hasOwnProperty(k) || k === "rule" || defaults[k] === rule[k]) { continue; }
-      var field = spec.fields.filter(function (f) { return f[0] === k; })[0];
-      if (!field || !fits(rule[k], field[1], field[2])) { return null; }
-    }
-    return { kind: rule.rule, not: negated, rule: rule };
-  }
-
-  function plan(doc) {
-    var inner = isRule(doc) && doc.rule === "not" ? doc.of : doc;
-    if (isGroupRule(inner)) { return planGroup(doc, 1); }
-    var only = planCondition(doc);
-    return only && { combine: "and", not: false, items: [only] };
-  }
+  var plan = window.clubbotRulePlan(KINDS, DEFAULTS, LIMITS.depth);
 
   function fillRow(li, planned) {
     li.querySelector("[data-not]").checked = planned.not;
@@ -365,19 +311,23 @@
   var root = makeGroup(1);
   holder.appendChild(root);
   document.getElementById("b-limits").hidden = false;
-  (function load() {
-    var typed = ruleField.value.trim();
-    if (!typed) { return; }
+  /* The rule field's document shown in the builder, the builder emptied first; false when it
+   * cannot show it (the note says so, and a condition added then writes over the field). */
+  function showField() {
+    var text = ruleField.value.trim();
     var planned = null;
-    try { planned = plan(JSON.parse(typed)); } catch (e) { planned = null; }
-    if (planned) {
-      fillGroup(root, planned, 1);
-      wrote = true;
-    } else {
-      unshown = W.not_loaded;
-      document.getElementById("b-json").open = true;
-    }
-  })();
+    if (text) { try { planned = plan(JSON.parse(text)); } catch (e) { planned = null; } }
+    var list = part(root, "rows");
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    var head = part(root, "group-head");
+    head.querySelector("[data-combine]").value = "and";
+    head.querySelector("[data-not]").checked = false;
+    if (planned) { fillGroup(root, planned, 1); }
+    wrote = planned !== null;
+    unshown = text && !planned ? W.not_loaded : "";
+    return !unshown;
+  }
+  if (!showField()) { document.getElementById("b-json").open = true; }
 
   var timer = null, asked = 0;
   function count() {
@@ -425,7 +375,9 @@
 
   holder.addEventListener("input", edited);
   holder.addEventListener("change", edited);
-  ruleField.addEventListener("input", later);
+  /* Typed by hand: the builder follows the field, so that a later click in it never writes its
+   * old rule over the typing. */
+  ruleField.addEventListener("input", function () { showField(); refresh(); later(); });
   refresh();
   function chosen() {
     builder.disabled = chooser.value !== "new";

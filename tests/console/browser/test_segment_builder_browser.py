@@ -213,3 +213,47 @@ async def test_a_rule_the_builder_cannot_show_is_kept_as_typed(live_console: Con
     assert await page.locator(".rule-row").count() == 0
     await page.wait_for_selector('#segment-count[data-count="0"]')  # counted as typed
     await c.shot("43-rule-kept-as-typed")
+
+
+async def test_a_rule_typed_by_hand_after_the_page_opened_is_what_the_builder_shows(
+    live_console: Console,
+) -> None:
+    """The builder follows the rule field as it is typed into: a later click in the builder
+    builds on what was typed, never writes its old rule over it; a document it cannot show
+    empties it and says so, and the document stays as typed."""
+    c, page = live_console, live_console.page
+    await create_staff("mo", "marketer", now=NOW)
+    await set_password("mo", PASSWORD, now=NOW)
+    await sign_in(c, "mo")
+    await page.goto(c.url("/console/campaigns/new"))
+    problems = watch_problems(page)
+    root = page.get_by_role("group", name="条件组 1", exact=True)
+    row = await add_condition(root, "会员等级")
+    await row.get_by_label("金卡").check()
+    field = page.get_by_label("规则（JSON，可直接编辑）")
+    await page.locator("#b-json summary").click()
+    assert json.loads(await field.input_value()) == {"rule": "tier", "tiers": ["gold"]}
+
+    await field.fill(json.dumps(NESTED))  # typed over by hand
+    inner = page.get_by_role("group", name="条件组 1.1", exact=True)
+    assert await own(inner, "group-head").get_by_label("组内之间").input_value() == "or"
+    assert await inner.get_by_label("金卡").is_checked()
+    assert await inner.get_by_label("A", exact=True).is_checked()
+    rows = own(root, "rows").locator(":scope > .rule-row")
+    assert await rows.count() == 2
+    assert await rows.nth(0).get_by_label("最近 N 天内").input_value() == "90"
+    # A click in the builder now changes what was typed, and only that.
+    await rows.nth(0).get_by_label("最近 N 天内").fill("60")
+    changed = json.loads(json.dumps(NESTED))
+    changed["rules"][1]["within_days"] = 60
+    assert json.loads(await field.input_value()) == changed
+
+    typed = {"rule": "joined", "after": "2026-01-01T00:00:00+08:00"}  # no input for `after`
+    await field.fill(json.dumps(typed))
+    assert await page.locator(".rule-row").count() == 0
+    assert "无法在上方显示" in await page.locator("#b-note").inner_text()
+    assert json.loads(await field.input_value()) == typed
+    await field.fill("")  # emptied by hand: the builder is empty and says nothing
+    assert await page.locator(".rule-row").count() == 0
+    assert await page.locator("#b-note").is_hidden()
+    assert problems == []

@@ -22,7 +22,8 @@ the chunk alive, so that the scheduler can tell a chunk whose worker died.
 When WeChat answers 45009 (the template quota is spent) the day is marked spent, the template
 rows not yet sent are withdrawn and their members go by the mass send instead: one refusal, not
 one per member. A row an earlier attempt of which went unanswered ends outcome unknown on that
-answer (it may have reached the member: `club.messaging.outcomes`) and goes no other way.
+answer, or when withdrawn (it may have reached the member: `club.messaging.outcomes`), and goes
+no other way; so does one withdrawn because the campaign was cancelled.
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ async def send(
     _, spent = await quota.status(now.date())
     by_outbox = {item.outbox_id: item for item in items}
     held = [i for i in items if spent and i.channel is Channel.TEMPLATE]
-    counts["template_quota_spent"] += await _to_mass(held, now)
+    await _to_mass(held, now, counts)
 
     async def pace(count: int) -> list[float]:
         return await ctx.pacer.slots(pace_key, rate, count)
@@ -261,21 +262,23 @@ async def send(
     if any(r.quota_spent for r in results):
         await quota.mark_spent(now.date(), now)
     # Those waiting for the quota go by the mass send; one that ended outcome unknown (an
-    # earlier attempt went unanswered: it may have reached the member) goes no other way.
+    # earlier attempt went unanswered: it may have reached the member) goes no other way, nor
+    # does one waiting for the quota after such an attempt (`_to_mass`).
     refused = [r for r in results if r.status is DeliveryStatus.QUOTA]
     for result in refused:
         known = by_outbox.get(result.outbox_id)
         item = known or ToSend(await _recipient_of(result), result.outbox_id, Channel.TEMPLATE)
-        counts["template_quota_spent"] += await _to_mass([item], now)
+        await _to_mass([item], now, counts)
 
 
 async def _stop(why: str, rest: Sequence[ToSend], now: datetime, counts: Counter[str]) -> None:
     """The rows not sent when the campaign stopped: withdrawn if it was cancelled, else left
     queued for the chunk to send after the resume (or the quiet hours)."""
     if why == CampaignStatus.CANCELLED.value:
-        counts["withdrawn_cancelled"] += await take_back(
-            rest, RecipientState.SKIPPED, CANCELLED, now
-        )
+        taken = await take_back(rest, RecipientState.SKIPPED, CANCELLED, now)
+        counts["withdrawn_cancelled"] += taken.moved
+        if taken.unknown:
+            counts["withdrawn_outcome_unknown"] += taken.unknown
     else:
         counts[f"waiting_{why}"] += len(rest)
 
@@ -290,5 +293,10 @@ async def _recipient_of(result: Delivered) -> int:
     return 0 if found is None else found.id
 
 
-async def _to_mass(items: Sequence[ToSend], now: datetime) -> int:
-    return await take_back(items, RecipientState.MASS, QUOTA_SPENT, now)
+async def _to_mass(items: Sequence[ToSend], now: datetime, counts: Counter[str]) -> None:
+    """Template rows the spent quota holds: their members go by the mass send, but for a row
+    that may have gone already (outcome unknown, its member left messaged: `take_back`)."""
+    taken = await take_back(items, RecipientState.MASS, QUOTA_SPENT, now)
+    counts["template_quota_spent"] += taken.moved
+    if taken.unknown:
+        counts["template_outcome_unknown"] += taken.unknown

@@ -8,7 +8,10 @@ resume and then go exactly once.
 
 Taking back is `club.messaging.delivery.withdraw` (skipped, never sent; a row a sender has
 claimed meanwhile is left to it) with the recipient moved on and the reason said: to the mass
-send when the template quota is spent, skipped when the campaign is cancelled.
+send when the template quota is spent, skipped when the campaign is cancelled. A row an attempt
+of which went unanswered may have reached its member already: withdrawn, it is outcome unknown
+(`club.messaging.outcomes.withdrawn`), and its recipient stays messaged, counted so by the
+progress and the cost, never sent the campaign another way.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from tortoise.expressions import Q
 
@@ -67,28 +71,38 @@ async def _found(sql: str, values: list[int]) -> list[Unsent]:
     ]
 
 
+class Taken(NamedTuple):
+    moved: int
+    """Never sent: their recipients moved on."""
+    unknown: int
+    """May have gone (an attempt went unanswered): outcome unknown, their recipients left."""
+
+
 async def take_back(
     items: Sequence[ToSend], state: RecipientState, reason: str, now: datetime
-) -> int:
-    """Withdraw the items' rows; the recipients of those withdrawn move to `state` with
-    `reason`. How many were taken back."""
-    withdrawn = set(await withdraw([i.outbox_id for i in items], reason, now))
-    moved = [i.recipient_id for i in items if i.outbox_id in withdrawn]
+) -> Taken:
+    """Withdraw the items' rows; the recipients of those never sent move to `state` with
+    `reason` (those that may have gone stay messaged, their rows outcome unknown)."""
+    withdrawn = await withdraw([i.outbox_id for i in items], reason, now)
+    skipped = set(withdrawn.skipped)
+    moved = [i.recipient_id for i in items if i.outbox_id in skipped]
     if moved:
         await CampaignRecipient.filter(id__in=moved, state=RecipientState.MESSAGED).update(
             state=state, reason=reason
         )
-    return len(moved)
+    return Taken(len(moved), len(withdrawn.unknown))
 
 
 async def cancel_rest(campaign_id: int, now: datetime, *, mass_going: Sequence[int] = ()) -> int:
     """The campaign is cancelled: its recipients not yet planned, waiting for the mass send, or
     whose message is still waiting are skipped, saying so (a message being sent right now
-    goes, and so does a mass send being sent: the members of the runs `mass_going`). A worker
-    that wrote a batch meanwhile withdraws it itself when it next reads the status."""
+    goes, and so does a mass send being sent: the members of the runs `mass_going`; a message
+    waiting for a retry after an unanswered attempt is outcome unknown). A worker that wrote a
+    batch meanwhile withdraws it itself when it next reads the status. How many were skipped."""
     waiting_mass = Q(state=RecipientState.MASS) & ~Q(run_id__in=list(mass_going))
     skipped = await CampaignRecipient.filter(
         Q(state=RecipientState.PENDING) | waiting_mass, campaign_id=campaign_id
     ).update(state=RecipientState.SKIPPED, reason=CANCELLED)
     waiting = [u.item for u in await _found(_OF_CAMPAIGN, [campaign_id]) if u.queued]
-    return int(skipped) + await take_back(waiting, RecipientState.SKIPPED, CANCELLED, now)
+    taken = await take_back(waiting, RecipientState.SKIPPED, CANCELLED, now)
+    return int(skipped) + taken.moved

@@ -9,8 +9,8 @@ concurrent one) is left as it is and not returned. Elsewhere (SQLite, one proces
 
 Every column is filled as the ORM would fill it: `created_at` and `updated_at` the time of the
 insert, and the model's defaults for the columns a new row does not set (dry_run, attempts,
-wechat_msgid, sent_at, outcome, first_attempt_at). A test compares a row inserted here with one
-made by `create()`.
+wechat_msgid, sent_at, outcome, first_attempt_at, maybe_sent, maybe_sent_at). A test compares a
+row inserted here with one made by `create()`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ _INSERT_PG = """
 INSERT INTO "outbox_message" (
     "idempotency_key", "openid", "member_id", "kind", "channel", "payload", "status",
     "last_error", "not_before", "dry_run", "attempts", "wechat_msgid", "sent_at",
-    "outcome", "first_attempt_at", "maybe_sent", "created_at", "updated_at"
+    "outcome", "first_attempt_at", "maybe_sent", "maybe_sent_at", "created_at", "updated_at"
 )
-SELECT k, o, m, kd, c, p::jsonb, s, e, nb, $10, $11, NULL, NULL, NULL, NULL, FALSE, $12, $12
+SELECT k, o, m, kd, c, p::jsonb, s, e, nb, $10, $11, NULL, NULL, NULL, NULL, FALSE, NULL, $12, $12
 FROM unnest(
     $1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::varchar[], $6::text[],
     $7::varchar[], $8::varchar[], $9::timestamptz[]

@@ -7,7 +7,9 @@
 - The sender's failure is turned into the row's outcome by the one rule
   (`club.messaging.outcomes.after_failure`): retried later, failed, skipped, waiting for the
   quota, or outcome unknown (never sent again). An unanswered attempt is remembered on the row
-  (`maybe_sent`): a row with no attempt left after one ends outcome unknown, never failed.
+  (`maybe_sent`, and when: `maybe_sent_at`): a row with no attempt left after one ends outcome
+  unknown, never failed. Such a row claimed for a retry the de-duplication window no longer
+  covers (nothing sent it in time) is not sent: outcome unknown (`outcomes.before_attempt`).
 - `deliver_with_fallback`: a customer-service row the window refused is sent again as the
   template its envelope carries, as a row of its own (`<key>:template`).
 - `deliver_ids` (a queue task's chunk): quiet hours are checked again at the time of sending
@@ -18,6 +20,9 @@
   to the queue (sending it again cannot show it twice; its attempt counts as unanswered), and
   so does a row whose sender stopped before its first attempt was stamped (it never went); any
   other is recorded as failed, outcome unknown, and never sent again.
+- `withdraw`: rows not to be sent after all (a campaign cancelled, or gone by its mass send) are
+  skipped; one an attempt of which went unanswered is outcome unknown instead
+  (`outcomes.withdrawn`), and its member is not sent another way.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -37,10 +42,18 @@ from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from club.db.raw import Params, dialect, rows
 from club.messaging.keys import template_copy_key
-from club.messaging.kinds import TEMPLATE_DEDUP_WINDOW, Kind, guarantee
+from club.messaging.kinds import Kind, guarantee
 from club.messaging.message import decode
 from club.messaging.outbox import IMMEDIATE, record_template_copy
-from club.messaging.outcomes import MAX_ATTEMPTS, Decision, Outcome, after_failure
+from club.messaging.outcomes import (
+    MAX_ATTEMPTS,
+    Decision,
+    Outcome,
+    after_failure,
+    before_attempt,
+    repeatable_after,
+    withdrawn,
+)
 from club.messaging.plan import DeliveryRules
 from club.messaging.sending import Failure, Receipt, Sender, SendFailed
 from club.messaging.window import OUTCOME_UNKNOWN_PREFIX, refusal
@@ -161,6 +174,24 @@ class Delivery:
     async def send_claimed(self, row: OutboxMessage, now: datetime) -> Receipt | Delivered:
         """Send a row this sender has claimed (`sending`, its first attempt stamped): the
         receipt, for the caller to record as sent; or what else it came to, already recorded."""
+        too_late = before_attempt(
+            guarantee(row.channel.value),
+            first_attempt_at=row.first_attempt_at,
+            maybe_sent=row.maybe_sent,
+            maybe_sent_at=row.maybe_sent_at,
+            now=now,
+        )
+        if too_late is not None:
+            # Due inside WeChat's window but claimed after it (workers down, a backlog): sent
+            # now it could show twice. Not sent, so this claim is no attempt.
+            log.warning("outbox %s (%s): retry past the de-duplication window", row.id, row.kind)
+            await _record(
+                row,
+                too_late,
+                "not sent again: de-duplication window over",
+                attempts=row.attempts - 1,
+            )
+            return Delivered(DeliveryStatus.OUTCOME_UNKNOWN, row.id)
         if row.channel is OutboxChannel.CUSTOM:
             # Asked after the claim: of two senders racing for one member's last allowed
             # message, at least one sees the other's row `sending` and holds back.
@@ -259,6 +290,7 @@ class Delivery:
             first_attempt_at=row.first_attempt_at,
             now=now,
             maybe_sent=row.maybe_sent,
+            maybe_sent_at=row.maybe_sent_at,
             max_attempts=self.max_attempts,
         )
         if not quiet:
@@ -294,18 +326,33 @@ class Delivery:
         return DeliveryStatus.DUPLICATE
 
 
-async def _record(row: OutboxMessage, decision: Decision, detail: str) -> None:
-    outcome = decision.outcome
+def _status_of(outcome: Outcome) -> OutboxStatus:
+    """The row's status for an outcome: queued for a retry, skipped when never sent by choice
+    (ours or the member's), else failed (a quota, a refusal, an outcome unknown)."""
     if outcome is Outcome.RETRY:
-        status = OutboxStatus.QUEUED
-    elif outcome in (Outcome.OUTSIDE_WINDOW, Outcome.UNREACHABLE):
-        status = OutboxStatus.SKIPPED
-    else:
-        status = OutboxStatus.FAILED
+        return OutboxStatus.QUEUED
+    if outcome in (Outcome.OUTSIDE_WINDOW, Outcome.UNREACHABLE, Outcome.REFUSED_BY_RULES):
+        return OutboxStatus.SKIPPED
+    return OutboxStatus.FAILED
+
+
+async def _record(row: OutboxMessage, decision: Decision, detail: str, **fields: Any) -> None:
+    outcome = decision.outcome
+    status = _status_of(outcome)
     error = f"{OUTCOME_UNKNOWN}; {detail}" if outcome is Outcome.OUTCOME_UNKNOWN else detail
-    # Once unanswered, for good: the next attempt's answer does not say what became of this one.
+    # Once unanswered, for good: the next attempt's answer does not say what became of this one;
+    # and the first unanswered attempt's time stays (WeChat may have had it since).
     maybe_sent = row.maybe_sent or decision.maybe_sent
-    await _settle(row, status, outcome, error, not_before=decision.retry_at, maybe_sent=maybe_sent)
+    await _settle(
+        row,
+        status,
+        outcome,
+        error,
+        not_before=decision.retry_at,
+        maybe_sent=maybe_sent,
+        maybe_sent_at=row.maybe_sent_at or decision.maybe_sent_at,
+        **fields,
+    )
 
 
 async def _settle(
@@ -324,23 +371,42 @@ async def _settle(
     )
 
 
-async def withdraw(ids: Sequence[int], reason: str, now: datetime) -> list[int]:
+@dataclass(frozen=True)
+class Withdrawn:
+    """Rows taken back (`withdraw`): never sent, and those that may have been."""
+
+    skipped: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+    """An attempt went unanswered: outcome unknown, not to be sent another way."""
+
+
+async def withdraw(ids: Sequence[int], reason: str, now: datetime) -> Withdrawn:
     """Take rows back that are not to be sent after all (still queued, or waiting for a daily
-    quota to come back): skipped with `reason`; the ids taken back (a row a sender has claimed
-    meanwhile is left to it). A campaign does this when WeChat says the template quota is spent
-    (45009: those members go by its mass send instead) and when it is cancelled."""
+    quota to come back), saying why (a row a sender has claimed meanwhile is left to it). A
+    campaign does this when WeChat says the template quota is spent (45009: those members go by
+    its mass send instead) and when it is cancelled. Never sent, a row is skipped; one an
+    attempt of which went unanswered is outcome unknown (`outcomes.withdrawn`)."""
     if not ids:
-        return []
+        return Withdrawn()
     p = Params(dialect())
     at, why = p.add(now), p.add(reason[:255])
+    unknown_why = p.add(f"{OUTCOME_UNKNOWN}; not sent again: {reason}"[:255])
+    sent, never = withdrawn(True), withdrawn(False)
     wanted = p.one_of("id", [int(i) for i in ids], "bigint")
     sql = f"""
-UPDATE outbox_message SET status = 'skipped', outcome = '{Outcome.REFUSED_BY_RULES.value}',
-       last_error = {why}, updated_at = {at}
+UPDATE outbox_message
+SET status = CASE WHEN maybe_sent THEN '{_status_of(sent).value}'
+                  ELSE '{_status_of(never).value}' END,
+    outcome = CASE WHEN maybe_sent THEN '{sent.value}' ELSE '{never.value}' END,
+    last_error = CASE WHEN maybe_sent THEN {unknown_why} ELSE {why} END, updated_at = {at}
 WHERE {wanted} AND (status = 'queued' OR (status = 'failed' AND outcome = 'quota'))
-RETURNING id
+RETURNING id, maybe_sent
 """  # noqa: S608 (constant fragments, values bound)
-    return [int(r["id"]) for r in await rows(sql, p.values)]
+    found = await rows(sql, p.values)
+    return Withdrawn(
+        skipped=[int(r["id"]) for r in found if not r["maybe_sent"]],
+        unknown=[int(r["id"]) for r in found if r["maybe_sent"]],
+    )
 
 
 async def settle_abandoned(
@@ -355,11 +421,18 @@ async def settle_abandoned(
     never_went = await OutboxMessage.filter(stale, first_attempt_at__isnull=True).update(
         status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, updated_at=now
     )
-    # It may have gone: sent again under the same id, WeChat shows it once.
+    # It may have gone: sent again under the same id, WeChat shows it once. A template's window
+    # is counted from its first unanswered attempt, kept if an earlier one went unanswered; the
+    # start of this one is not kept, so without it from the first attempt, never later
+    # (`outcomes.unanswered_since`; the same then when the row is claimed again).
+    covered = repeatable_after(now)
     again = await OutboxMessage.filter(
         stale,
         Q(channel=OutboxChannel.MASS)
-        | Q(channel=OutboxChannel.TEMPLATE, first_attempt_at__gt=now - TEMPLATE_DEDUP_WINDOW),
+        | Q(channel=OutboxChannel.TEMPLATE, maybe_sent_at__gt=covered)
+        | Q(
+            channel=OutboxChannel.TEMPLATE, maybe_sent_at__isnull=True, first_attempt_at__gt=covered
+        ),
         attempts__lt=max_attempts,
     ).update(
         status=OutboxStatus.QUEUED, outcome=Outcome.RETRY.value, maybe_sent=True, updated_at=now

@@ -67,8 +67,9 @@ template-message API documentation (Official Account, 模板消息接口, 发送
 `client_msg_id`): "防重入id。对于同一个openid + client_msg_id, 只发送一条消息, 10分钟有效,
 超过10分钟不保证效果" (one message per openid and id, valid 10 minutes, not assured after)."""
 TEMPLATE_DEDUP_WINDOW = CLIENT_MSG_ID_WINDOW - timedelta(minutes=1)
-"""How long after the first attempt a template message may still be sent again: WeChat's
-window less a minute kept for the send itself (its HTTP call, a worker's delay in taking it)."""
+"""How long after its first unanswered attempt (the first WeChat may have taken) a template
+message may still be sent again: WeChat's window less a minute kept for the send itself (its
+HTTP call, a worker's delay in taking it). Judged by `club.messaging.outcomes.may_repeat`."""
 
 
 def guarantee(channel: str) -> Guarantee:

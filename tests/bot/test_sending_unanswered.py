@@ -266,3 +266,71 @@ async def test_a_template_refused_43004_at_once_is_unreachable_as_before(
     await member.refresh_from_db()
     assert member.unreachable_at == clock.now()
     assert await capped(clock) == 0
+
+
+# --- the window counted from the unanswered attempt, and judged again when the retry runs ---
+
+
+async def test_a_template_over_quota_yesterday_then_unanswered_is_retried_inside_the_window(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """45009 yesterday sent nothing: WeChat can have the message only since the attempt after
+    midnight that went unanswered, and its 10 minutes start there. The retry a minute later
+    carries the same `client_msg_id`: it goes, and the member has it once."""
+    tz = clock.now().tzinfo
+    fake.script(TEMPLATE, [45009, dataclasses.replace(DROPPED, act=True)])
+    row = await festival()
+    assert await delivery.deliver(row.id) is DeliveryStatus.QUOTA
+    midnight = datetime(2026, 11, 24, 0, 1, tzinfo=tz)
+    clock.set(midnight)
+    assert await delivery.deliver(row.id) is DeliveryStatus.RETRY_LATER
+    await row.refresh_from_db()
+    assert row.maybe_sent and row.maybe_sent_at == midnight
+    clock.advance(timedelta(minutes=1))
+    assert await delivery.deliver(row.id) is DeliveryStatus.SENT
+    assert await recorded(row) == (OutboxStatus.SENT, "sent", 3)
+    assert fake.count(TEMPLATE) == 3 and fake.delivered("template") == [OPENID]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one-row", "batch"])
+async def test_a_retry_whose_window_closed_before_it_ran_is_not_sent(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, batch: bool
+) -> None:
+    """Unanswered at 10:00, due again 30 s later, judged inside the window then; the workers
+    are down until 10:15, past WeChat's 10 minutes: sent now it could show twice. Judged again
+    when it runs: outcome unknown, WeChat not asked again, the attempt not counted."""
+    fake.script(TEMPLATE, [dataclasses.replace(DROPPED, act=True)])
+    row = await festival()
+    assert await delivery.deliver(row.id) is DeliveryStatus.RETRY_LATER
+    clock.advance(timedelta(minutes=15))
+    if batch:
+        [done] = await deliver_many(delivery, [row.id], Counter())
+        status = done.status
+    else:
+        status = await delivery.deliver(row.id)
+    assert status is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", 1)
+    assert row.last_error is not None and row.last_error.startswith("outcome unknown")
+    assert fake.count(TEMPLATE) == 1
+    assert await capped(clock) == 1
+
+
+async def test_a_template_whose_sender_died_after_an_unanswered_attempt_counts_from_it(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    """First tried yesterday (45009), unanswered at 10:00 today, and the sender of the next
+    attempt died: back to the queue (inside the 10 minutes of the unanswered attempt), sent
+    once under the same `client_msg_id`."""
+    row = await festival()
+    await OutboxMessage.filter(id=row.id).update(
+        status=OutboxStatus.SENDING,
+        attempts=2,
+        updated_at=clock.now() + timedelta(minutes=1),
+        first_attempt_at=clock.now() - timedelta(days=1),
+        maybe_sent=True,
+        maybe_sent_at=clock.now(),
+    )
+    clock.advance(SENDING_LEASE + timedelta(minutes=1, seconds=1))
+    assert await delivery.send_due() == {"requeued": 1, "sent": 1}
+    assert await recorded(row) == (OutboxStatus.SENT, "sent", 3)
+    assert fake.count(TEMPLATE) == 1

@@ -29,10 +29,10 @@ from club.messaging.outbox import Outbox
 from club.messaging.pacing import Unpaced
 from club.messaging.plan import delivery_rules
 from club.programme.demo import demo_programme
-from club.rules.campaigns import MassStatus, RecipientState, RunStatus
+from club.rules.campaigns import Action, MassStatus, RecipientState, RunStatus
 from club.rules.programme import Programme
 from tests.bot.test_sending import make_api
-from tests.club.test_campaign_mass import started
+from tests.club.test_campaign_mass import STAFF, started
 from tests.fakes import FakeWeChat, Reply
 
 TEMPLATE = "message/template/send"
@@ -126,3 +126,69 @@ async def test_a_template_unanswered_then_over_quota_goes_by_no_other_channel(
     found = await progress(run.campaign_id)
     assert found.failed == {"outcome_unknown": BY_TEMPLATE}
     assert found.sent_by_channel == {"mass": MEMBERS - BY_TEMPLATE} and found.adds_up()
+
+
+async def unanswered_templates(ctx: CampaignContext, fake_wechat: FakeWeChat) -> CampaignRun:
+    """The run's template messages went unanswered (WeChat took them): queued to go again
+    under their `client_msg_id`, the others waiting for the mass send."""
+    fake_wechat.script(TEMPLATE, [dataclasses.replace(DROPPED, act=True)] * BY_TEMPLATE)
+    run = await started(ctx, MEMBERS)
+    assert run.status is RunStatus.SENDING
+    rows = await OutboxMessage.filter(channel="template").values_list("status", "maybe_sent")
+    assert rows == [("queued", True)] * BY_TEMPLATE
+    return run
+
+
+async def cost(ctx: CampaignContext, campaign_id: int, clock: FixedClock) -> dict[str, int]:
+    measured = await effect(await lifecycle.get(campaign_id), ctx.programme, clock.now())
+    assert measured is not None
+    return measured.cost
+
+
+async def test_a_template_that_may_have_gone_is_not_moved_to_the_mass_send_when_the_quota_is_spent(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """The day's quota is marked spent (another batch heard 45009) while the unanswered
+    templates wait for their retry: their members may have the message already, so they end
+    outcome unknown instead of going by the mass send (a second message), and count so."""
+    run = await unanswered_templates(ctx, fake_wechat)
+    await quota.mark_spent(clock.now().date(), clock.now())
+    clock.advance(timedelta(minutes=1))
+    await run_chunk(ctx, run.id, 0)
+    outcomes = await OutboxMessage.filter(channel="template").values_list("outcome", flat=True)
+    assert outcomes == ["outcome_unknown"] * BY_TEMPLATE
+    states = await CampaignRecipient.filter(run_id=run.id).values_list("state", flat=True)
+    assert sorted(states).count(RecipientState.MESSAGED) == BY_TEMPLATE
+    await tick.tick(ctx, clock.now())  # -> mass
+    await advance_mass(ctx, run.id)
+    send = await MassSend.get(run_id=run.id)
+    assert send.tag_id is not None
+    assert len(fake_wechat.tagged(send.tag_id)) == MEMBERS - BY_TEMPLATE
+    assert fake_wechat.count(TEMPLATE) == BY_TEMPLATE
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": BY_TEMPLATE}
+    assert found.sent_by_channel == {"mass": MEMBERS - BY_TEMPLATE} and found.adds_up()
+    spent = await cost(ctx, run.campaign_id, clock)
+    assert (spent["messages"], spent["messages_outcome_unknown"]) == (MEMBERS, BY_TEMPLATE)
+
+
+async def test_a_template_that_may_have_gone_is_outcome_unknown_when_the_campaign_is_cancelled(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock
+) -> None:
+    """Cancelled while the unanswered templates wait for their retry: not sent again, and
+    recorded as what they are (they may have reached the members: outcome unknown, in the
+    figures and the cost), not as skipped; the members waiting for the mass send are skipped."""
+    run = await unanswered_templates(ctx, fake_wechat)
+    campaign = await lifecycle.get(run.campaign_id)
+    await lifecycle.move(campaign, Action.CANCEL, clock.now(), STAFF, "wrong text")
+    rows = await OutboxMessage.filter(channel="template").values_list("status", "outcome")
+    assert rows == [("failed", "outcome_unknown")] * BY_TEMPLATE
+    clock.advance(timedelta(minutes=1))
+    await run_chunk(ctx, run.id, 0)
+    assert fake_wechat.count(TEMPLATE) == BY_TEMPLATE
+    found = await progress(run.campaign_id)
+    assert found.failed == {"outcome_unknown": BY_TEMPLATE}
+    assert found.skipped == {"campaign cancelled": MEMBERS - BY_TEMPLATE} and found.adds_up()
+    spent = await cost(ctx, run.campaign_id, clock)
+    assert (spent["messages"], spent["messages_outcome_unknown"]) == (BY_TEMPLATE, BY_TEMPLATE)
+    assert spent["messages_fen"] == BY_TEMPLATE * COST

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from club.messaging.kinds import Guarantee
-from club.messaging.outcomes import MAX_ATTEMPTS, Outcome, after_failure
+from club.messaging.outcomes import MAX_ATTEMPTS, Outcome, after_failure, before_attempt, withdrawn
 from club.messaging.sending import Failure
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -82,3 +82,103 @@ def test_a_retry_of_a_message_that_may_have_gone_is_judged_for_when_it_would_run
     )
     assert decision.outcome is expected and decision.maybe_sent
     assert (decision.retry_at is None) is (expected is Outcome.OUTCOME_UNKNOWN)
+
+
+YESTERDAY = NOW - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts", "first", "unanswered", "now", "expected"),
+    [
+        # 45009 yesterday (refused: it never went), unanswered just after midnight: the window
+        # opens with that attempt, so the back-off's retry a minute later is inside it.
+        (Failure.AMBIGUOUS, 2, YESTERDAY, None, evening(0, 1), Outcome.RETRY),
+        # Busy at 09:00, unanswered at 12:00, busy again at 12:03: 3 minutes into the window.
+        (Failure.NOT_SENT, 3, evening(9, 0), evening(12, 0), evening(12, 3), Outcome.RETRY),
+        # ... and 45009 at 23:58 after an attempt unanswered at 23:55: midnight is inside it.
+        (Failure.QUOTA, 3, evening(9, 0), evening(23, 55), evening(23, 58), Outcome.QUOTA),
+        # Still judged from the unanswered attempt: past it, unknown.
+        (
+            Failure.NOT_SENT,
+            3,
+            evening(9, 0),
+            evening(12, 0),
+            evening(12, 8),
+            Outcome.OUTCOME_UNKNOWN,
+        ),
+    ],
+)
+def test_the_window_is_counted_from_the_attempt_that_went_unanswered(
+    failure: Failure,
+    attempts: int,
+    first: datetime,
+    unanswered: datetime | None,
+    now: datetime,
+    expected: Outcome,
+) -> None:
+    """WeChat can only have had the message since an attempt that went unanswered; attempts
+    refused before it (45009, busy) sent nothing, so they do not shorten the window."""
+    decision = after_failure(
+        failure,
+        TEMPLATE,
+        attempts=attempts,
+        first_attempt_at=first,
+        now=now,
+        maybe_sent=unanswered is not None,
+        maybe_sent_at=unanswered,
+    )
+    assert decision.outcome is expected and decision.maybe_sent
+    # Kept on the row: the first unanswered attempt's time (this one's, if it is the first).
+    assert decision.maybe_sent_at == (unanswered or now)
+
+
+def test_a_row_marked_before_the_time_was_kept_counts_from_its_first_attempt() -> None:
+    """Rows marked `maybe_sent` before `maybe_sent_at` existed: the first attempt is never
+    later than the unanswered one, so counting from it never repeats a message."""
+    decision = after_failure(
+        Failure.NOT_SENT,
+        TEMPLATE,
+        attempts=2,
+        first_attempt_at=NOW - timedelta(minutes=9),
+        now=NOW,
+        maybe_sent=True,
+    )
+    assert decision.outcome is Outcome.OUTCOME_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("guarantee", "unanswered", "now", "allowed"),
+    [
+        (TEMPLATE, evening(12, 0), evening(12, 8), True),
+        # Judged inside the window at 12:07 (retry due 12:08), but the workers were down and
+        # the retry runs at 12:15: WeChat no longer de-duplicates it.
+        (TEMPLATE, evening(12, 0), evening(12, 15), False),
+        (TEMPLATE, None, evening(12, 15), True),  # nothing unanswered: nothing to repeat
+        (Guarantee.IDEMPOTENT, evening(12, 0), evening(18, 0), True),  # a mass send's id
+    ],
+)
+def test_a_retry_is_judged_again_when_it_runs(
+    guarantee: Guarantee, unanswered: datetime | None, now: datetime, allowed: bool
+) -> None:
+    decision = before_attempt(
+        guarantee,
+        first_attempt_at=evening(11, 0),
+        maybe_sent=unanswered is not None,
+        maybe_sent_at=unanswered,
+        now=now,
+    )
+    if allowed:
+        assert decision is None
+    else:
+        assert decision is not None and decision.outcome is Outcome.OUTCOME_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("maybe_sent", "expected"),
+    [(False, Outcome.REFUSED_BY_RULES), (True, Outcome.OUTCOME_UNKNOWN)],
+)
+def test_a_message_taken_back_before_its_next_attempt(maybe_sent: bool, expected: Outcome) -> None:
+    """Taken back (a campaign cancelled, or its member sent another way once the quota is
+    spent): never sent, unless an attempt went unanswered; then it may have reached the member,
+    and is outcome unknown (and goes no other way: that could be a second message)."""
+    assert withdrawn(maybe_sent) is expected

@@ -54,6 +54,12 @@ class OutboxMessage(Model):
     """An attempt went unanswered (a timeout, a dropped connection, a sender that died while
     sending): WeChat may have the message. Once no attempt is left, the row's outcome is
     unknown, not failed (`club.messaging.outcomes.after_failure`)."""
+    maybe_sent_at = fields.DatetimeField(null=True)
+    """When the first attempt that went unanswered was made: a template message may be sent
+    again only within WeChat's 10 minutes from it. Empty on a row marked before it was kept,
+    or whose only unanswered attempt was a sender's that died (when that one began is not
+    kept): its first attempt counts then, never later (`outcomes.unanswered_since`), and is
+    written here at the row's next failure."""
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     sent_at = fields.DatetimeField(null=True)

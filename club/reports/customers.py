@@ -20,19 +20,19 @@ from club.rules.programme import ValueRules
 CONSUMER = ChannelLevel.CONSUMER.value
 
 
-def _sums(rules: ValueRules) -> str:
+def _sums(rules: ValueRules, dialect: Dialect) -> str:
     """What a customer bought in the period, each figure a BIGINT (integer fen)."""
     net = money.net()
     figures = {
-        "purchases": "COUNT(*)",
-        "sales": f"SUM({net})",
-        "profit": f"SUM({money.profit(rules)})",
-        "missing_n": f"SUM({money.missing_cost()})",
-        "missing_fen": f"SUM(CASE WHEN p.cost_fen IS NULL THEN {net} ELSE 0 END)",
-        "late": f"SUM(CASE WHEN p.created_at >= :middle THEN {net} ELSE 0 END)",
-        "early": f"SUM(CASE WHEN p.created_at < :middle THEN {net} ELSE 0 END)",
+        "purchases": "CAST(COUNT(*) AS BIGINT)",
+        "sales": dialect.sum_fen(net),
+        "profit": dialect.sum_fen(money.profit(rules)),
+        "missing_n": dialect.sum_fen(money.missing_cost()),
+        "missing_fen": dialect.sum_fen(f"CASE WHEN p.cost_fen IS NULL THEN {net} ELSE 0 END"),
+        "late": dialect.sum_fen(f"CASE WHEN p.created_at >= :middle THEN {net} ELSE 0 END"),
+        "early": dialect.sum_fen(f"CASE WHEN p.created_at < :middle THEN {net} ELSE 0 END"),
     }
-    return ", ".join(f"CAST({expr} AS BIGINT) AS {name}" for name, expr in figures.items())
+    return ", ".join(f"{expr} AS {name}" for name, expr in figures.items())
 
 
 FIGURES = "purchases, sales, profit, missing_n, missing_fen, late, early"
@@ -60,7 +60,7 @@ def consumers_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str
         " CAST(NULL AS VARCHAR(32)) AS store_id,"
         " CASE WHEN k < 0 THEN -k ELSE NULL END AS account_id,"
         f" {dialect.text('ABS(k)')} AS ref, {FIGURES}"
-        f" FROM (SELECT {key} AS k, {_sums(rules)} FROM purchase p WHERE {_where(flt)}"
+        f" FROM (SELECT {key} AS k, {_sums(rules, dialect)} FROM purchase p WHERE {_where(flt)}"
         f" GROUP BY {key}) AS consumers"
     )
 
@@ -69,7 +69,7 @@ CONSUMER_ORDER = "COALESCE(member_id, -account_id)"
 """A consumer's id as one integer (members above zero, accounts below), to break ties in order."""
 
 
-def stores_sql(flt: ReportFilter, rules: ValueRules) -> str | None:
+def stores_sql(flt: ReportFilter, rules: ValueRules, dialect: Dialect) -> str | None:
     """The stores of each store level, as customers (the columns of `consumers_sql`, kind
     `store`, ref the store's id), aggregated on (level, store); None when the filter asks for
     the consumer level."""
@@ -82,7 +82,7 @@ def stores_sql(flt: ReportFilter, rules: ValueRules) -> str | None:
     return (
         "SELECT level, 'store' AS kind, CAST(NULL AS BIGINT) AS member_id, store_id,"
         f" CAST(NULL AS BIGINT) AS account_id, store_id AS ref, {FIGURES}"
-        f" FROM (SELECT p.channel_level AS level, p.store_id AS store_id, {_sums(rules)}"
+        f" FROM (SELECT p.channel_level AS level, p.store_id AS store_id, {_sums(rules, dialect)}"
         f" FROM purchase p WHERE {where} GROUP BY p.channel_level, p.store_id) AS stores"
     )
 

@@ -33,7 +33,7 @@ from tortoise.transactions import in_transaction
 from club.db.models.value import Ranking
 from club.reports.customers import params
 from club.reports.filters import ReportFilter, build_filter
-from club.reports.ranking import ranking_sql
+from club.reports.ranking import customers_sql, ranking_sql
 from club.reports.sql import Dialect, execute, fetch, read_connection
 from club.rules.programme import ValueRules
 
@@ -224,20 +224,25 @@ async def _rank(
         using_db=conn,
     )
     dialect = Dialect.of(conn)
-    ranked = f"WITH {ranking_sql(flt, rules, dialect)} SELECT {COLUMNS} FROM ranked"
-    source = f"({ranked}) AS ranked"
+    values = params(flt)
+    customers_from = None
     if dialect.postgres:
-        # PostgreSQL plans an INSERT ... SELECT without parallel workers; a CREATE TABLE AS
-        # ranks with them (measured at 10,000,000 purchases: the first ask of a year's ranking
-        # took 26 s through INSERT ... SELECT).
+        # The customers' sums first, kept in a temporary table: PostgreSQL plans a CREATE TABLE
+        # AS with parallel workers and an INSERT ... SELECT without (measured at 10,000,000
+        # purchases: a year's first ask took 26 s through one INSERT ... SELECT). Their ranks
+        # go straight into customer_value (ordering is never parallel), not through a second
+        # table of every ranked row first: 5-6% less work (backend CPU with parallel workers
+        # off, a year 16.5 -> 15.6 s, March-May 9.2-10.0 -> 9.0 s).
+        customers_of = customers_sql(flt, rules, dialect)
         await execute(
-            f"CREATE TEMP TABLE ranked_new ON COMMIT DROP AS {ranked}", params(flt), conn=conn
+            f"CREATE TEMP TABLE customers_new ON COMMIT DROP AS {customers_of}", values, conn=conn
         )
-        source = "ranked_new"
+        customers_from, values = "customers_new", {}
+    ranked = ranking_sql(flt, rules, dialect, customers=customers_from)
     customers = await execute(
         f"INSERT INTO customer_value (ranking_id, {COLUMNS})"
-        f" SELECT {int(ranking.id)}, {COLUMNS} FROM {source}",
-        {} if dialect.postgres else params(flt),
+        f" SELECT {int(ranking.id)}, {COLUMNS} FROM (WITH {ranked} SELECT * FROM ranked) AS r",
+        values,
         conn=conn,
     )
     await Ranking.filter(id=ranking.id).using_db(conn).update(customers=customers)

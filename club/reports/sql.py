@@ -67,6 +67,16 @@ class Dialect:
         """Text ordering by code point on both (SQLite's default; PostgreSQL's "C")."""
         return ' COLLATE "C"' if self.postgres else ""
 
+    def sum_fen(self, expr: str) -> str:
+        """The SUM of an integer figure (fen, a count), as a BIGINT. PostgreSQL adds it up as
+        DOUBLE PRECISION: exact while every sum stays below 2^53 (90 trillion yuan in fen), and
+        a parallel aggregate's workers then hand over a float instead of SUM(BIGINT)'s 128-bit
+        state (a year's customers summed in 8.3-8.9 s against 10.0-10.9 s at 10,000,000
+        purchases, measured alternately)."""
+        if self.postgres:
+            return f"CAST(SUM(CAST({expr} AS DOUBLE PRECISION)) AS BIGINT)"
+        return f"CAST(SUM({expr}) AS BIGINT)"
+
     def cat(self, *parts: str) -> str:
         return " || ".join(parts)
 

@@ -150,7 +150,7 @@ def _quote(value: str) -> str:
 
 def secret_values(settings: Settings) -> list[str]:
     """The strings that must never be printed: the WeChat secrets and DSN passwords."""
-    values = [settings.secret, settings.token, settings.aes_key or ""]
+    values = list(settings.credentials.secret_values())
     for url in (settings.database_url, settings.redis_url or ""):
         password = _dsn_password(url)
         if password:

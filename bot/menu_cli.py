@@ -19,7 +19,7 @@ import aiohttp
 
 from bot.kv import open_store
 from bot.metrics import Metrics
-from bot.wechat.api import WeChatAPI
+from bot.wechat.api import WeChatAPI, account_client
 from bot.wechat.errors import WeChatAPIError
 from bot.wechat.types import MenuButton
 from club.programme.source import load_programme
@@ -64,7 +64,7 @@ async def _with_api(settings: Settings, work: Any) -> Any:
     store = open_store(settings)
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
+            api = account_client(settings, http=http, store=store, metrics=Metrics())
             return await work(api)
     finally:
         await store.aclose()

@@ -26,6 +26,7 @@ from bot.queue import (
     InProcessFeed,
     build_broker,
 )
+from bot.wechat.account import account_tools
 from bot.wechat.api import account_client, api_timeout
 from bot.wechat.sender import DryRunMassSender, DryRunSender, WeChatMassSender, WeChatSender
 from club.campaigns.context import CampaignContext
@@ -103,6 +104,7 @@ async def open_resources(
                     http=http,
                     metrics=metrics,
                     wechat=wechat,
+                    account=account_tools(wechat),
                     programme=programme,
                     outbox=outbox,
                     delivery=delivery,

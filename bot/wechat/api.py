@@ -50,11 +50,6 @@ MENU_MISSING = 46003
 QR_MAX_EXPIRE_S = 30 * 24 * 3600
 
 
-def mask_openid(openid: str) -> str:
-    """Enough of an openid to tell members apart in a log, not enough to message them."""
-    return openid[:4] + "***" + openid[-2:] if len(openid) > 8 else "***"
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     retries: int = 3

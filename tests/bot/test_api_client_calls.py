@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.wechat.api import RetryPolicy, WeChatAPI, mask_openid
+from bot.wechat.api import RetryPolicy, WeChatAPI
 from bot.wechat.errors import DuplicateMassSend, WeChatAPIError
 from bot.wechat.types import Article, MenuButton, Tag
 from tests.bot.test_sending import make_api
@@ -197,9 +197,3 @@ async def test_a_repeated_mass_send_gives_the_msg_id_of_the_send_wechat_had(
     fake.script("message/mass/sendall", [answer])
     result = await api.mass_send_text_by_tag(101, "x", clientmsgid="campaign-12")
     assert (result.duplicate, result.msg_id) == (True, 3147494552)
-
-
-def test_openids_are_masked_for_logs() -> None:
-    masked = mask_openid(OPENID)
-    assert masked.startswith("oQwE") and masked.endswith("cd") and OPENID not in masked
-    assert mask_openid("short") == "***"

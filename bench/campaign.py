@@ -44,7 +44,7 @@ from bot.kv import open_store  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pacing import RedisPacer  # noqa: E402
 from bot.queue import CampaignFeeder, build_broker  # noqa: E402
-from bot.wechat.api import WeChatAPI  # noqa: E402
+from bot.wechat.api import account_client  # noqa: E402
 from bot.wechat.sender import DryRunSender, WeChatMassSender  # noqa: E402
 from club.campaigns import lifecycle  # noqa: E402
 from club.campaigns import message as msg  # noqa: E402
@@ -269,7 +269,7 @@ async def main(args: argparse.Namespace) -> None:
     workers: list[asyncio.subprocess.Process] = []
     try:
         async with database(args.database), aiohttp.ClientSession() as http:
-            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
+            api = account_client(settings, http=http, store=store, metrics=Metrics())
             delivery = Delivery(DryRunSender(), delivery_rules(programme), clock)
             ctx = CampaignContext(
                 programme,

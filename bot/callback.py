@@ -23,9 +23,15 @@ from bot.limits import ClientGone, read_body
 from bot.messages import Incoming
 from bot.router import Dispatcher, Texts
 from bot.unavailable import Part, Unavailable
-from bot.wechat.crypto import BadCiphertext, MessageCrypto, WrongAppId, signature_matches
+from bot.wechat.crypto import (
+    BadCiphertext,
+    MessageCrypto,
+    WrongAppId,
+    account_crypto,
+    signature_matches,
+)
 from bot.wechat.inbound import MalformedMessage, parse_fields, parse_incoming, text_field
-from config import Settings
+from config import AccountCredentials, Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +39,11 @@ MAX_BODY = 64 * 1024
 CONVERSATION = web.AppKey("conversation", Conversation)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 """Set before start-up to replace the handlers' routers (tests)."""
+ACCOUNT = web.AppKey("wechat_account", AccountCredentials)
+"""The Official Account the callback serves (its token signs, its appid is in the envelope)."""
 CRYPTO = web.AppKey("wechat_crypto", MessageCrypto)
-"""Present when WECHAT_AES_KEY is set; replaceable before start-up (tests pin the IV prefix)."""
+"""Present when the account has an EncodingAESKey; replaceable before start-up (tests pin the
+IV prefix)."""
 
 
 @dataclass
@@ -76,10 +85,18 @@ async def _read_body(request: web.Request) -> bytes:
         raise Rejected(400, "too_large") from None
 
 
-async def _verify(request: web.Request, deps: Deps, crypto: MessageCrypto | None) -> Verified:
+def _account(request: web.Request) -> tuple[AccountCredentials, MessageCrypto | None]:
+    """The account a request is for, and its envelope: the one place the callback finds them.
+    One account today, the app's; with several, the route (`/wechat/{oa}`) would name it."""
+    return request.app[ACCOUNT], request.app.get(CRYPTO)
+
+
+async def _verify(
+    request: web.Request, deps: Deps, account: AccountCredentials, crypto: MessageCrypto | None
+) -> Verified:
     timestamp, nonce = _query_times(request)
     body = await _read_body(request)
-    token = deps.settings.token
+    token = account.token
     query = request.query
     if query.get("encrypt_type", "raw").lower() != "aes":
         if not signature_matches(query.get("signature", ""), token, timestamp, nonce):
@@ -105,9 +122,9 @@ async def _verify(request: web.Request, deps: Deps, crypto: MessageCrypto | None
 
 async def receive(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
-    crypto = request.app.get(CRYPTO)
+    account, crypto = _account(request)
     try:
-        verified = await _verify(request, deps, crypto)
+        verified = await _verify(request, deps, account, crypto)
     except Rejected as exc:
         return _refuse(deps, exc)
     except MalformedMessage as exc:
@@ -157,7 +174,8 @@ async def verify_url(request: web.Request) -> web.Response:
         return _refuse(deps, exc)
     if not echostr or len(echostr) > 512:
         return _refuse(deps, Rejected(400, "malformed"))
-    if not signature_matches(query.get("signature", ""), deps.settings.token, timestamp, nonce):
+    token = _account(request)[0].token
+    if not signature_matches(query.get("signature", ""), token, timestamp, nonce):
         return _refuse(deps, Rejected(403, "signature"))
     return web.Response(text=echostr)
 
@@ -169,10 +187,11 @@ def setup_callback(
 
     `dispatcher` routes messages to the handlers (a test may replace it with app[DISPATCHER]
     before start-up); `texts` gives the answers the conversation makes itself (busy, error)."""
-    if settings.aes_key:
-        app[CRYPTO] = MessageCrypto(
-            token=settings.token, aes_key=settings.aes_key, appid=settings.wechat_appid
-        )
+    account = settings.credentials
+    app[ACCOUNT] = account
+    crypto = account_crypto(account)
+    if crypto is not None:
+        app[CRYPTO] = crypto
 
     async def conversation(app: web.Application) -> AsyncIterator[None]:
         conv = Conversation(app[DEPS], app.get(DISPATCHER) or dispatcher, texts)

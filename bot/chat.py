@@ -34,9 +34,9 @@ import xmltodict
 from bot.chat_display import describe_payload, describe_reply, push_state
 from bot.replies import cdata
 from bot.terminal import Terminal, stdin_lines
-from bot.wechat.crypto import MessageCrypto, signature, signature_matches
+from bot.wechat.crypto import account_crypto, signature, signature_matches
 from club.clock import Clock, SystemClock
-from config import ConfigError, Settings
+from config import AccountCredentials, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +67,19 @@ class ChatClient:
     def __init__(
         self,
         *,
-        settings: Settings,
+        credentials: AccountCredentials,
         base_url: str,
         openid: str,
         session: aiohttp.ClientSession,
         clock: Clock,
     ) -> None:
-        self.settings = settings
         self.base_url = base_url.rstrip("/")
         self.openid = openid
         self.session = session
         self.clock = clock
-        self.account = settings.wechat_appid
-        self.crypto = (
-            MessageCrypto(
-                token=settings.token, aes_key=settings.aes_key, appid=settings.wechat_appid
-            )
-            if settings.aes_key
-            else None
-        )
+        self.account = credentials.appid
+        self.token = credentials.token
+        self.crypto = account_crypto(credentials)
         self.last_push_id = 0
         self.pushes_available = True
         self.waiting: dict[int, str] = {}
@@ -142,7 +136,7 @@ class ChatClient:
         timestamp = str(int(self.clock.now().timestamp()))
         nonce = str(secrets.randbelow(10**9))
         params = {
-            "signature": signature(self.settings.token, timestamp, nonce),
+            "signature": signature(self.token, timestamp, nonce),
             "timestamp": timestamp,
             "nonce": nonce,
             "openid": self.openid,
@@ -151,7 +145,7 @@ class ChatClient:
         if self.crypto is not None:
             encrypted = self.crypto.encrypt(body)
             params["encrypt_type"] = "aes"
-            params["msg_signature"] = signature(self.settings.token, timestamp, nonce, encrypted)
+            params["msg_signature"] = signature(self.token, timestamp, nonce, encrypted)
             body = (
                 f"<xml><ToUserName>{cdata(self.account)}</ToUserName>"
                 f"<Encrypt>{cdata(encrypted)}</Encrypt></xml>"
@@ -179,7 +173,7 @@ class ChatClient:
             raise ChatError("an encrypted reply, but no WECHAT_AES_KEY here")
         if not signature_matches(
             str(doc.get("MsgSignature", "")),
-            self.settings.token,
+            self.token,
             str(doc.get("TimeStamp", "")),
             str(doc.get("Nonce", "")),
             str(doc["Encrypt"]),
@@ -293,11 +287,12 @@ async def run_chat(argv: Sequence[str]) -> int:
         return 2
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
     url = args.url or f"http://{host}:{settings.port}"
-    mode = "safe mode (encrypted)" if settings.aes_key else "plaintext"
+    credentials = settings.credentials
+    mode = "safe mode (encrypted)" if credentials.aes_key else "plaintext"
     print(f"chatting with {url} as {args.openid}, {mode}; /quit to leave, /help for commands")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         client = ChatClient(
-            settings=settings,
+            credentials=credentials,
             base_url=url,
             openid=args.openid,
             session=session,

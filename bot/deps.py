@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from bot.kv import Redis
     from bot.metrics import Metrics
+    from bot.wechat.account import AccountTools
     from bot.wechat.api import WeChatAPI
     from club.campaigns.context import CampaignContext
     from club.clock import Clock
@@ -34,6 +35,9 @@ class Deps:
     http: aiohttp.ClientSession
     metrics: Metrics
     wechat: WeChatAPI
+    account: AccountTools
+    """The Official Account's QR codes and menu, for the staff API's views (behind ports: the
+    views never choose a client)."""
     programme: Programme
     """The club programme (CLUB_CONFIG or the built-in demo), loaded once per process."""
     outbox: Outbox

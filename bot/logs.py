@@ -8,7 +8,8 @@ Two things never reach the output (STYLE.md): a mainland mobile number appears a
 (with or without +86 and separators), and the values of our secrets appear as `***`, as do
 bearer tokens, passwords in URLs, and the query parameters that authenticate a request or name
 a member (`signature`, `msg_signature`, `echostr`, `access_token`, `secret`; `openid` keeps its
-first and last four characters, enough to follow one member through the log). The masking runs
+first four and last two characters, enough to follow one member through the log:
+`mask_openid`, the one mask of an openid, which the staff API shows too). The masking runs
 on the finished line, so messages, extras, tracebacks and the access log (LOG_LEVEL=DEBUG) are
 all covered, at every level and in every process: the server, the scheduler, the queue worker
 and the CLI commands all call `setup_logging`.
@@ -40,8 +41,8 @@ SECRET_PARAMS = re.compile(
 OPENID_PARAM = re.compile(r"([?&]openid=)([^&\s\"']*)", re.IGNORECASE)
 BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s\"']*:)[^@/\s\"']+(@)", re.IGNORECASE)
-OPENID_KEPT = 4
-"""Characters kept at each end of an openid in a query string (WeChat's are 28 long)."""
+OPENID_HEAD, OPENID_TAIL = 4, 2
+"""Characters of an openid kept at its start and end (WeChat's are 28 long)."""
 QUIET_TRACEBACKS = frozenset({"asyncpg.pool"})
 """Loggers whose tracebacks are expected noise: asyncpg's pool logs one with every attempt to
 reconnect while the database is down. Their exception is kept as one `error=` field."""
@@ -61,11 +62,16 @@ def mask_phones(text: str) -> str:
     return PHONE.sub(r"\1****\3", text)
 
 
+def mask_openid(openid: str) -> str:
+    """Enough of an openid to tell members apart in a log, not enough to message them; none of
+    one too short to hide the rest."""
+    if len(openid) <= 2 * OPENID_HEAD:
+        return "***"
+    return f"{openid[:OPENID_HEAD]}***{openid[-OPENID_TAIL:]}"
+
+
 def _shorten_openid(found: re.Match[str]) -> str:
-    value = found.group(2)
-    if len(value) <= 2 * OPENID_KEPT:
-        return found.group(1) + "***"
-    return f"{found.group(1)}{value[:OPENID_KEPT]}***{value[-OPENID_KEPT:]}"
+    return found.group(1) + mask_openid(found.group(2))
 
 
 def mask_urls(text: str) -> str:
@@ -88,7 +94,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub("***", text)
-        # Phones first: an openid parameter holding a phone number keeps the phone's mask.
+        # Phones first: a phone number in an openid parameter is masked as a phone wherever it
+        # stands, then shortened further as an openid.
         return mask_urls(mask_phones(text))
 
 
@@ -150,7 +157,7 @@ def _quote(value: str) -> str:
 
 def secret_values(settings: Settings) -> list[str]:
     """The strings that must never be printed: the WeChat secrets and DSN passwords."""
-    values = [settings.secret, settings.token, settings.aes_key or ""]
+    values = list(settings.credentials.secret_values())
     for url in (settings.database_url, settings.redis_url or ""):
         password = _dsn_password(url)
         if password:

@@ -12,14 +12,16 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
 from bot.kv import open_store
 from bot.metrics import Metrics
-from bot.wechat.api import WeChatAPI
+from bot.wechat.account import AccountTools, account_tools
+from bot.wechat.api import account_client
 from bot.wechat.errors import WeChatAPIError
 from bot.wechat.types import MenuButton
 from club.programme.source import load_programme
@@ -60,12 +62,13 @@ def describe(buttons: Sequence[MenuButton]) -> list[str]:
     return lines
 
 
-async def _with_api(settings: Settings, work: Any) -> Any:
+@asynccontextmanager
+async def _account(settings: Settings) -> AsyncIterator[AccountTools]:
+    """The command's account (the settings' one; with several, the one `--account` names)."""
     store = open_store(settings)
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
-            return await work(api)
+            yield account_tools(account_client(settings, http=http, store=store, metrics=Metrics()))
     finally:
         await store.aclose()
 
@@ -75,20 +78,14 @@ async def install_menu(settings: Settings) -> tuple[MenuButton, ...]:
     buttons = wechat_buttons(load_programme(settings.club_config).menu)
     if not buttons:
         raise ProgrammeError("the programme defines no menu ([[menu]]): nothing to install")
-
-    async def create(api: WeChatAPI) -> None:
-        await api.create_menu(buttons)
-
-    await _with_api(settings, create)
+    async with _account(settings) as account:
+        await account.menu.create_menu(buttons)
     return buttons
 
 
 async def current_menu(settings: Settings) -> tuple[MenuButton, ...]:
-    async def get(api: WeChatAPI) -> tuple[MenuButton, ...]:
-        return await api.get_menu()
-
-    result: tuple[MenuButton, ...] = await _with_api(settings, get)
-    return result
+    async with _account(settings) as account:
+        return await account.menu.get_menu()
 
 
 def _parser() -> argparse.ArgumentParser:

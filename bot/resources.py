@@ -26,7 +26,8 @@ from bot.queue import (
     InProcessFeed,
     build_broker,
 )
-from bot.wechat.api import WeChatAPI, api_timeout
+from bot.wechat.account import account_tools
+from bot.wechat.api import account_client, api_timeout
 from bot.wechat.sender import DryRunMassSender, DryRunSender, WeChatMassSender, WeChatSender
 from club.campaigns.context import CampaignContext
 from club.clock import Clock, SystemClock
@@ -71,7 +72,7 @@ async def open_resources(
             aiohttp.ClientSession(timeout=api_timeout(settings)) as http,
         ):
             metrics = Metrics()
-            wechat = WeChatAPI(http=http, store=kv, settings=settings, metrics=metrics)
+            wechat = account_client(settings, http=http, store=kv, metrics=metrics)
             sender: Sender = DryRunSender() if settings.dry_run else WeChatSender(wechat)
             delivery = Delivery(sender, delivery_rules(programme), clock)
             outbox = Outbox(programme, None)
@@ -103,6 +104,7 @@ async def open_resources(
                     http=http,
                     metrics=metrics,
                     wechat=wechat,
+                    account=account_tools(wechat),
                     programme=programme,
                     outbox=outbox,
                     delivery=delivery,

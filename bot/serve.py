@@ -37,7 +37,6 @@ from bot.health import MULTIPROCESS_DIR
 from bot.limits import CappedSite, ServerLimits, bounded_reads
 from bot.logs import setup_logging
 from config import ConfigError, Settings
-from config.settings import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +94,7 @@ def describe_start(
     )
     if not settings.embedded:
         return
-    demo = [
-        name
-        for name, value, default in (
-            ("WECHAT_APPID", settings.wechat_appid, DEMO_APPID),
-            ("WECHAT_SECRET", settings.secret, DEMO_SECRET),
-            ("WECHAT_TOKEN", settings.token, DEMO_TOKEN),
-        )
-        if value == default
-    ]
+    demo = settings.credentials.demo_names()
     log.warning(
         "embedded demo: SQLite file %s, in-process store (one process only), outbox %s; %s",
         settings.database_url.removeprefix("sqlite://"),

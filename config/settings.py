@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.accounts import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, AccountCredentials
+
 log = logging.getLogger(__name__)
 
-DEMO_APPID = "wxclubbotdemo0001"
-DEMO_SECRET = "clubbot-demo-secret-not-for-production"  # noqa: S105 - a public demo value
-DEMO_TOKEN = "clubbotdemotoken"  # noqa: S105 - a public demo value
 DEFAULT_DATABASE_URL = "sqlite://data/clubbot.sqlite3"
 
 
@@ -165,24 +164,25 @@ class Settings(BaseSettings):
         return bool(self.wechat_dry_run)
 
     @property
-    def aes_key(self) -> str | None:
-        return None if self.wechat_aes_key is None else self.wechat_aes_key.get_secret_value()
-
-    @property
-    def token(self) -> str:
-        return self.wechat_token.get_secret_value()
-
-    @property
-    def secret(self) -> str:
-        return self.wechat_secret.get_secret_value()
+    def credentials(self) -> AccountCredentials:
+        """The Official Account of WECHAT_*, the one place its credentials are read: with
+        several accounts, the default (first) one an account registry starts from."""
+        aes_key = self.wechat_aes_key
+        return AccountCredentials(
+            appid=self.wechat_appid,
+            secret=self.wechat_secret.get_secret_value(),
+            token=self.wechat_token.get_secret_value(),
+            aes_key=None if aes_key is None else aes_key.get_secret_value(),
+        )
 
     def describe(self) -> str:
         """One log line about the mode we run in; never a secret."""
         mode = "embedded demo" if self.embedded else "production"
+        aes = "off" if self.wechat_aes_key is None else "on"
         return (
             f"mode={mode} database={_redact_url(self.database_url)} "
             f"store={'in-process' if self.redis_url is None else _redact_url(self.redis_url)} "
-            f"dry_run={self.dry_run} aes={'on' if self.aes_key else 'off'} tz={self.club_tz} "
+            f"dry_run={self.dry_run} aes={aes} tz={self.club_tz} "
             f"api_base={self.wechat_api_base}"
         )
 

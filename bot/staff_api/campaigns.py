@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from bot.logs import mask_openid
 from bot.staff_api.campaign_schemas import (
     CampaignIn,
     CampaignList,
@@ -21,7 +22,6 @@ from bot.staff_api.campaign_schemas import (
     WeChatCodeOut,
 )
 from bot.staff_api.endpoint import Call, CsvFile, Endpoint, View
-from bot.wechat.api import mask_openid
 from club.campaigns import lifecycle, views
 from club.campaigns import message as msg
 from club.campaigns.preview import channel_preview

@@ -24,15 +24,16 @@ class QrCodeOut(Out):
     created: bool = Field(description="False: the code existed and WeChat was not asked again")
 
 
-def wechat_maker(call: Call) -> MakeQrCode:
-    """The port `club.members.sources` makes codes through: WeChat's qrcode/create."""
+def qr_maker(call: Call) -> MakeQrCode:
+    """The port `club.members.sources` makes codes through: the account's, WeChat's refusal
+    answered as the API's 502."""
+    make_qr_code = call.deps.account.make_qr_code
 
     async def make(scene: str) -> MadeQrCode:
         try:
-            code = await call.deps.wechat.create_qrcode(scene)
+            return await make_qr_code(scene)
         except WeChatAPIError as exc:
             raise ApiError(502, "wechat_error", f"{WECHAT_FAILED} ({exc})") from None
-        return MadeQrCode(ticket=code.ticket, url=code.url)
 
     return make
 

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
-from bot.staff_api.qrcodes import QrCodeOut, qr_out, wechat_maker
+from bot.staff_api.qrcodes import QrCodeOut, qr_maker, qr_out
 from bot.staff_api.schemas import In, Out
 from club.members.sources import SourceError, staff_qr_code
 from club.staff import lifecycle
@@ -117,7 +117,7 @@ async def staff_qr(call: Call) -> QrCodeOut:
             "another staff member's is for admins",
         )  # fmt: skip
     try:
-        view = await staff_qr_code(staff_id, wechat_maker(call))
+        view = await staff_qr_code(staff_id, qr_maker(call))
     except LookupError:
         raise _not_found(call) from None
     except SourceError as exc:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
-from bot.staff_api.qrcodes import QrCodeOut, qr_out, wechat_maker
+from bot.staff_api.qrcodes import QrCodeOut, qr_maker, qr_out
 from bot.staff_api.schemas import ONE_LINE, In, Out
 from club.members.sources import SourceError, store_qr_code
 from club.rules.channels import STORE_ID_PATTERN, ChannelLevel, StoreStatus
@@ -197,7 +197,7 @@ async def import_stores(call: Call) -> StoreImportOut:
 async def store_qr(call: Call) -> QrCodeOut:
     store_id = _store_id(call)
     try:
-        view = await store_qr_code(store_id, wechat_maker(call))
+        view = await store_qr_code(store_id, qr_maker(call))
     except LookupError:
         raise stores.StoreNotFound(store_id) from None
     except SourceError as exc:

@@ -42,17 +42,12 @@ from club.messaging.sending import TAG_BATCH  # WeChat's limit, one home for the
 if TYPE_CHECKING:
     from bot.kv import Redis
     from bot.metrics import Metrics
-    from config import Settings
+    from config import AccountCredentials, Settings
 
 log = logging.getLogger(__name__)
 
 MENU_MISSING = 46003
 QR_MAX_EXPIRE_S = 30 * 24 * 3600
-
-
-def mask_openid(openid: str) -> str:
-    """Enough of an openid to tell members apart in a log, not enough to message them."""
-    return openid[:4] + "***" + openid[-2:] if len(openid) > 8 else "***"
 
 
 @dataclass(frozen=True)
@@ -77,27 +72,42 @@ def api_timeout(settings: Settings) -> aiohttp.ClientTimeout:
     )
 
 
+def account_client(
+    settings: Settings, *, http: aiohttp.ClientSession, store: Redis, metrics: Metrics
+) -> WeChatAPI:
+    """The client of the deployment's Official Account (WECHAT_*), for the server and the
+    commands: the one place a client's account is chosen. With several accounts, a registry
+    builds one per account here, on the same session and store."""
+    return WeChatAPI(
+        http=http, store=store, settings=settings, credentials=settings.credentials, metrics=metrics
+    )
+
+
 class WeChatAPI:
+    """The client of one Official Account: `credentials` say which (its appid keys the shared
+    token, its secret fetches it); `settings` give the API base and the timeouts."""
+
     def __init__(
         self,
         *,
         http: aiohttp.ClientSession,
         store: Redis,
         settings: Settings,
+        credentials: AccountCredentials,
         metrics: Metrics,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> None:
         self._http = http
-        self._settings = settings
+        self._credentials = credentials
         self._metrics = metrics
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._timeout = timeout or api_timeout(settings)
         self._base = settings.wechat_api_base.rstrip("/")
         self.tokens = AccessTokens(
-            store=store, appid=settings.wechat_appid, fetch=self._fetch_token, sleep=sleep
+            store=store, appid=credentials.appid, fetch=self._fetch_token, sleep=sleep
         )
 
     # --- messages -------------------------------------------------------------------------
@@ -300,8 +310,8 @@ class WeChatAPI:
     async def _fetch_token(self, force_refresh: bool) -> FetchedToken:
         body = {
             "grant_type": "client_credential",
-            "appid": self._settings.wechat_appid,
-            "secret": self._settings.secret,
+            "appid": self._credentials.appid,
+            "secret": self._credentials.secret,
             "force_refresh": force_refresh,
         }
         retries = 0

@@ -19,9 +19,13 @@ import secrets
 import string
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from wechatpy.crypto.cryptography import WeChatCipher
 from wechatpy.crypto.pkcs7 import PKCS7Encoder
+
+if TYPE_CHECKING:
+    from config import AccountCredentials
 
 _BLOCK = 32
 _ALPHABET = (string.ascii_letters + string.digits).encode("ascii")
@@ -118,3 +122,12 @@ class MessageCrypto:
             f"<TimeStamp>{timestamp}</TimeStamp>"
             f"<Nonce><![CDATA[{nonce}]]></Nonce></xml>"
         )
+
+
+def account_crypto(credentials: AccountCredentials) -> MessageCrypto | None:
+    """The account's envelope, or None when it has no EncodingAESKey (plaintext only)."""
+    if not credentials.aes_key:
+        return None
+    return MessageCrypto(
+        token=credentials.token, aes_key=credentials.aes_key, appid=credentials.appid
+    )

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from club.batching import TurnBatcher
 from club.db.models.members import FollowEvent, FollowKind, Member, MemberStatus
+from club.db.openids import get_or_create
 from club.members.language import Lang, as_lang, first_language
 from club.value.exits import record_unfollow_exit
 
@@ -137,20 +138,13 @@ def _stale(stored: datetime | None, now: datetime) -> bool:
 async def _get_or_create(
     openid: str, *, now: datetime, member_sent: bool, language: Lang | None = None
 ) -> tuple[Member, bool]:
-    member = await Member.get_or_none(openid=openid)
-    if member is not None:
-        return member, False
-    try:
-        member = await Member.create(
-            openid=openid,
-            last_interaction_at=now,
-            last_message_at=now if member_sent else None,
-            language=language or "zh",
-            language_set_at=now if language else None,
-        )
-        return member, True
-    except IntegrityError:  # another worker created it a moment ago
-        return await Member.get(openid=openid), False
+    return await get_or_create(
+        openid,
+        last_interaction_at=now,
+        last_message_at=now if member_sent else None,
+        language=language or "zh",
+        language_set_at=now if language else None,
+    )
 
 
 async def record_contact(

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from club.db.models.members import Member, MemberStatus
+from club.db.openids import get_or_create, with_openid
 from club.members.birthday_text import (
     Birthday,
     BirthdayError,
@@ -75,18 +75,13 @@ class ConsentRequired(PermissionError):
 
 async def find_member(openid: str) -> Member | None:
     """The member behind an openid (erased members have no openid left to find)."""
-    return await Member.get_or_none(openid=openid)
+    return await with_openid(openid).get_or_none()
 
 
 async def get_or_create_member(openid: str, now: datetime, *, unionid: str | None = None) -> Member:
     """The member for this openid, created on first contact (safe under concurrent calls)."""
-    member = await Member.get_or_none(openid=openid)
-    if member is not None:
-        return member
-    try:
-        return await Member.create(openid=openid, unionid=unionid, last_interaction_at=now)
-    except IntegrityError:
-        return await Member.get(openid=openid)
+    member, _ = await get_or_create(openid, unionid=unionid, last_interaction_at=now)
+    return member
 
 
 async def _member(member_id: int) -> Member:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from club.db.models.members import Member, MemberStatus
+from club.db.openids import with_openid
 
 __all__ = [
     "MemberRecord",
@@ -100,7 +101,7 @@ async def member_by_id(member_id: int) -> MemberRecord | None:
 
 async def member_by_openid(openid: str) -> MemberRecord | None:
     """The member behind an openid (erased members have no openid left to find), or None."""
-    member = await Member.get_or_none(openid=openid)
+    member = await with_openid(openid).get_or_none()
     return None if member is None else _record(member)
 
 

@@ -40,6 +40,7 @@ from tortoise.expressions import F, Q
 from club.clock import Clock
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.db.openids import with_openid
 from club.db.raw import Params, dialect, rows
 from club.messaging.keys import template_copy_key
 from club.messaging.kinds import Kind, guarantee
@@ -309,7 +310,7 @@ class Delivery:
             members = (
                 Member.filter(id=row.member_id)
                 if row.member_id is not None
-                else Member.filter(openid=row.openid)
+                else with_openid(row.openid)
             )
             await members.update(unreachable_at=now, unreachable_reason=failed.detail[:64])
         quota = failed.failure is Failure.QUOTA

@@ -27,6 +27,7 @@ from typing import Any
 from club.db import tx
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxStatus
+from club.db.openids import with_openid
 from club.db.outbox_bulk import Inserted, NewOutboxRow, encode_payload, insert_new, insert_rows
 from club.messaging.announcements import Announcement, Recipient, Say
 from club.messaging.kinds import Kind
@@ -114,7 +115,7 @@ class Outbox:
         if query is None:
             if not openid:
                 raise ValueError("tell needs a member id or an openid")
-            query = Member.filter(openid=openid)
+            query = with_openid(openid)
         rows = await query.values(*MEMBER_FIELDS)
         if not rows:
             return Told(None, None)

@@ -32,6 +32,7 @@ from tortoise.expressions import Q
 
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from club.db.openids import with_openid
 from club.messaging.kinds import MARKETING
 from club.messaging.plan import Contact, DeliveryRules, window_closed
 
@@ -189,7 +190,7 @@ async def refusal(row: OutboxMessage, rules: DeliveryRules, now: datetime) -> st
     member = (
         await Member.get_or_none(id=row.member_id)
         if row.member_id is not None
-        else await Member.get_or_none(openid=row.openid)
+        else await with_openid(row.openid).get_or_none()
     )
     if member is None:
         return None

@@ -23,6 +23,7 @@ from club.db.models.ledger import (
     Store,
 )
 from club.db.models.members import Member
+from club.db.openids import with_openid
 from club.db.tx import transaction
 from club.messaging import announcements
 from club.messaging.announcements import PointsChange
@@ -153,7 +154,7 @@ async def _member_id(member_id: int | None, openid: str | None) -> int:
         if not await Member.filter(id=member_id).exists():
             raise UnknownMember(member_id)
         return member_id
-    found = await Member.filter(openid=openid).first()
+    found = None if openid is None else await with_openid(openid).first()
     if found is None:
         raise PurchaseError(f"no member with openid {openid!r}")
     return int(found.id)

@@ -17,6 +17,7 @@ from tortoise import Tortoise
 from club.db.models.ledger import Purchase
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
+from club.db.openids import with_openid
 
 SEARCH_LIMIT = 50
 MAX_ID = 2**63 - 1
@@ -117,7 +118,7 @@ async def search_members(query: str) -> tuple[SearchKind, list[MemberRow]]:
     elif kind is SearchKind.PHONE:
         found = base.filter(phone=query)
     elif kind is SearchKind.OPENID:
-        found = base.filter(openid=query)
+        found = with_openid(query).exclude(status=MemberStatus.DELETED)
     else:
         found = (
             base.filter(name__istartswith=query)

@@ -23,7 +23,7 @@ from bot.wechat.errors import (
     TransportError,
     WeChatAPIError,
 )
-from tests.conftest import make_settings
+from tests.bot.test_sending import make_api as client_at
 from tests.fakes import FakeWeChat, Reply
 
 OPENID = "oQwErTyUiOp1234567890abcd"
@@ -50,14 +50,9 @@ def make_api(
     sleep: Sleeps | None = None,
     timeout: aiohttp.ClientTimeout | None = None,
 ) -> WeChatAPI:
-    return WeChatAPI(
-        http=http,
-        store=store,
-        settings=make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False),
-        metrics=metrics or Metrics(),
-        retry=FAST,
-        sleep=sleep or Sleeps(),
-        timeout=timeout,
+    sleep = sleep or Sleeps()
+    return client_at(
+        fake.base_url, http, store, retry=FAST, timeout=timeout, metrics=metrics, sleep=sleep
     )
 
 
@@ -245,14 +240,7 @@ async def test_network_errors_are_retried_then_given_up(
     async with FakeWeChat() as gone:
         base = gone.base_url
     sleeps = Sleeps()
-    api = WeChatAPI(
-        http=http,
-        store=store,
-        settings=make_settings(wechat_api_base=base),
-        metrics=Metrics(),
-        retry=FAST,
-        sleep=sleeps,
-    )
+    api = client_at(base, http, store, retry=FAST, sleep=sleeps)
     with pytest.raises(TransportError) as caught:
         await api.send_text(OPENID, "hi")
     assert caught.value.result == "network"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -9,11 +10,10 @@ import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.metrics import Metrics
-from bot.wechat.api import RetryPolicy, WeChatAPI, mask_openid
+from bot.wechat.api import RetryPolicy, WeChatAPI
 from bot.wechat.errors import DuplicateMassSend, WeChatAPIError
 from bot.wechat.types import Article, MenuButton, Tag
-from tests.conftest import make_settings
+from tests.bot.test_sending import make_api
 from tests.fakes import FakeWeChat, Reply
 
 OPENID = "oQwErTyUiOp1234567890abcd"
@@ -21,14 +21,9 @@ OPENID = "oQwErTyUiOp1234567890abcd"
 
 @pytest.fixture
 async def api(fake: FakeWeChat, store: Redis) -> AsyncIterator[WeChatAPI]:
+    retry = RetryPolicy(retries=2, base_delay_s=0.001)
     async with aiohttp.ClientSession() as http:
-        yield WeChatAPI(
-            http=http,
-            store=store,
-            settings=make_settings(wechat_api_base=fake.base_url),
-            metrics=Metrics(),
-            retry=RetryPolicy(retries=2, base_delay_s=0.001),
-        )
+        yield make_api(fake.base_url, http, store, retry=retry, sleep=asyncio.sleep)
 
 
 async def test_news_message(api: WeChatAPI, fake: FakeWeChat) -> None:
@@ -202,9 +197,3 @@ async def test_a_repeated_mass_send_gives_the_msg_id_of_the_send_wechat_had(
     fake.script("message/mass/sendall", [answer])
     result = await api.mass_send_text_by_tag(101, "x", clientmsgid="campaign-12")
     assert (result.duplicate, result.msg_id) == (True, 3147494552)
-
-
-def test_openids_are_masked_for_logs() -> None:
-    masked = mask_openid(OPENID)
-    assert masked.startswith("oQwE") and masked.endswith("cd") and OPENID not in masked
-    assert mask_openid("short") == "***"

@@ -24,7 +24,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from bot import keys
 from bot.metrics import Metrics
-from bot.wechat.api import WeChatAPI
+from bot.wechat.api import account_client
 from config import Settings
 
 async def main(base, redis_url, start):
@@ -36,7 +36,7 @@ async def main(base, redis_url, start):
     keys.use_prefix(settings.redis_prefix)  # REDIS_PREFIX from the environment
     store = aioredis.from_url(redis_url)
     async with aiohttp.ClientSession() as http:
-        api = WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics())
+        api = account_client(settings, http=http, store=store, metrics=Metrics())
         await asyncio.sleep(max(0.0, start - time.time()))
         tokens = await asyncio.gather(*(api.tokens.get() for _ in range(5)))
     await store.aclose()

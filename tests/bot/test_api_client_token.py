@@ -13,10 +13,10 @@ import pytest
 
 from bot import keys
 from bot.kv import Redis
-from bot.metrics import Metrics
 from bot.wechat.api import RetryPolicy, WeChatAPI
 from bot.wechat.errors import WeChatAPIError
-from tests.conftest import APPID, make_settings
+from tests.bot.test_sending import make_api
+from tests.conftest import APPID
 from tests.fakes import FakeWeChat
 
 OPENID = "oQwErTyUiOp1234567890abcd"
@@ -25,8 +25,7 @@ FAST = RetryPolicy(retries=2, base_delay_s=0.01, max_delay_s=0.02)
 
 def worker(fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis, **kw: object) -> WeChatAPI:
     """One worker's client: its own instance (its own in-process lock), the shared store."""
-    settings = make_settings(wechat_api_base=fake.base_url, wechat_dry_run=False, **kw)
-    return WeChatAPI(http=http, store=store, settings=settings, metrics=Metrics(), retry=FAST)
+    return make_api(fake.base_url, http, store, retry=FAST, sleep=asyncio.sleep, **kw)
 
 
 async def test_twenty_workers_on_a_cold_cache_fetch_one_token(

@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.deps import DEPS
 from bot.kv import Redis
-from bot.metrics import Metrics
-from bot.wechat.api import RetryPolicy, WeChatAPI
+from bot.wechat.api import RetryPolicy
 from bot.wechat.errors import TransportError
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage, OutboxStatus
@@ -25,6 +24,7 @@ from club.messaging import announcements
 from club.messaging.delivery import DeliveryStatus
 from config import ConfigError, Settings
 from scheduler.__main__ import main as scheduler_main
+from tests.bot.test_sending import make_api
 from tests.conftest import make_settings
 from tests.fakes import FakeWeChat
 
@@ -127,10 +127,8 @@ async def test_the_client_gives_up_connecting_after_the_configured_connect_timeo
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WECHAT_API_CONNECT_TIMEOUT_SECONDS", "0.3")
-    settings = make_settings(wechat_api_base=f"http://127.0.0.1:{unanswering_port}")
-    api = WeChatAPI(
-        http=http, store=store, settings=settings, metrics=Metrics(), retry=RetryPolicy(retries=0)
-    )
+    base = f"http://127.0.0.1:{unanswering_port}"
+    api = make_api(base, http, store, retry=RetryPolicy(retries=0), sleep=asyncio.sleep)
     await asyncio.sleep(0.05)  # the fillers' handshakes have taken the backlog
     started = time.monotonic()
     with pytest.raises(TransportError) as caught:

@@ -38,7 +38,11 @@ def chat_client(
     settings: Settings, url: str, session: aiohttp.ClientSession, clock: FixedClock
 ) -> ChatClient:
     return ChatClient(
-        settings=settings, base_url=url, openid="o_chat_test", session=session, clock=clock
+        credentials=settings.credentials,
+        base_url=url,
+        openid="o_chat_test",
+        session=session,
+        clock=clock,
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import RedactingFilter, Redactor, mask_phones, setup_logging
+from bot.logs import RedactingFilter, Redactor, mask_openid, mask_phones, setup_logging
 from config import ConfigError, Settings
 from tests.conftest import make_settings
 
@@ -164,7 +164,7 @@ def test_short_secrets_are_not_searched_for() -> None:
             "POST /wechat?signature=1f2e3d&timestamp=1795399200&nonce=42"
             "&openid=oMemberabcdefghijklmnopqrs01&encrypt_type=aes&msg_signature=9a8b7c HTTP/1.1",
             "POST /wechat?signature=***&timestamp=1795399200&nonce=42"
-            "&openid=oMem***rs01&encrypt_type=aes&msg_signature=*** HTTP/1.1",
+            "&openid=oMem***01&encrypt_type=aes&msg_signature=*** HTTP/1.1",
         ),
         ("GET /wechat?echostr=5838479218127813673&x=1", "GET /wechat?echostr=***&x=1"),
         ("/cgi-bin/token?appid=wx1&SECRET=s3cr3t", "/cgi-bin/token?appid=wx1&SECRET=***"),
@@ -180,6 +180,21 @@ def test_urls_and_tokens_are_masked(text: str, expected: str) -> None:
     assert Redactor([])(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("openid", "masked"),
+    [
+        ("oQwErTyUiOp1234567890abcd", "oQwE***cd"),  # WeChat's are 28 long
+        ("o1234567x", "o123***7x"),
+        ("o1234567", "***"),  # too short to show any of it
+        ("short", "***"),
+    ],
+)
+def test_an_openid_is_masked_alike_in_a_query_and_in_an_answer(openid: str, masked: str) -> None:
+    # One mask: the log's query strings and what the staff API shows (a test send's `sent_to`).
+    assert mask_openid(openid) == masked
+    assert Redactor([])(f"GET /x?openid={openid}&y=1") == f"GET /x?openid={masked}&y=1"
+
+
 def test_a_debug_access_log_line_is_masked(output: io.StringIO) -> None:
     access = logging.getLogger("aiohttp.access")
     access.debug(
@@ -187,7 +202,7 @@ def test_a_debug_access_log_line_is_masked(output: io.StringIO) -> None:
     )
     line = output.getvalue()
     assert "13812345678" not in line and "abcdef" not in line
-    assert "openid=138****5678&signature=***" in line
+    assert "openid=138****78&signature=***" in line
 
 
 def test_a_pool_reconnection_traceback_is_one_field(output: io.StringIO) -> None:

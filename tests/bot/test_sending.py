@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -30,6 +31,10 @@ TEMPLATE = "message/template/send"
 NO_RETRY = RetryPolicy(retries=0)
 
 
+async def no_wait(_seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
 def make_api(
     base: str,
     http: aiohttp.ClientSession,
@@ -37,15 +42,20 @@ def make_api(
     *,
     retry: RetryPolicy = NO_RETRY,
     timeout: aiohttp.ClientTimeout | None = None,
+    metrics: Metrics | None = None,
+    sleep: Callable[[float], Awaitable[None]] = no_wait,
+    **settings: object,
 ) -> WeChatAPI:
-    settings = make_settings(wechat_api_base=base, wechat_dry_run=False)
+    """The tests' client of the settings' account at `base` (`settings`: overrides)."""
+    made = make_settings(wechat_api_base=base, wechat_dry_run=False, **settings)
     return WeChatAPI(
         http=http,
         store=store,
-        settings=settings,
-        metrics=Metrics(),
+        settings=made,
+        credentials=made.credentials,
+        metrics=metrics or Metrics(),
         retry=retry,
-        sleep=lambda _s: asyncio.sleep(0),
+        sleep=sleep,
         timeout=timeout,
     )
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, Settings
-from config.settings import DEMO_APPID
+from config.accounts import DEMO_APPID
 
 PG = "postgres://clubbot:s3cretpw@db.internal:5432/clubbot"
 
@@ -12,7 +12,7 @@ def test_embedded_default_fills_demo_secrets_and_dry_run() -> None:
     settings = Settings.from_env(_env_file=None)
     assert settings.embedded
     assert settings.wechat_appid == DEMO_APPID
-    assert settings.token and settings.secret
+    assert settings.credentials.token and settings.credentials.secret
     assert settings.dry_run is True
     assert "embedded demo" in settings.describe()
 
@@ -48,7 +48,7 @@ def test_secrets_never_show_in_repr_or_description() -> None:
         wechat_token="prodtoken",
         wechat_aes_key="a" * 43,
     )
-    shown = repr(settings) + str(settings) + settings.describe()
+    shown = repr(settings) + str(settings) + settings.describe() + repr(settings.credentials)
     for secret in ("prod-secret-value", "prodtoken", "a" * 43, "s3cretpw", "redispw"):
         assert secret not in shown
 

@@ -26,9 +26,9 @@ from dataclasses import replace
 from datetime import date
 
 from bot.logs import setup_logging
+from bot.schedule import JOBS
 from club.clock import SystemClock
 from config import ConfigError, Settings
-from scheduler.jobs import JOBS
 from scheduler.runner import Outcome
 
 log = logging.getLogger("scheduler")

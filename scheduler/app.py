@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.kv import Redis
 from bot.metrics import count_deliveries
 from bot.queue import build_broker
 from bot.resources import open_resources
+from bot.schedule import daily_jobs, fire_times
 from club.campaigns.tick import tick as campaign_tick
 from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
@@ -44,11 +45,6 @@ MISFIRE_GRACE_S = 6 * 3600
 DISPATCH_EVERY_S = 30
 RESUME_EVERY_S = 30
 """How often a scheduler looks for today's runs a killed process left unfinished."""
-EXPIRY_TIME = time(3, 0)
-TIER_REVIEW_TIME = time(4, 0)
-RANK_AHEAD_TIME = time(1, 30)
-VALUE_TIME = time(2, 0)
-CHURN_TIME = time(2, 30)
 
 
 @dataclass
@@ -114,27 +110,6 @@ async def runtime(
         finally:
             if broker is not None:
                 await broker.shutdown()
-
-
-def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]]:
-    send = programme.birthday.send_time
-    review = programme.tier_review.day_of_month
-    at_send = {"hour": send.hour, "minute": send.minute, "timezone": tz}
-    return [
-        ("birthday", CronTrigger(**at_send)),
-        ("festival", CronTrigger(**at_send)),
-        ("expire-points", CronTrigger(hour=EXPIRY_TIME.hour, minute=0, timezone=tz)),
-        ("tier-review", CronTrigger(day=review, hour=TIER_REVIEW_TIME.hour, minute=0, timezone=tz)),
-        # At night: the report periods staff will ask for, ranked before the refresh drops
-        # yesterday's rankings (it reads which periods were asked); then values and the churn
-        # list, before the day's campaigns and automations read classes and churn risk.
-        (
-            "rank-ahead",
-            CronTrigger(hour=RANK_AHEAD_TIME.hour, minute=RANK_AHEAD_TIME.minute, timezone=tz),
-        ),
-        ("value-refresh", CronTrigger(hour=VALUE_TIME.hour, minute=VALUE_TIME.minute, timezone=tz)),
-        ("churn-scan", CronTrigger(hour=CHURN_TIME.hour, minute=CHURN_TIME.minute, timezone=tz)),
-    ]
 
 
 class CatchUp(StrEnum):
@@ -266,12 +241,7 @@ def _due_today(trigger: CronTrigger, now: datetime) -> bool:
 
 def _due(trigger: CronTrigger, now: datetime) -> list[datetime]:
     """The trigger's fire times within LOOK_BACK of `now`, up to `now`, oldest first."""
-    fires: list[datetime] = []
-    fire = trigger.get_next_fire_time(None, now - LOOK_BACK)
-    while fire is not None and fire <= now:
-        fires.append(fire)
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return fires
+    return fire_times(trigger, now - LOOK_BACK, now)
 
 
 async def serve(rt: Runtime, stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from bot.schedule import JOBS
 from club.campaigns.automations import run_automations
 from club.campaigns.context import CampaignContext
 from club.clock import Clock
@@ -33,17 +34,6 @@ from club.value.churn import scan_churn
 from club.value.refresh import refresh_values
 
 log = logging.getLogger(__name__)
-
-JOBS = (
-    "birthday",
-    "festival",
-    "expire-points",
-    "tier-review",
-    "rank-ahead",
-    "value-refresh",
-    "churn-scan",
-    "automations",
-)
 
 JobBody = Callable[[date], Awaitable[Mapping[str, int]]]
 

@@ -1,0 +1,75 @@
+"""The scheduler's jobs and when each is due: the one definition of the schedule.
+
+The scheduler (`scheduler.app`) runs these triggers; the staff API reads the same ones to say
+when a job is next due and which day it missed. It lives here, below both, because the layers
+let the transport import no scheduler module.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from club.programme import Programme
+
+JOBS = (
+    "birthday",
+    "festival",
+    "expire-points",
+    "tier-review",
+    "rank-ahead",
+    "value-refresh",
+    "churn-scan",
+    "automations",
+)
+"""Every job `python -m scheduler run` takes; all but `automations` are on the schedule (the
+scheduler's half-minute tick starts each automation at its own time; the job is for a run by
+hand)."""
+
+EXPIRY_TIME = time(3, 0)
+TIER_REVIEW_TIME = time(4, 0)
+RANK_AHEAD_TIME = time(1, 30)
+VALUE_TIME = time(2, 0)
+CHURN_TIME = time(2, 30)
+
+
+def daily_jobs(programme: Programme, tz: tzinfo) -> list[tuple[str, CronTrigger]]:
+    send = programme.birthday.send_time
+    review = programme.tier_review.day_of_month
+    at_send = {"hour": send.hour, "minute": send.minute, "timezone": tz}
+    return [
+        ("birthday", CronTrigger(**at_send)),
+        ("festival", CronTrigger(**at_send)),
+        ("expire-points", CronTrigger(hour=EXPIRY_TIME.hour, minute=0, timezone=tz)),
+        ("tier-review", CronTrigger(day=review, hour=TIER_REVIEW_TIME.hour, minute=0, timezone=tz)),
+        # At night: the report periods staff will ask for, ranked before the refresh drops
+        # yesterday's rankings (it reads which periods were asked); then values and the churn
+        # list, before the day's campaigns and automations read classes and churn risk.
+        (
+            "rank-ahead",
+            CronTrigger(hour=RANK_AHEAD_TIME.hour, minute=RANK_AHEAD_TIME.minute, timezone=tz),
+        ),
+        ("value-refresh", CronTrigger(hour=VALUE_TIME.hour, minute=VALUE_TIME.minute, timezone=tz)),
+        ("churn-scan", CronTrigger(hour=CHURN_TIME.hour, minute=CHURN_TIME.minute, timezone=tz)),
+    ]
+
+
+def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
+    """The trigger's fire times from `start` to `end` (both included), oldest first."""
+    fires: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire <= end:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return fires
+
+
+def missed_days(
+    trigger: CronTrigger, ran: set[date], first: date, now: datetime, grace: timedelta
+) -> list[date]:
+    """The days from `first` on when the trigger fired more than `grace` before `now` and no
+    run of the job was recorded (`ran`: the days it has a run for), newest first."""
+    start = datetime.combine(first, time(0), tzinfo=now.tzinfo)
+    fired = fire_times(trigger, start, now - grace)
+    return sorted({f.date() for f in fired} - ran, reverse=True)

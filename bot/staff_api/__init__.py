@@ -20,6 +20,7 @@ from bot.staff_api import (
     codes,
     counter,
     data_rights,
+    jobs,
     members,
     points,
     purchases,
@@ -64,6 +65,7 @@ def endpoints() -> list[Endpoint]:
         *reports.ENDPOINTS,
         *accounts.ENDPOINTS,
         *service.ENDPOINTS,
+        *jobs.ENDPOINTS,
     ]
 
 

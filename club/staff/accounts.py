@@ -69,6 +69,8 @@ class Permission(StrEnum):
     """Open group-purchase accounts and add their contacts."""
     READ_REPORTS = "read_reports"
     """Customer value reports: who the key customers are, what they bring, who is leaving."""
+    READ_JOBS = "read_jobs"
+    """The scheduled jobs' runs: whether last night's greetings went out, what failed."""
     OWN_QR_CODE = "own_qr_code"
     """Make, see and print one's own QR code (`staff_<id>`: the members it brings are credited
     to its holder); another staff member's needs MANAGE_STAFF."""
@@ -100,6 +102,7 @@ _MARKETER = _CLERK | {
     Permission.MANAGE_ACCOUNTS,
     Permission.ASSIGN_MANAGERS,
     Permission.READ_REPORTS,
+    Permission.READ_JOBS,
 }
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.CLERK: _CLERK,

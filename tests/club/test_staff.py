@@ -71,6 +71,7 @@ def test_tokens_are_long_random_and_hash_to_hex() -> None:
                 "manage_accounts",
                 "assign_managers",
                 "read_reports",
+                "read_jobs",
                 "handle_tickets",
                 "own_qr_code",
             },

@@ -37,6 +37,7 @@ NAV = (
     NavItem("nav_stores", "/console/stores", Permission.READ_STORES),
     NavItem("nav_codes", "/console/codes", Permission.ISSUE_CODES),
     NavItem("nav_programme", "/console/programme", Permission.READ_PROGRAMME),
+    NavItem("nav_jobs", "/console/jobs", Permission.READ_JOBS),
     NavItem("nav_staff", "/console/staff", Permission.MANAGE_STAFF),
 )
 

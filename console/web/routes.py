@@ -7,6 +7,7 @@ from aiohttp import web
 from console.web import (
     campaigns,
     home,
+    jobs,
     key_customers,
     members,
     programme,
@@ -35,6 +36,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/console/codes", programme.generate_codes)
     app.router.add_get("/console/codes/{id}.csv", programme.download_codes)
     app.router.add_get("/console/programme", programme.programme_page)
+    app.router.add_get("/console/jobs", jobs.jobs_page)
     app.router.add_get("/console/staff", staff.staff_list)
     app.router.add_post("/console/staff/password", staff.staff_password)
     app.router.add_get("/console/staff/{id}/qrcode", qrcodes.show)

@@ -1,0 +1,99 @@
+"""The console's scheduled-jobs page: each job's recent runs, as the runner recorded them (real
+jobs run through it), a failed, long-running or missed run marked in words, counts by name, the
+next run in the club's time zone. It reads the staff API's `listJobRuns` (admins, marketers)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.deps import DEPS
+from bot.schedule import JOBS
+from club.clock import FixedClock
+from console.i18n import translator
+from console.web.jobs import count_label, job_name
+from scheduler.app import Runtime
+from tests.console.support import Client, sign_in, staff_with_password
+from tests.scheduler.history import PASSWORD, PHONE, make_history
+
+PAGE = "/console/jobs"
+
+
+def row(html: str, job: str, day: str) -> str:
+    found = re.search(rf'<tr id="run-{job}-{day}"[^>]*>.*?</tr>', html, re.S)
+    assert found, (job, day)
+    return found.group(0)
+
+
+def text(fragment: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+
+
+async def test_an_admin_sees_failed_long_and_missed_runs_marked(
+    console_client: Client, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_history(Runtime(console_client.app[DEPS]), clock, monkeypatch)
+    await staff_with_password("ada", "admin")
+    await sign_in(console_client, "ada")
+    resp = await console_client.get(PAGE)
+    assert resp.status == 200, await resp.text()
+    html = await resp.text()
+    assert f'href="{PAGE}" aria-current="page"' in html  # in the menu
+    assert "Asia/Shanghai" in html
+
+    # The next run, in the club's time zone.
+    caption = html.split('id="job-expire-points"')[1].split("</caption>")[0]
+    assert "积分过期与提醒" in caption and "下次运行 " in text(caption)
+    assert "2026-11-24 03:00" in caption
+    assert "2026-11-23 10:00" in html.split('id="job-birthday"')[1].split("</caption>")[0]
+
+    # Marks in words (and a symbol), not by colour alone.
+    missed = row(html, "birthday", "2026-11-21")
+    assert 'data-mark="missed"' in missed and "⚠ 未运行" in text(missed)
+    failed = row(html, "churn-scan", "2026-11-22")
+    assert 'data-mark="failed"' in failed and "✗ 失败" in text(failed)
+    assert "OperationalError: invalid input for query argument" in failed
+    assert PHONE not in html and "138****5678" in failed and PASSWORD not in html
+    long = row(html, "value-refresh", "2026-11-22")
+    assert 'data-mark="long"' in long and "运行过久" in text(long)
+    fine = row(html, "value-refresh", "2026-11-23")
+    assert "data-mark" not in fine and "✓ 完成" in text(fine)
+
+    # Counts by name; a resumed run says its counts are its last attempt's only.
+    resumed = text(row(html, "birthday", "2026-11-22"))
+    assert "查到的会员 1" in resumed and "过生日的会员 1" in resumed
+    assert "2 计数仅为最后一次尝试的结果" in resumed
+    expiry = text(row(html, "expire-points", "2026-11-23"))
+    assert "过期积分 0" in expiry and "到期提醒 0" in expiry and "_" not in expiry
+    # A job off the schedule, run by hand, has its table too.
+    assert "自动化活动" in html and "不定时，手动运行" in html
+
+    english = await console_client.get("/console/lang/en", params={"next": PAGE})
+    html = await english.text()
+    assert "✗ failed" in text(row(html, "churn-scan", "2026-11-22"))
+    assert "counts of the last attempt only" in html and "Next run" in html
+
+
+async def test_a_marketer_may_look_a_clerk_may_not(console_client: Client) -> None:
+    await staff_with_password("mia", "marketer")
+    await staff_with_password("kim", "clerk")
+    await sign_in(console_client, "mia")
+    page = await (await console_client.get(f"{PAGE}?days=7")).text()
+    assert "最近 7 天" in page and "还没有任何运行记录" in page  # nothing ran yet: said
+    console_client.session.cookie_jar.clear()
+    await sign_in(console_client, "kim")
+    assert f'href="{PAGE}"' not in await (await console_client.get("/console/members")).text()
+    assert (await console_client.get(PAGE)).status == 403
+
+
+def test_every_job_and_count_has_words_in_both_languages() -> None:
+    for lang in ("zh", "en"):
+        _ = translator(lang)
+        assert all(job_name(job, _) for job in JOBS)
+    _ = translator("en")
+    assert count_label("skipped_frequency_cap", _) == "skipped: over the marketing cap"
+    assert count_label("reminders_skipped_member_blocked", _) == "reminders skipped: blocked"
+    assert count_label("class_A", _) == "class A customers"
+    assert count_label("quadrant_grow", _) == "quadrant: grow"
+    assert count_label("something_new", _) == "something_new"  # shown as the job named it

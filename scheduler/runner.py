@@ -26,6 +26,7 @@ from tortoise.exceptions import IntegrityError
 
 from bot import keys
 from bot.kv import Redis, release_if_ours
+from bot.logs import mask_phones, mask_urls
 from club.clock import Clock
 from club.db.models.jobs import JobRun, JobStatus
 
@@ -100,7 +101,9 @@ class JobRunner:
         try:
             counts = dict(await body(day))
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:255]
+            # Kept masked as the log masks it: a driver's error quotes the value it refused (a
+            # phone number), and staff read this text (the jobs page).
+            error = mask_phones(mask_urls(f"{type(exc).__name__}: {exc}"))[:255]
             log.exception("job %s for %s failed", job, day)
             await JobRun.filter(id=record.id).update(
                 status=JobStatus.FAILED, finished_at=self._clock.now(), last_error=error

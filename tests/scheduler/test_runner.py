@@ -92,3 +92,18 @@ async def test_failed_run_is_recorded_and_resumed(
     assert resumed.outcome is Outcome.DONE
     record = await JobRun.get(job="birthday", day=DAY)
     assert record.status is JobStatus.DONE and record.attempts == 2 and record.last_error is None
+
+
+async def test_a_failed_runs_error_is_kept_with_phone_numbers_masked(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    """Staff read the error (the jobs page): a driver quoting the value it refused does not put
+    a member's phone number there."""
+
+    async def refused(day: date) -> dict[str, int]:
+        raise ValueError("invalid input for query argument $1: '13812345678'")
+
+    failed = await JobRunner(store=store, clock=clock).run("birthday", DAY, refused)
+    record = await JobRun.get(job="birthday", day=DAY)
+    assert "13812345678" not in (record.last_error or "") and "13812345678" not in failed.error
+    assert record.last_error == failed.error and record.last_error.startswith("ValueError: ")

@@ -14,18 +14,28 @@ Drops the database's schema and flushes the Redis db first. Measures, printing e
 3. send rate: two `python -m scheduler worker` processes sending a 20,000-member campaign by
    template to the fake server, unpaced (the ceiling: the programme's max_per_second raised to
    10,000) and paced (`--pace`, default 300 a second): the rate between the first and the last
-   send (outbox `sent_at`), and for the paced run its ratio to the setting.
+   send (outbox `sent_at`), and for the paced run its ratio to the setting. `--bonus N` gives
+   those campaigns a bonus of N points each (budget for all).
+4. fan-out (`--fanout N`, after the others): campaigns to N members each, with a bonus of 10
+   points and without, alternately (`--rounds`), their batches of 50 planned and sent by this
+   process (a dry-run sender, unpaced): each batch's planning transaction (`prepare`: the
+   bonus reserved, or, before the bonus went with the message, credited) and its sends (`send`:
+   with the bonus settled after them), mean and 95th percentile a batch, and the bonus's share.
+   `--steps fanout` runs it alone (it needs `--members` at least N).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +59,7 @@ from bot.wechat.sender import DryRunSender, WeChatMassSender  # noqa: E402
 from club.campaigns import lifecycle  # noqa: E402
 from club.campaigns import message as msg  # noqa: E402
 from club.campaigns.context import CampaignContext  # noqa: E402
+from club.campaigns.fanout import prepare, send  # noqa: E402
 from club.campaigns.mass import advance_mass  # noqa: E402
 from club.campaigns.runs import start_run  # noqa: E402
 from club.clock import SystemClock  # noqa: E402
@@ -58,6 +69,7 @@ from club.db.models.segments import Segment, SegmentKind  # noqa: E402
 from club.db.models.staff import StaffRole  # noqa: E402
 from club.messaging.delivery import Delivery  # noqa: E402
 from club.messaging.outbox import Outbox  # noqa: E402
+from club.messaging.pacing import Unpaced  # noqa: E402
 from club.messaging.plan import delivery_rules  # noqa: E402
 from club.programme.source import load_programme  # noqa: E402
 from club.rules.campaigns import RecipientState, RunStatus  # noqa: E402
@@ -104,7 +116,9 @@ async def segment(name: str, rule: dict[str, Any], now: datetime) -> int:
     return found.id
 
 
-async def campaign(ctx: CampaignContext, segment_id: int, *, pace: int | None, holdout: int) -> Any:
+async def campaign(
+    ctx: CampaignContext, segment_id: int, *, pace: int | None, holdout: int, bonus: int = 0
+) -> Any:
     now = ctx.clock.now()
     spec = lifecycle.Spec(
         f"bench {segment_id}",
@@ -112,6 +126,8 @@ async def campaign(ctx: CampaignContext, segment_id: int, *, pace: int | None, h
         msg.CampaignMessage("双十二会员日"),
         pace=pace,
         holdout_bp=holdout,
+        bonus_points=bonus,
+        budget_points=bonus * 10_000_000,
     )
     made = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
     await lifecycle.approve(made.id, programme=ctx.programme, now=now, staff=STAFF)
@@ -170,10 +186,7 @@ async def start_workers(env: dict[str, str], n: int) -> list[asyncio.subprocess.
     ]
 
 
-async def send_rate(
-    ctx: CampaignContext, pg_url: str, tag: str, pace: int | None, first_id: int
-) -> float:
-    """A campaign to RATE_MEMBERS members (a tag) sent by the running workers; msg/s."""
+async def tag_members(pg_url: str, tag: str, first_id: int, count: int) -> None:
     conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
     try:
         await conn.execute(
@@ -181,11 +194,22 @@ async def send_rate(
             "SELECT g, $1, now() FROM generate_series($2::bigint, $3::bigint) AS g",
             tag,
             first_id,
-            first_id + RATE_MEMBERS - 1,
+            first_id + count - 1,
         )
+    finally:
+        await conn.close()
+
+
+async def send_rate(
+    ctx: CampaignContext, pg_url: str, tag: str, pace: int | None, first_id: int, bonus: int
+) -> float:
+    """A campaign to RATE_MEMBERS members (a tag) sent by the running workers; msg/s."""
+    await tag_members(pg_url, tag, first_id, RATE_MEMBERS)
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
         now = ctx.clock.now()
         tagged = await segment(tag, {"rule": "tags", "tags": [tag]}, now)
-        made = await campaign(ctx, tagged, pace=pace, holdout=0)
+        made = await campaign(ctx, tagged, pace=pace, holdout=0, bonus=bonus)
         run = await start_run(ctx, made, now.date(), now)
         assert run is not None
         for _ in range(3600):
@@ -208,6 +232,7 @@ async def send_rate(
         await conn.close()
     rate = (sent - 1) / (last - first).total_seconds()
     label = "unpaced (the ceiling)" if pace is None else f"paced at {pace}/s"
+    label += f", bonus {bonus}" if bonus else ""
     ratio = "" if pace is None else f"   {rate / pace:.3f} of the setting"
     line(
         f"send {sent:,} by template, 2 workers, {label}",
@@ -215,6 +240,64 @@ async def send_rate(
         f"{rate:,.0f} msg/s{ratio}",
     )
     return rate
+
+
+def spread(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"mean {1000 * statistics.fmean(ordered):6.1f} ms  p95 {1000 * p95:6.1f} ms"
+
+
+async def fanout_round(
+    ctx: CampaignContext, pg_url: str, members: int, bonus: int, n: int
+) -> tuple[list[float], list[float]]:
+    """A campaign to `members` members planned and sent here, batch by batch: the seconds of
+    each batch's `prepare` and `send`."""
+    tag = f"fanout-{n}"
+    await tag_members(pg_url, tag, 1, members)
+    now = ctx.clock.now()
+    made = await campaign(
+        ctx, await segment(tag, {"rule": "tags", "tags": [tag]}, now), pace=None, holdout=0,
+        bonus=bonus,
+    )  # fmt: skip
+    run = await start_run(ctx, made, now.date(), now)
+    assert run is not None
+    planned: list[float] = []
+    sent: list[float] = []
+    counts: Counter[str] = Counter()
+    for number in range(run.chunks):
+        while True:
+            started = time.perf_counter()
+            batch = await prepare(ctx, made, run, number, ctx.clock.now())
+            if batch is None:
+                break
+            planned.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await send(ctx, made, batch.to_send, counts)
+            sent.append(time.perf_counter() - started)
+    return planned, sent
+
+
+async def fanout(ctx: CampaignContext, pg_url: str, members: int, rounds: int) -> None:
+    """Step 4: campaigns with and without a bonus, alternately; per batch of 50."""
+    found: dict[int, tuple[list[float], list[float]]] = {0: ([], []), 10: ([], [])}
+    n = 0
+    for _ in range(rounds):
+        for bonus in (0, 10):
+            n += 1
+            planned, sent = await fanout_round(ctx, pg_url, members, bonus, n)
+            found[bonus][0].extend(planned)
+            found[bonus][1].extend(sent)
+    for bonus, (planned, sent) in found.items():
+        total = [a + b for a, b in zip(planned, sent, strict=True)]
+        print(
+            f"fan-out, bonus {bonus:>2}, {len(planned)} batches of 50: prepare {spread(planned)}"
+            f"   send {spread(sent)}   both {spread(total)}",
+            flush=True,
+        )
+    without = statistics.fmean(a + b for a, b in zip(*found[0], strict=True))
+    with_bonus = statistics.fmean(a + b for a, b in zip(*found[10], strict=True))
+    print(f"fan-out: a batch with a bonus takes {with_bonus / without:.2f} x one without")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -280,13 +363,26 @@ async def main(args: argparse.Namespace) -> None:
                 WeChatMassSender(api),
                 CampaignFeeder(broker),
             )
-            run = await plan(ctx, args.members)
-            # The planned chunks stay queued: the workers find their run in its mass send (step
-            # 2) and drop them. (The stream is not deleted: its consumer group must stay.)
-            await tag_all(ctx, run)
-            workers = await start_workers(env, 2)
-            await send_rate(ctx, args.database, "rate-unpaced", None, 1)
-            await send_rate(ctx, args.database, "rate-paced", args.pace, RATE_MEMBERS + 1)
+            steps = set(args.steps.split(","))
+            if "plan" in steps:
+                run = await plan(ctx, args.members)
+                # The planned chunks stay queued: the workers find their run in its mass send
+                # (step 2) and drop them. (The stream is not deleted: its consumer group must
+                # stay.)
+                if "tag" in steps:
+                    await tag_all(ctx, run)
+            if "rate" in steps:
+                workers = await start_workers(env, 2)
+                await send_rate(ctx, args.database, "rate-unpaced", None, 1, args.bonus)
+                await send_rate(
+                    ctx, args.database, "rate-paced", args.pace, RATE_MEMBERS + 1, args.bonus
+                )
+            if "fanout" in steps:
+                here = dataclasses.replace(
+                    ctx, delivery=Delivery(DryRunSender(), delivery_rules(programme), clock),
+                    pacer=Unpaced(), feed=None,
+                )  # fmt: skip
+                await fanout(here, args.database, args.fanout, args.rounds)
     finally:
         for proc in [*workers, fake]:
             proc.terminate()
@@ -306,4 +402,8 @@ if __name__ == "__main__":
     parser.add_argument("--pace", type=int, default=300)
     parser.add_argument("--tag-calls", type=int, default=1000, help="tagging calls a second")
     parser.add_argument("--fake-port", type=int, default=18081)
+    parser.add_argument("--bonus", type=int, default=0, help="the send-rate campaigns' bonus")
+    parser.add_argument("--steps", default="plan,tag,rate", help="of plan,tag,rate,fanout")
+    parser.add_argument("--fanout", type=int, default=5000, help="members of a fan-out round")
+    parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds (each with, without)")
     asyncio.run(main(parser.parse_args()))

@@ -50,10 +50,10 @@ async def freeze(
     size = params.add(CHUNK)
     sql = f"""
 INSERT INTO campaign_recipient
-    (campaign_id, run_id, member_id, openid, holdout, chunk, state, points)
+    (campaign_id, run_id, member_id, openid, holdout, chunk, state, points, bonus_reserved)
 SELECT {c}, {r}, m.id, m.openid, ({held}),
        (ROW_NUMBER() OVER (ORDER BY m.id) - 1) / {size},
-       CASE WHEN ({held}) THEN 'holdout' ELSE 'pending' END, 0
+       CASE WHEN ({held}) THEN 'holdout' ELSE 'pending' END, 0, 0
 FROM member m
 WHERE {where}
   AND NOT EXISTS (

@@ -15,8 +15,10 @@ Profit of a purchase is the customer value reports' own rule, from the same SQL
 `[value] point_value_fen` - the service cost of the channel level it was sold at. A purchase
 with no cost is left out of profit and counted (`purchases_without_cost`), never taken as free.
 
-Cost = bonus points given at their value + messages at the programme's message cost: those sent
-and those whose outcome is unknown (WeChat never answered: they may have gone, by template or by
+Cost = bonus points credited at their value (only to members whose message went or may have:
+a bonus reserved for a message withdrawn or never sent went back to the budget,
+`club.campaigns.bonus`) + messages at the programme's message cost: those sent and those whose
+outcome is unknown (WeChat never answered: they may have gone, by template or by
 the mass send alike; `messages_outcome_unknown` says how many of them). The incremental profit
 is the profit difference times the recipients; per yuan it is divided by the cost. "Not
 significant" is said plainly when an interval contains zero.

@@ -4,11 +4,13 @@ A chunk is taken 50 recipients at a time. Each batch is one transaction: the rec
 claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers given the same chunk share it
 instead of doubling it), each member's channel is planned (`club.messaging.plan`: customer
 service while the window allows, else a template while the day's quota lasts, else the run's
-mass send; or left out with the reason), bonus points are reserved from the budget and credited
-(`club.points.bulk`), the outbox rows are written (key `campaign:<id>:<member>`: a member is
-messaged once whatever is retried) and the recipients marked. Then the batch's rows are sent at
-the campaign's pace (`club.messaging.pacing`, shared by every worker), `SEND_CONCURRENCY` at a
-time.
+mass send; or left out with the reason), bonus points are reserved from the budget for those
+planned a message (`club.campaigns.bonus`: credited only once it has gone), the outbox rows are
+written (key `campaign:<id>:<member>`: a member is messaged once whatever is retried) and the
+recipients marked. Then the batch's rows are sent at the campaign's pace
+(`club.messaging.pacing`, shared by every worker), `SEND_CONCURRENCY` at a time; after each group
+of sends is recorded, the bonus of the batch's members whose message is at rest is settled:
+credited to those it went to (or may have), given back for those it never will.
 
 Before every `SEND_CONCURRENCY`-th send the worker reads the campaign's status again (one read
 by primary key, shared by the sends in flight: 0.6-1.8 ms on this VM): paused, the
@@ -37,8 +39,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from club.campaigns import bonus, quota
 from club.campaigns import message as msg
-from club.campaigns import quota
 from club.campaigns.budget import reserve_awards
 from club.campaigns.context import CampaignContext
 from club.campaigns.unsent import CANCELLED, ToSend, of_chunk, take_back
@@ -54,10 +56,7 @@ from club.messaging.keys import outbox_key
 from club.messaging.kinds import Kind
 from club.messaging.outbox import MEMBER_FIELDS, Letter
 from club.messaging.plan import Channel, Planner
-from club.points.bulk import Credit, credit_many
-from club.rules import reasons
 from club.rules.campaigns import CampaignStatus, RecipientState, RunStatus
-from club.rules.expiry import expires_at
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ WHERE run_id = $1 AND chunk = $2 AND state = 'pending'
 ORDER BY id LIMIT $3
 """
 _MARK = (
-    "UPDATE campaign_recipient SET state = $1, outbox_id = $2, reason = $3, points = $4 "
+    "UPDATE campaign_recipient SET state = $1, outbox_id = $2, reason = $3, bonus_reserved = $4 "
     "WHERE id = $5"
 )
 
@@ -190,22 +189,21 @@ async def prepare(
             marks[recipient][1] = outbox_id
             channel = Channel.TEMPLATE if letter.envelope.is_template else Channel.CUSTOM
             done.to_send.append(ToSend(recipient, outbox_id, channel))
-        await _award(ctx, campaign, recipient_of, marks, now, conn)
+        await _reserve(campaign, recipient_of, marks, conn)
         await conn.execute_many(
             native(_MARK, dialect(conn)), [[*mark, rid] for rid, mark in marks.items()]
         )
     return done
 
 
-async def _award(
-    ctx: CampaignContext,
+async def _reserve(
     campaign: Campaign,
     recipient_of: dict[int, int],
     marks: dict[int, list[Any]],
-    now: datetime,
     conn: BaseDBAsyncClient,
 ) -> None:
-    """Bonus points to the batch's messaged and mass recipients while the budget lasts."""
+    """Bonus points reserved for the batch's messaged and mass recipients while the budget
+    lasts; credited once their message has gone (`club.campaigns.bonus`)."""
     if campaign.bonus_points <= 0:
         return
     reached = {RecipientState.MESSAGED.value, RecipientState.MASS.value}
@@ -213,18 +211,7 @@ async def _award(
         (member_id, rid) for member_id, rid in recipient_of.items() if marks[rid][0] in reached
     ]
     granted = await reserve_awards(campaign.id, len(eligible), campaign.bonus_points, conn)
-    awarded = sorted(eligible)[:granted]
-    reason = reasons.write("campaign_bonus", campaign=campaign.name)
-    await credit_many(
-        [
-            Credit(member_id, campaign.bonus_points, f"campaign:{campaign.id}:{member_id}", reason)
-            for member_id, _ in awarded
-        ],
-        now=now,
-        expires_at=expires_at(now, ctx.programme.expiry),
-        connection=conn,
-    )
-    for _, rid in awarded:
+    for _, rid in sorted(eligible)[:granted]:
         marks[rid][3] = campaign.bonus_points
 
 
@@ -234,7 +221,9 @@ async def send(
     """Send the batch's rows at the campaign's pace, a few at a time, while the campaign still
     sends (`Watch`: paused or in quiet hours the rest wait, queued; cancelled they are
     withdrawn). Template rows held by a spent quota (45009, now or earlier today) are withdrawn
-    and their members go by the mass send."""
+    and their members go by the mass send. The bonus of the members whose message came to rest
+    is settled after each group of sends, and once more when a cancel withdrew the rest
+    (`club.campaigns.bonus`; the scheduler's tick settles whatever is left)."""
     rate = float(campaign.pace or ctx.programme.campaigns.max_per_second)
     pace_key = f"campaign:{campaign.id}"
     now = ctx.clock.now()
@@ -246,6 +235,13 @@ async def send(
     async def pace(count: int) -> list[float]:
         return await ctx.pacer.slots(pace_key, rate, count)
 
+    async def settle() -> None:
+        if campaign.bonus_points > 0:
+            recipients = [i.recipient_id for i in items]
+            await bonus.settle(
+                campaign, ctx.clock.now(), ctx.programme.expiry, recipients=recipients
+            )
+
     watch = Watch(ctx, campaign)
     results = await deliver_many(
         ctx.delivery,
@@ -254,6 +250,7 @@ async def send(
         pace=pace,
         concurrency=SEND_CONCURRENCY,
         go_on=watch,
+        recorded=settle,
     )
     if watch.stopped is not None:
         rest = [by_outbox[r.outbox_id] for r in results if r.status is DeliveryStatus.NOT_SENT]
@@ -269,6 +266,8 @@ async def send(
         known = by_outbox.get(result.outbox_id)
         item = known or ToSend(await _recipient_of(result), result.outbox_id, Channel.TEMPLATE)
         await _to_mass([item], now, counts)
+    if watch.stopped == CampaignStatus.CANCELLED.value:
+        await settle()  # the bonus of those withdrawn goes back to the budget at once
 
 
 async def _stop(why: str, rest: Sequence[ToSend], now: datetime, counts: Counter[str]) -> None:

@@ -8,7 +8,9 @@ the last stopped:
    tagging pace, in recipient order from a watermark (a crash resumes after the last call).
 3. One `message/mass/sendall` to the tag, idempotent by `clientmsgid` (a retry after a lost
    answer sends nothing twice: WeChat answers 45065); the members become `mass_sent` and are
-   recorded in the outbox as sent (the weekly cap and the figures count them). Not answered (a
+   recorded in the outbox as sent (the weekly cap and the figures count them), and the task
+   credits their bonus, reserved at fan-out (`club.campaigns.bonus`; a member the send never
+   reaches, cancelled, refused or over the monthly limit, has it given back). Not answered (a
    timeout, a dropped connection: it may have gone) or answered busy, the send stays claimed
    and is made again, under the same `clientmsgid` and to the same tag, by the next task the
    scheduler hands it to after the outbox's back-off (30 s, 1, 2, 4 minutes: `retry_at`), at
@@ -49,6 +51,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
+from club.campaigns import bonus
 from club.campaigns import mass_outcome as outcome
 from club.campaigns import message as msg
 from club.campaigns.context import CampaignContext
@@ -122,6 +125,8 @@ async def advance_mass(ctx: CampaignContext, run_id: int) -> Counter[str]:
         cancelled = run.status is RunStatus.CANCELLED
         if cancelled:  # a send begun after the cancel, or left tagging by an older version
             await cancel(run.campaign_id, ctx.clock.now())
+        if campaign.bonus_points > 0:  # credited once WeChat took the send, else given back
+            await bonus.settle(campaign, ctx.clock.now(), ctx.programme.expiry)
         send = await MassSend.get(id=send.id)
         if _untag_due(send, ctx.clock.now()):
             await _untag(ctx, run, send, counts)

@@ -28,7 +28,8 @@ SELECT r.run_id AS run_id, r.state AS state, r.reason AS reason,
        COALESCE(c.status, o.status) AS status,
        COALESCE(c.outcome, o.outcome) AS outcome,
        COALESCE(c.channel, o.channel) AS channel,
-       COUNT(*) AS n, COALESCE(SUM(r.points), 0) AS points
+       COUNT(*) AS n, COALESCE(SUM(r.points), 0) AS points,
+       COALESCE(SUM(r.bonus_reserved), 0) AS reserved
 FROM campaign_recipient r
 LEFT JOIN outbox_message o ON o.id = r.outbox_id
 LEFT JOIN outbox_message c ON c.idempotency_key = o.idempotency_key || ':template'
@@ -48,13 +49,18 @@ class Progress:
     sent: int = 0
     mass_waiting: int = 0
     points_awarded: int = 0
+    """Bonus points credited (the message went, or may have)."""
+    points_reserved: int = 0
+    """Bonus points reserved for members whose message is not at rest yet, or whose bonus is
+    not settled yet (`club.campaigns.bonus`)."""
     sent_by_channel: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
 
     def at_rest(self) -> bool:
-        """Nobody waits to be sent: every count is final."""
-        return self.pending == self.queued == self.mass_waiting == 0
+        """Nobody waits to be sent, and every bonus is credited or given back: every count is
+        final."""
+        return self.pending == self.queued == self.mass_waiting == self.points_reserved == 0
 
     def add(self, other: Progress) -> None:
         for name in _COUNTS:
@@ -90,7 +96,16 @@ class Progress:
         )
 
 
-_COUNTS = ("recipients", "held_out", "pending", "queued", "sent", "mass_waiting", "points_awarded")
+_COUNTS = (
+    "recipients",
+    "held_out",
+    "pending",
+    "queued",
+    "sent",
+    "mass_waiting",
+    "points_awarded",
+    "points_reserved",
+)
 _REASONS = ("sent_by_channel", "failed", "skipped")
 
 
@@ -151,6 +166,7 @@ def _add(p: Progress, row: dict[str, Any]) -> None:
     n = int(row["n"])
     p.recipients += n
     p.points_awarded += int(row["points"])
+    p.points_reserved += int(row["reserved"])
     state = str(row["state"])
     if state == RecipientState.HOLDOUT:
         p.held_out += n

@@ -8,8 +8,9 @@ schedulers: every step is a conditional update or idempotent).
   transaction is rolled back and the campaign paused with the reason.
 - Chunks are kicked once when the run starts; a chunk not done whose worker has given no sign of
   life for a while (`stale_after`) is kicked again: a second task on a chunk only shares it.
-- A run is done when no recipient is pending, the mass send (if any) is over, and none of its
-  outbox rows is still queued or being sent; a one-off campaign is then `done`.
+- A run is done when no recipient is pending, the mass send (if any) is over, none of its
+  outbox rows is still queued or being sent, and no bonus is still reserved (each credited or
+  given back: `club.campaigns.bonus`); a one-off campaign is then `done`.
 """
 
 from __future__ import annotations
@@ -216,14 +217,22 @@ async def finish_runs(ctx: CampaignContext, now: datetime) -> int:
                 status=RunStatus.MASS
             )
             continue
-        if await rows(_OPEN_ROWS, [run.id]):
+        if await rows(_OPEN_ROWS, [run.id]) or await _bonus_reserved(run.id):
             continue
         if await close_run(run, now):
             finished += 1
     for run in await CampaignRun.filter(status=RunStatus.MASS):
-        if mass.over(await MassSend.get_or_none(run_id=run.id)) and await close_run(run, now):
+        if not mass.over(await MassSend.get_or_none(run_id=run.id)):
+            continue
+        if not await _bonus_reserved(run.id) and await close_run(run, now):
             finished += 1
     return finished
+
+
+async def _bonus_reserved(run_id: int) -> bool:
+    """A bonus of the run is still to be credited or given back (`club.campaigns.bonus`: the
+    tick settles it before it closes runs): its figures are not final yet."""
+    return await CampaignRecipient.exists(run_id=run_id, bonus_reserved__gt=0)
 
 
 async def hand_on_mass(ctx: CampaignContext, now: datetime) -> int:

@@ -11,7 +11,8 @@ claimed meanwhile is left to it) with the recipient moved on and the reason said
 send when the template quota is spent, skipped when the campaign is cancelled. A row an attempt
 of which went unanswered may have reached its member already: withdrawn, it is outcome unknown
 (`club.messaging.outcomes.withdrawn`), and its recipient stays messaged, counted so by the
-progress and the cost, never sent the campaign another way.
+progress and the cost, never sent the campaign another way (its bonus is kept:
+`club.campaigns.bonus`; a member whose message was withdrawn before it went has it given back).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import NamedTuple
 
 from tortoise.expressions import Q
 
+from club.campaigns import bonus
+from club.db import tx
 from club.db.models.campaigns import CampaignRecipient
 from club.db.raw import rows
 from club.messaging.delivery import withdraw
@@ -83,26 +86,33 @@ async def take_back(
 ) -> Taken:
     """Withdraw the items' rows; the recipients of those never sent move to `state` with
     `reason` (those that may have gone stay messaged, their rows outcome unknown)."""
-    withdrawn = await withdraw([i.outbox_id for i in items], reason, now)
-    skipped = set(withdrawn.skipped)
-    moved = [i.recipient_id for i in items if i.outbox_id in skipped]
-    if moved:
-        await CampaignRecipient.filter(id__in=moved, state=RecipientState.MESSAGED).update(
-            state=state, reason=reason
-        )
+    if not items:
+        return Taken(0, 0)
+    # One transaction: a settler of the bonus (`club.campaigns.bonus`) never sees a withdrawn
+    # row whose member is still `messaged` and about to go by the mass send.
+    async with tx.transaction():
+        withdrawn = await withdraw([i.outbox_id for i in items], reason, now)
+        skipped = set(withdrawn.skipped)
+        moved = [i.recipient_id for i in items if i.outbox_id in skipped]
+        if moved:
+            await CampaignRecipient.filter(id__in=moved, state=RecipientState.MESSAGED).update(
+                state=state, reason=reason
+            )
     return Taken(len(moved), len(withdrawn.unknown))
 
 
 async def cancel_rest(campaign_id: int, now: datetime, *, mass_going: Sequence[int] = ()) -> int:
     """The campaign is cancelled: its recipients not yet planned, waiting for the mass send, or
-    whose message is still waiting are skipped, saying so (a message being sent right now
-    goes, and so does a mass send being sent: the members of the runs `mass_going`; a message
-    waiting for a retry after an unanswered attempt is outcome unknown). A worker that wrote a
-    batch meanwhile withdraws it itself when it next reads the status. How many were skipped."""
+    whose message is still waiting are skipped, saying so, and the bonus reserved for them is
+    given back, never credited (a message being sent right now goes, and so does a mass send
+    being sent: the members of the runs `mass_going`; a message waiting for a retry after an
+    unanswered attempt is outcome unknown, its bonus kept). A worker that wrote a batch
+    meanwhile withdraws it itself when it next reads the status. How many were skipped."""
     waiting_mass = Q(state=RecipientState.MASS) & ~Q(run_id__in=list(mass_going))
     skipped = await CampaignRecipient.filter(
         Q(state=RecipientState.PENDING) | waiting_mass, campaign_id=campaign_id
     ).update(state=RecipientState.SKIPPED, reason=CANCELLED)
     waiting = [u.item for u in await _found(_OF_CAMPAIGN, [campaign_id]) if u.queued]
     taken = await take_back(waiting, RecipientState.SKIPPED, CANCELLED, now)
+    await bonus.release(campaign_id, now)  # what they reserved goes back to the budget
     return int(skipped) + taken.moved

@@ -22,7 +22,8 @@ they are recorded as if WeChat had refused each of them so (waiting for the quot
 unanswered attempt, outcome unknown: `club.messaging.outcomes`). The caller may say whether to
 go on (`go_on`, asked before each send): once it says no, the claimed rows not sent yet go back
 to the queue as they were before the claim, the groups not claimed yet are left queued, and the
-sends waiting for their slot stop waiting.
+sends waiting for their slot stop waiting. It may also be told when each group's outcomes are
+recorded (`recorded`: a campaign then credits the bonus of the members its messages reached).
 Anything else a send comes to (a refusal by the rules, a failure) is recorded at once by the
 single-row path's own code (`Delivery.send_claimed`), and a customer-service row the window
 refused goes again as its template (`Delivery.fallback`). Measured on this VM: a message took
@@ -77,6 +78,8 @@ Pace = Callable[[int], Awaitable[list[float]]]
 """Reserves the slots of n messages at the shared rate: seconds from now until each may go."""
 GoOn = Callable[[], Awaitable[bool]]
 """Asked before each send: False stops the batch (the rest go back to the queue)."""
+Recorded = Callable[[], Awaitable[None]]
+"""Called once a group's outcomes are recorded (what was sent, refused, put back)."""
 
 
 def _claimable(p: Params, delivery: Delivery, ids: Sequence[int], at: str) -> str:
@@ -138,13 +141,15 @@ async def deliver_many(
     pace: Pace | None = None,
     concurrency: int = 8,
     go_on: GoOn | None = None,
+    recorded: Recorded | None = None,
 ) -> list[Delivered]:
     """Deliver the rows (those another sender has, or that are not due, are left); what each
     row came to (a template copy's outcome where the window sent one instead; a row `go_on`
-    stopped before its send: NOT_SENT, queued as it was)."""
+    stopped before its send: NOT_SENT, queued as it was). `recorded` is called after each group
+    that was claimed has its outcomes recorded."""
     wanted = await claimable_ids(delivery, ids, delivery.clock.now())
     slots = await pace(len(wanted)) if pace is not None else [0.0] * len(wanted)
-    batch = _Batch(delivery, counts, concurrency, go_on)
+    batch = _Batch(delivery, counts, concurrency, go_on, recorded)
     # The batch's first group is claimed a moment early (nothing of this worker is in hand
     # then); the others at their first slot, so that a worker that dies holds one group.
     cut = groups(wanted, slots)
@@ -156,9 +161,14 @@ class _Batch:
     """What the groups of one batch share: the send slots in flight, the stop, the quota."""
 
     def __init__(
-        self, delivery: Delivery, counts: Counter[str], concurrency: int, go_on: GoOn | None
+        self,
+        delivery: Delivery,
+        counts: Counter[str],
+        concurrency: int,
+        go_on: GoOn | None,
+        recorded: Recorded | None,
     ) -> None:
-        self.delivery, self.counts, self.go_on = delivery, counts, go_on
+        self.delivery, self.counts, self.go_on, self.recorded = delivery, counts, go_on, recorded
         self.gate = asyncio.Semaphore(concurrency)
         self.stop = asyncio.Event()
         self.quota_spent = False
@@ -191,6 +201,8 @@ class _Batch:
             status = DeliveryStatus.DRY_RUN if receipt.dry_run else DeliveryStatus.SENT
             self.counts[status.value] += 1
             self.results.append(Delivered(status, row.id))
+        if claimed and self.recorded is not None:
+            await self.recorded()
 
     async def one(self, row: OutboxMessage, slot: float, claims: _Claims) -> None:
         await self.until(slot)

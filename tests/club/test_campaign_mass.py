@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,21 +128,30 @@ async def sent_four_mass_messages(member_id: int, openid: str, clock: FixedClock
         )  # fmt: skip
 
 
-async def started(ctx: CampaignContext, members: int) -> CampaignRun:
+async def scheduled(
+    ctx: CampaignContext, members: int, *, window: bool = False, **spec: Any
+) -> CampaignRun:
+    """`members` members (`o-m-000`, ...; in their window or not) and a campaign to them all
+    (`spec`: its settings), started by the scheduler: its run, no chunk run yet."""
     now = ctx.clock.now()
     for i in range(members):
-        await member(f"o-m-{i:03d}", now)
+        await member(f"o-m-{i:03d}", now, window=window)
     segment = await everyone_segment(now, name="all")
-    spec = lifecycle.Spec("冬至", segment.id, msg.CampaignMessage("冬至品鉴"))
-    campaign = await lifecycle.create(spec, programme=ctx.programme, now=now, staff=STAFF)
+    settings = lifecycle.Spec("冬至", segment.id, msg.CampaignMessage("冬至品鉴"), **spec)
+    campaign = await lifecycle.create(settings, programme=ctx.programme, now=now, staff=STAFF)
     await lifecycle.schedule(
         campaign.id, send_at=None, programme=ctx.programme, now=now, staff=STAFF
     )
     await tick.tick(ctx, now)
-    run = await CampaignRun.get(campaign_id=campaign.id)
+    return await CampaignRun.get(campaign_id=campaign.id)
+
+
+async def started(ctx: CampaignContext, members: int, **spec: Any) -> CampaignRun:
+    """`scheduled`, its chunks run once, and the scheduler's next step (-> the mass send)."""
+    run = await scheduled(ctx, members, **spec)
     for number in range(run.chunks):
         await run_chunk(ctx, run.id, number)
-    await tick.tick(ctx, now)  # -> mass
+    await tick.tick(ctx, ctx.clock.now())  # -> mass
     return await CampaignRun.get(id=run.id)
 
 

@@ -1,6 +1,7 @@
 """A campaign to 2,000 members over two real worker processes against the fake WeChat server (a
 real HTTP server), one worker killed half-way and started again: every member not held out is
-messaged exactly once, the held-out never, and the progress counts add up.
+messaged exactly once, the held-out never, the progress counts add up, and each member messaged
+has the campaign's bonus exactly once (credited after the send: the killed worker's sends too).
 
 The test plays the scheduler (`tick.tick`, `settle_abandoned`) with shorter waits than
 production's (a chunk silent for 5 s is handed on, a row left `sending` for 5 s is settled)
@@ -26,6 +27,7 @@ from club.campaigns.context import CampaignContext
 from club.campaigns.progress import progress
 from club.clock import SystemClock
 from club.db.models.campaigns import CampaignRecipient, CampaignRun
+from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
 from club.db.models.staff import StaffRole
 from club.messaging.delivery import Delivery, settle_abandoned
@@ -43,6 +45,7 @@ from tests.scheduler.processes import ROOT, env
 pytestmark = pytest.mark.slow
 
 MEMBERS = 2000
+BONUS = 5
 SHORT = timedelta(seconds=5)
 
 
@@ -83,8 +86,9 @@ async def test_two_workers_one_killed_half_way_message_each_member_once(
     programme = load_programme(config)
     staff = StaffIdentity(1, "marketer-1", StaffRole.MARKETER)
     spec = lifecycle.Spec(
-        "双十二", segment.id, msg.CampaignMessage("双十二会员日"), pace=150, holdout_bp=1000
-    )
+        "双十二", segment.id, msg.CampaignMessage("双十二会员日"), pace=150, holdout_bp=1000,
+        bonus_points=BONUS, budget_points=BONUS * MEMBERS,
+    )  # fmt: skip
     campaign = await lifecycle.create(spec, programme=programme, now=now, staff=staff)
     await lifecycle.schedule(campaign.id, send_at=None, programme=programme, now=now, staff=staff)
 
@@ -137,4 +141,10 @@ async def test_two_workers_one_killed_half_way_message_each_member_once(
     found = await progress(campaign.id)
     assert found.adds_up() and found.recipients == MEMBERS
     assert found.sent == len(messaged) and found.held_out == len(held)
-    assert (await lifecycle.get(campaign.id)).status.value == "done"
+    done = await lifecycle.get(campaign.id)
+    assert done.status.value == "done"
+    bonuses: list[Any] = await LedgerEntry.filter(
+        ref__startswith=f"campaign:{campaign.id}:"
+    ).values_list("member__openid", "points")
+    assert sorted(bonuses) == sorted((openid, BONUS) for openid in messaged)  # each once
+    assert (done.points_awarded, done.points_reserved) == (BONUS * len(messaged), 0)

@@ -40,6 +40,11 @@ class Campaign(Model):
     budget_points = fields.BigIntField(default=0)
     """Points the campaign may give in all: awards stop when it is spent."""
     points_awarded = fields.BigIntField(default=0)
+    """Bonus points credited to members: each one's message went, or may have."""
+    points_reserved = fields.BigIntField(default=0, db_default=0)
+    """Bonus points reserved from the budget for members whose message has not gone yet:
+    credited once it goes (or may have), given back to the budget if it never does
+    (`club.campaigns.bonus`)."""
     send_at = fields.DatetimeField(null=True)
     """When it starts (None: as soon as it is sent); quiet hours push it to their end."""
     daily_at = fields.SmallIntField(null=True)
@@ -114,7 +119,10 @@ class CampaignRecipient(Model):
     reason = fields.CharField(max_length=255, null=True)
     """Why it was left out, or how it went (mass send)."""
     points = fields.IntField(default=0)
-    """Bonus points it was given."""
+    """Bonus points it was given (credited: its message went, or may have)."""
+    bonus_reserved = fields.IntField(default=0, db_default=0)
+    """Bonus points reserved for it from the budget until its message goes (then credited and
+    moved to `points`) or is known never to go (then given back): `club.campaigns.bonus`."""
 
     class Meta:
         table = "campaign_recipient"

@@ -236,10 +236,18 @@ async def send(
         return await ctx.pacer.slots(pace_key, rate, count)
 
     async def settle() -> None:
-        if campaign.bonus_points > 0:
-            recipients = [i.recipient_id for i in items]
+        if campaign.bonus_points <= 0:
+            return
+        recipients = [i.recipient_id for i in items]
+        try:
             await bonus.settle(
                 campaign, ctx.clock.now(), ctx.programme.expiry, recipients=recipients
+            )
+        except Exception:
+            # The sends go on (and the batch's withdrawals, the quota, the mass send after
+            # them): the reservations stay, and the scheduler's tick settles them.
+            log.exception(
+                "campaign %s: bonus not settled after sending; left to the tick", campaign.id
             )
 
     watch = Watch(ctx, campaign)

@@ -110,19 +110,20 @@ async def test_cancelled_while_unanswered_templates_wait_they_keep_the_bonus_the
     assert await history(cancelled) == []
 
 
-class Died(Exception):
-    """The worker's process died (raised where it would have stopped)."""
+class Died(BaseException):
+    """The worker's process died (raised where it would have stopped: nothing catches it)."""
 
 
-def dying(times: int) -> Any:
-    """A `credit_many` that dies the first `times` calls (inside the credit's transaction)."""
+def dying(times: int, how: type[BaseException] = Died) -> Any:
+    """A `credit_many` that raises `how` the first `times` calls (inside the credit's
+    transaction)."""
     real = bonus.credit_many
     left = [times]
 
     async def credit_many(*args: Any, **kwargs: Any) -> int:
         if left[0] > 0:
             left[0] -= 1
-            raise Died
+            raise how
         return await real(*args, **kwargs)
 
     return credit_many
@@ -159,6 +160,21 @@ async def test_a_worker_dying_between_the_send_and_the_credit_credits_each_membe
     assert await credits(campaign_id) == everyone()
     assert await kept(ctx, campaign_id) == (MEMBERS * BONUS, MEMBERS * BONUS, 0)
     assert await history("o-m-009") == [(BONUS, REASON)]
+
+
+async def test_a_credit_that_fails_after_the_sends_stops_nothing_and_is_made_by_the_tick(
+    ctx: CampaignContext, fake_wechat: FakeWeChat, clock: FixedClock, monkeypatch: Any
+) -> None:
+    """The database refuses the credit (a deadlock, a dropped connection): the batch goes on
+    (its members by template sent, the others on to the mass send), and the tick credits it."""
+    monkeypatch.setattr(bonus, "credit_many", dying(1, ConnectionResetError))
+    run = await scheduled(ctx, MEMBERS, **with_bonus(MEMBERS))
+    counts = await run_chunk(ctx, run.id, 0)  # raises nothing
+    assert counts["planned_mass"] == MEMBERS - BY_TEMPLATE
+    assert len(fake_wechat.delivered("template")) == BY_TEMPLATE
+    assert await credits(run.campaign_id) == {}  # rolled back: still reserved
+    await tick.tick(ctx, clock.now())
+    assert len(await credits(run.campaign_id)) == BY_TEMPLATE
 
 
 async def test_a_chunk_delivered_twice_at_once_credits_each_member_once(

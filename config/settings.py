@@ -23,6 +23,8 @@ DEMO_APPID = "wxclubbotdemo0001"
 DEMO_SECRET = "clubbot-demo-secret-not-for-production"  # noqa: S105 - a public demo value
 DEMO_TOKEN = "clubbotdemotoken"  # noqa: S105 - a public demo value
 DEFAULT_DATABASE_URL = "sqlite://data/clubbot.sqlite3"
+QUEUE_VISIBILITY_SECONDS = 20.0
+"""The default of `queue_visibility_seconds` (`bot.queue.VISIBILITY_S`)."""
 
 
 class ConfigError(Exception):
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
     """How long connecting to WeChat may take (within the whole call's limit, which counts
     connecting too); nothing was sent yet, so the call is retried. At most 60 s each: a larger
     number is more likely milliseconds typed as seconds."""
+    queue_visibility_seconds: float = Field(
+        default=QUEUE_VISIBILITY_SECONDS, ge=1, le=3600, allow_inf_nan=False
+    )
+    """How long a sending task a queue worker took may go untouched before another worker takes
+    it over (its worker died). A live worker touches its running tasks every third of it; the
+    workers look for such tasks every quarter of it, at most every 5 s."""
     log_level: str = "INFO"
     trusted_proxies: str = ""
     """Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (the

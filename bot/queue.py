@@ -41,6 +41,7 @@ from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
 from club.campaigns.mass import advance_mass
 from club.messaging.delivery import Delivery
+from config.settings import QUEUE_VISIBILITY_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ CAMPAIGN_TASK_NAME = "clubbot.campaign_chunk"
 MASS_TASK_NAME = "clubbot.campaign_mass"
 
 
-VISIBILITY_S = 20.0
-"""A task unacknowledged and untouched for this long lost its worker: another takes it over."""
+VISIBILITY_S = QUEUE_VISIBILITY_SECONDS
+"""A task unacknowledged and untouched for this long lost its worker: another takes it over
+(QUEUE_VISIBILITY_SECONDS: the workers take the setting's value)."""
 CLAIM_EVERY_S = 5.0
-"""How often a worker looks for such tasks (between reads, whether or not any came)."""
+"""How often a worker looks for such tasks (between reads, whether or not any came), at most:
+every quarter of a shorter visibility timeout."""
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 READ_BLOCK_MS = 2000
@@ -67,10 +70,18 @@ SOCKET_TIMEOUT_S = 10.0
 wait without end: longer than the read's block, shorter than a member's patience."""
 
 
-def build_broker(redis_url: str, **options: Any) -> HealingStreamBroker:
+def build_broker(
+    redis_url: str, *, visibility_s: float = VISIBILITY_S, **options: Any
+) -> HealingStreamBroker:
     """The queue's broker (no task bodies: workers add theirs), on the stream of this process's
     key prefix (`keys.queue()`): workers of another prefix never take its tasks."""
-    return HealingStreamBroker(redis_url, queue_name=keys.queue(), **options)
+    return HealingStreamBroker(
+        redis_url,
+        queue_name=keys.queue(),
+        visibility_s=visibility_s,
+        claim_every_s=min(CLAIM_EVERY_S, visibility_s / 4),
+        **options,
+    )
 
 
 class HealingStreamBroker(RedisStreamBroker):  # type: ignore[misc]

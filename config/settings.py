@@ -22,6 +22,8 @@ from config.accounts import DEMO_APPID, DEMO_SECRET, DEMO_TOKEN, AccountCredenti
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite://data/clubbot.sqlite3"
+QUEUE_VISIBILITY_SECONDS = 20.0
+"""The default of `queue_visibility_seconds` (`bot.queue.VISIBILITY_S`)."""
 
 
 class ConfigError(Exception):
@@ -63,6 +65,12 @@ class Settings(BaseSettings):
     """How long connecting to WeChat may take (within the whole call's limit, which counts
     connecting too); nothing was sent yet, so the call is retried. At most 60 s each: a larger
     number is more likely milliseconds typed as seconds."""
+    queue_visibility_seconds: float = Field(
+        default=QUEUE_VISIBILITY_SECONDS, ge=1, le=3600, allow_inf_nan=False
+    )
+    """How long a sending task a queue worker took may go untouched before another worker takes
+    it over (its worker died). A live worker touches its running tasks every third of it; the
+    workers look for such tasks every quarter of it, at most every 5 s."""
     log_level: str = "INFO"
     trusted_proxies: str = ""
     """Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (the

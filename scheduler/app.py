@@ -95,7 +95,11 @@ async def runtime(
     """The resources of a scheduler or worker process (`bot.resources`), with the queue's
     broker, its sending task registered, when REDIS_URL is set."""
     keys.use_prefix(settings.redis_prefix)  # the broker's stream is named by it
-    broker = build_broker(settings.redis_url) if settings.redis_url else None
+    broker = (
+        build_broker(settings.redis_url, visibility_s=settings.queue_visibility_seconds)
+        if settings.redis_url
+        else None
+    )
     state: dict[str, Deps] = {}
     if broker is not None:
         register_task(broker, state)

@@ -3,8 +3,9 @@
     .venv/bin/python -m scripts.ensure_database postgres://postgres@127.0.0.1:5432/test faults
     postgres://postgres@127.0.0.1:5432/test_faults
 
-`scripts/test.sh` gives the fault suite's pass a database of its own this way: every PostgreSQL
-test pass begins by dropping its database's schema, and the fault pass runs beside the main one.
+`scripts/test.sh` gives the second half of the PostgreSQL pass (`rest`) and the fault suite's
+pass (`faults`) a database of their own this way: every PostgreSQL test pass begins by dropping
+its database's schema, and the passes run side by side.
 """
 
 from __future__ import annotations

@@ -25,56 +25,77 @@ echo "== import-linter"
 .venv/bin/lint-imports
 
 # The passes run side by side: much of each is waiting (subprocesses starting, servers
-# answering, the browser), so together they take little more than the longer one alone.
-# With no arguments the fault suite (tests/faults: its own PostgreSQL, Redis and topology,
-# about 150 s, most of it waiting for the scheduler's next whole minute) is a pass of its own,
-# run after the embedded pass in the background while the PostgreSQL pass runs the rest; it
-# gets a database of its own (`<name>_faults`) because every PostgreSQL pass starts by dropping
-# its database's schema. With arguments (`./scripts/test.sh tests/club -x`) the two passes run
-# exactly what was asked. The background passes' output is printed after the foreground's.
-SQLITE_LOG="$(mktemp -t clubbot-sqlite-pass.XXXXXX)"
-FAULTS_LOG="$(mktemp -t clubbot-faults-pass.XXXXXX)"
-STATUS_DIR="$(mktemp -d -t clubbot-pass-status.XXXXXX)"
-trap 'rm -rf "$SQLITE_LOG" "$FAULTS_LOG" "$STATUS_DIR"' EXIT
-SPLIT_FAULTS=0
-PG_ARGS=("$@")
-if [ "$#" -eq 0 ]; then
-  SPLIT_FAULTS=1
-  PG_ARGS=(--ignore=tests/faults)
-  FAULTS_DB_URL="$(.venv/bin/python -m scripts.ensure_database "$PG_URL" faults)"
-fi
+# answering, the browser, the fault suite's scheduler), so together they take little more than
+# the longest alone. With no arguments there are four, started at once:
+#   - the embedded pass (SQLite, in-process store), the whole suite;
+#   - the PostgreSQL pass in two halves, each a pytest process with a database of its own
+#     (every PostgreSQL pass starts by dropping its database's schema): tests/bot and
+#     tests/console/browser on `<name>`, everything else but the fault suite on `<name>_rest`
+#     (named by what it leaves out, so that no new folder is left out), about as long;
+#   - the fault suite (tests/faults: its own PostgreSQL, Redis and topology, about 130-150 s,
+#     most of it waiting for the scheduler's next whole minute, little CPU) on `<name>_faults`.
+# Each pytest process writes its Redis keys under a prefix of its own. With arguments
+# (`./scripts/test.sh tests/club -x`) there are two passes, embedded and PostgreSQL, running
+# exactly what was asked. The first PostgreSQL half's output is shown as it runs, the other
+# passes' after it.
+LOGS="$(mktemp -d -t clubbot-passes.XXXXXX)"
+trap 'rm -rf "$LOGS"' EXIT
+PASSES=()
 
-echo "== tests: embedded default (SQLite, in-process store), in the background"
-(
-  status=0
-  env -u CLUBBOT_TEST_DATABASE_URL -u CLUBBOT_TEST_REDIS_URL \
-    .venv/bin/python -m pytest -p no:cacheprovider "$@" >"$SQLITE_LOG" 2>&1 || status=$?
-  echo "$status" >"$STATUS_DIR/sqlite"
-  if [ "$SPLIT_FAULTS" -eq 1 ]; then
+# start_pass NAME COMMAND...: run COMMAND in the background, its output to $LOGS/NAME.log and
+# its exit status to $LOGS/NAME.status.
+start_pass() {
+  local name="$1"
+  shift
+  PASSES+=("$name")
+  (
     status=0
-    CLUBBOT_TEST_DATABASE_URL="$FAULTS_DB_URL" CLUBBOT_TEST_REDIS_URL="$REDIS_URL_FOR_TESTS" \
-      .venv/bin/python -m pytest -p no:cacheprovider tests/faults >"$FAULTS_LOG" 2>&1 \
-      || status=$?
-    echo "$status" >"$STATUS_DIR/faults"
-  fi
-) &
-BACKGROUND_PID=$!
+    "$@" >"$LOGS/$name.log" 2>&1 || status=$?
+    echo "$status" >"$LOGS/$name.status"
+  ) &
+}
 
-echo "== tests: PostgreSQL and Redis ($PG_URL, $REDIS_URL_FOR_TESTS)"
-PG_STATUS=0
-CLUBBOT_TEST_DATABASE_URL="$PG_URL" CLUBBOT_TEST_REDIS_URL="$REDIS_URL_FOR_TESTS" \
-  .venv/bin/python -m pytest "${PG_ARGS[@]}" || PG_STATUS=$?
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider)
+embedded() {  # embedded COMMAND...: COMMAND without the servers
+  env -u CLUBBOT_TEST_DATABASE_URL -u CLUBBOT_TEST_REDIS_URL "$@"
+}
+on_postgres() {  # on_postgres URL COMMAND...: COMMAND on the PostgreSQL database URL and Redis
+  local url="$1"
+  shift
+  CLUBBOT_TEST_DATABASE_URL="$url" CLUBBOT_TEST_REDIS_URL="$REDIS_URL_FOR_TESTS" "$@"
+}
 
-wait "$BACKGROUND_PID" || true
-SQLITE_STATUS="$(cat "$STATUS_DIR/sqlite" 2>/dev/null || echo 1)"
-echo "== tests: embedded default (SQLite, in-process store)"
-cat "$SQLITE_LOG"
-FAULTS_STATUS=0
-if [ "$SPLIT_FAULTS" -eq 1 ]; then
-  FAULTS_STATUS="$(cat "$STATUS_DIR/faults" 2>/dev/null || echo 1)"
-  echo "== tests: the fault suite (tests/faults, on the local topology)"
-  cat "$FAULTS_LOG"
+if [ "$#" -eq 0 ]; then
+  FAULTS_DB_URL="$(.venv/bin/python -m scripts.ensure_database "$PG_URL" faults)"
+  REST_DB_URL="$(.venv/bin/python -m scripts.ensure_database "$PG_URL" rest)"
+  echo "== tests: the fault suite (tests/faults, on the local topology), in the background"
+  start_pass faults on_postgres "$FAULTS_DB_URL" "${PYTEST[@]}" tests/faults
+  echo "== tests: embedded default (SQLite, in-process store), in the background"
+  start_pass sqlite embedded "${PYTEST[@]}"
+  FOREGROUND=(tests/bot tests/console/browser)
+  echo "== tests: PostgreSQL and Redis, all but ${FOREGROUND[*]} and tests/faults" \
+    "($REST_DB_URL), in the background"
+  start_pass postgres-rest on_postgres "$REST_DB_URL" "${PYTEST[@]}" \
+    "${FOREGROUND[@]/#/--ignore=}" --ignore=tests/faults
+  echo "== tests: PostgreSQL and Redis, ${FOREGROUND[*]} ($PG_URL, $REDIS_URL_FOR_TESTS)"
+else
+  echo "== tests: embedded default (SQLite, in-process store), in the background"
+  start_pass sqlite embedded "${PYTEST[@]}" "$@"
+  FOREGROUND=("$@")
+  echo "== tests: PostgreSQL and Redis ($PG_URL, $REDIS_URL_FOR_TESTS)"
 fi
+PG_STATUS=0
+on_postgres "$PG_URL" .venv/bin/python -m pytest "${FOREGROUND[@]}" || PG_STATUS=$?
 
-echo "== exit status: SQLite pass $SQLITE_STATUS, PostgreSQL pass $PG_STATUS, fault suite $FAULTS_STATUS"
-[ "$SQLITE_STATUS" -eq 0 ] && [ "$PG_STATUS" -eq 0 ] && [ "$FAULTS_STATUS" -eq 0 ]
+wait
+SUMMARY="PostgreSQL pass $PG_STATUS"
+FAILED=$PG_STATUS
+for name in "${PASSES[@]}"; do
+  status="$(cat "$LOGS/$name.status" 2>/dev/null || echo 1)"
+  echo "== tests: the $name pass"
+  cat "$LOGS/$name.log"
+  SUMMARY="$SUMMARY, $name pass $status"
+  [ "$status" -eq 0 ] || FAILED=1
+done
+echo "== exit status: $SUMMARY"
+[ "$FAILED" -eq 0 ]

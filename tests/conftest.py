@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot import keys
 from bot.kv import Redis, in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
+from club.db.migrate import migrate
 from club.db.testing import clear_all_tables
 from clubbot.web import create_app
 from config import Settings
@@ -94,6 +98,33 @@ def fresh_postgres_schema() -> None:
             await conn.close()
 
     asyncio.run(reset())
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
+    """`migrated_sqlite(path)`: a SQLite file the migrations built, copied to `path`; its URL.
+
+    For tests of what runs on an embedded database that has been migrated (CLI commands), not
+    of the migrations themselves (tests/club/test_migrations.py, tests/bot/test_embedded.py):
+    one run of every migration takes 8-10 s of CPU here, so the session makes the file once
+    and each test gets a copy of its own. Tortoise caches INSERT statements per connection name
+    whatever the database (`EXECUTOR_CACHE`): the migrations' own SQLite statements are kept
+    out of the cache the PostgreSQL pass's tests use."""
+    template = tmp_path_factory.mktemp("migrated") / "club.sqlite3"
+    before = dict(EXECUTOR_CACHE)
+    EXECUTOR_CACHE.clear()
+    try:
+        asyncio.run(migrate(f"sqlite://{template}"))
+    finally:
+        EXECUTOR_CACHE.clear()
+        EXECUTOR_CACHE.update(before)
+
+    def copy(path: Path) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite://{path}"
+
+    return copy
 
 
 APPID = "wx5823bf96d3bd56c7"

@@ -98,6 +98,28 @@ async def finish(proc: asyncio.subprocess.Process, *, stop: bool = False) -> tup
     return out.decode(), err.decode()
 
 
+async def logged(proc: asyncio.subprocess.Process, marker: str, *, seconds: float = 60.0) -> str:
+    """What `proc` wrote to stderr up to the first line holding `marker`. Stopped before its
+    signal handlers are set (a fixed 3 s was not always enough on a loaded machine), a process
+    dies of the SIGTERM without a line; after them it finishes what it is doing first."""
+    stream = proc.stderr
+    assert stream is not None
+    lines: list[str] = []
+
+    async def read() -> None:
+        while line := (await stream.readline()).decode():
+            lines.append(line)
+            if marker in line:
+                return
+        raise AssertionError(f"ended without logging {marker!r}: {''.join(lines)}")
+
+    try:
+        await asyncio.wait_for(read(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"{marker!r} not logged in {seconds} s: {''.join(lines)}") from None
+    return "".join(lines)
+
+
 async def until(check: object, what: str, *, seconds: float = 30.0) -> None:
     for _ in range(int(seconds / 0.1)):
         if await check():  # type: ignore[operator]
@@ -179,8 +201,9 @@ async def test_every_process_kind_logs_nothing_secret_at_debug(
         # Scheduler (its start-up catch-up runs), then a birthday run from the CLI, sent by a
         # queue worker through the fake WeChat.
         scheduler = await spawn(env, "-m", "scheduler")
-        await asyncio.sleep(3)
-        _, logs["scheduler"] = await finish(scheduler, stop=True)
+        started = await logged(scheduler, "catch-up: birthday")
+        _, rest = await finish(scheduler, stop=True)
+        logs["scheduler"] = started + rest
 
         now = datetime(2026, 11, 1, tzinfo=TZ)
         # The chat above made the member's row (first contact); now they have joined.

@@ -39,6 +39,17 @@ def slow_first(runs: list[str], *, delay: float) -> Router:
     return router
 
 
+async def handling(runs: list[str]) -> None:
+    """Until the first message's handler runs (under the member's lock). A fixed 0.1 s was
+    not always enough on a loaded machine: the second message then took the lock first."""
+    for _ in range(500):
+        if runs:
+            assert runs == ["msg:1"], runs
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the first message was not handled within 5 s")
+
+
 def message(msg_id: int, openid: str = "oMember0001") -> str:
     return xml("text.xml", **{"24571001001": str(msg_id), "oMember0001": openid})
 
@@ -60,7 +71,7 @@ async def test_busy_is_the_passive_reply_once_a_minute_and_never_an_api_message(
         router = slow_first(runs, delay=2.0)
         async with running_app(settings, clock, store, routers=[router]) as client:
             first = asyncio.create_task(send(client, clock, message(1)))
-            await asyncio.sleep(0.1)  # the first holds the member's lock from now on
+            await handling(runs)  # the first holds the member's lock from now on
 
             # A second message: its lock wait ends inside the budget, so the notice is the
             # passive reply (the wait used to be 4.5 s against a 4 s budget: always deferred).
@@ -92,7 +103,7 @@ async def test_after_the_minute_a_busy_member_is_told_again(
     settings = make_settings(reply_budget_seconds=0.6)
     async with running_app(settings, clock, store, routers=[slow_first(runs, delay=2.0)]) as app:
         first = asyncio.create_task(send(app, clock, message(1)))
-        await asyncio.sleep(0.1)
+        await handling(runs)
         assert BUSY_ZH in (await send(app, clock, message(2)))[1]
         await store.delete(keys.busy_notice("oMember0001"))  # the minute is over
         assert BUSY_ZH in (await send(app, clock, message(3)))[1]

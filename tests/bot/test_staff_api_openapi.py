@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from bot.staff_api import API_VERSION, endpoints
+from bot.staff_api.openapi import build_document, name_tier_codes
 from tests.bot.test_staff_api_support import Client
 
 ROUTE_PARAM = re.compile(r"{(\w+)(:[^}]*)?}")
@@ -135,3 +138,16 @@ async def test_text_path_parameters_document_their_pattern(client: Client) -> No
     [param] = doc["paths"]["/api/v1/stores/{store_id}"]["get"]["parameters"][:1]
     assert param["name"] == "store_id"
     assert param["schema"] == {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}
+
+
+def test_naming_the_tier_codes_leaves_the_shared_document_as_it_was() -> None:
+    # Every app of a process starts from one document, built once: naming one programme's
+    # codes must not show in the next app's.
+    document = build_document(endpoints(), version=API_VERSION)
+    before = json.dumps(document, sort_keys=True)
+    named = name_tier_codes(document, ["taste", "gold"])
+    assert json.dumps(document, sort_keys=True) == before
+    tier = named["components"]["schemas"]["TierFloorIn"]["properties"]["tier"]
+    assert [o.get("enum") for o in tier["anyOf"]] == [["taste", "gold"], None]
+    again = name_tier_codes(document, ["silver"])["components"]["schemas"]["RewardIn"]
+    assert again != named["components"]["schemas"]["RewardIn"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.kv import in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
-from club.db.migrate import migrate
 from club.db.models.staff import AuditLog
 from club.db.testing import clear_all_tables
 from clubbot.web import create_app
@@ -42,15 +42,16 @@ async def bot_command(url: str, *args: str) -> tuple[int, str, str]:
 
 
 async def test_a_token_revoked_by_the_command_is_refused_by_the_running_server(
-    tmp_path: Path,
+    tmp_path: Path, migrated_sqlite: Callable[[Path], str]
 ) -> None:
-    # The embedded pass uses a SQLite file both processes open; the other pass its PostgreSQL.
-    url = TEST_DB_URL if ON_POSTGRES else f"sqlite://{tmp_path}/club.sqlite3"
+    # The embedded pass uses a migrated SQLite file both processes open; the other pass its
+    # PostgreSQL.
     if ON_POSTGRES:
+        url = TEST_DB_URL
         async with database(url, create_schema=True):
             await clear_all_tables()
     else:
-        await migrate(url)
+        url = migrated_sqlite(tmp_path / "club.sqlite3")
     settings = make_settings(database_url=url, redis_url=None)
     app = create_app(settings, clock=FixedClock(NOW), store=in_process_store())
     async with TestClient(TestServer(app)) as client:

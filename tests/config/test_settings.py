@@ -101,3 +101,14 @@ def test_the_redis_prefix_is_a_setting_with_a_checked_shape() -> None:
     for bad in ("", "club:bot", "club*", "-x"):
         with pytest.raises(ConfigError, match="REDIS_PREFIX"):
             Settings.from_env(**base, redis_prefix=bad)
+
+
+def test_the_queue_visibility_is_twenty_seconds_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = {"_env_file": None, "database_url": "sqlite://:memory:"}
+    assert Settings.from_env(**base).queue_visibility_seconds == 20
+    monkeypatch.setenv("QUEUE_VISIBILITY_SECONDS", "8")
+    assert Settings.from_env(**base).queue_visibility_seconds == 8
+    for bad in ("0", "0.5", "3601", "nan", "inf", "soon"):
+        monkeypatch.setenv("QUEUE_VISIBILITY_SECONDS", bad)
+        with pytest.raises(ConfigError, match="QUEUE_VISIBILITY_SECONDS"):
+            Settings.from_env(**base)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,11 +56,16 @@ def test_staff_passwd_refuses_an_unknown_account_and_a_short_password(tmp_path: 
 
 
 def test_the_command_reads_the_password_from_a_pipe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    migrated_sqlite: Callable[[Path], str],
 ) -> None:
     url = _db_url(tmp_path)
     if ON_POSTGRES:
         asyncio.run(_empty(url))
+    else:  # the embedded demo's database, migrated as its first command leaves it
+        migrated_sqlite(tmp_path / "staff.sqlite3")
     for name, value in {
         "DATABASE_URL": url,
         "WECHAT_APPID": "wx-test",

@@ -23,9 +23,11 @@ from scheduler.app import (
     Runtime,
     build_scheduler,
     catch_up,
+    runtime,
     start_embedded,
 )
 from scheduler.runner import Outcome
+from tests.conftest import make_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -151,3 +153,16 @@ async def test_embedded_service_runs_for_the_apps_lifetime(
         assert await JobRun.filter(day=clock.now().date(), job="birthday").exists()
     running = [t for t in asyncio.all_tasks() if t.get_name() == "clubbot-scheduler"]
     assert running == []  # stopped with the app
+
+
+async def test_a_workers_queue_takes_over_after_the_configured_visibility(
+    redis_only: None,
+) -> None:
+    """QUEUE_VISIBILITY_SECONDS: a worker's broker takes over a stopped worker's task after it,
+    touches its own every third of it, and looks every quarter of it (at most every 5 s)."""
+    for setting, expected in ((None, (20, 20_000, 5)), (8, (8, 8_000, 2))):
+        overrides = {} if setting is None else {"queue_visibility_seconds": setting}
+        async with runtime(make_settings(**overrides), create_schema=True) as rt:
+            assert rt.broker is not None
+            found = (rt.broker.visibility_s, rt.broker.idle_timeout, rt.broker.claim_every_s)
+            assert found == expected

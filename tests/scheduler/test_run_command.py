@@ -4,7 +4,7 @@ dry run prints what the job would do and changes nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,6 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from club.clock import SystemClock
 from club.db.connect import database
-from club.db.migrate import migrate
 from club.db.models.jobs import JobRun
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
@@ -25,8 +24,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A machine with only a SQLite file configured (the embedded default): its own database.
+def embedded_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Callable[[Path], str]
+) -> Iterator[str]:
+    """A machine with only a SQLite file configured (the embedded default): its own database,
+    migrated (a copy of the session's `migrated_sqlite`).
 
     Tortoise caches each table's INSERT statement per connection name, whatever the database
     (`EXECUTOR_CACHE`): statements first built here for SQLite (`?` placeholders) would be
@@ -35,7 +37,7 @@ def embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     for name in ("REDIS_URL", "CLUB_CONFIG", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    url = f"sqlite://{tmp_path}/club.sqlite3"
+    url = migrated_sqlite(tmp_path / "club.sqlite3")
     monkeypatch.setenv("DATABASE_URL", url)
     before = dict(EXECUTOR_CACHE)
     EXECUTOR_CACHE.clear()
@@ -47,7 +49,6 @@ def embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 async def _seed(url: str, birthday: date) -> None:
-    await migrate(url)
     async with database(url):
         joined = SystemClock(TZ).now() - timedelta(days=400)
         await Member.create(

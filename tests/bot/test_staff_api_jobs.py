@@ -13,7 +13,7 @@ from club.clock import FixedClock
 from club.db.models.jobs import JobRun
 from scheduler.app import Runtime
 from tests.bot.test_staff_api_support import Client, error_of, staff_headers
-from tests.scheduler.history import CHURN_ERROR, MISSED, PASSWORD, PHONE, SCHEDULED, make_history
+from tests.scheduler.history import MISSED, PASSWORD, PHONE, SCHEDULED, make_history
 
 URL = "/api/v1/jobs"
 
@@ -70,7 +70,8 @@ async def test_last_nights_runs_a_failure_a_resumed_run_and_the_day_nobody_ran(
     assert PHONE not in error and "138****5678" in error  # masked as the log masks it
     assert PASSWORD not in error and "postgres://club:***@db.internal" in error
     stored = await JobRun.get(job="churn-scan", day=date(2026, 11, 22))
-    assert stored.last_error == f"OperationalError: {CHURN_ERROR}"[:255]  # the answer masks it
+    assert stored.last_error is not None  # stored masked already (scheduler.runner)
+    assert PHONE not in stored.last_error and PASSWORD not in stored.last_error
 
     killed = runs_of(body, "value-refresh")["2026-11-22"]
     assert (killed["status"], killed["running_long"], killed["duration_s"]) == (

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -274,7 +274,11 @@ def _due(trigger: CronTrigger, now: datetime) -> list[datetime]:
     fire = trigger.get_next_fire_time(None, now - LOOK_BACK)
     while fire is not None and fire <= now:
         fires.append(fire)
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        # A second later as an instant: on the local clock, in the hour a clock going back
+        # repeats, it fell in that hour's first pass, before `fire`, and the same run came back
+        # for ever.
+        after = (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(fire.tzinfo)
+        fire = trigger.get_next_fire_time(fire, after)
     return fires
 
 

@@ -115,7 +115,11 @@ async def logged(proc: asyncio.subprocess.Process, marker: str, *, seconds: floa
 
     try:
         await asyncio.wait_for(read(), seconds)
-    except TimeoutError:
+    except (TimeoutError, AssertionError) as exc:
+        proc.kill()  # not left running after the test
+        await proc.wait()
+        if isinstance(exc, AssertionError):
+            raise
         raise AssertionError(f"{marker!r} not logged in {seconds} s: {''.join(lines)}") from None
     return "".join(lines)
 

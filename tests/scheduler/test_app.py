@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -15,14 +17,18 @@ from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
+from club.programme import load_programme
 from clubbot.embedded import in_process_scheduler
 from clubbot.web import create_app
 from config import Settings
 from scheduler.app import (
+    LOOK_BACK,
     MISFIRE_GRACE_S,
     Runtime,
+    _due,
     build_scheduler,
     catch_up,
+    daily_jobs,
     runtime,
     start_embedded,
 )
@@ -85,6 +91,38 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     assert jobs["value-refresh"].trigger.get_next_fire_time(None, night) == night.replace(hour=2)
     churn = jobs["churn-scan"].trigger.get_next_fire_time(None, night)
     assert churn == night.replace(hour=2, minute=30)
+
+
+class Counted:
+    """A trigger that fails the test, instead of hanging it, when asked for too many times."""
+
+    def __init__(self, trigger: Any) -> None:
+        self.trigger, self.asked = trigger, 0
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None:
+        self.asked += 1
+        assert self.asked < 500, f"asked {self.asked} times; last {previous}"
+        fire: datetime | None = self.trigger.get_next_fire_time(previous, now)
+        return fire
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Asia/Shanghai"])
+def test_the_catch_up_finds_each_run_due_once_across_a_clock_change(zone: str) -> None:
+    """A job in the hour a clock going back repeats (rank-ahead at 01:30, in London on 25
+    October 2026): one second after its first run is still that hour on the local clock, and
+    the catch-up asked for the same run again and again, for ever (a scheduler started in the
+    next two months never got past its catch-up; seen as the process-logs test hanging)."""
+    tz = ZoneInfo(zone)
+    now = datetime(2026, 12, 5, 11, 2, tzinfo=UTC).astimezone(tz)
+    for name, trigger in daily_jobs(load_programme(None), tz):
+        fires = _due(Counted(trigger), now)  # type: ignore[arg-type]
+        instants = [fire.timestamp() for fire in fires]
+        assert instants == sorted(set(instants)), name  # each run once, in order
+        assert all(now - LOOK_BACK <= fire <= now for fire in fires), name
+        if name == "rank-ahead":  # every night (both 01:30s of the night the clock goes back)
+            days = sorted({fire.date() for fire in fires})
+            assert days == [now.date() - timedelta(days=n) for n in range(62, -1, -1)]
+            assert fires[-1] == datetime(2026, 12, 5, 1, 30, tzinfo=tz)
 
 
 async def test_catch_up_runs_what_is_due_today_once(

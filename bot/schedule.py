@@ -62,10 +62,10 @@ def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[dat
     while fire is not None and fire <= end:
         fires.append(fire)
         # A second later in absolute time, not on the wall clock: where clocks go back, the
-        # wall clock's `fire + 1 s` stays in the repeated hour, and APScheduler 3.11.3's
-        # CronTrigger never returns from it (a job at 01:30 in Europe/London, 25 October 2026:
-        # agronholm/apscheduler#1021). So the time in the repeated hour fires twice (each is
-        # a real instant; a job runs once a day whatever fires).
+        # wall clock's `fire + 1 s` falls in the repeated hour's first pass, before `fire`, and
+        # APScheduler 3.11.3's CronTrigger gives the same run back, for ever (a job at 01:30 in
+        # Europe/London, 25 October 2026; agronholm/apscheduler#1021). So the time in the
+        # repeated hour fires twice (each a real instant; a job runs once a day whatever fires).
         after = (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(fire.tzinfo)
         fire = trigger.get_next_fire_time(fire, after)
     return fires

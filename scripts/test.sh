@@ -32,7 +32,7 @@ echo "== import-linter"
 #     (every PostgreSQL pass starts by dropping its database's schema): tests/bot and
 #     tests/console/browser on `<name>`, everything else but the fault suite on `<name>_rest`
 #     (named by what it leaves out, so that no new folder is left out), about as long;
-#   - the fault suite (tests/faults: its own PostgreSQL, Redis and topology, about 130-150 s,
+#   - the fault suite (tests/faults: its own PostgreSQL, Redis and topology, about 100-170 s,
 #     most of it waiting for the scheduler's next whole minute, little CPU) on `<name>_faults`.
 # Each pytest process writes its Redis keys under a prefix of its own. With arguments
 # (`./scripts/test.sh tests/club -x`) there are two passes, embedded and PostgreSQL, running

@@ -17,6 +17,7 @@ tell when to hand them over.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -37,6 +38,12 @@ from club.messaging.window import contact_from, custom_sent, marketing_recent, s
 from club.rules.programme import Programme
 
 log = logging.getLogger(__name__)
+
+HAND_OVER_WITHIN_S = 2.0
+"""How long handing due rows to the queue may hold its caller (a clerk's purchase, a member's
+turn): a queue that does not take them by then (Redis frozen, a partition) leaves them to the
+sweep, which feeds rows due and untouched for ten minutes. Without it the caller waited the
+broker's socket timeout (10 s), and a client giving up at 5 s sent the purchase again."""
 
 Feed = Callable[[Sequence[int]], Awaitable[None]]
 """Hands the ids of committed rows that are due now to the sending workers."""
@@ -143,7 +150,10 @@ class Outbox:
 
         async def give() -> None:
             try:
-                await feed(wanted)
+                # Cancelled mid-write, a task may still reach the queue: the rows are claimed
+                # once whoever sends them (a worker, or the sweep's task later).
+                async with asyncio.timeout(HAND_OVER_WITHIN_S):
+                    await feed(wanted)
             except Exception:
                 log.warning("could not hand %d outbox row(s) over; the sweep will", len(wanted))
 

@@ -3,8 +3,10 @@
 `cut()` stops listening and resets every connection through it: to clubbot the server behind
 has gone (connections reset mid-query, new connections refused), exactly as when PostgreSQL is
 stopped or its host is gone, without touching the shared server itself. `restore()` listens on
-the same port again. The port is fixed at construction, so a URL can name it before the proxy
-ever listens (a database that is down when the service starts).
+the same port again. `freeze()` keeps every connection open but passes nothing either way, as a
+server stopped by SIGSTOP (or a partition that drops packets) looks; `thaw()` lets it flow
+again. The port is fixed at construction, so a URL can name it before the proxy ever listens (a
+database that is down when the service starts).
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ class TcpProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0
         """Connections accepted so far."""
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def freeze(self) -> None:
+        """Pass nothing, either way, until `thaw()`: requests sent meanwhile go unanswered."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     async def restore(self) -> None:
         """Listen (again)."""
@@ -81,9 +92,9 @@ class TcpProxy:
                 self._writers.discard(w)
                 w.transport.abort()
 
-    @staticmethod
-    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.CancelledError):
             while data := await source.read(65536):
+                await self._flowing.wait()  # frozen: held here, not passed on
                 sink.write(data)
                 await sink.drain()

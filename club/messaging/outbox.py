@@ -41,9 +41,13 @@ log = logging.getLogger(__name__)
 
 HAND_OVER_WITHIN_S = 2.0
 """How long handing due rows to the queue may hold its caller (a clerk's purchase, a member's
-turn): a queue that does not take them by then (Redis frozen, a partition) leaves them to the
-sweep, which feeds rows due and untouched for ten minutes. Without it the caller waited the
-broker's socket timeout (10 s), and a client giving up at 5 s sent the purchase again."""
+turn). A queue that has not taken them by then (Redis frozen, a partition) gets them in the
+background: when Redis answers again, or, failing within the broker's socket timeout (10 s), by
+the sweep (rows due and untouched for ten minutes). Before, the caller waited those 10 s, and a
+client giving up at 5 s sent the purchase again."""
+
+_handing: set[asyncio.Task[None]] = set()
+"""Hand-overs that outlived their caller's wait (kept referenced until they end)."""
 
 Feed = Callable[[Sequence[int]], Awaitable[None]]
 """Hands the ids of committed rows that are due now to the sending workers."""
@@ -149,13 +153,11 @@ class Outbox:
         wanted = list(ids)
 
         async def give() -> None:
-            try:
-                # Cancelled mid-write, a task may still reach the queue: the rows are claimed
-                # once whoever sends them (a worker, or the sweep's task later).
-                async with asyncio.timeout(HAND_OVER_WITHIN_S):
-                    await feed(wanted)
-            except Exception:
-                log.warning("could not hand %d outbox row(s) over; the sweep will", len(wanted))
+            task = asyncio.create_task(_hand(feed, wanted))
+            _, late = await asyncio.wait({task}, timeout=HAND_OVER_WITHIN_S)
+            if late:  # goes on without the caller; a short freeze still delivers at once
+                _handing.add(task)
+                task.add_done_callback(_handing.discard)
 
         if tx.after_commit(give):
             return
@@ -165,6 +167,14 @@ class Outbox:
                 "so that they are handed over when it commits"
             )
         await give()
+
+
+async def _hand(feed: Feed, ids: list[int]) -> None:
+    """A failure here loses nothing (the workers' sweep finds due rows): logged, not raised."""
+    try:
+        await feed(ids)
+    except Exception:
+        log.warning("could not hand %d outbox row(s) over; the sweep will", len(ids))
 
 
 class Batch:

@@ -809,10 +809,25 @@ TEXTS: dict[str, tuple[str, str]] = {
         "its process died (attempts above 1) shows the counts of its last attempt only, earlier "
         "attempts not added in (greetings an earlier attempt sent count as “done before”).",
     ),
+    "jobs_timing_note": (
+        "准时：定时任务进程在任务时间运行。补运行：进程启动时补上停机期间错过的运行（或重试失败的"
+        "运行），或有人手动运行（python -m scheduler run）。积分过期、等级评定、客户价值更新和流失"
+        "风险扫描每次运行都涵盖之前各天，所以之前未运行、失败或中断的一天由之后完成的一次运行补上；"
+        "生日和节日祝福、报表预先排名不会自动补（过了日子的祝福有害无益），只能手动运行那一天。",
+        "On time: the scheduler ran it at the job's time. Made up: a scheduler starting up ran "
+        "what it missed while down (or a run that had failed), or someone ran it by hand (python "
+        "-m scheduler run). Points expiry, the tier review, the value refresh and the churn scan "
+        "do every earlier day's work each time they run, so a day missed, failed or left "
+        "unfinished is made up by the next run that finished; birthday and festival greetings "
+        "and the rankings ahead are never made up by the scheduler (a greeting after the day "
+        "does harm), only by running that day by hand.",
+    ),
     "jobs_days": ("显示最近", "Show the last"),
     "jobs_next_due": ("下次运行", "Next run"),
     "jobs_not_scheduled": ("不定时，手动运行", "not scheduled: run by hand"),
     "jobs_marked": ("{n} 条需要注意", "{n} to look at"),
+    "jobs_made_up_count": ("{n} 条已补上", "{n} made up"),
+    "jobs_timing": ("准时或补运行", "On time or made up"),
     "jobs_started": ("开始", "Started"),
     "jobs_duration": ("用时", "Duration"),
     "jobs_attempts": ("尝试次数", "Attempts"),
@@ -829,6 +844,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "运行过久（进程可能已中断）",
         "running too long (its process may have died)",
     ),
+    "job_on_time": ("准时", "on time"),
+    "job_made_up": ("已补上：{by}，{at}", "made up by {by}, {at}"),
+    "job_made_up_later": (
+        "已由 {day} 的运行补上（{by}），{at}",
+        "made up by the run for {day} ({by}), {at}",
+    ),
+    "job_made_up_by_schedule": ("定时运行", "the scheduler at its time"),
+    "job_made_up_by_catch_up": ("启动时补运行", "the start-up catch-up"),
+    "job_made_up_by_hand": (
+        "手动运行（python -m scheduler run）",
+        "a run by hand (python -m scheduler run)",
+    ),
+    "job_made_up_by_unknown": ("方式未记录", "how not recorded"),
+    "job_not_made_up": ("未补上", "not made up"),
+    "job_by_hand": ("手动运行", "run by hand"),
+    "job_timing_not_recorded": ("未记录（早于记录运行方式）", "not recorded (an older run)"),
     "job_missed": ("未运行", "missed"),
     "job_missed_about": (
         "这一天应当运行，但没有任何记录（定时任务进程当时可能未运行）。",

@@ -11,6 +11,7 @@ import pytest
 from bot.deps import DEPS
 from bot.schedule import JOBS
 from club.clock import FixedClock
+from club.job_runs import RunStarter
 from console.i18n import translator
 from console.web.jobs import count_label, job_name
 from scheduler.app import Runtime
@@ -150,6 +151,9 @@ def test_every_job_and_count_has_words_in_both_languages() -> None:
     for lang in ("zh", "en"):
         _ = translator(lang)
         assert all(job_name(job, _) for job in JOBS)
+        # What made a day up, in words (the page builds the key from `made_up.by`).
+        assert all(_(f"job_made_up_by_{by.value}") for by in RunStarter)
+        assert _("job_made_up_by_unknown")
     _ = translator("en")
     assert count_label("skipped_frequency_cap", _) == "skipped: over the marketing cap"
     assert count_label("reminders_skipped_member_blocked", _) == "reminders skipped: blocked"

@@ -25,14 +25,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "准时：定时任务进程在任务时间运行。补运行：进程启动时补上停机期间错过的运行（或重试失败的"
         "运行），或有人手动运行（python -m scheduler run）。积分过期、等级评定、客户价值更新和流失"
         "风险扫描每次运行都涵盖之前各天，所以之前未运行、失败或中断的一天由之后完成的一次运行补上；"
-        "生日和节日祝福、报表预先排名不会自动补（过了日子的祝福有害无益），只能手动运行那一天。",
+        "生日和节日祝福、报表预先排名只在当天补运行（过了日子的祝福有害无益），过了那一天只能手动"
+        "运行。",
         "On time: the scheduler ran it at the job's time. Made up: a scheduler starting up ran "
         "what it missed while down (or a run that had failed), or someone ran it by hand (python "
         "-m scheduler run). Points expiry, the tier review, the value refresh and the churn scan "
         "do every earlier day's work each time they run, so a day missed, failed or left "
         "unfinished is made up by the next run that finished; birthday and festival greetings "
-        "and the rankings ahead are never made up by the scheduler (a greeting after the day "
-        "does harm), only by running that day by hand.",
+        "and the rankings ahead are made up by the scheduler on their own day only (a greeting "
+        "after the day does harm), a day gone only by running it by hand.",
     ),
     "jobs_days": ("显示最近", "Show the last"),
     "jobs_next_due": ("下次运行", "Next run"),

@@ -1,7 +1,8 @@
 """The console's words in Chinese (the default) and English, keyed by a short name.
 
-One table, like the chat's texts: a page asks for `_("nav_members")` and gets the word in the
-language the staff member chose (a cookie). A test checks that every key a template uses exists.
+One table, like the chat's texts (written a module per page or area in `console.texts`): a page
+asks for `_("nav_members")` and gets the word in the language the staff member chose (a
+cookie). A test checks that every key a template uses exists.
 """
 
 from __future__ import annotations

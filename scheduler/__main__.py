@@ -28,6 +28,7 @@ from datetime import date
 from bot.logs import setup_logging
 from bot.schedule import JOBS
 from club.clock import SystemClock
+from club.db.models.jobs import RunStarter
 from config import ConfigError, Settings
 from scheduler.runner import Outcome
 
@@ -93,7 +94,8 @@ async def _run(settings: Settings, job: str, day: date | None, lock_ttl: int | N
     from scheduler.app import runtime
 
     async with runtime(settings) as rt:
-        result = await rt.run_job(job, day or rt.clock.now().date(), lock_ttl)
+        day = day or rt.clock.now().date()
+        result = await rt.run_job(job, day, by=RunStarter.HAND, lock_ttl_s=lock_ttl)
     print(result.describe())
     if result.outcome is Outcome.FAILED:
         return EXIT_FAILED

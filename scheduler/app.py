@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,10 +28,10 @@ from bot.kv import Redis
 from bot.metrics import count_deliveries
 from bot.queue import build_broker
 from bot.resources import open_resources
-from bot.schedule import daily_jobs, fire_times
+from bot.schedule import CATCH_UP, CatchUp, daily_jobs, fire_times
 from club.campaigns.tick import tick as campaign_tick
 from club.clock import Clock
-from club.db.models.jobs import JobRun, JobStatus
+from club.db.models.jobs import JobRun, JobStatus, RunStarter
 from club.programme import Programme
 from config import Settings
 from scheduler.jobs import JobContext, job_body
@@ -84,8 +83,12 @@ class Runtime:
             campaigns=self.deps.campaigns,
         )
 
-    async def run_job(self, name: str, day: date, lock_ttl_s: int | None = None) -> RunResult:
-        return await self.runner(lock_ttl_s).run(name, day, job_body(name, self.context()))
+    async def run_job(
+        self, name: str, day: date, *, by: RunStarter | None, lock_ttl_s: int | None = None
+    ) -> RunResult:
+        """`by`: what starts the run (`JobRunner.run`; None: the sweep resuming a killed one)."""
+        body = job_body(name, self.context())
+        return await self.runner(lock_ttl_s).run(name, day, body, by=by)
 
 
 @asynccontextmanager
@@ -116,29 +119,6 @@ async def runtime(
                 await broker.shutdown()
 
 
-class CatchUp(StrEnum):
-    TODAY = "today"
-    """Only today's run, once its time has passed: a missed day is never replayed."""
-    LATEST = "latest"
-    """The latest run that was due, on any day, unless a run finished since the one before it."""
-
-
-CATCH_UP = {
-    # A greeting for a past day does harm (a festival wish after the festival): never replayed.
-    "birthday": CatchUp.TODAY,
-    "festival": CatchUp.TODAY,
-    # Expiry takes every lot past its date as of now, and reminds of everything expiring within
-    # reminder_days of now (one row per member and expiry day): the latest run covers every
-    # missed day, so no earlier day is replayed.
-    "expire-points": CatchUp.LATEST,
-    # Monthly: a scheduler down on the review day would otherwise skip a whole month.
-    "tier-review": CatchUp.LATEST,
-    # Each run computes values and churn flags as of now: the latest covers every missed day.
-    "value-refresh": CatchUp.LATEST,
-    "churn-scan": CatchUp.LATEST,
-    # Ranks today's periods: the latest run is today's; a missed earlier day's are of no use.
-    "rank-ahead": CatchUp.TODAY,
-}
 LOOK_BACK = timedelta(days=63)
 """How far back to find a job's latest and previous runs due: two months of a monthly job."""
 
@@ -178,12 +158,12 @@ async def catch_up(rt: Runtime) -> list[RunResult]:
         latest = due[-1]
         if CATCH_UP[name] is CatchUp.TODAY:
             if latest.date() == now.date():
-                results.append(await rt.run_job(name, now.date()))
+                results.append(await rt.run_job(name, now.date(), by=RunStarter.CATCH_UP))
             continue
         before = due[-2].date() if len(due) > 1 else (now - LOOK_BACK).date()
         if await JobRun.exists(job=name, status=JobStatus.DONE, day__gt=before):
             continue
-        results.append(await rt.run_job(name, latest.date()))
+        results.append(await rt.run_job(name, latest.date(), by=RunStarter.CATCH_UP))
     return results
 
 
@@ -207,7 +187,7 @@ async def resume_interrupted(rt: Runtime) -> list[RunResult]:
     for name, trigger in daily_jobs(rt.programme, rt.settings.tz):
         if name not in interrupted or not _due_today(trigger, now):
             continue
-        result = await rt.run_job(name, today)
+        result = await rt.run_job(name, today, by=None)  # on behalf of whoever started it
         if result.outcome is Outcome.BUSY:
             # Its process is alive (a long run, found again by every sweep it lasts) or died
             # less than the lock's TTL ago: nothing to do, nothing worth a line at every sweep.
@@ -266,7 +246,7 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _today(rt: Runtime, name: str) -> None:
-    result = await rt.run_job(name, rt.clock.now().date())
+    result = await rt.run_job(name, rt.clock.now().date(), by=RunStarter.SCHEDULE)
     log.info("%s", result.describe())
 
 

@@ -8,6 +8,8 @@
   for the same day does nothing.
 - Effects inside a job are idempotent on their own keys (outbox keys, ledger refs), so resuming a
   run killed half-way does the rest and nothing twice.
+- Each attempt is stamped with what started it (`RunStarter`: the schedule, the start-up
+  catch-up, a run by hand), so staff can tell a day done on time from one made up later.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot import keys
 from bot.kv import Redis, release_if_ours
 from bot.logs import mask_phones, mask_urls
 from club.clock import Clock
-from club.db.models.jobs import JobRun, JobStatus
+from club.db.models.jobs import JobRun, JobStatus, RunStarter
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,10 @@ class JobRunner:
         self._ttl = lock_ttl_s
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
 
-    async def run(self, job: str, day: date, body: JobBody) -> RunResult:
+    async def run(self, job: str, day: date, body: JobBody, *, by: RunStarter | None) -> RunResult:
+        """Run `body` for (job, day) unless that run finished. `by`: what starts this attempt,
+        kept on the record; None: a resume on behalf of whoever started the run (the scheduler's
+        sweep finishing a killed run), which keeps the record's."""
         done = await JobRun.get_or_none(job=job, day=day, status=JobStatus.DONE)
         if done is not None:
             return RunResult(job, day, Outcome.ALREADY_DONE, dict(done.counts))
@@ -86,15 +91,17 @@ class JobRunner:
             return RunResult(job, day, Outcome.BUSY)
         heartbeat = asyncio.create_task(self._keep(lock_key, token))
         try:
-            return await self._run_locked(job, day, body)
+            return await self._run_locked(job, day, body, by)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             await release_if_ours(self._store, lock_key, token)
 
-    async def _run_locked(self, job: str, day: date, body: JobBody) -> RunResult:
-        record = await self._start(job, day)
+    async def _run_locked(
+        self, job: str, day: date, body: JobBody, by: RunStarter | None
+    ) -> RunResult:
+        record = await self._start(job, day, by)
         if record is None:
             done = await JobRun.get(job=job, day=day)
             return RunResult(job, day, Outcome.ALREADY_DONE, dict(done.counts))
@@ -115,11 +122,11 @@ class JobRunner:
         log.info("job %s for %s done: %s", job, day, counts)
         return RunResult(job, day, Outcome.DONE, counts)
 
-    async def _start(self, job: str, day: date) -> JobRun | None:
+    async def _start(self, job: str, day: date, by: RunStarter | None) -> JobRun | None:
         """The run's record, created or resumed; None when it finished meanwhile."""
         now = self._clock.now()
         try:
-            return await JobRun.create(job=job, day=day, started_at=now)
+            return await JobRun.create(job=job, day=day, started_at=now, started_by=by)
         except IntegrityError:
             pass
         record = await JobRun.get(job=job, day=day)
@@ -127,8 +134,9 @@ class JobRunner:
             return None
         # A failed or killed run: we hold the lock, so nobody else is running it now.
         attempt = record.attempts + 1
+        again: dict[str, object] = {"started_by": by} if by is not None else {}
         await JobRun.filter(id=record.id).update(
-            status=JobStatus.RUNNING, attempts=attempt, started_at=now
+            status=JobStatus.RUNNING, attempts=attempt, started_at=now, **again
         )
         if record.status is JobStatus.RUNNING:
             # Its process died (or lost the lock) half-way: said once, as the run is taken up.

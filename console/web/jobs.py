@@ -1,11 +1,11 @@
 """The scheduled jobs: one table a job of its recent runs, a failed, long-running or missed run
-marked, its counts by name, and when it is next due. Runs the staff API's `listJobRuns` (the
-same role check and answer); this module only lays the answer out per job."""
+marked, whether each day was done on time, made up later (and how) or not made up, its counts by
+name, and when it is next due. Runs the staff API's `listJobRuns` (the same role check and
+answer); this module only lays the answer out per job."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -58,13 +58,27 @@ def _mark(run: Mapping[str, Any]) -> str | None:
     return "long" if run["running_long"] else None
 
 
-def _rows(job: str, found: Mapping[str, Any], missed: list[date], _: Translate) -> list[Any]:
+def _timing(day: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the day was done on time or made up; `made_up_self`: by its own run (else by a
+    later day's, which did its work)."""
+    made_up = day["made_up"]
+    own = made_up is not None and made_up["run_day"] == day["day"]
+    return {"timing": day["timing"], "made_up": made_up, "made_up_self": own}
+
+
+def _rows(
+    job: str, found: Mapping[str, Any], missed: list[Mapping[str, Any]], _: Translate
+) -> list[Any]:
     """The job's runs and the days it missed, newest day first."""
-    rows: list[dict[str, Any]] = [{"day": day, "mark": "missed", "run": None} for day in missed]
+    rows: list[dict[str, Any]] = [
+        {"day": m["day"], "mark": "missed", "run": None, **_timing(m)} for m in missed
+    ]
     for run in found["runs"]:
         if run["job"] == job:
             counts = [(count_label(k, _), v) for k, v in run["counts"].items()]
-            rows.append({"day": run["day"], "mark": _mark(run), "run": run, "counts": counts})
+            rows.append({
+                "day": run["day"], "mark": _mark(run), "run": run, "counts": counts, **_timing(run),
+            })  # fmt: skip
     return sorted(rows, key=lambda r: r["day"], reverse=True)
 
 
@@ -76,11 +90,14 @@ def tables(found: Mapping[str, Any], _: Translate) -> list[dict[str, Any]]:
     out = []
     for job in names:
         plan = scheduled.get(job)
-        missed = plan["missed_days"] if plan else []
+        missed = plan["missed"] if plan else []
         rows = _rows(job, found, missed, _)
         out.append({
             "job": job, "name": job_name(job, _), "next_due": plan["next_due"] if plan else None,
-            "rows": rows, "marked": sum(1 for r in rows if r["mark"]),
+            "rows": rows,
+            # What is still to look at, apart from what a later run has made up since.
+            "marked": sum(1 for r in rows if r["mark"] and r["timing"] != "made_up"),
+            "made_up": sum(1 for r in rows if r["timing"] == "made_up"),
         })  # fmt: skip
     return out
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from club.db.models.staff import StaffRole
+from console import texts
 from console.texts import TEXTS
 from tests.console.support import Client
 
@@ -26,6 +29,13 @@ def test_every_text_a_page_uses_exists_in_chinese_and_english() -> None:
         assert zh.strip() and en.strip(), key
         # The same placeholders in both languages.
         assert set(re.findall(r"{(\w+)}", zh)) == set(re.findall(r"{(\w+)}", en)), key
+
+
+def test_a_key_in_two_text_modules_is_refused_not_one_silently_replaced() -> None:
+    # One module per page or area (console/texts/): a key both define would leave one of the
+    # two texts unseen, which a single dict literal's linter caught before the split.
+    with pytest.raises(ValueError, match="defined in two modules: save"):
+        texts._together({"save": ("保存", "Save")}, {"save": ("存储", "Store")})
 
 
 def test_no_page_loads_anything_from_another_origin() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage, OutboxStatus
+from club.job_runs import RunStarter
 from club.programme import load_programme
 from clubbot.embedded import in_process_scheduler
 from clubbot.web import create_app
@@ -93,6 +94,19 @@ async def test_jobs_run_in_the_club_time_zone_with_hours_of_misfire_grace(
     assert churn == night.replace(hour=2, minute=30)
 
 
+async def test_the_schedulers_run_at_its_time_is_recorded_as_the_schedules(
+    client: TestClient[web.Request, web.Application], clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+    scheduler = build_scheduler(runtime_of(client))
+    job = scheduler.get_job("festival")
+    await job.func(*job.args)  # what APScheduler calls at 10:00
+    run = await JobRun.get(job="festival")
+    assert (run.day, run.status, run.started_by) == (
+        date(2026, 11, 23), JobStatus.DONE, RunStarter.SCHEDULE,
+    )  # fmt: skip
+
+
 class Counted:
     """A trigger that fails the test, instead of hanging it, when asked for too many times."""
 
@@ -143,6 +157,8 @@ async def test_catch_up_runs_what_is_due_today_once(
         "value-refresh": Outcome.DONE,
         "churn-scan": Outcome.DONE,
     }
+    # Each recorded as the catch-up's: the jobs page says the day was made up, and by what.
+    assert {r.started_by for r in await JobRun.all()} == {RunStarter.CATCH_UP}
     again = {r.job: r.outcome for r in await catch_up(rt)}
     assert set(again.values()) == {Outcome.ALREADY_DONE}
     assert await OutboxMessage.filter(member_id=member.id).count() == 1

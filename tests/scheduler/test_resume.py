@@ -23,6 +23,7 @@ from club.db.models.jobs import JobRun, JobStatus
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
+from club.job_runs import RunStarter
 from scheduler import app as scheduler_app
 from scheduler.app import Runtime, serve
 from scheduler.jobs import JobContext
@@ -51,7 +52,10 @@ async def birthdays_today(n: int, now: datetime) -> list[int]:
 async def killed_half_way(store: Redis, job: str, day: date, *, lock_s: int) -> None:
     """What a SIGKILL leaves (tests/scheduler/test_processes.py): the run's record RUNNING and
     its lock held until its TTL lapses, nobody refreshing it."""
-    await JobRun.create(job=job, day=day, started_at=datetime(2026, 11, 23, 10, tzinfo=TZ))
+    await JobRun.create(
+        job=job, day=day, started_at=datetime(2026, 11, 23, 10, tzinfo=TZ),
+        started_by=RunStarter.SCHEDULE,
+    )  # fmt: skip
     await store.set(keys.job_run(job, day.isoformat()), "dead-host:4242:1", ex=lock_s)
 
 
@@ -107,6 +111,9 @@ async def test_the_sweep_resumes_only_todays_runs_due_by_now_and_not_failed_ones
     await asyncio.sleep(1.1)
     resumed = await scheduler_app.resume_interrupted(rt)
     assert [(r.job, r.day, r.outcome) for r in resumed] == [("expire-points", TODAY, Outcome.DONE)]
+    # The sweep finishes the run on behalf of whoever started it: still the schedule's, on time.
+    expiry = await JobRun.get(job="expire-points", day=TODAY)
+    assert (expiry.attempts, expiry.started_by) == (2, RunStarter.SCHEDULE)
     left = {r.job: r.status for r in await JobRun.exclude(job="expire-points")}
     assert left == {
         "festival": JobStatus.RUNNING,

@@ -102,3 +102,9 @@ def test_a_run_of_today_prints_its_counts_and_a_second_does_nothing(
     assert "already_done" in capsys.readouterr().out
     outbox, ledger, runs = asyncio.run(_written(embedded_database))
     assert (outbox, runs) == (1, 1) and ledger == 1
+    assert asyncio.run(_started_by(embedded_database)) == ["hand"]  # the jobs page says so
+
+
+async def _started_by(url: str) -> list[str | None]:
+    async with database(url):
+        return [r.started_by for r in await JobRun.all()]

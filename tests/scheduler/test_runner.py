@@ -9,6 +9,7 @@ from bot import keys
 from bot.kv import Redis
 from club.clock import FixedClock
 from club.db.models.jobs import JobRun, JobStatus
+from club.job_runs import RunStarter
 from scheduler.runner import JobRunner, Outcome
 
 DAY = date(2026, 11, 23)
@@ -34,8 +35,8 @@ async def test_second_run_for_the_same_day_does_nothing(
 ) -> None:
     runner = JobRunner(store=store, clock=clock)
     body = Body()
-    first = await runner.run("birthday", DAY, body)
-    second = await runner.run("birthday", DAY, body)
+    first = await runner.run("birthday", DAY, body, by=RunStarter.SCHEDULE)
+    second = await runner.run("birthday", DAY, body, by=RunStarter.SCHEDULE)
     assert first.outcome is Outcome.DONE and first.counts == {"greeted": 3}
     assert second.outcome is Outcome.ALREADY_DONE and second.counts == {"greeted": 3}
     assert body.calls == 1
@@ -43,14 +44,16 @@ async def test_second_run_for_the_same_day_does_nothing(
     assert record.status is JobStatus.DONE and record.finished_at == clock.now()
     assert second.describe() == "birthday 2026-11-23: already_done (greeted=3)"
     # Another day, or another job, is another run.
-    assert (await runner.run("festival", DAY, body)).outcome is Outcome.DONE
+    assert (await runner.run("festival", DAY, body, by=RunStarter.SCHEDULE)).outcome is Outcome.DONE
     assert body.calls == 2
 
 
 async def test_held_lock_means_busy(db: None, store: Redis, clock: FixedClock) -> None:
     await store.set(keys.job_run("birthday", DAY.isoformat()), "someone-else", ex=60)
     body = Body()
-    result = await JobRunner(store=store, clock=clock).run("birthday", DAY, body)
+    result = await JobRunner(store=store, clock=clock).run(
+        "birthday", DAY, body, by=RunStarter.SCHEDULE
+    )
     assert result.outcome is Outcome.BUSY and body.calls == 0
     assert await JobRun.all().count() == 0
 
@@ -60,7 +63,9 @@ async def test_concurrent_runs_in_one_process_run_once(
 ) -> None:
     body = Body(pause=0.2)
     runners = [JobRunner(store=store, clock=clock) for _ in range(5)]
-    results = await asyncio.gather(*(r.run("birthday", DAY, body) for r in runners))
+    results = await asyncio.gather(
+        *(r.run("birthday", DAY, body, by=RunStarter.SCHEDULE) for r in runners)
+    )
     assert sorted(r.outcome.value for r in results) == ["busy"] * 4 + ["done"]
     assert body.calls == 1
 
@@ -70,9 +75,11 @@ async def test_the_lock_is_kept_while_a_long_job_runs(
 ) -> None:
     slow = Body(pause=2.5)
     runner = JobRunner(store=store, clock=clock, lock_ttl_s=1)
-    running = asyncio.create_task(runner.run("birthday", DAY, slow))
+    running = asyncio.create_task(runner.run("birthday", DAY, slow, by=RunStarter.SCHEDULE))
     await asyncio.sleep(1.8)  # past the TTL: only the heartbeat keeps the lock
-    other = await JobRunner(store=store, clock=clock, lock_ttl_s=1).run("birthday", DAY, Body())
+    other = await JobRunner(store=store, clock=clock, lock_ttl_s=1).run(
+        "birthday", DAY, Body(), by=RunStarter.SCHEDULE
+    )
     assert other.outcome is Outcome.BUSY
     assert (await running).outcome is Outcome.DONE
     assert await store.get(keys.job_run("birthday", DAY.isoformat())) is None  # released
@@ -83,15 +90,37 @@ async def test_failed_run_is_recorded_and_resumed(
 ) -> None:
     runner = JobRunner(store=store, clock=clock)
     body = Body(fail_first=True)
-    failed = await runner.run("birthday", DAY, body)
+    failed = await runner.run("birthday", DAY, body, by=RunStarter.SCHEDULE)
     assert failed.outcome is Outcome.FAILED
     assert failed.error == "RuntimeError: database went away"
     record = await JobRun.get(job="birthday", day=DAY)
     assert record.status is JobStatus.FAILED and record.last_error == failed.error
-    resumed = await runner.run("birthday", DAY, body)
+    resumed = await runner.run("birthday", DAY, body, by=RunStarter.SCHEDULE)
     assert resumed.outcome is Outcome.DONE
     record = await JobRun.get(job="birthday", day=DAY)
     assert record.status is JobStatus.DONE and record.attempts == 2 and record.last_error is None
+
+
+async def test_who_started_each_attempt_is_kept_a_resume_on_anothers_behalf_keeps_it(
+    db: None, store: Redis, clock: FixedClock
+) -> None:
+    """The jobs page tells a run on time from one made up later: the schedule started it at its
+    time, the start-up catch-up, or a person (`python -m scheduler run`)."""
+    runner = JobRunner(store=store, clock=clock)
+    body = Body(fail_first=True)
+    await runner.run("birthday", DAY, body, by=RunStarter.SCHEDULE)
+    assert (await JobRun.get(job="birthday", day=DAY)).started_by is RunStarter.SCHEDULE
+    await runner.run("birthday", DAY, body, by=RunStarter.CATCH_UP)  # the retry of the failure
+    record = await JobRun.get(job="birthday", day=DAY)
+    assert (record.status, record.attempts) == (JobStatus.DONE, 2)
+    assert record.started_by is RunStarter.CATCH_UP
+
+    await JobRun.create(job="festival", day=DAY, started_at=clock.now(), started_by="hand")
+    await runner.run("festival", DAY, Body(), by=None)  # the sweep, resuming a killed run
+    record = await JobRun.get(job="festival", day=DAY)
+    assert (record.status, record.started_by) == (JobStatus.DONE, RunStarter.HAND)
+    await runner.run("festival", DAY, Body(), by=RunStarter.HAND)  # done already: unchanged
+    assert (await JobRun.get(job="festival", day=DAY)).started_by is RunStarter.HAND
 
 
 async def test_a_failed_runs_error_is_kept_with_phone_numbers_masked(
@@ -103,7 +132,9 @@ async def test_a_failed_runs_error_is_kept_with_phone_numbers_masked(
     async def refused(day: date) -> dict[str, int]:
         raise ValueError("invalid input for query argument $1: '13812345678'")
 
-    failed = await JobRunner(store=store, clock=clock).run("birthday", DAY, refused)
+    failed = await JobRunner(store=store, clock=clock).run(
+        "birthday", DAY, refused, by=RunStarter.SCHEDULE
+    )
     record = await JobRun.get(job="birthday", day=DAY)
     assert "13812345678" not in (record.last_error or "") and "13812345678" not in failed.error
     assert record.last_error == failed.error and record.last_error.startswith("ValueError: ")

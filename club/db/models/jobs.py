@@ -20,6 +20,17 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+class RunStarter(StrEnum):
+    """What started a run's attempt: the jobs page tells a run on time from one made up later."""
+
+    SCHEDULE = "schedule"
+    """The scheduler, at the job's time."""
+    CATCH_UP = "catch_up"
+    """A scheduler's start-up catch-up: a run it missed while down, or one that failed."""
+    HAND = "hand"
+    """`python -m scheduler run`."""
+
+
 class JobRun(Model):
     id = fields.BigIntField(primary_key=True)
     job = fields.CharField(max_length=32)
@@ -31,6 +42,9 @@ class JobRun(Model):
     counts: Any = fields.JSONField(default=dict)
     """What the run did: {"found": 2700, "queued": 2650, "skipped": 50, ...}."""
     last_error = fields.CharField(max_length=255, null=True)
+    started_by = fields.CharEnumField(RunStarter, max_length=16, null=True)
+    """What started the last attempt (stamped with `started_at`), except that the scheduler's
+    sweep resuming a killed run keeps who started it. Null: recorded before it was kept."""
 
     class Meta:
         table = "job_run"

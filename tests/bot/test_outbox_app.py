@@ -29,8 +29,14 @@ async def test_the_app_outbox_sends_through_the_configured_api(
     deps = client.app[DEPS]
     now = deps.clock.now()
     await Member.create(openid=OPENID, last_message_at=now)
+    # Not handed over: on the embedded default the app's own feed would send it at once, and
+    # this test sends it itself, through the app's sender.
     told = await deps.outbox.tell(
-        announcements.reply("你好", now), key="reply:app:1", now=now, openid=OPENID
+        announcements.reply("你好", now),
+        key="reply:app:1",
+        now=now,
+        openid=OPENID,
+        hand_over=False,
     )
     assert told.outbox_id is not None
     assert await deps.delivery.deliver(told.outbox_id) is DeliveryStatus.SENT

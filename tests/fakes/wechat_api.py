@@ -7,6 +7,7 @@
     fake.script("message/custom/send", [Reply(status=502)])  # or any status/body/delay
     fake.script("message/mass/sendall", [Reply(drop=True)])  # the connection drops, no answer
     fake.script("message/mass/sendall", [Reply(act=True, drop=True)])  # the same, WeChat had it
+    fake.script("message/template/send", [Reply(until=answer)])  # held until `answer.set()`
     ...
     fake.calls("message/custom/send")[0].body  # what was sent
     await fake.close()
@@ -68,6 +69,9 @@ class Reply:
     and its answer is the body (its own answer when none is given), unless dropped."""
     drop: bool = False
     """The connection is closed after the delay, with no answer: the caller cannot know."""
+    until: asyncio.Event | None = None
+    """WeChat answers (or drops the connection) only once this is set, after the delay: the call
+    stays in WeChat's hands while a test does something meanwhile, for as long as it takes."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,8 @@ class FakeWeChat:
             reply = Reply(body=self._default(path, request.query, body))
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.until is not None:
+            await reply.until.wait()
         if reply.drop and request.transport is not None:
             request.transport.abort()  # the client sees the connection dropped, no answer
         if isinstance(reply.body, (str, bytes)):

@@ -14,11 +14,9 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import pytest
 
 from bot.kv import Redis
-from bot.wechat.sender import WeChatMassSender, WeChatSender
 from club.campaigns import lifecycle, tick
 from club.campaigns.context import CampaignContext
 from club.campaigns.fanout import run_chunk
@@ -26,15 +24,10 @@ from club.campaigns.progress import progress
 from club.clock import FixedClock
 from club.db.models.campaigns import Campaign, CampaignRecipient, CampaignRun
 from club.db.models.outbox import OutboxMessage
-from club.messaging.delivery import Delivery
-from club.messaging.outbox import Outbox
-from club.messaging.pacing import Unpaced
-from club.messaging.plan import delivery_rules
 from club.rules.campaigns import Action, RecipientState, RunStatus
-from tests.bot.test_sending import make_api
 from tests.club.test_campaign_bonus import BONUS, credits, history, kept, with_bonus
 from tests.club.test_campaign_mass import STAFF, scheduled
-from tests.club.test_campaign_unknown import BY_TEMPLATE, MEMBERS, TEMPLATE, cost, costly
+from tests.club.test_campaign_unknown import BY_TEMPLATE, MEMBERS, TEMPLATE, against, cost
 from tests.fakes import FakeWeChat, Reply, errcode
 
 CANCELLED = "campaign cancelled"
@@ -46,14 +39,8 @@ async def ctx(
 ) -> AsyncIterator[CampaignContext]:
     """`costly`'s campaign (3 members by template, the rest by the mass send), the client
     waiting long enough for WeChat's held answers."""
-    programme = costly()
-    async with aiohttp.ClientSession() as http:
-        api = make_api(fake_wechat.base_url, http, store, timeout=aiohttp.ClientTimeout(total=10))
-        await api.tokens.get()  # a token, so that only the sends are scripted
-        delivery = Delivery(WeChatSender(api), delivery_rules(programme), clock)
-        yield CampaignContext(
-            programme, clock, Outbox(programme), delivery, Unpaced(), WeChatMassSender(api)
-        )
+    async with against(fake_wechat, clock, store, timeout=10) as found:
+        yield found
 
 
 @dataclasses.dataclass

@@ -86,6 +86,12 @@ class ReasonIn(In):
     reason: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] | None = None
 
 
+RESERVED = (
+    "Bonus points reserved from the budget for members whose message has not gone yet (or whose "
+    "bonus is not settled yet): credited once it goes or may have, else given back"
+)
+
+
 class ProgressOut(Out):
     recipients: int
     held_out: int
@@ -94,6 +100,7 @@ class ProgressOut(Out):
     sent: int
     mass_waiting: int
     points_awarded: int
+    points_reserved: int = Field(description=RESERVED)
     sent_by_channel: dict[str, int]
     failed: dict[str, int] = Field(description="By outcome")
     skipped: dict[str, int] = Field(description="By reason")
@@ -178,7 +185,8 @@ class CampaignOut(Out):
     message: dict[str, Any]
     bonus_points: int
     budget_points: int
-    points_awarded: int
+    points_awarded: int = Field(description="Bonus points credited to members")
+    points_reserved: int = Field(description=RESERVED)
     send_at: datetime | None
     daily_at: str | None
     pace: int | None

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from club.campaigns import mass
 from club.campaigns import message as msg
 from club.campaigns.audience import segment_size
 from club.campaigns.unsent import cancel_rest
@@ -167,8 +166,7 @@ async def move(
         await CampaignRun.filter(
             campaign_id=campaign.id, status__in=[RunStatus.SENDING, RunStatus.MASS]
         ).update(status=RunStatus.CANCELLED, finished_at=now)
-        going = await mass.cancel(campaign.id, now)
-        await cancel_rest(campaign.id, now, mass_going=going)
+        await cancel_rest(campaign.id, now)
     return await get(campaign.id)
 
 

@@ -47,6 +47,7 @@ def settings(campaign: Campaign) -> dict[str, Any]:
         "bonus_points": campaign.bonus_points,
         "budget_points": campaign.budget_points,
         "points_awarded": campaign.points_awarded,
+        "points_reserved": campaign.points_reserved,
         "send_at": campaign.send_at,
         "daily_at": None if daily is None else f"{daily // 60:02d}:{daily % 60:02d}",
         "pace": campaign.pace,

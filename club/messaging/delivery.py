@@ -19,7 +19,9 @@
   template row still inside WeChat's de-duplication window and with an attempt left goes back
   to the queue (sending it again cannot show it twice; its attempt counts as unanswered), and
   so does a row whose sender stopped before its first attempt was stamped (it never went); any
-  other is recorded as failed, outcome unknown, and never sent again.
+  other is recorded as failed, outcome unknown, and never sent again. A campaign's row put back
+  waits for its campaign's chunks; if the campaign was cancelled meanwhile, the campaigns' tick
+  takes it back (`club.campaigns.unsent.withdraw_leftovers`).
 - `withdraw`: rows not to be sent after all (a campaign cancelled, or gone by its mass send) are
   skipped; one an attempt of which went unanswered is outcome unknown instead
   (`outcomes.withdrawn`), and its member is not sent another way.

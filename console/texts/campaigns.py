@@ -212,4 +212,5 @@ TEXTS: dict[str, tuple[str, str]] = {
         "ten minutes.",
     ),
     "bind_get_code": ("获取绑定码", "Get a binding code"),
+    "points_reserved": ("预留奖励积分", "Points reserved"),
 }

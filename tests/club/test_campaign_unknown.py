@@ -6,6 +6,7 @@ marked spent."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -53,19 +54,31 @@ def costly() -> Programme:
     return dataclasses.replace(demo, campaigns=campaigns)
 
 
-@pytest.fixture
-async def ctx(
-    db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
+@contextlib.asynccontextmanager
+async def against(
+    fake_wechat: FakeWeChat, clock: FixedClock, store: Redis, *, timeout: float
 ) -> AsyncIterator[CampaignContext]:
-    """Templates and the mass send both go to the fake WeChat (one call an attempt)."""
+    """`costly`'s campaigns, templates and the mass send both to the fake WeChat (one call an
+    attempt, given up after `timeout` seconds)."""
     programme = costly()
     async with aiohttp.ClientSession() as http:
-        api = make_api(fake_wechat.base_url, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
+        api = make_api(
+            fake_wechat.base_url, http, store, timeout=aiohttp.ClientTimeout(total=timeout)
+        )
         await api.tokens.get()  # a token, so that only the sends are scripted
         delivery = Delivery(WeChatSender(api), delivery_rules(programme), clock)
         yield CampaignContext(
             programme, clock, Outbox(programme), delivery, Unpaced(), WeChatMassSender(api)
         )
+
+
+@pytest.fixture
+async def ctx(
+    db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
+) -> AsyncIterator[CampaignContext]:
+    """Templates and the mass send both go to the fake WeChat (one call an attempt)."""
+    async with against(fake_wechat, clock, store, timeout=0.2) as found:
+        yield found
 
 
 async def test_messages_of_unknown_outcome_count_in_the_cost_by_template_and_by_mass(

@@ -7,6 +7,7 @@
     fake.script("message/custom/send", [Reply(status=502)])  # or any status/body/delay
     fake.script("message/mass/sendall", [Reply(drop=True)])  # the connection drops, no answer
     fake.script("message/mass/sendall", [Reply(act=True, drop=True)])  # the same, WeChat had it
+    fake.script("message/template/send", [Reply(until=answer)])  # held until `answer.set()`
     ...
     fake.calls("message/custom/send")[0].body  # what was sent
     await fake.close()
@@ -16,6 +17,12 @@ one per request (before any token check); when a path has none left, it behaves 
 `stable_token` checks appid/secret and hands out tokens (the same one until `force_refresh`),
 every other endpoint refuses an unknown token with 40001 and otherwise answers plausibly (template
 msgids, QR tickets, tags with batch limits, mass sends de-duplicated by `clientmsgid`, a menu).
+
+Template messages are de-duplicated by openid + `client_msg_id` only within WeChat's window
+(`club.messaging.kinds.CLIENT_MSG_ID_WINDOW`, 10 minutes from the one it delivered), by the
+fake's own clock, `now`: real time, or the test's (`fake.now = clock.now`). A resend after the
+window is delivered again, so a test whose clock moves sees a second message if the code sends
+one too late.
 """
 
 from __future__ import annotations
@@ -26,12 +33,15 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from club.messaging.kinds import CLIENT_MSG_ID_WINDOW
 
 ERRMSG = {
     -1: "system error",
@@ -68,6 +78,9 @@ class Reply:
     and its answer is the body (its own answer when none is given), unless dropped."""
     drop: bool = False
     """The connection is closed after the delay, with no answer: the caller cannot know."""
+    until: asyncio.Event | None = None
+    """WeChat answers (or drops the connection) only once this is set, after the delay: the call
+    stays in WeChat's hands while a test does something meanwhile, for as long as it takes."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,10 @@ def errcode(code: int) -> dict[str, Any]:
     return {"errcode": code, "errmsg": ERRMSG.get(code, "error")}
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def _norm(path: str) -> str:
     path = path.strip("/")
     return path if path.startswith("cgi-bin/") else f"cgi-bin/{path}"
@@ -105,7 +122,8 @@ class _State:
     tagged: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     clientmsgids: dict[str, int] = field(default_factory=dict)
     """The mass sends taken, each `clientmsgid` with its `msg_id`."""
-    template_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    template_ids: dict[tuple[str, str], tuple[int, datetime]] = field(default_factory=dict)
+    """The templates delivered by openid + `client_msg_id`: their msgid, and when."""
     delivered: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -117,7 +135,11 @@ class FakeWeChat:
         secret: str = "test-secret",  # noqa: S107 - the test settings' value
         prefix: str = "",
         token_ttl: int = 7200,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
+        self.now: Callable[[], datetime] = now or _wall_clock
+        """WeChat's clock (how long it remembers a template's `client_msg_id`): settable, so
+        that a test moves it with its own (`fake.now = clock.now`)."""
         self.appid = appid
         self.secret = secret
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
@@ -216,8 +238,8 @@ class FakeWeChat:
 
     def delivered(self, channel: str) -> list[str]:
         """The openids WeChat delivered messages to, by `custom` or `template`, in order: a
-        template sent again with the same `client_msg_id` is delivered once (as WeChat does
-        within 10 minutes); refused sends are not delivered."""
+        template sent again with the same `client_msg_id` within WeChat's 10 minutes (by `now`)
+        is delivered once, after them again; refused sends are not delivered."""
         return [openid for kind, openid in self._state.delivered if kind == channel]
 
     # --- the server --------------------------------------------------------------------
@@ -245,6 +267,8 @@ class FakeWeChat:
             reply = Reply(body=self._default(path, request.query, body))
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.until is not None:
+            await reply.until.wait()
         if reply.drop and request.transport is not None:
             request.transport.abort()  # the client sees the connection dropped, no answer
         if isinstance(reply.body, (str, bytes)):
@@ -292,11 +316,13 @@ class FakeWeChat:
         if not touser:
             return errcode(40003)
         key = (str(touser), str(b.get("client_msg_id") or ""))
-        if key[1] and key in self._state.template_ids:
-            return self._ok(msgid=self._state.template_ids[key])
+        now = self.now()
+        seen = self._state.template_ids.get(key) if key[1] else None
+        if seen is not None and now - seen[1] < CLIENT_MSG_ID_WINDOW:
+            return self._ok(msgid=seen[0])  # the one it delivered: nothing new goes
         msgid = next(self._ids)
         if key[1]:
-            self._state.template_ids[key] = msgid
+            self._state.template_ids[key] = (msgid, now)
         self._state.delivered.append(("template", str(touser)))
         return self._ok(msgid=msgid)
 

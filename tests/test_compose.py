@@ -212,9 +212,11 @@ def fake_as_compose_runs_it(trying: dict[str, str]) -> Iterator[str]:
     argv = resolved(trying, profiles=("try",))["wechat"]["command"]
     port = free_port()
     argv[argv.index("--port") + 1] = str(port)
-    with subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, *argv[1:]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    ) as proc:
+    with (
+        subprocess.Popen(  # noqa: S603 - our own script
+            [sys.executable, *argv[1:]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as proc
+    ):
         try:
             assert proc.stdout is not None
             started = proc.stdout.readline().decode()  # its base URL, once it listens
@@ -235,11 +237,12 @@ def test_the_fake_listens_where_compose_says_and_passes_the_images_health_check(
 def test_the_web_workers_trust_nginx_and_only_nginx() -> None:
     # nginx has a fixed address on the project's network; the web workers take the client's
     # address (X-Forwarded-For) and scheme (X-Forwarded-Proto) from it alone.
-    model = compose()
-    subnet = ipaddress.ip_network(model["networks"]["default"]["ipam"]["config"][0]["subnet"])
+    ipam = compose()["networks"]["default"]["ipam"]["config"][0]
     s = resolved(PRODUCTION_ENV)
     nginx = ipaddress.ip_address(s["nginx"]["networks"]["default"]["ipv4_address"])
-    assert nginx in subnet
+    assert nginx in ipaddress.ip_network(ipam["subnet"])
+    # Docker hands out addresses in ip_range only: no container started first can take it.
+    assert nginx not in ipaddress.ip_network(ipam["ip_range"])
     assert s["web"]["environment"]["TRUSTED_PROXIES"] == str(nginx)
     conf = (ROOT / "deploy/nginx.conf").read_text()
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf

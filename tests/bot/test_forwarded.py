@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import xmltodict
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -18,7 +19,9 @@ from bot.serve import start_serving
 from club.clock import FixedClock
 from clubbot.web import create_app
 from config import ConfigError, Settings
-from tests.conftest import make_settings
+from tests.conftest import TOKEN, make_settings
+from tests.fixtures.wechat import plain_query, xml
+from tests.fixtures.wechat.app import running_app
 
 NGINX = "10.213.80.10"
 CLIENT = "203.0.113.7"
@@ -102,11 +105,24 @@ async def behind_nginx(
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """The whole app, as the compose file runs it: nginx (here the test client, 127.0.0.1)
     trusted."""
-    app = create_app(
-        make_settings(trusted_proxies="127.0.0.1"), clock=clock, store=store, create_schema=True
-    )
-    async with TestClient(TestServer(app)) as client:
+    async with running_app(make_settings(trusted_proxies="127.0.0.1"), clock, store) as client:
         yield client
+
+
+async def test_wechat_through_nginx_is_answered_as_before(
+    behind_nginx: TestClient[web.Request, web.Application], clock: FixedClock
+) -> None:
+    # The callback reads its body from the request handed on (a copy sharing the stream).
+    query = plain_query(TOKEN, int(clock.now().timestamp()))
+    resp = await behind_nginx.post(
+        "/wechat",
+        params=query,
+        data=xml("text.xml").encode(),
+        headers={"X-Forwarded-For": "101.226.103.1", "X-Forwarded-Proto": "https"},
+    )
+    assert resp.status == 200
+    reply = xmltodict.parse(await resp.text())["xml"]
+    assert (reply["ToUserName"], reply["MsgType"]) == ("oMember0001", "text")
 
 
 async def test_the_logs_show_the_client_not_nginx(

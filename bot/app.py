@@ -16,6 +16,7 @@ from aiohttp import web
 from bot import health
 from bot.callback import setup_callback
 from bot.deps import DEPS
+from bot.forwarded import forwarded_client
 from bot.kv import Redis
 from bot.resources import open_resources
 from bot.router import Dispatcher, Texts
@@ -50,6 +51,9 @@ def create_app(
             yield
 
     app.cleanup_ctx.append(resources)
+    if settings.trusted_proxy_addresses:
+        # Outside every other middleware: they, and the handlers, see the client, not nginx.
+        app.middlewares.append(forwarded_client(settings.trusted_proxy_addresses))
     # In-process services, e.g. the scheduler in embedded mode (`clubbot.embedded`).
     app.cleanup_ctx.extend(background)
     health.setup(app)

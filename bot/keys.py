@@ -62,8 +62,7 @@ def lock_wait(reply_budget_s: float) -> float:
     return reply_budget_s - min(BUSY_REPLY_ROOM_S, reply_budget_s / 2)
 
 
-# Access token.
-TOKEN_LOCK_TTL_S = 15
+# Access token (its refresh lock lasts as long as a call to WeChat may: bot.wechat.token).
 FORCE_REFRESH_INTERVAL_S = 30
 
 

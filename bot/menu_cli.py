@@ -21,7 +21,7 @@ import aiohttp
 from bot.kv import open_store
 from bot.metrics import Metrics
 from bot.wechat.account import AccountTools, account_tools
-from bot.wechat.api import account_client
+from bot.wechat.api import account_client, api_timeout
 from bot.wechat.errors import WeChatAPIError
 from bot.wechat.types import MenuButton
 from club.programme.source import load_programme
@@ -29,8 +29,6 @@ from club.rules.menu import Menu
 from club.rules.menu import MenuButton as ProgrammeButton
 from club.rules.programme import ProgrammeError
 from config import ConfigError, Settings
-
-TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
 
 
 def wechat_buttons(menu: Menu) -> tuple[MenuButton, ...]:
@@ -67,7 +65,9 @@ async def _account(settings: Settings) -> AsyncIterator[AccountTools]:
     """The command's account (the settings' one; with several, the one `--account` names)."""
     store = open_store(settings)
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        # The client's calls carry the settings' limits (WECHAT_API_*TIMEOUT_SECONDS) anyway;
+        # the session has the same, as the server's has (bot.resources).
+        async with aiohttp.ClientSession(timeout=api_timeout(settings)) as http:
             yield account_tools(account_client(settings, http=http, store=store, metrics=Metrics()))
     finally:
         await store.aclose()

@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import BackgroundService
+from bot.forwarded import AccessLog
 from bot.health import MULTIPROCESS_DIR
 from bot.limits import CappedSite, ServerLimits, bounded_reads
 from bot.logs import setup_logging
@@ -214,6 +215,7 @@ async def start_serving(
         app,
         handle_signals=False,
         access_log=access_log,
+        access_log_class=AccessLog,  # the client's address behind a trusted proxy
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         **limits.handler_options(),
     )

@@ -9,6 +9,7 @@ filled in (and the start-up log says so); anywhere else a missing secret stops s
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,9 @@ class Settings(BaseSettings):
     workers look for such tasks every quarter of it, at most every 5 s."""
     log_level: str = "INFO"
     trusted_proxies: str = ""
-    """Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (the
-    staff console marks its cookie Secure when the request came over HTTPS)."""
+    """Comma-separated IP addresses of the reverse proxies in front (nginx): from them alone
+    X-Forwarded-For gives the client's address (`bot.forwarded`: the logs, anything keyed by
+    address) and X-Forwarded-Proto the scheme (the console's cookie is Secure over HTTPS)."""
 
     embedded: bool = False
     """Set by `from_env`: SQLite with no REDIS_URL, demo secrets allowed."""
@@ -93,6 +95,23 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        # Compared with a connection's peer address, so a name or a network would never match:
+        # the proxy would go untrusted without a word.
+        for entry in (a.strip() for a in value.split(",")):
+            if not entry:
+                continue
+            try:
+                ipaddress.ip_address(entry)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address (give each proxy's own address, "
+                    "comma-separated; names and networks are not taken)"
+                ) from None
+        return value
 
     @field_validator("club_tz")
     @classmethod

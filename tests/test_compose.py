@@ -1,18 +1,36 @@
-"""docker-compose.yml and deploy/nginx.conf: the production topology, checked by structure
-(no Docker engine runs here); `scripts/topology.py` starts the same set as local processes."""
+"""docker-compose.yml, deploy/nginx.conf and deploy/try.env: the production topology, and the
+same set tried against the fake WeChat API, checked by structure (no Docker engine runs here);
+`scripts/topology.py` starts the same set as local processes."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from scripts.topology import nginx_conf
+from config import Settings
+from scripts.topology import free_port, nginx_conf
+from tests.fakes import FakeWeChat
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "scheduler", "worker")
+PRODUCTION = {"postgres", "redis", "migrate", "web", "scheduler", "worker", "nginx"}
+PRODUCTION_ENV = {
+    # What an operator's .env holds (see README, "Deploying"): the secrets and nothing else.
+    "POSTGRES_PASSWORD": "pg-password",
+    "WECHAT_APPID": "wxproduction0001",
+    "WECHAT_SECRET": "production-secret",
+    "WECHAT_TOKEN": "productiontoken",
+}
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
 def compose() -> dict[str, Any]:
@@ -25,16 +43,61 @@ def services() -> dict[str, Any]:
     return found
 
 
-def test_the_whole_topology_is_there() -> None:
-    assert set(services()) == {
-        "postgres",
-        "redis",
-        "migrate",
-        "web",
-        "scheduler",
-        "worker",
-        "nginx",
+def interpolate(value: Any, env: Mapping[str, str]) -> Any:
+    """The file's values as compose substitutes them: in every string, `${NAME}`,
+    `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}` and `${NAME?error}` (the forms the
+    file uses); a required one missing raises."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, op, arg = match["name"], match["op"], match["arg"]
+        given = env.get(name)
+        unset = given is None or (given == "" and op is not None and op.startswith(":"))
+        if op in ("?", ":?") and unset:
+            raise LookupError(f"{name}: {arg}")
+        if op in ("-", ":-") and unset:
+            return str(arg)
+        return given or ""
+
+    assert "$$" not in value and not re.search(r"\$[A-Za-z_]", value), "a form not handled"
+    return VARIABLE.sub(substitute, value)
+
+
+def resolved(env: Mapping[str, str], profiles: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The services compose would run with `env` (its .env or --env-file) and `profiles`
+    active (with COMPOSE_PROFILES of `env`): the file interpolated, services whose profiles are
+    not active left out."""
+    model: dict[str, Any] = interpolate(compose(), env)
+    active = set(profiles) | {p for p in env.get("COMPOSE_PROFILES", "").split(",") if p}
+    found: dict[str, Any] = {
+        name: service
+        for name, service in model["services"].items()
+        if not service.get("profiles") or active & set(service["profiles"])
     }
+    return found
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """A compose environment file: KEY=VALUE lines, comments and blank lines skipped."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, sep, value = line.partition("=")
+            assert sep and key == key.strip() and key.isupper(), line
+            values[key] = value
+    return values
+
+
+def test_the_whole_topology_is_there() -> None:
+    assert set(resolved(PRODUCTION_ENV)) == PRODUCTION
+    # Everything else is opt-in: the fake WeChat API, in the `try` profile only.
+    optional = {name: s["profiles"] for name, s in services().items() if name not in PRODUCTION}
+    assert optional == {"wechat": ["try"]}
 
 
 def test_two_of_each_process_kind() -> None:
@@ -84,6 +147,111 @@ def test_every_process_has_the_production_settings_and_no_secret_in_the_file() -
         assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
     text = (ROOT / "docker-compose.yml").read_text()
     assert "wx5823bf96d3bd56c7" not in text and "test-secret" not in text
+
+
+def test_by_default_every_process_calls_the_real_wechat_api() -> None:
+    s = resolved(PRODUCTION_ENV)
+    for name in APP_SERVICES:
+        assert s[name]["environment"]["WECHAT_API_BASE"] == "https://api.weixin.qq.com", name
+    # Nothing production runs waits for, or names, the fake.
+    assert "wechat" not in s
+    for service in s.values():
+        assert "wechat" not in service.get("depends_on", {})
+
+
+@pytest.fixture(scope="module")
+def trying() -> dict[str, str]:
+    return env_file(ROOT / "deploy" / "try.env")
+
+
+def test_the_try_profile_runs_the_fake_and_points_every_process_at_it(
+    trying: dict[str, str],
+) -> None:
+    # `docker compose --env-file deploy/try.env --profile try up`: every variable the file
+    # requires is in try.env (else compose stops naming it), and the profile is on by itself.
+    assert trying["COMPOSE_PROFILES"] == "try"
+    s = resolved(trying, profiles=("try",))
+    assert set(s) == PRODUCTION | {"wechat"}
+    fake = s["wechat"]
+    argv = fake["command"]
+    assert argv[:2] == ["python", "bench/fake_wechat.py"]
+    port = argv[argv.index("--port") + 1]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - reached by the others
+    # The image leaves bench/ and tests/ out: the fake's files are mounted, read-only.
+    for volume in fake["volumes"]:
+        source, target, mode = volume.split(":")
+        assert mode == "ro" and (ROOT / source).exists() and target.startswith("/app/"), volume
+    assert {"bench/fake_wechat.py", "tests/fakes"} <= {
+        v.split(":")[1].removeprefix("/app/") for v in fake["volumes"]
+    }
+    assert fake["build"] == "." and fake["image"] == s["web"]["image"]
+    # The image's health check asks 127.0.0.1:$PORT/healthz: the fake listens there too.
+    assert fake.get("environment", {}).get("PORT", "8080") == port
+    # Every process is pointed at it, with the credentials it checks.
+    expected = FakeWeChat()
+    for name in APP_SERVICES:
+        env = s[name]["environment"]
+        assert env["WECHAT_API_BASE"] == f"http://wechat:{port}", name
+        assert (env["WECHAT_APPID"], env["WECHAT_SECRET"]) == (expected.appid, expected.secret)
+
+
+def test_the_try_settings_load_as_the_processes_load_them(
+    trying: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for profiles, env in ((("try",), trying), ((), PRODUCTION_ENV)):
+        with monkeypatch.context() as m:
+            for name, value in resolved(env, profiles)["web"]["environment"].items():
+                m.setenv(name, str(value))
+            settings = Settings.from_env(_env_file=None)  # a bad value: ConfigError
+        assert not settings.embedded and not settings.dry_run
+
+
+@pytest.fixture
+def fake_as_compose_runs_it(trying: dict[str, str]) -> Iterator[str]:
+    """The `wechat` service's command, on a free port of this machine instead of 8080."""
+    argv = resolved(trying, profiles=("try",))["wechat"]["command"]
+    port = free_port()
+    argv[argv.index("--port") + 1] = str(port)
+    with (
+        subprocess.Popen(  # noqa: S603 - our own script
+            [sys.executable, *argv[1:]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as proc
+    ):
+        try:
+            assert proc.stdout is not None
+            started = proc.stdout.readline().decode()  # its base URL, once it listens
+            assert started.startswith("http://"), started + proc.stdout.read().decode()
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_the_fake_listens_where_compose_says_and_passes_the_images_health_check(
+    fake_as_compose_runs_it: str,
+) -> None:
+    with urllib.request.urlopen(f"{fake_as_compose_runs_it}/healthz", timeout=4) as resp:  # noqa: S310
+        assert resp.status == 200
+
+
+def test_the_web_workers_trust_nginx_and_only_nginx() -> None:
+    # nginx has a fixed address on the project's network; the web workers take the client's
+    # address (X-Forwarded-For) and scheme (X-Forwarded-Proto) from it alone.
+    ipam = compose()["networks"]["default"]["ipam"]["config"][0]
+    s = resolved(PRODUCTION_ENV)
+    nginx = ipaddress.ip_address(s["nginx"]["networks"]["default"]["ipv4_address"])
+    assert nginx in ipaddress.ip_network(ipam["subnet"])
+    # Docker hands out addresses in ip_range only: no container started first can take it.
+    assert nginx not in ipaddress.ip_network(ipam["ip_range"])
+    assert s["web"]["environment"]["TRUSTED_PROXIES"] == str(nginx)
+    conf = (ROOT / "deploy/nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf
+    # The other processes serve nothing, and the web service keeps the shared settings.
+    for name in ("migrate", "scheduler", "worker"):
+        assert "TRUSTED_PROXIES" not in s[name]["environment"]
+    shared = {k: v for k, v in s["web"]["environment"].items() if k != "TRUSTED_PROXIES"}
+    assert shared == s["worker"]["environment"]
 
 
 def test_redis_does_not_evict_the_queue() -> None:

@@ -107,7 +107,12 @@ class WeChatAPI:
         self._timeout = timeout or api_timeout(settings)
         self._base = settings.wechat_api_base.rstrip("/")
         self.tokens = AccessTokens(
-            store=store, appid=credentials.appid, fetch=self._fetch_token, sleep=sleep
+            store=store,
+            appid=credentials.appid,
+            fetch=self._fetch_token,
+            # The refresh is held, and waited for, as long as its call to WeChat may take.
+            call_limit_s=self._timeout.total or settings.wechat_api_timeout_seconds,
+            sleep=sleep,
         )
 
     # --- messages -------------------------------------------------------------------------

@@ -6,6 +6,11 @@ other out. Here the store is that holder. A worker that finds the token missing 
 re-read (or, if the old token is still valid, keep using it meanwhile). Inside one process an
 asyncio lock queues callers first, so twenty coroutines do not poll the store twenty times over.
 
+The refresh lock is held for one call to WeChat at its time limit (WECHAT_API_TIMEOUT_SECONDS)
+and `LOCK_MARGIN_S` more, and the others wait that long and `LOCK_MARGIN_S` more before giving
+up: a lock shorter than the call would let a second worker fetch while the first still may get
+its answer, and waiters would give up on a fetch still in time (15 s and 20 s at the default 10).
+
 `force_refresh` (which invalidates the current token and is limited by WeChat to a few a day,
 30 s apart) is used only after the API called our token invalid, and at most once per
 `keys.FORCE_REFRESH_INTERVAL_S` across all workers (a guard key in the store).
@@ -31,6 +36,8 @@ from bot.wechat.errors import TransportError
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN_S = 5 * 60
+LOCK_MARGIN_S = 5.0
+"""How much longer than one call the refresh lock lasts, and the waiters wait than the lock."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,12 @@ class AccessTokens:
         store: Redis,
         appid: str,
         fetch: Fetch,
+        call_limit_s: float,
         refresh_margin_s: float = REFRESH_MARGIN_S,
         poll_s: float = 0.05,
-        wait_limit_s: float = keys.TOKEN_LOCK_TTL_S + 5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`call_limit_s`: the most one call of `fetch` to WeChat may take."""
         self._store = store
         self._fetch = fetch
         self._key = keys.access_token(appid)
@@ -79,7 +87,8 @@ class AccessTokens:
         self._force_key = keys.force_refresh_guard(appid)
         self._margin_ms = int(refresh_margin_s * 1000)
         self._poll_s = poll_s
-        self._wait_limit_s = wait_limit_s
+        self._lock_ms = int((call_limit_s + LOCK_MARGIN_S) * 1000)
+        self._wait_limit_s = call_limit_s + 2 * LOCK_MARGIN_S
         self._sleep = sleep
         self._local = asyncio.Lock()
 
@@ -109,7 +118,7 @@ class AccessTokens:
                     assert cached is not None
                     return cached.token
                 owner = secrets.token_hex(8)
-                if await self._store.set(self._lock_key, owner, nx=True, ex=keys.TOKEN_LOCK_TTL_S):
+                if await self._store.set(self._lock_key, owner, nx=True, px=self._lock_ms):
                     return await self._refresh_holding_lock(owner, stale)
                 if stale is None and cached is not None and cached.remaining_ms > 0:
                     # Someone else is renewing it; the current one is still good meanwhile.

@@ -14,10 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot import keys
 from bot.deps import DEPS
 from bot.kv import Redis
-from bot.wechat.api import RetryPolicy
+from bot.wechat.api import RetryPolicy, WeChatAPI
 from bot.wechat.errors import TransportError
+from bot.wechat.token import TokenUnavailable
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage, OutboxStatus
 from club.messaging import announcements
@@ -25,7 +27,7 @@ from club.messaging.delivery import DeliveryStatus
 from config import ConfigError, Settings
 from scheduler.__main__ import main as scheduler_main
 from tests.bot.test_sending import make_api
-from tests.conftest import make_settings
+from tests.conftest import APPID, make_settings
 from tests.fakes import FakeWeChat
 
 OPENID = "oQwErTyUiOp1234567890abcd"
@@ -85,8 +87,14 @@ async def test_the_apps_client_gives_up_after_the_configured_total_as_outcome_un
     await Member.create(openid=OPENID, last_message_at=now)
     await deps.wechat.tokens.get()
     fake_wechat.slow(SEND, 3.0)
+    # Not handed over: on the embedded default the app's own feed would send it at once, and
+    # this test sends it itself, through the app's sender.
     told = await deps.outbox.tell(
-        announcements.reply("你好", now), key="reply:late:1", now=now, openid=OPENID
+        announcements.reply("你好", now),
+        key="reply:late:1",
+        now=now,
+        openid=OPENID,
+        hand_over=False,
     )
     assert told.outbox_id is not None
     started = time.monotonic()
@@ -136,3 +144,56 @@ async def test_the_client_gives_up_connecting_after_the_configured_connect_timeo
     waited = time.monotonic() - started
     assert caught.value.result == "network" and not caught.value.written
     assert 0.3 <= waited < 2.0, waited  # the setting, not the default 3 s
+
+
+async def lock_ttl_while_fetching(api: WeChatAPI, store: Redis) -> int:
+    """The refresh lock's remaining time (ms), read while the client fetches a token."""
+    fetching = asyncio.create_task(api.tokens.get())
+    try:
+        async with asyncio.timeout(5):
+            while (ttl := await store.pttl(keys.access_token_lock(APPID))) < 0:
+                await asyncio.sleep(0.005)
+    finally:
+        await fetching
+    return int(ttl)
+
+
+async def test_the_token_refresh_is_held_for_the_configured_call_and_no_less(
+    fake_wechat: FakeWeChat,
+    http: aiohttp.ClientSession,
+    store: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a slow link a token fetch may take the whole call limit: were the lock to expire
+    # first, another worker would fetch as well, and the waiters would give up on a fetch
+    # still in time.
+    fake_wechat.slow("stable_token", 0.3)
+    monkeypatch.setenv("WECHAT_API_TIMEOUT_SECONDS", "40")
+    slow_link = make_api(fake_wechat.base_url, http, store)
+    assert 40_000 < await lock_ttl_while_fetching(slow_link, store) <= 45_000
+    await store.delete(keys.access_token(APPID))
+    monkeypatch.delenv("WECHAT_API_TIMEOUT_SECONDS")
+    default = make_api(fake_wechat.base_url, http, store)
+    assert 10_000 < await lock_ttl_while_fetching(default, store) <= 15_000  # as before: 15 s
+
+
+async def test_another_worker_waits_for_the_configured_call_before_giving_up(
+    fake_wechat: FakeWeChat,
+    http: aiohttp.ClientSession,
+    store: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WECHAT_API_TIMEOUT_SECONDS", "40")
+    # A worker is fetching (it holds the lock) and no token is there yet.
+    await store.set(keys.access_token_lock(APPID), "another-worker", px=45_000)
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # time passes only as the waiter says
+        waited.append(seconds)
+        await asyncio.sleep(0)
+
+    waiter = make_api(fake_wechat.base_url, http, store, sleep=sleep)
+    with pytest.raises(TokenUnavailable):
+        await waiter.tokens.get()
+    assert 45 <= sum(waited) < 51, sum(waited)  # the lock's 45 s and 5 more, not 20 s
+    assert fake_wechat.count("stable_token") == 0

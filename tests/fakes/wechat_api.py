@@ -155,15 +155,13 @@ class FakeWeChat:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self, port: int | None = None) -> str:
-        """Listen (on `port`, or any free one); the base URL."""
+    async def start(self, port: int | None = None, host: str = "127.0.0.1") -> str:
+        """Listen (on `port`, or any free one, of `host`); the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # No access log: it would print the tokens of the query strings (the fake is "WeChat").
         self._server = (
-            TestServer(app, host="127.0.0.1")
-            if port is None
-            else TestServer(app, host="127.0.0.1", port=port)
+            TestServer(app, host=host) if port is None else TestServer(app, host=host, port=port)
         )
         await self._server.start_server(access_log=None)
         return self.base_url

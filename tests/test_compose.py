@@ -285,3 +285,20 @@ def seconds(conf: str, directive: str) -> int:
     found = re.search(rf"{directive}\s+(\d+)s;", conf)
     assert found, directive
     return int(found.group(1))
+
+
+def test_the_example_env_names_every_variable_the_file_asks_for() -> None:
+    """`cp .env.example .env` (the file's header) gives the operator every variable to fill in,
+    each empty: compose then stops naming the first one left so, not with a made-up secret."""
+    example = env_file(ROOT / ".env.example")
+    asked = {m["name"] for m in VARIABLE.finditer((ROOT / "docker-compose.yml").read_text())}
+    required = {
+        m["name"]
+        for m in VARIABLE.finditer((ROOT / "docker-compose.yml").read_text())
+        if m["op"] in ("?", ":?")
+    }
+    assert required <= set(example), required - set(example)
+    assert set(example) <= asked, set(example) - asked
+    assert all(value == "" for value in example.values()), example
+    with pytest.raises(LookupError):
+        resolved(example)

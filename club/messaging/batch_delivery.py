@@ -14,8 +14,10 @@ workers at one message a second: the second batch's last slot is 99 s out), and 
 whole batch at once left its later rows `sending` past the lease: settled as unknown, then sent
 anyway. The rows of a group still waiting (for a send slot, when WeChat is slow) have their
 claim renewed once it is `RENEW_AFTER` old; a row whose claim was settled meanwhile is not sent.
-A worker that dies leaves queued the rows whose group it had not claimed: another sends them.
-At a fast pace (25 a second and up) a batch of 50 is one group, as before.
+The groups go one after another (a group is claimed at its first slot or once the group before
+is recorded, whichever is later), so a worker behind its pace holds one group, as one on time
+does. A worker that dies leaves queued the rows whose group it had not claimed: another sends
+them. At a fast pace (25 a second and up) a batch of 50 is one group, as before.
 
 After a 45009 (the day's template quota is spent) the batch's other template rows are not sent:
 they are recorded as if WeChat had refused each of them so (waiting for the quota, or, after an
@@ -151,9 +153,13 @@ async def deliver_many(
     slots = await pace(len(wanted)) if pace is not None else [0.0] * len(wanted)
     batch = _Batch(delivery, counts, concurrency, go_on, recorded)
     # The batch's first group is claimed a moment early (nothing of this worker is in hand
-    # then); the others at their first slot, so that a worker that dies holds one group.
-    cut = groups(wanted, slots)
-    await asyncio.gather(*(batch.group(g, 0.0 if n else CLAIM_LEAD) for n, g in enumerate(cut)))
+    # then); the others at their first slot once the group before is recorded, so that a
+    # worker that dies holds one group. Claimed at their slots alone, a worker behind its pace
+    # (WeChat slower than the slots) held every group whose slot had passed: those waiting
+    # for a send past the lease were settled as unknown and never sent, and a worker that died
+    # left them all unknown.
+    for n, group in enumerate(groups(wanted, slots)):
+        await batch.group(group, 0.0 if n else CLAIM_LEAD)
     return batch.results
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import logging
 
 import aiohttp
@@ -24,7 +24,7 @@ from bot.wechat.errors import (
     WeChatAPIError,
 )
 from tests.bot.test_sending import make_api as client_at
-from tests.fakes import FakeWeChat, Reply
+from tests.fakes import GIVE_UP_S, TOO_LATE, FakeWeChat, Reply
 
 OPENID = "oQwErTyUiOp1234567890abcd"
 FAST = RetryPolicy(retries=3, base_delay_s=0.01, max_delay_s=0.04)
@@ -205,8 +205,9 @@ async def test_a_template_without_a_client_msg_id_is_not_repeated(
 async def test_a_timeout_is_retried_where_a_repeat_is_harmless(
     fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis
 ) -> None:
-    api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
-    fake.script("message/template/send", [Reply(body={"errcode": 0, "msgid": 1}, delay=1.0)])
+    api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=GIVE_UP_S))
+    late = dataclasses.replace(TOO_LATE, body={"errcode": 0, "msgid": 1})
+    fake.script("message/template/send", [late])
     await api.send_template(OPENID, "TPL", {"first": "生日快乐"}, client_msg_id="m2")
     assert fake.count("message/template/send") == 2
 
@@ -214,12 +215,12 @@ async def test_a_timeout_is_retried_where_a_repeat_is_harmless(
 async def test_a_customer_service_message_answered_after_the_timeout_is_not_repeated(
     fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis
 ) -> None:
-    api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
-    fake.script(SEND, [Reply(body={"errcode": 0}, delay=0.5)])
+    api = make_api(fake, http, store, timeout=aiohttp.ClientTimeout(total=GIVE_UP_S))
+    fake.script(SEND, [dataclasses.replace(TOO_LATE, body={"errcode": 0})])
     with pytest.raises(TransportError) as caught:
         await api.send_text(OPENID, "hi")
     assert caught.value.written
-    await asyncio.sleep(0.4)
+    await fake.answered()
     assert fake.count(SEND) == 1
 
 

@@ -23,7 +23,7 @@ from club.messaging.delivery import Delivery, DeliveryStatus
 from club.messaging.message import Content, Envelope, Image, LinkCard, Template, Text, encode
 from club.messaging.plan import DeliveryRules
 from tests.conftest import make_settings
-from tests.fakes import FakeWeChat
+from tests.fakes import GIVE_UP_S, TOO_LATE, FakeWeChat
 
 OPENID = "oQwErTyUiOp1234567890abcd"
 SEND = "message/custom/send"
@@ -382,18 +382,18 @@ async def test_an_answer_after_the_timeout_is_outcome_unknown_and_never_sent_aga
     # idempotency key, so sending it again could show it twice. The client's usual retries
     # (three here) must not apply, and the row is never claimed again.
     await make_api(fake.base_url, http, store).tokens.get()
-    fake.slow(SEND, 1.0)
+    fake.slow(SEND, TOO_LATE.delay)
     impatient = make_api(
         fake.base_url,
         http,
         store,
         retry=RetryPolicy(retries=3),
-        timeout=aiohttp.ClientTimeout(total=0.3),
+        timeout=aiohttp.ClientTimeout(total=GIVE_UP_S),
     )
     delivery = delivery_via(impatient, clock)
     row = await queue(Text("生日快乐"), key="late", kind="birthday")
     assert await delivery.deliver(row.id) is DeliveryStatus.OUTCOME_UNKNOWN
-    await asyncio.sleep(0.8)  # the fake finishes answering the call it got
+    await fake.answered()  # the call it got
     assert fake.count(SEND) == 1
     await row.refresh_from_db()
     assert (row.status, row.outcome) == (OutboxStatus.FAILED, "outcome_unknown")
@@ -410,17 +410,17 @@ async def test_a_template_answered_after_the_timeout_is_retried_under_its_client
     # Template messages carry client_msg_id: WeChat shows one message per id within 10 minutes,
     # so after a lost answer the client may send again (and does).
     await make_api(fake.base_url, http, store).tokens.get()
-    fake.slow(TEMPLATE, 0.5)
+    fake.slow(TEMPLATE, TOO_LATE.delay)
     impatient = make_api(
         fake.base_url,
         http,
         store,
         retry=RetryPolicy(retries=1),
-        timeout=aiohttp.ClientTimeout(total=0.2),
+        timeout=aiohttp.ClientTimeout(total=GIVE_UP_S),
     )
     row = await queue(Template("T", {"a": "b"}), key="late-template")
     status = await delivery_via(impatient, clock).deliver(row.id)
-    await asyncio.sleep(0.6)
+    await fake.answered()
     assert status is DeliveryStatus.RETRY_LATER  # retried in the call, then by the outbox
     ids = {call.body["client_msg_id"] for call in fake.calls(TEMPLATE)}
     assert fake.count(TEMPLATE) == 2 and ids == {f"clubbot-outbox-{row.id}"}

@@ -5,7 +5,6 @@ failed with its outcome unknown (which the weekly cap counts). Against the fake 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Sequence
@@ -23,10 +22,10 @@ from club.messaging.delivery import SENDING_LEASE, Delivery, DeliveryStatus
 from club.messaging.message import Template
 from club.messaging.window import marketing_recent
 from tests.bot.test_sending import OPENID, TEMPLATE, delivery_via, make_api, queue
-from tests.fakes import FakeWeChat, Reply
+from tests.fakes import GIVE_UP_S, TOO_LATE, FakeWeChat, Reply
 
 ATTEMPTS = 3
-TIMEOUT = Reply(delay=0.5)  # past the client's 0.2 s
+TIMEOUT = TOO_LATE  # past the client's GIVE_UP_S
 DROPPED = Reply(drop=True)
 
 
@@ -35,7 +34,7 @@ async def delivery(
     db: None, fake: FakeWeChat, http: aiohttp.ClientSession, store: Redis, clock: FixedClock
 ) -> Delivery:
     """One HTTP call an attempt (the client does not retry), at most `ATTEMPTS` attempts."""
-    api = make_api(fake.base_url, http, store, timeout=aiohttp.ClientTimeout(total=0.2))
+    api = make_api(fake.base_url, http, store, timeout=aiohttp.ClientTimeout(total=GIVE_UP_S))
     await api.tokens.get()  # a token, so that only the sends are scripted
     return delivery_via(api, clock, max_attempts=ATTEMPTS)
 
@@ -49,7 +48,9 @@ async def festival(
     )
 
 
-async def attempts(delivery: Delivery, clock: FixedClock, row: OutboxMessage) -> DeliveryStatus:
+async def attempts(
+    delivery: Delivery, fake: FakeWeChat, clock: FixedClock, row: OutboxMessage
+) -> DeliveryStatus:
     """Deliver the row as the workers would, each attempt once its back-off has passed, until
     it is settled; what the last attempt came to."""
     for _ in range(ATTEMPTS):
@@ -57,7 +58,7 @@ async def attempts(delivery: Delivery, clock: FixedClock, row: OutboxMessage) ->
         if status is not DeliveryStatus.RETRY_LATER:
             break
         clock.advance(timedelta(minutes=2))  # past its back-off, inside WeChat's 10 minutes
-    await asyncio.sleep(0.4)  # the fake finishes answering the calls the client gave up on
+    await fake.answered()  # the calls the client gave up on too
     return status
 
 
@@ -77,7 +78,7 @@ async def test_a_template_never_answered_ends_outcome_unknown(
 ) -> None:
     fake.script(TEMPLATE, [unanswered] * ATTEMPTS)
     row = await festival()
-    assert await attempts(delivery, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await attempts(delivery, fake, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
     assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", ATTEMPTS)
     assert row.last_error is not None and row.last_error.startswith("outcome unknown")
     assert fake.count(TEMPLATE) == ATTEMPTS
@@ -95,7 +96,7 @@ async def test_a_template_unanswered_once_then_refused_ends_outcome_unknown(
     """The refusal speaks for its own attempt only: the unanswered one may have gone."""
     fake.script(TEMPLATE, answers)
     row = await festival()
-    assert await attempts(delivery, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await attempts(delivery, fake, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
     assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", len(answers))
     assert row.last_error is not None and row.last_error.startswith("outcome unknown")
     assert await capped(clock) == 1
@@ -107,7 +108,7 @@ async def test_a_template_refused_every_time_fails_as_before(
 ) -> None:
     fake.script(TEMPLATE, answers)
     row = await festival()
-    assert await attempts(delivery, clock, row) is DeliveryStatus.FAILED
+    assert await attempts(delivery, fake, clock, row) is DeliveryStatus.FAILED
     assert await recorded(row) == (OutboxStatus.FAILED, "failed", len(answers))
     assert row.last_error is not None and row.last_error.startswith(str(answers[-1]))
     assert fake.delivered("template") == []
@@ -124,7 +125,7 @@ async def test_a_template_unanswered_then_answered_is_sent_once(
 ) -> None:
     fake.script(TEMPLATE, [unanswered])
     row = await festival()
-    assert await attempts(delivery, clock, row) is DeliveryStatus.SENT
+    assert await attempts(delivery, fake, clock, row) is DeliveryStatus.SENT
     assert await recorded(row) == (OutboxStatus.SENT, "sent", 2)
     assert row.last_error is None and row.wechat_msgid is not None
     assert fake.delivered("template") == [OPENID]  # one message, whoever took it first
@@ -245,7 +246,7 @@ async def test_a_template_unanswered_then_unfollowed_is_outcome_unknown_and_mark
     member = await Member.create(openid=OPENID)
     fake.script(TEMPLATE, [TIMEOUT, 43004])
     row = await festival(member_id=member.id)
-    assert await attempts(delivery, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
+    assert await attempts(delivery, fake, clock, row) is DeliveryStatus.OUTCOME_UNKNOWN
     assert await recorded(row) == (OutboxStatus.FAILED, "outcome_unknown", 2)
     assert row.maybe_sent and row.last_error is not None and "43004" in row.last_error
     await member.refresh_from_db()

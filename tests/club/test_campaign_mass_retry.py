@@ -31,12 +31,12 @@ from club.messaging.window import marketing_recent
 from club.rules.campaigns import Action, MassStatus, RunStatus
 from tests.bot.test_sending import make_api
 from tests.club.test_campaign_mass import STAFF, mass_context, started
-from tests.fakes import FakeWeChat, Reply
+from tests.fakes import GIVE_UP_S, TOO_LATE, FakeWeChat, Reply
 
 TZ = ZoneInfo("Asia/Shanghai")
 SENDALL = "message/mass/sendall"
 MEMBERS = 60
-TIMEOUT = Reply(delay=0.5)  # past the client's 0.2 s
+TIMEOUT = TOO_LATE  # past the client's GIVE_UP_S
 DROPPED = Reply(drop=True)
 CALLS = 2
 """HTTP calls an attempt makes: the API client retries an unanswered mass send once here."""
@@ -57,7 +57,7 @@ async def ctx(
             http,
             store,
             retry=RetryPolicy(retries=CALLS - 1, base_delay_s=0.001),
-            timeout=aiohttp.ClientTimeout(total=0.2),
+            timeout=aiohttp.ClientTimeout(total=GIVE_UP_S),
         )
         yield mass_context(clock, WeChatMassSender(api))
 

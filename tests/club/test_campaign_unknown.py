@@ -77,7 +77,7 @@ async def ctx(
     db: None, clock: FixedClock, fake_wechat: FakeWeChat, store: Redis
 ) -> AsyncIterator[CampaignContext]:
     """Templates and the mass send both go to the fake WeChat (one call an attempt)."""
-    async with against(fake_wechat, clock, store, timeout=0.2) as found:
+    async with against(fake_wechat, clock, store, timeout=10) as found:
         yield found
 
 

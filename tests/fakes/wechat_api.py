@@ -83,6 +83,18 @@ class Reply:
     stays in WeChat's hands while a test does something meanwhile, for as long as it takes."""
 
 
+GIVE_UP_S = 2.0
+"""Seconds the tests' WeChat client waits for an answer where a test has WeChat answer too late
+(`aiohttp.ClientTimeout(total=GIVE_UP_S)`, with `TOO_LATE`). Any other answer must come back well
+within it on a loaded machine: given 0.2 s, answers the fake gave at once came back too late at
+load 7-10 (a refusal was taken for a call never answered, a mass send was given up before it
+reached the fake), and tests saw a timeout nobody had scripted."""
+
+TOO_LATE = Reply(delay=GIVE_UP_S + 0.5)
+"""WeChat answers after the client has given up: its timer started before the call reached the
+fake, so it runs out first however slow the machine is."""
+
+
 @dataclass(frozen=True)
 class Call:
     method: str
@@ -152,13 +164,15 @@ class FakeWeChat:
         self._state = _State()
         self._ids = itertools.count(1000)
         self._server: TestServer | None = None
+        self._answering = 0
+        """Calls being answered now (a late answer goes on after the client has given up)."""
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self, port: int | None = None, host: str = "127.0.0.1") -> str:
         """Listen (on `port`, or any free one, of `host`); the base URL."""
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.router.add_route("*", "/{tail:.*}", self._answer)
         # No access log: it would print the tokens of the query strings (the fake is "WeChat").
         self._server = (
             TestServer(app, host=host) if port is None else TestServer(app, host=host, port=port)
@@ -210,6 +224,14 @@ class FakeWeChat:
     def count(self, path: str) -> int:
         return len(self.calls(path))
 
+    async def answered(self, within: float = 30.0) -> None:
+        """Wait until every call the fake got has had its answer (or its connection dropped):
+        one the client gave up on is answered after the client has moved on."""
+        deadline = time.monotonic() + within
+        while self._answering:
+            assert time.monotonic() < deadline, f"{self._answering} call(s) still unanswered"
+            await asyncio.sleep(0.01)
+
     @property
     def tokens_issued(self) -> list[str]:
         return list(self._state.tokens)
@@ -241,6 +263,13 @@ class FakeWeChat:
         return [openid for kind, openid in self._state.delivered if kind == channel]
 
     # --- the server --------------------------------------------------------------------
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        self._answering += 1
+        try:
+            return await self._handle(request)
+        finally:
+            self._answering -= 1
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.path

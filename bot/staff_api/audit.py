@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.schemas import MAX_ID, In, Out
-from club.rules.dates import CALENDAR, Moment
+from club.dates import CALENDAR, Moment
 from club.staff.accounts import Permission
 from club.staff.audit import AuditFilter, read_audit
 

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.dates import CALENDAR, Day
 from club.reports.churn import Reason
 from club.reports.classes import ChangeKind
 from club.reports.pareto_rows import Segment
 from club.reports.quadrants import Quadrant
 from club.rules.channels import ChannelLevel
-from club.rules.dates import CALENDAR, Day
 
 StoreId = Annotated[str, Field(min_length=1, max_length=32), ONE_LINE]
 

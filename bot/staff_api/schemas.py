@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from club.rules.dates import CALENDAR, Moment
+from club.dates import CALENDAR, Moment
 
 MAX_FEN = 10**11
 """One billion yuan: far above any real order, low enough that sums never overflow BIGINT."""

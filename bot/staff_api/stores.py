@@ -11,9 +11,9 @@ from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.qrcodes import QrCodeOut, qr_maker, qr_out
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.dates import CALENDAR, Day
 from club.members.sources import SourceError, store_qr_code
 from club.rules.channels import STORE_ID_PATTERN, ChannelLevel, StoreStatus
-from club.rules.dates import CALENDAR, Day
 from club.sales import stores
 from club.sales.store_csv import StoreCsvError, parse_store_csv
 from club.staff.accounts import Permission

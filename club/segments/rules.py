@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from club.rules.dates import CALENDAR, Moment
+from club.dates import CALENDAR, Moment
 
 MAX_DEPTH = 8
 MAX_LEAVES = 100

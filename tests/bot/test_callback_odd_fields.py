@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
-import xmltodict
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from bot.kv import Redis
 from club.clock import FixedClock
@@ -25,27 +21,15 @@ from club.db.models.campaigns import Campaign, CampaignRun, MassSend, MassStatus
 from club.db.models.members import FollowEvent, Member, MemberStatus
 from club.db.models.segments import Segment, SegmentKind
 from handlers.texts import t
-from tests.conftest import TOKEN, make_settings
-from tests.fixtures.wechat import plain_query
+from tests.bot.test_callback_handlers import Bot
+from tests.conftest import make_settings
 from tests.fixtures.wechat.app import running_app
-
-
-@dataclass
-class Bot:
-    client: TestClient[web.Request, web.Application]
-    clock: FixedClock
-
-    async def send(self, body: str) -> str:
-        now = int(self.clock.now().timestamp())
-        resp = await self.client.post("/wechat", params=plain_query(TOKEN, now), data=body.encode())
-        assert resp.status == 200
-        return await resp.text()
 
 
 @pytest.fixture
 async def bot(clock: FixedClock, store: Redis) -> AsyncIterator[Bot]:
     async with running_app(make_settings(), clock, store) as client:
-        yield Bot(client, clock)
+        yield Bot(client, clock, store)
 
 
 def no_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -75,8 +59,7 @@ async def test_a_follow_with_a_scene_longer_than_any_qr_code_is_still_a_follow(
 ) -> None:
     # A string scene is 1-64 characters (QR_LIMIT_STR_SCENE); the follow event keeps 64.
     caplog.set_level(logging.INFO)
-    answer = await bot.send(subscribe_xml(f"qrscene_{scene}"))
-    assert xmltodict.parse(answer)["xml"]["Content"] == t("welcome", "zh")
+    assert await bot.reply_text(subscribe_xml(f"qrscene_{scene}")) == t("welcome", "zh")
     member = await Member.get(openid="oMember0001")
     assert member.status == MemberStatus.ACTIVE and member.source_kind is None
     follow = await FollowEvent.get(member_id=member.id)

@@ -18,6 +18,7 @@ from bot.callback import setup_callback
 from bot.deps import DEPS
 from bot.forwarded import forwarded_client
 from bot.kv import Redis
+from bot.limits import MAX_BODY_BYTES
 from bot.resources import open_resources
 from bot.router import Dispatcher, Texts
 from bot.staff_api import setup_staff_api
@@ -41,7 +42,7 @@ def create_app(
     background: Sequence[BackgroundService] = (),
 ) -> web.Application:
     """Build the service. `store` may be injected (tests share one fake between apps)."""
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         async with open_resources(

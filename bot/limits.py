@@ -37,6 +37,11 @@ from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 64 * 1024
+"""The largest request body the app reads (its `client_max_size`): a callback message, a staff
+API JSON body. Beyond it the staff API answers 413 and the callback 400; a CSV upload reads up to
+its own limit."""
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 from config.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -118,6 +120,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a byte not allowed in a path, both
+    Transfer-Encoding and Content-Length, a header over 8 KiB) at ERROR with a traceback, and
+    answers it 400 itself. That is the client's fault, not ours: one INFO line with the parser's
+    complaint as `error=`, as for a client that went away (`bot.limits`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info, record.exc_text = None, None
+        record.error = f"{type(exc).__name__}: {exc}"
+        return logging.getLogger().isEnabledFor(logging.INFO)
+
+
 class KeyValueFormatter(logging.Formatter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
@@ -198,5 +216,9 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
     # openids): they stay at WARNING whatever the level.
     for name in ("tortoise", "aiosqlite", "asyncio", "apscheduler"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
+    server = logging.getLogger("aiohttp.server")
+    for old_filter in [f for f in server.filters if isinstance(f, MalformedRequests)]:
+        server.removeFilter(old_filter)
+    server.addFilter(MalformedRequests())
     logging.captureWarnings(True)
     return handler

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.schemas import MAX_ID, In, Out
+from club.dates import CALENDAR, Moment
 from club.staff.accounts import Permission
 from club.staff.audit import AuditFilter, read_audit
 
@@ -24,8 +25,10 @@ class AuditQuery(In):
     action: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]*)?$", max_length=64)] | None = Field(
         default=None, description="An action (`voucher.use`) or all of a kind (`voucher.`)"
     )
-    since: AwareDatetime | None = Field(default=None, description="ISO 8601 with an offset")
-    until: AwareDatetime | None = Field(default=None, description="Exclusive")
+    since: Moment | None = Field(
+        default=None, description=f"ISO 8601 with an offset, {CALENDAR} (UTC)"
+    )
+    until: Moment | None = Field(default=None, description="Exclusive")
     before_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
         default=None, description="Page: entries older than this id (the last page's next)"
     )

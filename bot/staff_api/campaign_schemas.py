@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictFloat, StrictInt, model_validator
 
 from bot.staff_api.schemas import MAX_ID, MULTI_LINE, ONE_LINE, In, Out, StrictAware
 
@@ -66,7 +66,8 @@ class CampaignIn(In):
     pace: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = Field(
         default=None, description="Messages a second (default and ceiling: the programme's)"
     )
-    holdout_percent: Annotated[float, Field(ge=0, le=50)] = Field(
+    # Strict: a JSON `true` or `"10"` was read as a number (found by schemathesis).
+    holdout_percent: Annotated[StrictFloat, Field(ge=0, le=50)] = Field(
         default=0, description="Share of the audience held out as the control group"
     )
     effect_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None

@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from bot.staff_api.endpoint import Endpoint
+from bot.limits import MAX_BODY_BYTES
+from bot.staff_api.endpoint import MAX_CSV_BYTES, Endpoint
 from bot.staff_api.errors import ErrorResponse
 from bot.staff_api.schemas import MAX_ID
 
@@ -107,8 +108,10 @@ def _operation(
     }
     if endpoint.body is not None or endpoint.csv_body:
         responses["400"] = error(BAD_REQUEST)
+    if endpoint.body is not None:
+        responses["413"] = error(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB")
     if endpoint.csv_body:
-        responses["413"] = error("The file is larger than 2 MiB")
+        responses["413"] = error(f"The file is larger than {MAX_CSV_BYTES // 2**20} MiB")
         responses["415"] = error("The body is not text/csv")
     for status, description in COMMON_ERRORS.items():
         responses[str(status)] = error(description)

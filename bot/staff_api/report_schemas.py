@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.dates import CALENDAR, Day
 from club.reports.churn import Reason
 from club.reports.classes import ChangeKind
 from club.reports.pareto_rows import Segment
@@ -22,13 +23,13 @@ class ReportQuery(In):
         default=None, description="Only this channel level (customers are compared within one)"
     )
     store: StoreId | None = Field(default=None, description="Only purchases at this store")
-    from_: date | None = Field(
+    from_: Day | None = Field(
         default=None,
         alias="from",
-        description="First day of the period (YYYY-MM-DD); default: the programme's value "
-        "months before `to`",
+        description=f"First day of the period (YYYY-MM-DD, {CALENDAR}); default: the "
+        "programme's value months before `to`",
     )
-    to: date | None = Field(default=None, description="Last day of the period; default: today")
+    to: Day | None = Field(default=None, description="Last day of the period; default: today")
     format: Literal["json", "csv"] = Field(
         default="json", description="`csv`: the rows as UTF-8 CSV with a BOM, for Excel"
     )

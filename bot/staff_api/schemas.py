@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,6 +27,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+from club.dates import CALENDAR, Moment
 
 MAX_FEN = 10**11
 """One billion yuan: far above any real order, low enough that sums never overflow BIGINT."""
@@ -107,9 +108,11 @@ MULTI_LINE = NoControlCharacters(
 MAX_ID = 2**62
 MemberId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 StrictAware = Annotated[
-    AwareDatetime,
+    Moment,
     Strict(),
-    Field(description="ISO 8601 with a UTC offset, e.g. 2026-11-01T00:00:00+08:00"),
+    Field(
+        description=f"ISO 8601 with a UTC offset, e.g. 2026-11-01T00:00:00+08:00, {CALENDAR} (UTC)"
+    ),
 ]
 
 

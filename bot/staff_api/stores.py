@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -11,6 +11,7 @@ from bot.staff_api.endpoint import Call, Endpoint
 from bot.staff_api.errors import ApiError
 from bot.staff_api.qrcodes import QrCodeOut, qr_maker, qr_out
 from bot.staff_api.schemas import ONE_LINE, In, Out
+from club.dates import CALENDAR, Day
 from club.members.sources import SourceError, store_qr_code
 from club.rules.channels import STORE_ID_PATTERN, ChannelLevel, StoreStatus
 from club.sales import stores
@@ -56,9 +57,10 @@ class StoreQuery(In):
 
 
 class StoreDayQuery(In):
-    on: date | None = Field(
+    on: Day | None = Field(
         default=None,
-        description="Also answer the channel level the store had at the end of this day",
+        description=f"Also answer the channel level the store had at the end of this day "
+        f"({CALENDAR})",
     )
 
 

@@ -35,6 +35,10 @@ _CONTACT_COLUMNS = (
 _CONTACTS_SQL_PG = 'SELECT {columns} FROM "{table}" WHERE "openid" = ANY($1::text[])'
 _CONTACTS_SQL_LITE = 'SELECT {columns} FROM "{table}" WHERE "openid" IN ({placeholders})'
 _SCENE = re.compile(r"^(store|staff)_([A-Za-z0-9_-]{1,58})$")
+SCENE_MAX = 64
+"""A QR code's scene string is 1-64 characters (WeChat's QR_LIMIT_STR_SCENE), as the follow
+event keeps it. A longer one was never ours: the follow is kept without it (it failed the whole
+follow with the apology)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,8 @@ async def record_follow(
     openid: str, *, now: datetime, scene: str | None, wechat_create_time: int
 ) -> FollowOutcome:
     """A follow: active again, the follow event kept, the QR source kept from the first follow."""
+    if scene is not None and len(scene) > SCENE_MAX:
+        scene = None
     member, _ = await _get_or_create(openid, now=now, member_sent=False)
     first_follow = not await FollowEvent.filter(
         member_id=member.id, kind=FollowKind.SUBSCRIBE

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from club.dates import CALENDAR, Moment
 
 MAX_DEPTH = 8
 MAX_LEAVES = 100
@@ -50,8 +52,10 @@ class _Rule(BaseModel):
 class _When(_Rule):
     """A time column's bounds; none given: the time is set at all."""
 
-    after: AwareDatetime | None = Field(default=None, description="At or after this time")
-    before: AwareDatetime | None = Field(default=None, description="Before this time")
+    after: Moment | None = Field(
+        default=None, description=f"At or after this time ({CALENDAR}, UTC)"
+    )
+    before: Moment | None = Field(default=None, description="Before this time")
     within_days: Days | None = Field(default=None, description="In the last N days")
     more_than_days: Days | None = Field(default=None, description="More than N days ago")
 

@@ -186,7 +186,9 @@ async def authenticate(
     Read from the database on every request, never cached: a revoked or rotated token is refused
     on its very next use, by every worker.
     """
-    if not token or len(token) > 256:
+    # Our tokens are ASCII (`new_token`); anything else is refused before hashing, which failed
+    # on the undecodable bytes a client may send (aiohttp keeps them as lone surrogates).
+    if not token or len(token) > 256 or not token.isascii():
         return None
     digest = hash_token(token)
     user = await StaffUser.get_or_none(token_hash=digest, active=True)

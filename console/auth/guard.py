@@ -8,7 +8,6 @@ and allows scripts from our own origin only (the charts' library is served by us
 
 from __future__ import annotations
 
-import hmac
 import logging
 from urllib.parse import quote
 
@@ -27,6 +26,7 @@ from console.auth.context import (
     clear_cookie,
     see_other,
 )
+from console.auth.sessions import tokens_match
 from console.render import render
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await render(request, "error.html", {"status": 413, "mib": mib}, status=413)
     try:
         sent = form.get(CSRF_FIELD)
-        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+        if not tokens_match(sent, session.csrf):
             log.warning("console: POST without a valid CSRF token to %s", request.path)
             return await render(
                 request, "error.html", {"status": 403, "csrf_refused": True}, status=403

@@ -9,7 +9,9 @@ was in force: a new password (or a deactivated account, checked on every request
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -23,6 +25,7 @@ MAX_AGE_S = 24 * 3600
 """A session ends this long after sign-in however busy it is."""
 FLASH_TTL_S = 300
 TOKEN_BYTES = 32
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _digest(token: str) -> str:
@@ -39,6 +42,23 @@ def flash_key(digest: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def is_token(value: str | None) -> bool:
+    """`value` could be one of `new_token`'s (URL-safe base64, ASCII). A cookie of anything else
+    (undecodable bytes arrive as lone surrogates) was written back into the page: a 500."""
+    return value is not None and len(value) <= 128 and _TOKEN_CHARS.fullmatch(value) is not None
+
+
+def tokens_match(sent: object, expected: str | None) -> bool:
+    """A form's CSRF token against the one issued, in constant time. `hmac.compare_digest`
+    raises TypeError on text that is not ASCII (a 500); no token of ours is such text."""
+    return (
+        isinstance(sent, str)
+        and is_token(expected)
+        and sent.isascii()
+        and hmac.compare_digest(sent, expected or "")
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ HttpOnly cookie and the same value in the form. Every attempt on a known account
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from aiohttp import web
@@ -25,7 +24,7 @@ from console.auth.context import (
     see_other,
     set_cookie,
 )
-from console.auth.sessions import IDLE_TTL_S, new_token
+from console.auth.sessions import IDLE_TTL_S, is_token, new_token, tokens_match
 from console.i18n import LANGUAGES, translator
 from console.render import page_language, render
 
@@ -54,7 +53,9 @@ def home_for(staff: StaffIdentity) -> str:
 async def _form(
     request: web.Request, *, error: str | None, status: int, name: str = ""
 ) -> web.Response:
-    token = request.cookies.get(PRE_SESSION_COOKIE) or new_token()
+    token = request.cookies.get(PRE_SESSION_COOKIE)
+    if token is None or not is_token(token):
+        token = new_token()
     response = await render(
         request,
         "login.html",
@@ -78,7 +79,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     sent = form.get("csrf_token")
     expected = request.cookies.get(PRE_SESSION_COOKIE)
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+    if not tokens_match(sent, expected):
         log.warning("console: sign-in form without a valid CSRF token from %s", request.remote)
         return await render(
             request, "error.html", {"status": 403, "csrf_refused": True}, status=403

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
-from bot.logs import RedactingFilter, Redactor, mask_openid, mask_phones, setup_logging
+from bot.logs import (
+    MalformedRequests,
+    RedactingFilter,
+    Redactor,
+    mask_openid,
+    mask_phones,
+    setup_logging,
+)
 from config import ConfigError, Settings
 from tests.conftest import make_settings
 
@@ -42,6 +52,9 @@ def output(prod_settings: Settings) -> Iterator[io.StringIO]:
         root.removeHandler(handler)
         root.setLevel(level)
         logging.captureWarnings(False)
+        server = logging.getLogger("aiohttp.server")
+        for added in [f for f in server.filters if isinstance(f, MalformedRequests)]:
+            server.removeFilter(added)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +133,9 @@ def test_level_comes_from_settings(prod_settings: Settings) -> None:
         root.removeHandler(handler)
         root.setLevel(level)
         logging.captureWarnings(False)
+        server = logging.getLogger("aiohttp.server")
+        for added in [f for f in server.filters if isinstance(f, MalformedRequests)]:
+            server.removeFilter(added)
     assert "quiet" not in stream.getvalue()
     assert "loud" in stream.getvalue()
 
@@ -213,3 +229,29 @@ def test_a_pool_reconnection_traceback_is_one_field(output: io.StringIO) -> None
     line = output.getvalue().strip()
     assert "\n" not in line and "Traceback" not in line and "exc=" not in line
     assert 'error="ConnectionRefusedError: [Errno 111]' in line
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"GET /api/v1/stores/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /wechat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Length: 0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 10_000 + b"\r\n\r\n",
+    ],
+)
+async def test_a_request_that_is_not_http_is_one_info_line_without_a_traceback(
+    output: io.StringIO, client: TestClient[Any, Any], request_head: bytes
+) -> None:
+    # Found by hand: aiohttp logs a request it cannot parse (bytes not allowed in a path, both
+    # Transfer-Encoding and Content-Length, a header over 8 KiB) at ERROR with a traceback; the
+    # client's fault, answered 400 by aiohttp, so one INFO line like a client that went away.
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(request_head)
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith((b"HTTP/1.0 400 ", b"HTTP/1.1 400 ")), answer[:100]
+    lines = [line for line in output.getvalue().splitlines() if "logger=aiohttp.server" in line]
+    assert len(lines) == 1, output.getvalue()
+    assert "level=INFO" in lines[0] and "exc=" not in lines[0] and "Traceback" not in lines[0]
+    assert "error=" in lines[0]

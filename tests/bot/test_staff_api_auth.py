@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import pytest
+
 from club.db.models.staff import AuditLog, StaffUser
 from club.staff.accounts import deactivate, hash_token
 from tests.bot.test_staff_api_support import (
@@ -30,6 +35,27 @@ async def test_bad_or_malformed_token_is_401(client: Client) -> None:
         resp = await client.get(f"/api/v1/members/{member.id}", headers={"Authorization": header})
         await error_of(resp, 401)
     assert await AuditLog.all().count() == 0
+
+
+async def test_a_token_that_is_not_utf8_is_401_not_a_500(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by hand: aiohttp keeps undecodable header bytes as lone surrogates, and hashing
+    # such a token raised UnicodeEncodeError: a 500 with a traceback. Raw bytes on the wire, as
+    # no client library sends them.
+    await staff_headers()
+    caplog.set_level(logging.INFO)
+    for token in (b"\xff\xfe", b"cb_\xed\xa0\x80", b"\xe9t\xe9"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+        writer.write(
+            b"GET /api/v1/stores HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Authorization: Bearer " + token + b"\r\n\r\n"
+        )
+        answer = await reader.read()
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 401 "), answer
+        assert b'"code": "unauthorised"' in answer
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 async def test_unknown_route_needs_a_token_then_answers_404_json(client: Client) -> None:

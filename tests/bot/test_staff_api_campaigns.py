@@ -11,7 +11,7 @@ import pytest
 
 from bot.kv import Redis
 from club.clock import FixedClock
-from club.db.models.campaigns import CampaignRecipient, MassSend
+from club.db.models.campaigns import Campaign, CampaignRecipient, MassSend
 from club.db.models.ledger import LedgerEntry
 from club.db.models.members import Member
 from club.db.models.outbox import OutboxMessage
@@ -360,3 +360,20 @@ async def test_the_report_counts_a_mass_send_of_unknown_outcome_in_the_cost(
     cost = read["effect"]["cost"]
     assert (cost["messages"], cost["messages_outcome_unknown"], cost["messages_fen"]) == (4, 4, 20)
     assert read["effect"]["cost_fen"] == 20
+
+
+async def test_a_holdout_share_that_is_not_a_number_is_refused(client: Client) -> None:
+    # Found by schemathesis: a JSON boolean or a string was read as a number (`true` held out
+    # 1% of the audience, `"10"` 10%) where the document says number.
+    headers = (await staff_headers())["marketer"]
+    segment = await everyone_segment(deps_of(client).clock.now())
+    for value in (True, False, "10"):
+        body = campaign_body(segment.id, holdout_percent=value)
+        resp = await client.post("/api/v1/campaigns", json=body, headers=headers)
+        assert (await error_of(resp, 422))["fields"] == ["holdout_percent"]
+    assert not await Campaign.exists()
+    for value in (10, 12.5):
+        body = campaign_body(segment.id, holdout_percent=value)
+        resp = await client.post("/api/v1/campaigns", json=body, headers=headers)
+        assert resp.status == 201, await resp.text()
+        assert (await resp.json())["holdout_percent"] == value

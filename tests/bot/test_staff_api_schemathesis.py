@@ -21,7 +21,12 @@ from hypothesis.strategies import SearchStrategy
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.errors import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from bot.deps import DEPS
 from club.db.models.catalog import Reward
@@ -39,7 +44,13 @@ from tests.fakes import FakeWeChat
 # CI's time: at 40 a mode this one test took over a minute and a half a pass).
 Case = schemathesis.Case[Any]
 MAX_EXAMPLES = 20 if ON_POSTGRES else 8
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
 ORDER_ID = "SEED-1"
 STORE_ID = "SEED-STORE"
 PINNED_KEYS = {"store_id": STORE_ID, "code": "set-by-the-test"}

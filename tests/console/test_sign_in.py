@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -225,3 +227,54 @@ async def test_console_pages_forbid_framing_and_caching(console_client: Client) 
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+async def _raw(client: Client, request: bytes) -> bytes:
+    """A request exactly as written (cookie bytes no client library sends); the whole answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(request)
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def test_a_csrf_token_or_cookie_that_is_not_ascii_is_refused_not_a_500(
+    console_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by hand: `hmac.compare_digest` raises TypeError on text that is not ASCII, and a
+    # pre-session cookie of undecodable bytes was written back into the form, which could not
+    # be encoded: each a 500 with a traceback. Our tokens are ASCII; anything else is refused.
+    caplog.set_level(logging.INFO)
+    await staff_with_password("ada", "admin")
+    await console_client.get("/console/login")  # the form's own cookie, a good one
+    for token in ("é" * 43, "forged\u0661"):
+        resp = await console_client.post(
+            "/console/login",
+            data={"csrf_token": token, "name": "ada", "password": PASSWORD},
+            allow_redirects=False,
+        )
+        assert resp.status == 403
+    for cookie, sent in ((b"\xc3\xa9", b"%C3%A9"), (b"\xff\xfe", b"%FF%FE")):
+        body = b"csrf_token=" + sent + b"&name=ada&password=" + PASSWORD.encode()
+        answer = await _raw(
+            console_client,
+            b"POST /console/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Cookie: clubbot_console_pre=" + cookie + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+        )
+        assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]
+        answer = await _raw(
+            console_client,
+            b"GET /console/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Cookie: clubbot_console_pre=" + cookie + b"\r\n\r\n",
+        )
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        assert csrf_of(answer.decode()).isascii()  # a new token of ours, not the cookie's
+    await sign_in(console_client, "ada")
+    resp = await console_client.post(
+        "/console/logout", data={"csrf_token": "é"}, allow_redirects=False
+    )
+    assert resp.status == 403
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert await AuditLog.filter(action="console.signin").count() == 1

@@ -33,7 +33,7 @@ from club.campaigns.context import CampaignContext
 from club.clock import Clock, SystemClock
 from club.db.migrate import open_database
 from club.messaging.delivery import Delivery
-from club.messaging.outbox import Outbox
+from club.messaging.outbox import Outbox, hand_overs_done
 from club.messaging.plan import delivery_rules
 from club.messaging.sending import MassSender, Sender
 from club.programme.source import load_programme
@@ -115,6 +115,7 @@ async def open_resources(
                 await drain()
             finally:
                 await ranker.close()
+                await hand_overs_done()  # before the broker they go through is shut
                 if own_broker:
                     await broker.shutdown()
     finally:

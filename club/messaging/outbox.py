@@ -169,6 +169,14 @@ class Outbox:
         await give()
 
 
+async def hand_overs_done() -> None:
+    """Wait for the hand-overs still going after their callers moved on (each ends within the
+    broker's socket timeout): a process stopping, `python -m scheduler run` at the end of its
+    job, hands its rows over instead of leaving them to the sweep's ten minutes."""
+    while _handing:
+        await asyncio.gather(*list(_handing), return_exceptions=True)
+
+
 async def _hand(feed: Feed, ids: list[int]) -> None:
     """A failure here loses nothing (the workers' sweep finds due rows): logged, not raised."""
     try:

@@ -3,6 +3,7 @@ look for a row that is not there yet), never after a rollback."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from club.db.models.members import Member, MemberStatus
 from club.db.models.outbox import OutboxMessage
 from club.db.tx import transaction
 from club.messaging import announcements
+from club.messaging import outbox as outbox_module
 from club.messaging.outbox import Outbox
 from club.programme import load_programme
 
@@ -83,3 +85,25 @@ async def test_a_feed_that_fails_loses_nothing(db: None, caplog: pytest.LogCaptu
     assert told.outbox_id is not None
     assert (await OutboxMessage.get(id=told.outbox_id)).status == "queued"  # the sweep's to find
     assert "could not hand 1 outbox row(s) over" in caplog.text
+
+
+async def test_a_slow_hand_over_goes_on_after_its_caller_and_is_waited_for_at_shutdown(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue slower than `HAND_OVER_WITHIN_S` (Redis frozen) does not hold the caller; the
+    hand-over goes on, and a process stopping waits for it (`hand_overs_done`)."""
+    monkeypatch.setattr(outbox_module, "HAND_OVER_WITHIN_S", 0.05)
+    m, handed, queue_answers = await member(), Handed(), asyncio.Event()
+
+    async def slow(ids: Sequence[int]) -> None:
+        await queue_answers.wait()
+        await handed(ids)
+
+    told = await Outbox(PROGRAMME, slow).tell(upgrade(), key="k9", now=NOW, member_id=m.id)
+    assert handed.ids == []  # the caller went on
+    done = asyncio.create_task(outbox_module.hand_overs_done())
+    await asyncio.sleep(0.05)
+    assert not done.done()  # shutting down waits for it
+    queue_answers.set()
+    await asyncio.wait_for(done, 5)
+    assert handed.ids == [told.outbox_id]

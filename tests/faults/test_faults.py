@@ -28,6 +28,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
+from bot import keys
 from bot.wechat.crypto import MessageCrypto, signature
 from club.db.connect import database
 from club.db.models.jobs import JobRun, JobStatus
@@ -327,9 +328,13 @@ async def test_birthday_run_with_its_scheduler_and_its_queue_worker_killed(world
     if wait > 0:
         await asyncio.sleep(wait)
     topology.kill("scheduler-1")  # the other runs the job (it takes the job's lock)
+    late = datetime.now(TZ) >= world.birthday_at  # the kill may have cut scheduler-1's run
     victim = None
     try:
-        deadline = time.monotonic() + 60
+        # Within a minute when the kill comes before the run, as meant. On a loaded machine the
+        # scenarios before may run late, and the kill land on scheduler-1's run itself (`late`):
+        # its lock then lapses (a minute) before the sweep resumes the run, a second attempt.
+        deadline = time.monotonic() + 60 + keys.JOB_LOCK_TTL_S + 30
         while victim is None:
             assert time.monotonic() < deadline, "no queue worker took the birthday chunk"
             if _count(fake, world.birthday_members) >= 2:
@@ -339,7 +344,7 @@ async def test_birthday_run_with_its_scheduler_and_its_queue_worker_killed(world
         killed_at = time.monotonic()
         async with database(world.database_url):
             run = await _finished(world)
-            assert run.attempts == 1
+            assert run.attempts == 1 or (late and run.attempts == 2), (late, run.attempts)
             ids = await Member.filter(openid__in=world.birthday_members).values_list(
                 "id", flat=True
             )

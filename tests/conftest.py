@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
@@ -43,6 +44,21 @@ TEST_REDIS_URL = os.environ.get("CLUBBOT_TEST_REDIS_URL") or None
 ON_POSTGRES = TEST_DB_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
 TEST_REDIS_PREFIX = f"clubbot-test-{uuid.uuid4().hex[:12]}"
 """This session's Redis key prefix (REDIS_PREFIX): unique per run."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Children of the tests' event loops are reaped through pidfds (Python 3.12 does so itself).
+
+    Python 3.11's default watcher reaps each child from a thread, freeing its pid even when the
+    test's loop has closed before the exit could be told to it (a test that ended, or failed,
+    with its subprocess still running). Its transport then still takes the child for running,
+    and when the collector frees it later it kills the pid with SIGKILL: with pid_max at 32,768
+    and a test run using tens of thousands of pids, by then the pid can be another child of the
+    same pytest process, such as a later test's `python -m scheduler run birthday`, which dies
+    at once with no output. Through a pidfd an uncollected child stays a zombie, its pid taken,
+    until its own transport reaps it."""
+    if sys.version_info < (3, 12) and sys.platform == "linux":
+        asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -73,11 +73,13 @@ async def test_concurrent_runs_in_one_process_run_once(
 async def test_the_lock_is_kept_while_a_long_job_runs(
     db: None, store: Redis, clock: FixedClock
 ) -> None:
-    slow = Body(pause=2.5)
-    runner = JobRunner(store=store, clock=clock, lock_ttl_s=1)
+    # A TTL of 2 s, not 1: the heartbeat (every third of it) must renew the lock within the TTL,
+    # and with 1 s a loaded machine's stall of two thirds of a second let it lapse.
+    slow = Body(pause=5)
+    runner = JobRunner(store=store, clock=clock, lock_ttl_s=2)
     running = asyncio.create_task(runner.run("birthday", DAY, slow, by=RunStarter.SCHEDULE))
-    await asyncio.sleep(1.8)  # past the TTL: only the heartbeat keeps the lock
-    other = await JobRunner(store=store, clock=clock, lock_ttl_s=1).run(
+    await asyncio.sleep(3)  # past the TTL: only the heartbeat keeps the lock
+    other = await JobRunner(store=store, clock=clock, lock_ttl_s=2).run(
         "birthday", DAY, Body(), by=RunStarter.SCHEDULE
     )
     assert other.outcome is Outcome.BUSY

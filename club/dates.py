@@ -5,7 +5,8 @@ moved to UTC or to the club's zone (OverflowError, in the database driver or in 
 arithmetic): a 500 for a report, a segment rule or an audit filter, and a reward stored with such
 a time on SQLite broke every later read of its table. Nothing the club does lies outside this
 century: a date outside it is a typo or a placeholder ("9999-12-31" for "never", where null says
-it), refused with the field named.
+it), refused with the field named. A segment rule's bounds are only kept inside what can be
+used (`AnyZoneMoment`): stored rules are read again with the same model.
 """
 
 from __future__ import annotations
@@ -29,3 +30,11 @@ Moment = Annotated[
     ),
 ]
 """A moment the club takes: with a UTC offset, inside `CALENDAR` (UTC)."""
+
+AnyZoneMoment = Annotated[
+    AwareDatetime,
+    Field(ge=datetime(1, 1, 2, tzinfo=UTC), le=datetime(9999, 12, 30, tzinfo=UTC)),
+]
+"""A moment that can still be moved to any zone (offsets reach 14 hours): for documents that are
+stored and read again with the model that took them (segment rules), where `Moment` would
+refuse a rule taken before; only what could never be used is refused."""

@@ -430,6 +430,26 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
     return handler
 
 
+def _not_allowed(allowed: list[str]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+
+    return handler
+
+
 def register(app: web.Application, endpoints: list[Endpoint]) -> None:
+    """Each path's routes together, fixed paths before paths with parameters, and any other
+    method on a fixed path answered 405 there: `GET /api/v1/segments/preview` went on to
+    `GET /api/v1/segments/{id}` and was refused as a bad id (422), and OPTIONS listed that route's
+    methods (found by schemathesis). aiohttp tries resources in the order they were added and
+    keeps one path's routes in one resource only when they are added one after another."""
+    by_path: dict[str, list[Endpoint]] = {}
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, wrap(endpoint))
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    fixed = [path for path in by_path if not PATH_PARAM.search(path)]
+    with_parameters = [path for path in by_path if PATH_PARAM.search(path)]
+    for path in fixed + with_parameters:
+        for endpoint in by_path[path]:
+            app.router.add_route(endpoint.method, path, wrap(endpoint))
+        if path in fixed:
+            app.router.add_route("*", path, _not_allowed([e.method for e in by_path[path]]))

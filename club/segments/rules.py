@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from club.dates import CALENDAR, Moment
+from club.dates import AnyZoneMoment
 
 MAX_DEPTH = 8
 MAX_LEAVES = 100
@@ -52,10 +52,10 @@ class _Rule(BaseModel):
 class _When(_Rule):
     """A time column's bounds; none given: the time is set at all."""
 
-    after: Moment | None = Field(
-        default=None, description=f"At or after this time ({CALENDAR}, UTC)"
-    )
-    before: Moment | None = Field(default=None, description="Before this time")
+    # Not `Moment`: a stored rule is read again with this model, and one taken before must stay
+    # readable; only a time that cannot be moved to another zone (year 1, year 9999) is refused.
+    after: AnyZoneMoment | None = Field(default=None, description="At or after this time")
+    before: AnyZoneMoment | None = Field(default=None, description="Before this time")
     within_days: Days | None = Field(default=None, description="In the last N days")
     more_than_days: Days | None = Field(default=None, description="More than N days ago")
 

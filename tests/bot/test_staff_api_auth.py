@@ -72,6 +72,21 @@ async def test_wrong_method_is_405_json(client: Client) -> None:
     assert "GET" in resp.headers["Allow"]
 
 
+async def test_a_wrong_method_on_an_action_path_is_405_not_read_as_an_id(client: Client) -> None:
+    # Found by schemathesis: GET /api/v1/segments/preview went to GET /api/v1/segments/{id} and
+    # answered 422 "id: must be a positive integer"; OPTIONS listed that route's methods.
+    headers = (await staff_headers())["admin"]
+    for method, path in (
+        ("GET", "/api/v1/segments/preview"),
+        ("GET", "/api/v1/segments/upload"),
+        ("OPTIONS", "/api/v1/stores/import"),
+        ("PATCH", "/api/v1/stores/import"),
+    ):
+        resp = await client.request(method, path, headers=headers)
+        await error_of(resp, 405)
+        assert resp.headers["Allow"] == "POST", (method, path)
+
+
 async def test_deactivated_token_stops_working(client: Client) -> None:
     member = await joined_member()
     headers = await staff_headers()

@@ -65,13 +65,24 @@ async def test_a_reward_or_campaign_time_off_the_calendar_is_refused(
 
 
 @pytest.mark.parametrize("moment", EARLY + LATE)
-async def test_an_audit_filter_or_segment_rule_time_off_the_calendar_is_refused(
+async def test_an_audit_filter_time_off_the_calendar_is_refused(
     client: Client, moment: str
 ) -> None:
     headers = await admin(client)
     for key in ("since", "until"):
         resp = await client.get("/api/v1/audit", params={key: moment}, headers=headers)
         await refused(resp, key)
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59Z"]
+)
+async def test_a_segment_rule_time_that_cannot_be_used_is_refused(
+    client: Client, moment: str
+) -> None:
+    # Stored rules are read again with the model that took them: only what can never be used
+    # (moved to another zone it leaves the calendar) is refused, not all of `Moment`'s outside.
+    headers = await admin(client)
     for key in ("after", "before"):
         rule = {"rule": "followed", key: moment}
         resp = await client.post("/api/v1/segments/preview", json={"rule": rule}, headers=headers)
@@ -80,6 +91,17 @@ async def test_an_audit_filter_or_segment_rule_time_off_the_calendar_is_refused(
         resp = await client.post("/api/v1/segments", json=segment, headers=headers)
         await refused(resp, f"rule.followed.{key}")
     assert await Segment.all().count() == 1
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-02T00:00:00Z", "1970-01-01T00:00:00+08:00", "9999-12-30T00:00:00Z"]
+)
+async def test_a_segment_rule_time_that_can_be_used_is_taken(client: Client, moment: str) -> None:
+    headers = await admin(client)
+    for key in ("after", "before"):
+        rule = {"rule": "joined", key: moment}
+        resp = await client.post("/api/v1/segments/preview", json={"rule": rule}, headers=headers)
+        assert resp.status == 200, await resp.text()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ def _registered(app: web.Application) -> set[tuple[str, str]]:
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource is not None else {}
         path = info.get("path") or info.get("formatter") or ""
-        if path.startswith("/api/v1") and route.method != "HEAD":
+        # "*": a fixed path's answer to any other method (405, `endpoint.register`).
+        if path.startswith("/api/v1") and route.method not in ("HEAD", "*"):
             routes.add((route.method.lower(), ROUTE_PARAM.sub(r"{\1}", path)))
     return routes
 

@@ -38,8 +38,10 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.serving import served
 from bot.kv import in_process_store
 from club.clock import FixedClock
 from club.db.connect import database
@@ -199,13 +201,7 @@ async def measure(url: str, repeat: int, target: int) -> None:
 
     app = create_app(settings, clock=FixedClock(NOW), store=in_process_store(), create_schema=False)
     setup(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
-    try:
+    async with served(app) as base:
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as session:
             async with session.get(base + "/console/login") as resp:
@@ -231,8 +227,6 @@ async def measure(url: str, repeat: int, target: int) -> None:
                 times = await timed(session, base + path, repeat)
                 show(label, times)
             await campaign_pages(session, base, repeat, url)
-    finally:
-        await runner.cleanup()
 
 
 def show(label: str, times: list[float]) -> None:

@@ -186,6 +186,7 @@ async def main(args: argparse.Namespace, extra: list[str]) -> int:
     from aiohttp import web
     from tortoise import Tortoise
 
+    from bench.serving import served
     from bot.deps import DEPS
     from bot.kv import in_process_store
     from club.clock import FixedClock
@@ -219,33 +220,27 @@ async def main(args: argparse.Namespace, extra: list[str]) -> int:
             return web.json_response({r["t"]: int(r["n"]) for r in rows})
 
         app.router.add_get("/__fuzz/counts", counts)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{port}"
         try:
-            token = await seed(base, app[DEPS].programme, now)
-            await count_writes()
-            report = REPORT_ROOT / args.report_dir
-            command = [
-                str(Path(sys.executable).with_name("schemathesis")), "run",
-                f"{base}/api/openapi.json", "-H", f"Authorization: Bearer {token}",
-                "--workers", "1", "--checks", "all", "--max-examples", str(args.examples),
-                "--seed", str(args.seed), "--phases", args.phases, "--continue-on-failure",
-                "--suppress-health-check", "all", "--request-timeout", "60",
-                "--report", "ndjson", "--report-dir", str(report), *extra,
-            ]  # fmt: skip
-            env = {
-                **os.environ,
-                "SCHEMATHESIS_HOOKS": str(HERE),
-                "FUZZ_COUNTS_URL": f"{base}/__fuzz/counts",
-            }
-            process = await asyncio.create_subprocess_exec(*command, env=env, cwd=work)
-            code = await process.wait()
+            async with served(app) as base:
+                token = await seed(base, app[DEPS].programme, now)
+                await count_writes()
+                report = REPORT_ROOT / args.report_dir
+                command = [
+                    str(Path(sys.executable).with_name("schemathesis")), "run",
+                    f"{base}/api/openapi.json", "-H", f"Authorization: Bearer {token}",
+                    "--workers", "1", "--checks", "all", "--max-examples", str(args.examples),
+                    "--seed", str(args.seed), "--phases", args.phases, "--continue-on-failure",
+                    "--suppress-health-check", "all", "--request-timeout", "60",
+                    "--report", "ndjson", "--report-dir", str(report), *extra,
+                ]  # fmt: skip
+                env = {
+                    **os.environ,
+                    "SCHEMATHESIS_HOOKS": str(HERE),
+                    "FUZZ_COUNTS_URL": f"{base}/__fuzz/counts",
+                }
+                process = await asyncio.create_subprocess_exec(*command, env=env, cwd=work)
+                code = await process.wait()
         finally:
-            await runner.cleanup()
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
     summarise(report)
